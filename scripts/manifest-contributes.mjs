@@ -1,0 +1,92 @@
+// One-off helper kept for reference: writes the `contributes` block of package.json. Edit here, run
+// `node scripts/manifest-contributes.mjs`, commit both. (The launch schema is long; JSON is easier to keep
+// consistent when generated from one place.)
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const techniques = ['native', 'trap-and-emulate', 'binary-translation', 'paravirtual', 'hardware-assisted'];
+const techniqueDocs = [
+  'No VMM: the guest kernel runs in ring 0 on the emulated machine. The reference every other technique is compared to.',
+  'Full virtualization by trap-and-emulate: the guest kernel is deprivileged to ring 1; privileged instructions fault (#GP) into the VMM, which emulates them. Sensitive-but-unprivileged instructions (POPF, PUSHF, SGDT, SIDT, SMSW…) visibly break equivalence.',
+  'Full virtualization by dynamic binary translation of guest kernel code (VMware style): sensitive instructions are rewritten in a translation cache; user code runs directly.',
+  'Paravirtualization (Xen style): a modified guest calls the VMM with hypercalls (int 0x82).',
+  'Hardware assist (Intel VT-x): the unmodified guest runs in VMX non-root mode; sensitive operations cause VM exits with SDM exit reasons.',
+];
+const architectures = ['hosted', 'monolithic', 'microkernel'];
+const architectureDocs = [
+  'Type 2 (VMware Workstation / VirtualBox): the VMM world-switches to a host OS whose driver hands I/O to a user-level device process.',
+  'Type 1, monolithic (ESXi / KVM-like): device models and drivers live inside the VMM.',
+  'Type 1, microkernel (Xen dom0 / Hyper-V parent): device back-ends live in a management OS; the VMM forwards I/O requests to it.',
+];
+const vmxControls = {
+  hltExiting: 'Primary processor-based control bit 7: HLT causes a VM exit (reason 12).',
+  invlpgExiting: 'Primary processor-based control bit 9: INVLPG causes a VM exit (reason 14).',
+  rdtscExiting: 'Primary processor-based control bit 12: RDTSC causes a VM exit (reason 16).',
+  cr3LoadExiting: 'Primary processor-based control bit 15: MOV to CR3 causes a VM exit (reason 28) unless the value is in the CR3-target list.',
+  cr3StoreExiting: 'Primary processor-based control bit 16: MOV from CR3 causes a VM exit (reason 28).',
+  movDrExiting: 'Primary processor-based control bit 23: MOV DR causes a VM exit (reason 29).',
+  unconditionalIoExiting: 'Primary processor-based control bit 24: every IN/OUT/INS/OUTS causes a VM exit (reason 30).',
+  useIoBitmaps: 'Primary processor-based control bit 25: consult I/O bitmaps A/B instead of unconditional I/O exiting.',
+  useMsrBitmaps: 'Primary processor-based control bit 28: consult MSR bitmaps for RDMSR/WRMSR.',
+  enableEpt: 'Secondary processor-based control bit 1: extended page tables (nested paging) instead of shadow paging.',
+  descriptorTableExiting: 'Secondary processor-based control bit 2: LGDT/LIDT/SGDT/SIDT (reason 46) and LLDT/LTR/SLDT/STR (reason 47) exit.',
+  externalInterruptExiting: 'Pin-based control bit 0: external interrupts cause VM exits (reason 1).',
+};
+
+const launchProperties = {
+  program: { type: 'string', description: 'The guest to run: a NASM-syntax .asm file (assembled in memory with its %includes), or a prebuilt Multiboot ELF32 kernel or flat binary.', default: '${file}' },
+  stopOnEntry: { type: 'boolean', description: 'Stop at the guest entry point (the Multiboot entry) before executing anything.', default: true },
+  technique: { type: 'string', enum: techniques, enumDescriptions: techniqueDocs, description: 'How the embedded VMM virtualizes the CPU.', default: 'trap-and-emulate' },
+  architecture: { type: 'string', enum: architectures, enumDescriptions: architectureDocs, description: 'Where the VMM and the device drivers live, and so which path every guest I/O request travels.', default: 'monolithic' },
+  costModel: { type: 'string', enum: ['p4-2006', 'modern'], enumDescriptions: ['Pentium 4 era figures (Adams & Agesen, ASPLOS 2006; Sugerman et al., USENIX 2001).', 'A recent Intel core (VM exit/entry round trips in the hundreds of cycles).'], description: 'The cycle-cost preset used to account every event per layer.', default: 'p4-2006' },
+  costOverrides: { type: 'object', additionalProperties: { type: 'number', minimum: 0 }, description: 'Override individual cost-model parameters in cycles, e.g. { "vmExit": 1200, "worldSwitch": 8000 }.', default: {} },
+  memoryMB: { type: 'integer', minimum: 1, maximum: 512, description: 'Guest physical memory in MiB.', default: 32 },
+  vcpus: { type: 'integer', minimum: 1, maximum: 8, description: 'Number of virtual CPUs (one debugger thread each).', default: 1 },
+  cwd: { type: 'string', description: 'Working directory for resolving relative paths (program, include paths).', default: '${workspaceFolder}' },
+  includePaths: { type: 'array', items: { type: 'string' }, description: 'Extra %include search directories (NASM -I).', default: [] },
+  defines: { type: 'object', additionalProperties: { type: ['string', 'number'] }, description: 'Preprocessor definitions (NASM -D name=value).', default: {} },
+  vmxControls: {
+    type: 'object',
+    description: 'VT-x controls for the built-in VMM of the hardware-assisted technique (Intel SDM Vol. 3C, 25.6). Unset controls take the VMM defaults.',
+    properties: Object.fromEntries(Object.entries(vmxControls).map(([k, d]) => [k, { type: 'boolean', description: d }])),
+    additionalProperties: false,
+  },
+  exceptionBitmap: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'VT-x exception bitmap: bit n set makes guest exception vector n cause a VM exit (reason 0).', default: 0 },
+  serialInput: { type: 'string', description: 'Bytes fed to the guest COM1 receiver at start (\\n for Enter).', default: '' },
+  instructionLimit: { type: 'integer', minimum: 0, description: 'Stop the guest after this many instructions (0 = no limit).', default: 0 },
+  outputLimitBytes: { type: 'integer', minimum: 0, description: 'Stop the guest when its serial output exceeds this many bytes (0 = no limit).', default: 1048576 },
+  reverseHistoryMB: { type: 'integer', minimum: 0, description: 'Memory budget for reverse debugging (snapshots + replay); 0 disables step back.', default: 64 },
+  trace: { type: 'boolean', description: 'Log every layer transition (trap, exit, hypercall, world switch, I/O hop) to the Debug Console.', default: false },
+};
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+pkg.activationEvents = ['onDebugResolve:hyperstep', 'onDebugDynamicConfigurations:hyperstep', 'onLanguage:hyperstep-nasm'];
+pkg.contributes = {
+  languages: [
+    {
+      id: 'hyperstep-nasm',
+      aliases: ['NASM x86 (HyperStep)', 'hyperstep-nasm'],
+      extensions: ['.asm', '.inc'],
+      configuration: './language-configuration.json',
+    },
+  ],
+  grammars: [{ language: 'hyperstep-nasm', scopeName: 'source.asm.nasm.hyperstep', path: './syntaxes/hyperstep-nasm.tmLanguage.json' }],
+  snippets: [{ language: 'hyperstep-nasm', path: './snippets/hyperstep-nasm.code-snippets' }],
+  breakpoints: [{ language: 'hyperstep-nasm' }],
+  debuggers: [
+    {
+      type: 'hyperstep',
+      label: 'HyperStep (guest under an embedded VMM)',
+      languages: ['hyperstep-nasm'],
+      configurationAttributes: { launch: { required: ['program'], properties: launchProperties } },
+      initialConfigurations: [
+        { type: 'hyperstep', request: 'launch', name: 'HyperStep: trap-and-emulate', program: '${file}', stopOnEntry: true, technique: 'trap-and-emulate', architecture: 'monolithic', costModel: 'p4-2006' },
+      ],
+      configurationSnippets: techniques.map((t, i) => ({
+        label: `HyperStep: ${t}`,
+        description: techniqueDocs[i],
+        body: { type: 'hyperstep', request: 'launch', name: `HyperStep: ${t}`, program: '^"\\${file}"', stopOnEntry: true, technique: t, architecture: 'monolithic' },
+      })),
+    },
+  ],
+};
+writeFileSync('package.json', JSON.stringify(pkg, null, 2) + '\n');

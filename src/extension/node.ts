@@ -1,0 +1,9 @@
+// Entry point in the Node (desktop or remote) extension host.
+import type * as vscode from 'vscode';
+import { activateHyperStep, type HyperStepApi } from './extension';
+
+export function activate(context: vscode.ExtensionContext): HyperStepApi {
+  return activateHyperStep(context, { kind: 'node' });
+}
+
+export function deactivate(): void {}

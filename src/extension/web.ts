@@ -1,0 +1,9 @@
+// Entry point in the web-worker extension host (vscode.dev, code-server's web host): no Node APIs here.
+import type * as vscode from 'vscode';
+import { activateHyperStep, type HyperStepApi } from './extension';
+
+export function activate(context: vscode.ExtensionContext): HyperStepApi {
+  return activateHyperStep(context, { kind: 'web' });
+}
+
+export function deactivate(): void {}
