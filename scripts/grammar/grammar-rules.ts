@@ -1,0 +1,416 @@
+// Builds the TextMate grammar for NASM-syntax IA-32 assembly (syntaxes/hyperstep-nasm.tmLanguage.json).
+//
+// Pure function of the mnemonic vocabulary: build-grammar.ts writes its result to disk, the unit test compares
+// the committed file with it. Lexical rules follow the NASM 2.16 manual: ch. 3.1 (statement layout, prefixes),
+// 3.2 (pseudo-instructions), 3.4.1-3.4.3 (numeric constants, character strings and constants), 3.5 (expressions),
+// 3.9 (local labels, `..@`), ch. 4 (preprocessor), ch. 7-8 (directives).
+//
+// Why these scopes (checked against the rules of VS Code's Dark+ and Light+ themes, extensions/theme-defaults:
+// `keyword` and `storage.*` are #569cd6 / #0000ff, `keyword.control` #C586C0 / #AF00DB, `support.function` and
+// `entity.name.function` #DCDCAA / #795E26, `support.type` #4EC9B0 / #267f99, `variable` #9CDCFE / #001080,
+// `constant.character.escape` #d7ba7d / #EE0000):
+//  - plain instructions   keyword.other.instruction          blue in both themes;
+//  - privileged           keyword.control.privileged.*        purple: every theme colours keyword.control,
+//                         and nothing else in this grammar uses keyword.control (jumps stay plain);
+//  - sensitive            support.function.sensitive.*        yellow / brown. `storage.modifier` was rejected:
+//                         Dark+ and Light+ give it the very colour of `keyword`, so sensitive would look plain;
+//  - VMX                  support.type.vmx.*                  teal in both themes;
+//  - hypercall (int 0x82) constant.character.escape.hypercall  gold / red: the guest's escape into the VMM.
+// Labels use entity.name.label (not entity.name.function) and macro names entity.name.macro so that the yellow
+// and teal families stay reserved for the virtualization classes.
+import * as classes from './instruction-classes';
+
+export const scopeName = 'source.asm.nasm.hyperstep';
+const suffix = 'hyperstep-nasm';
+
+/** Scope of the mnemonic token for each class; exported so tests assert the same names. */
+export const classScopes = {
+  plain: `keyword.other.instruction.${suffix}`,
+  privileged: `keyword.control.privileged.instruction.${suffix}`,
+  io: `keyword.control.privileged.io.instruction.${suffix}`,
+  sensitive: `support.function.sensitive.instruction.${suffix}`,
+  vmx: `support.type.vmx.instruction.${suffix}`,
+  hypercall: `constant.character.escape.hypercall.instruction.${suffix}`,
+} as const;
+
+/** The vocabulary the grammar is generated from: one mnemonic list per class (lower case). */
+export interface GrammarVocabulary {
+  readonly privileged: readonly string[];
+  readonly io: readonly string[];
+  readonly sensitive: readonly string[];
+  readonly vmx: readonly string[];
+  readonly plain: readonly string[];
+}
+
+export const fallbackVocabulary: GrammarVocabulary = {
+  privileged: classes.privilegedMnemonics,
+  io: classes.ioMnemonics,
+  sensitive: classes.sensitiveMnemonics,
+  vmx: classes.vmxMnemonics,
+  plain: classes.plainMnemonics,
+};
+
+type Captures = Record<string, { name?: string; patterns?: Rule[] }>;
+interface Rule {
+  name?: string;
+  match?: string;
+  begin?: string;
+  end?: string;
+  captures?: Captures;
+  beginCaptures?: Captures;
+  endCaptures?: Captures;
+  contentName?: string;
+  patterns?: Rule[];
+  include?: string;
+}
+
+// NASM identifier characters (manual 3.1): letters, digits, _ $ # @ ~ . ?; the first may not be a digit.
+const identChar = '[\\w$#@~.?]';
+const before = `(?<!${identChar})`;
+const after = `(?!${identChar})`;
+const identifier = `[A-Za-z_?][\\w$#@~.?]*`;
+
+/** Longest first so that alternation never stops at a prefix of a longer word. */
+function alternation(words: readonly string[]): string {
+  const unique = [...new Set(words.map((w) => w.toLowerCase()))];
+  unique.sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+  return unique.join('|');
+}
+
+function word(words: readonly string[]): string {
+  return `(?i)${before}(?:${alternation(words)})${after}`;
+}
+
+const dataDirectives = ['db', 'dw', 'dd', 'dq', 'dt', 'do', 'dy', 'dz'];
+const reserveDirectives = ['resb', 'resw', 'resd', 'resq', 'rest', 'reso', 'resy', 'resz'];
+const sizeKeywords = ['byte', 'word', 'dword', 'qword', 'tword', 'oword', 'yword', 'zword'];
+const jumpModifiers = ['short', 'near', 'far', 'strict'];
+const statementDirectives = [
+  'bits', 'use16', 'use32', 'org', 'align', 'alignb', 'global', 'extern', 'common', 'static', 'cpu', 'default',
+  'absolute', 'struc', 'endstruc', 'istruc', 'at', 'iend', 'incbin', 'times', 'equ',
+];
+const generalRegisters = [
+  'al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh', 'ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di',
+  'eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi',
+];
+const segmentRegisters = ['cs', 'ds', 'es', 'fs', 'gs', 'ss'];
+const controlRegisters = ['cr0', 'cr1', 'cr2', 'cr3', 'cr4'];
+const debugRegisters = ['dr0', 'dr1', 'dr2', 'dr3', 'dr4', 'dr5', 'dr6', 'dr7'];
+const otherRegisters = [
+  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((n) => [`st${n}`, `mm${n}`, `xmm${n}`]), 'st', 'tr6', 'tr7',
+];
+// NASM manual ch. 4: preprocessor directives (the `%` is part of the token).
+const preprocessorWords = [
+  'define', 'xdefine', 'idefine', 'ixdefine', 'undef', 'assign', 'iassign', 'defstr', 'idefstr', 'deftok',
+  'defalias', 'strcat', 'strlen', 'substr', 'macro', 'imacro', 'endmacro', 'unmacro', 'exitmacro', 'rotate',
+  'rep', 'endrep', 'exitrep', 'include', 'pathsearch', 'depend', 'use', 'push', 'pop', 'repl', 'local',
+  'arg', 'stacksize', 'line', 'error', 'warning', 'fatal', 'pragma', 'clear', 'else', 'endif',
+  ...['if', 'elif'].flatMap((k) =>
+    ['', 'n'].flatMap((n) =>
+      ['', 'def', 'macro', 'ctx', 'idn', 'idni', 'id', 'num', 'str', 'token', 'empty', 'env', 'usable', 'usingable'].map(
+        (t) => `${k}${n}${t}`,
+      ),
+    ),
+  ),
+];
+
+function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
+  const operandsUntilEol: Rule[] = [{ include: '#operands' }];
+  const instruction = (words: readonly string[], scope: string): Rule => ({
+    begin: `(${word(words)})`,
+    beginCaptures: { '1': { name: scope } },
+    end: '(?=;|$)',
+    name: `meta.instruction.${suffix}`,
+    patterns: operandsUntilEol,
+  });
+  const crOrDr = `${before}(?i:cr[0-4]|dr[0-7])${after}`;
+  return {
+    comment: {
+      match: '(;).*$',
+      name: `comment.line.semicolon.${suffix}`,
+      captures: { '1': { name: `punctuation.definition.comment.${suffix}` } },
+    },
+    labels: {
+      patterns: [
+        {
+          // `label:` at the start of a statement (manual 3.1); `..@x` and `%%x` are the special forms of 3.9/4.3.
+          match: `^\\s*(?:(\\.\\.@[\\w$#@~.?]+)|(%%[\\w$#@~.?]+)|(\\.[\\w$#@~.?]+)|(\\$?${identifier}))\\s*(:)`,
+          captures: {
+            '1': { name: `entity.name.label.special.${suffix}` },
+            '2': { name: `entity.name.label.macro-local.${suffix}` },
+            '3': { name: `entity.name.label.local.${suffix}` },
+            '4': { name: `entity.name.label.global.${suffix}` },
+            '5': { name: `punctuation.separator.label.${suffix}` },
+          },
+        },
+        {
+          // A label without colon, recognised when a known mnemonic or data / equ / times / res* follows.
+          match:
+            `^\\s*(?!(?i:${alternation([...allMnemonics(vocabulary), ...classes.prefixKeywords, ...dataDirectives, ...reserveDirectives, ...statementDirectives, 'section', 'segment'])})${after})` +
+            `(?:(\\.\\.@[\\w$#@~.?]+)|(\\.[\\w$#@~.?]+)|(\\$?${identifier}))` +
+            `(?=\\s+(?i:${alternation([...allMnemonics(vocabulary), ...classes.prefixKeywords, ...dataDirectives, ...reserveDirectives, 'equ', 'times'])})${after})`,
+          captures: {
+            '1': { name: `entity.name.label.special.${suffix}` },
+            '2': { name: `entity.name.label.local.${suffix}` },
+            '3': { name: `entity.name.label.global.${suffix}` },
+          },
+        },
+      ],
+    },
+    preprocessor: {
+      patterns: [
+        {
+          // %define NAME / %xdefine NAME(params) / %assign NAME / %undef NAME / %macro NAME n[-m][+]
+          begin: `(?i)^\\s*(%(?:i?x?define|undef|i?assign|i?defstr|deftok|defalias|i?macro|unmacro|ifn?def|elifn?def|ifn?macro|elifn?macro))\\s+([\\w$#@~.?%]+)`,
+          beginCaptures: {
+            '1': { name: `keyword.other.preprocessor.${suffix}` },
+            '2': { name: `entity.name.macro.${suffix}` },
+          },
+          end: '(?=;|$)',
+          name: `meta.preprocessor.${suffix}`,
+          patterns: operandsUntilEol,
+        },
+        {
+          begin: `(?i)^\\s*(%(?:${alternation(preprocessorWords)}))${after}`,
+          beginCaptures: { '1': { name: `keyword.other.preprocessor.${suffix}` } },
+          end: '(?=;|$)',
+          name: `meta.preprocessor.${suffix}`,
+          patterns: operandsUntilEol,
+        },
+      ],
+    },
+    directives: {
+      patterns: [
+        {
+          // Primitive (bracketed) directive form, e.g. `[bits 32]`, `[section .text]` (manual ch. 7).
+          begin: `(?i)^\\s*(\\[)(?=\\s*(?:bits|section|segment|org|cpu|default|absolute|extern|global|common|warning|map)${after})`,
+          beginCaptures: { '1': { name: `punctuation.definition.directive.begin.${suffix}` } },
+          end: '(\\])|(?=;|$)',
+          endCaptures: { '1': { name: `punctuation.definition.directive.end.${suffix}` } },
+          name: `meta.directive.primitive.${suffix}`,
+          patterns: [{ include: '#directives' }, { include: '#operands' }],
+        },
+        {
+          // `section .text align=16` / `segment` (manual 7.3 and 8.9.2); also the primitive `[section .x]`.
+          match: `(?i)${before}(section|segment)\\s+([\\w$#@~.?]+)`,
+          captures: {
+            '1': { name: `keyword.other.directive.section.${suffix}` },
+            '2': { name: `entity.name.section.${suffix}` },
+          },
+        },
+        {
+          begin: `(${word(dataDirectives)})`,
+          beginCaptures: { '1': { name: `keyword.other.directive.data.${suffix}` } },
+          end: '(?=;|$)',
+          name: `meta.data.${suffix}`,
+          patterns: [{ include: '#strings' }, { include: '#operands' }],
+        },
+        {
+          match: `(${word(reserveDirectives)})`,
+          captures: { '1': { name: `keyword.other.directive.reserve.${suffix}` } },
+        },
+        {
+          // struc NAME / istruc NAME (manual 5.9.1-5.9.2)
+          match: `(?i)${before}(struc|istruc)\\s+([\\w$#@~.?]+)`,
+          captures: {
+            '1': { name: `keyword.other.directive.${suffix}` },
+            '2': { name: `entity.name.struct.${suffix}` },
+          },
+        },
+        {
+          // at FIELD, value (inside istruc)
+          match: `(?i)${before}(at)\\s+([\\w$#@~.?]+)`,
+          captures: {
+            '1': { name: `keyword.other.directive.${suffix}` },
+            '2': { name: `variable.other.member.${suffix}` },
+          },
+        },
+        {
+          match: `(${word(statementDirectives)})`,
+          captures: { '1': { name: `keyword.other.directive.${suffix}` } },
+        },
+      ],
+    },
+    instructions: {
+      patterns: [
+        {
+          // `int 0x82`: HyperStep's paravirtual hypercall (issue 5), any spelling of the vector.
+          begin: `(?i)${before}(int)\\s+(?=(?:${classes.hypercallVectorSpellings.join('|')})${after})`,
+          beginCaptures: { '1': { name: classScopes.hypercall } },
+          end: '(?=;|$)',
+          name: `meta.instruction.hypercall.${suffix}`,
+          patterns: operandsUntilEol,
+        },
+        {
+          // MOV to/from CR0-CR4 or DR0-DR7 is privileged (SDM Vol. 3A 2.8); the register operand gets its own scope.
+          begin: `(?i)${before}(mov)${after}(?=[^;\\n]*${crOrDr})`,
+          beginCaptures: { '1': { name: classScopes.privileged } },
+          end: '(?=;|$)',
+          name: `meta.instruction.privileged.${suffix}`,
+          patterns: operandsUntilEol,
+        },
+        instruction(vocabulary.vmx, classScopes.vmx),
+        instruction(vocabulary.privileged, classScopes.privileged),
+        instruction(vocabulary.io, classScopes.io),
+        instruction(vocabulary.sensitive, classScopes.sensitive),
+        instruction(vocabulary.plain, classScopes.plain),
+        {
+          match: `(${word(classes.prefixKeywords)})`,
+          captures: { '1': { name: `keyword.other.prefix.${suffix}` } },
+        },
+      ],
+    },
+    operands: {
+      patterns: [
+        { include: '#comment' },
+        { include: '#memory' },
+        { include: '#operandKeywords' },
+        { include: '#registers' },
+        { include: '#macroParameters' },
+        { include: '#characterConstants' },
+        { include: '#numbers' },
+        { include: '#operators' },
+      ],
+    },
+    operandKeywords: {
+      patterns: [
+        {
+          match: `(${word(sizeKeywords)})`,
+          captures: { '1': { name: `storage.type.size.${suffix}` } },
+        },
+        {
+          // `dword ptr [x]` is MASM; NASM reads `ptr` as a symbol, so flag it where MASM habits put it.
+          match: `(?i)${before}ptr(?=\\s*\\[)`,
+          name: `invalid.illegal.masm-ptr.${suffix}`,
+        },
+        {
+          match: `(${word(jumpModifiers)})`,
+          captures: { '1': { name: `storage.modifier.jump.${suffix}` } },
+        },
+        {
+          match: `(${word(['seg', 'wrt'])})`,
+          captures: { '1': { name: `keyword.operator.word.${suffix}` } },
+        },
+      ],
+    },
+    registers: {
+      patterns: [
+        { match: `(${word(generalRegisters)})`, captures: { '1': { name: `variable.other.register.general.${suffix}` } } },
+        { match: `(${word(segmentRegisters)})`, captures: { '1': { name: `variable.other.register.segment.${suffix}` } } },
+        { match: `(${word(controlRegisters)})`, captures: { '1': { name: `variable.other.register.control.${suffix}` } } },
+        { match: `(${word(debugRegisters)})`, captures: { '1': { name: `variable.other.register.debug.${suffix}` } } },
+        { match: `(${word(otherRegisters)})`, captures: { '1': { name: `variable.other.register.${suffix}` } } },
+      ],
+    },
+    memory: {
+      // `[seg: base + index*scale + disp]` (manual 3.3); unterminated brackets end at the line end.
+      begin: '\\[',
+      beginCaptures: { '0': { name: `punctuation.definition.memory.begin.${suffix}` } },
+      end: '\\]|(?=;|$)',
+      endCaptures: { '0': { name: `punctuation.definition.memory.end.${suffix}` } },
+      name: `meta.memory-operand.${suffix}`,
+      patterns: [
+        {
+          match: `(?i)${before}(cs|ds|es|fs|gs|ss)\\s*(:)`,
+          captures: {
+            '1': { name: `variable.other.register.segment.override.${suffix}` },
+            '2': { name: `punctuation.separator.segment-override.${suffix}` },
+          },
+        },
+        { include: '#operandKeywords' },
+        { include: '#registers' },
+        { include: '#macroParameters' },
+        { include: '#characterConstants' },
+        { include: '#numbers' },
+        { include: '#operators' },
+      ],
+    },
+    macroParameters: {
+      patterns: [
+        { match: '%%[\\w$#@~.?]+', name: `variable.other.macro-local.${suffix}` },
+        { match: '%\\$+[\\w$#@~.?]+', name: `variable.other.context-local.${suffix}` },
+        { match: '%[+-]?[0-9]+|%\\{[+-]?[0-9]+(?::[+-]?[0-9]+)?\\}', name: `variable.parameter.macro.${suffix}` },
+      ],
+    },
+    numbers: {
+      // NASM manual 3.4.1. Underscores may separate digits anywhere after the first.
+      patterns: [
+        { match: `(?i)${before}[0-9][0-9_]*(?:\\.[0-9_]*(?:e[+-]?[0-9]+)?|e[+-]?[0-9]+)${after}`, name: `constant.numeric.float.${suffix}` },
+        { match: `(?i)${before}(?:0[xh][0-9a-f_]+|[0-9][0-9a-f_]*h)${after}|(?<![\\w$#@~.?])\\$[0-9][0-9a-f_]*${after}`, name: `constant.numeric.integer.hexadecimal.${suffix}` },
+        { match: `(?i)${before}(?:0[by][01_]+|[01][01_]*[by])${after}`, name: `constant.numeric.integer.binary.${suffix}` },
+        { match: `(?i)${before}(?:0[oq][0-7_]+|[0-7][0-7_]*[oq])${after}`, name: `constant.numeric.integer.octal.${suffix}` },
+        { match: `(?i)${before}(?:0[dt][0-9_]+|[0-9][0-9_]*d?)${after}`, name: `constant.numeric.integer.decimal.${suffix}` },
+        { match: `(?<![\\w$#@~.?])\\$\\$?${after}`, name: `variable.language.location-counter.${suffix}` },
+      ],
+    },
+    strings: {
+      // In db/dw/dd... quoted text is a string (manual 3.4.2).
+      patterns: [
+        { match: "'[^']*(?:'|$)", name: `string.quoted.single.${suffix}` },
+        { match: '"[^"]*(?:"|$)', name: `string.quoted.double.${suffix}` },
+        {
+          begin: '`',
+          end: '`|$',
+          name: `string.quoted.other.backquote.${suffix}`,
+          patterns: [{ include: '#escapes' }],
+        },
+      ],
+    },
+    characterConstants: {
+      // Elsewhere a quoted string is a character constant, a number (manual 3.4.3).
+      patterns: [
+        { match: "'[^']*(?:'|$)", name: `constant.character.quoted.single.${suffix}` },
+        { match: '"[^"]*(?:"|$)', name: `constant.character.quoted.double.${suffix}` },
+        {
+          begin: '`',
+          end: '`|$',
+          name: `constant.character.quoted.backquote.${suffix}`,
+          patterns: [{ include: '#escapes' }],
+        },
+      ],
+    },
+    escapes: {
+      // Backquote escapes (manual 3.4.2): \' \" \` \\ \? \a \b \t \n \v \f \r \e, octal, \x, \u, \U.
+      match: "\\\\(?:[0-7]{1,3}|x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|['\"`\\\\?abtnvfre])",
+      name: `constant.character.escape.backquote.${suffix}`,
+    },
+    operators: {
+      patterns: [
+        { match: '<<<|>>>|<<|>>|//|%%|==|!=|<>|<=>|<=|>=|&&|\\|\\||\\^\\^|[-+*/%&|^~!<>=]', name: `keyword.operator.${suffix}` },
+        { match: ',', name: `punctuation.separator.operand.${suffix}` },
+        { match: '\\(', name: `punctuation.section.parens.begin.${suffix}` },
+        { match: '\\)', name: `punctuation.section.parens.end.${suffix}` },
+      ],
+    },
+  };
+}
+
+function allMnemonics(vocabulary: GrammarVocabulary): string[] {
+  return [...vocabulary.privileged, ...vocabulary.io, ...vocabulary.sensitive, ...vocabulary.vmx, ...vocabulary.plain];
+}
+
+/** The whole grammar as a JSON-ready object. */
+export function buildGrammar(vocabulary: GrammarVocabulary = fallbackVocabulary): object {
+  return {
+    $schema: 'https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json',
+    name: 'NASM x86 (HyperStep)',
+    scopeName,
+    comment: 'GENERATED by scripts/grammar/build-grammar.ts - do not edit; edit the generator and run `npx tsx scripts/grammar/build-grammar.ts`.',
+    fileTypes: ['asm', 'inc'],
+    patterns: [
+      { include: '#comment' },
+      { include: '#preprocessor' },
+      { include: '#labels' },
+      { include: '#directives' },
+      { include: '#instructions' },
+      { include: '#operands' },
+      { include: '#strings' },
+    ],
+    repository: repository(vocabulary),
+  };
+}
+
+/** Serialised form, exactly as committed. */
+export function grammarText(vocabulary: GrammarVocabulary = fallbackVocabulary): string {
+  return `${JSON.stringify(buildGrammar(vocabulary), null, 2)}\n`;
+}
