@@ -106,3 +106,43 @@ describe('NASM TextMate grammar', () => {
     }
   });
 });
+
+describe('language-configuration.json', () => {
+  const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'language-configuration.json'), 'utf8')) as {
+    comments: { lineComment: string };
+    wordPattern: string;
+    folding: { markers: { start: string; end: string } };
+    onEnterRules: { beforeText: string }[];
+  };
+
+  it('uses ; for line comments', () => {
+    assert.equal(config.comments.lineComment, ';');
+  });
+
+  it('treats labels, registers and NASM numbers as whole words (double-click, F2 rename, go to definition)', () => {
+    const words = (text: string) => text.match(new RegExp(config.wordPattern, 'g'));
+    const cases: [string, string[]][] = [
+      ['jmp .loop', ['jmp', '.loop']], ['..@x:', ['..@x']], ['jnz %%again', ['jnz', '%%again']],
+      ['mov esi, $str', ['mov', 'esi', '$str']], ['mov cr0, eax', ['mov', 'cr0', 'eax']],
+      ['dd 0x1F, 1Fh, $1F, 1_000, 0b101', ['dd', '0x1F', '1Fh', '$1F', '1_000', '0b101']],
+      ['mov al, %1', ['mov', 'al', '%1']], ['lea eax, [ebx+4]', ['lea', 'eax', 'ebx', '4']],
+    ];
+    for (const [text, expected] of cases) assert.deepEqual(words(text), expected, text);
+  });
+
+  it('folds %macro/%endmacro, %if/%endif, %rep/%endrep and struc/endstruc, in any letter case', () => {
+    const start = new RegExp(config.folding.markers.start);
+    const end = new RegExp(config.folding.markers.end);
+    for (const line of ['%macro PUTC 1', '%MACRO x 0', '%if ITER > 1', '%ifdef DEBUG', '%rep 4', 'struc point', '  istruc point']) {
+      assert.ok(start.test(line) && !end.test(line), line);
+    }
+    for (const line of ['%endmacro', '%ENDIF', '%endrep', 'endstruc', '  iend']) assert.ok(end.test(line) && !start.test(line), line);
+    for (const line of ['mov eax, 1', 'rep movsb', 'struct_ptr: dd 0']) assert.ok(!start.test(line) && !end.test(line), line);
+  });
+
+  it('indents after a label line', () => {
+    const labelRule = new RegExp(config.onEnterRules[0]!.beforeText);
+    for (const line of ['_start:', '.loop:  ; body', '..@x:', '%%retry:']) assert.ok(labelRule.test(line), line);
+    for (const line of ['    mov eax, 1', 'msg db "a:"', 'jmp 0x08:.flush']) assert.ok(!labelRule.test(line), line);
+  });
+});
