@@ -1,7 +1,7 @@
 // Builds the TextMate grammar for NASM-syntax IA-32 assembly (syntaxes/hyperstep-nasm.tmLanguage.json).
 //
-// Pure function of the mnemonic vocabulary: build-grammar.ts writes its result to disk, the unit test compares
-// the committed file with it. Lexical rules follow the NASM 2.16 manual: ch. 3.1 (statement layout, prefixes),
+// Pure function of the mnemonic vocabulary (isa-vocabulary.ts derives it from the instruction table in
+// src/emulator/isa): build-grammar.ts writes the result to disk, the unit test compares the committed file. Lexical rules follow the NASM 2.16 manual: ch. 3.1 (statement layout, prefixes),
 // 3.2 (pseudo-instructions), 3.4.1-3.4.3 (numeric constants, character strings and constants), 3.5 (expressions),
 // 3.9 (local labels, `..@`), ch. 4 (preprocessor), ch. 7-8 (directives).
 //
@@ -12,9 +12,12 @@
 //  - plain instructions   keyword.other.instruction          blue in both themes;
 //  - privileged           keyword.control.privileged.*        purple: every theme colours keyword.control,
 //                         and nothing else in this grammar uses keyword.control (jumps stay plain);
+//                         I/O-sensitive ones (cli/sti/in/out/ins/outs: IOPL decides) are the sub-family
+//                         keyword.control.privileged.io-sensitive, same colour, separately themable;
 //  - sensitive            support.function.sensitive.*        yellow / brown. `storage.modifier` was rejected:
 //                         Dark+ and Light+ give it the very colour of `keyword`, so sensitive would look plain;
-//  - VMX                  support.type.vmx.*                  teal in both themes;
+//  - VMX exits            support.type.vmx.*                  teal in both themes (VMX instructions and the
+//                         others that exit unconditionally in VMX non-root operation: cpuid, invd);
 //  - hypercall (int 0x82) constant.character.escape.hypercall  gold / red: the guest's escape into the VMM.
 // Labels use entity.name.label (not entity.name.function) and macro names entity.name.macro so that the yellow
 // and teal families stay reserved for the virtualization classes.
@@ -27,7 +30,7 @@ const suffix = 'hyperstep-nasm';
 export const classScopes = {
   plain: `keyword.other.instruction.${suffix}`,
   privileged: `keyword.control.privileged.instruction.${suffix}`,
-  io: `keyword.control.privileged.io.instruction.${suffix}`,
+  io: `keyword.control.privileged.io-sensitive.instruction.${suffix}`,
   sensitive: `support.function.sensitive.instruction.${suffix}`,
   vmx: `support.type.vmx.instruction.${suffix}`,
   hypercall: `constant.character.escape.hypercall.instruction.${suffix}`,
@@ -41,6 +44,13 @@ export interface GrammarVocabulary {
   readonly vmx: readonly string[];
   readonly plain: readonly string[];
 }
+
+/**
+ * Mnemonics whose table forms belong to different classes; the grammar colours their special forms by operand:
+ * MOV to/from CRn/DRn is privileged; MOV to/from a segment register, PUSH/POP of a segment register and far
+ * JMP/CALL are sensitive (Robin & Irvine 2000: they expose or load the CPL/RPL of selectors). Everything else plain.
+ */
+export const operandDependentMnemonics: readonly string[] = ['mov', 'push', 'pop', 'jmp', 'call'];
 
 export const fallbackVocabulary: GrammarVocabulary = {
   privileged: classes.privilegedMnemonics,
@@ -124,6 +134,7 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
     patterns: operandsUntilEol,
   });
   const crOrDr = `${before}(?i:cr[0-4]|dr[0-7])${after}`;
+  const segmentRegister = `(?:cs|ds|es|fs|gs|ss)${after}`;
   return {
     comment: {
       match: '(;).*$',
@@ -247,6 +258,30 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
           beginCaptures: { '1': { name: classScopes.privileged } },
           end: '(?=;|$)',
           name: `meta.instruction.privileged.${suffix}`,
+          patterns: operandsUntilEol,
+        },
+        {
+          // MOV Ev,Sw / MOV Sw,Ev: a segment register as the first or last operand (not a `[es:…]` override).
+          begin: `(?i)${before}(mov)${after}(?=\\s+${segmentRegister}\\s*,|[^;\\n]*,\\s*${segmentRegister}\\s*(?:;|$))`,
+          beginCaptures: { '1': { name: classScopes.sensitive } },
+          end: '(?=;|$)',
+          name: `meta.instruction.sensitive.${suffix}`,
+          patterns: operandsUntilEol,
+        },
+        {
+          // PUSH/POP of a segment register.
+          begin: `(?i)${before}(push|pop)${after}(?=\\s+${segmentRegister}\\s*(?:;|$))`,
+          beginCaptures: { '1': { name: classScopes.sensitive } },
+          end: '(?=;|$)',
+          name: `meta.instruction.sensitive.${suffix}`,
+          patterns: operandsUntilEol,
+        },
+        {
+          // Far JMP/CALL: `jmp 0x08:target` (ptr16:32) or `jmp far [pointer]` (m16:32).
+          begin: `(?i)${before}(jmp|call)${after}(?=(?:\\s+(?:dword|word|strict))*\\s+far${after}|\\s+[^\\[;\\n]*:)`,
+          beginCaptures: { '1': { name: classScopes.sensitive } },
+          end: '(?=;|$)',
+          name: `meta.instruction.sensitive.${suffix}`,
           patterns: operandsUntilEol,
         },
         instruction(vocabulary.vmx, classScopes.vmx),

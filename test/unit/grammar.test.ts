@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classScopes, grammarText } from '../../scripts/grammar/grammar-rules';
 import { vocabularyFromIsa } from '../../scripts/grammar/isa-vocabulary';
+import { FORMS_BY_MNEMONIC, INSTRUCTION_FORMS, MNEMONIC_ALIASES } from '../../src/emulator/isa/table';
+import type { OperandKind, VirtualizationClass } from '../../src/emulator/isa/types';
 import { grammarPath, tokenizeLines, type ScopedToken } from '../grammar/tokenize';
 
 const kernelPath = join(__dirname, '..', 'grammar', 'kernels', 'classes-kernel.asm');
@@ -63,6 +65,39 @@ describe('NASM TextMate grammar', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('scopes every form of every instruction-table mnemonic (and NASM alias) with its virtualization class', async () => {
+    // The specification: which grammar class each table class is coloured as.
+    const expectedClass: Record<VirtualizationClass, ClassName> = {
+      privileged: 'privileged', 'io-sensitive': 'io', 'sensitive-unprivileged': 'sensitive', 'vmx-exits': 'vmx',
+      innocuous: 'plain',
+    };
+    const sampleOperand: Record<OperandKind, string> = {
+      Eb: 'bl', Ew: 'bx', Ed: 'ebx', Ev: 'ebx', Gb: 'cl', Gw: 'cx', Gd: 'ecx', Gv: 'ecx', Rd: 'eax', Rv: 'eax',
+      M: '[ebx]', Mw: 'word [ebx]', Md: 'dword [ebx]', Mq: 'qword [ebx]', Mp: 'far [ebx]', Ms: '[ebx]',
+      Ib: '3', Iw: '8', Iz: '0x1234', Ibs: '-2', Jb: 'target', Jz: 'target', Ap: '0x08:target', Ob: '[0x1000]',
+      Ov: '[0x1000]', Sw: 'ds', Cd: 'cr0', Dd: 'dr7', Zb: 'dl', Zv: 'edx', AL: 'al', eAX: 'eax', CL: 'cl', DX: 'dx',
+      ES: 'es', CS: 'cs', SS: 'ss', DS: 'ds', FS: 'fs', GS: 'gs', one: '1',
+    };
+    const spellings = new Map<string, string[]>();
+    for (const mnemonic of FORMS_BY_MNEMONIC.keys()) spellings.set(mnemonic, [mnemonic, mnemonic.toUpperCase()]);
+    for (const [alias, canonical] of MNEMONIC_ALIASES) spellings.get(canonical)!.push(alias);
+    const cases: { text: string; expected: ClassName }[] = [];
+    for (const form of INSTRUCTION_FORMS) {
+      const operands = form.operands.map((kind) => sampleOperand[kind]).join(', ');
+      for (const spelling of spellings.get(form.mnemonic)!) {
+        cases.push({ text: `    ${spelling} ${operands}`.trimEnd(), expected: expectedClass[form.virtualization] });
+      }
+    }
+    const tokenized = await tokenizeLines(cases.map((c) => c.text).join('\n'));
+    const wrong = cases.flatMap((c, i) => {
+      const token = mnemonicToken(tokenized[i]!);
+      const got = token ? classOf(token) : [];
+      return got.length === 1 && got[0] === c.expected ? [] : [`${c.text.trim()}: expected ${c.expected}, got ${got.join('+') || 'nothing'}`];
+    });
+    assert.deepEqual(wrong, [], `${wrong.length} of ${cases.length} forms mis-scoped`);
+    assert.ok(cases.length > INSTRUCTION_FORMS.length, `only ${cases.length} cases`);
   });
 
   it('scopes the control/debug register operand of a privileged MOV, and keeps other MOVs plain', async () => {

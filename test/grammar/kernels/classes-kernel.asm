@@ -13,8 +13,15 @@ align 4
 section .text
 global _start
 _start:
-    cli                         ; [privileged]
+    cli                         ; [io]
     mov esp, stack_top
+    cpuid                       ; [vmx]
+    jmp 0x08:.reload_cs         ; [sensitive]
+.reload_cs:
+    mov ax, 0x10
+    mov ds, ax                  ; [sensitive]
+    push ds                     ; [sensitive]
+    pop es                      ; [sensitive]
     lgdt [gdtr]                 ; [privileged]
     lidt [idtr]                 ; [privileged]
     mov eax, cr0                ; [privileged]
