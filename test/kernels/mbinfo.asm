@@ -185,5 +185,8 @@ saved_edi: resd 1
 saved_ebp: resd 1
 saved_esp: resd 1
 saved_eflags: resd 1
+%ifdef BIG_BSS
+    resb 4 * 1024 * 1024                ; makes the image too big for a 2 MiB machine (loader test)
+%endif
     resb 4096
 stack_top:

@@ -1,0 +1,35 @@
+// The device state the firmware leaves at kernel entry. QEMU boots Multiboot kernels through SeaBIOS, which
+// initialises the 8259A pair (vectors 0x08 and 0x70), leaves IMR = B8/8E, programs PIT channel 0 for mode 2
+// with count 0 (18.2 Hz) and sets the UART's OUT2. test/kernels/probe-bios.asm prints this state in QEMU;
+// HyperStep replays the same port writes a BIOS would, so kernels that forget to remap the PIC see the same
+// (surprising) vectors under HyperStep as under QEMU.
+import type { PortBus } from '../hw/contracts';
+
+interface PortWrite {
+  readonly port: number;
+  readonly value: number;
+}
+
+/** SeaBIOS's post-boot writes, in order (8259A ICW1-ICW4 + OCW1, 8254 control word + count, UART MCR). */
+const QEMU_SEABIOS_WRITES: readonly PortWrite[] = [
+  { port: 0x20, value: 0x11 }, // master ICW1: edge, cascade, ICW4 needed
+  { port: 0x21, value: 0x08 }, // master ICW2: vectors 0x08-0x0F
+  { port: 0x21, value: 0x04 }, // master ICW3: slave on IR2
+  { port: 0x21, value: 0x01 }, // master ICW4: 8086 mode
+  { port: 0xa0, value: 0x11 }, // slave ICW1
+  { port: 0xa1, value: 0x70 }, // slave ICW2: vectors 0x70-0x77
+  { port: 0xa1, value: 0x02 }, // slave ICW3: cascade identity 2
+  { port: 0xa1, value: 0x01 }, // slave ICW4
+  { port: 0x21, value: 0xb8 }, // master IMR: IRQ0, 1, 2 and 6 enabled
+  { port: 0xa1, value: 0x8e }, // slave IMR
+  { port: 0x43, value: 0x34 }, // PIT counter 0: LSB then MSB, mode 2, binary
+  { port: 0x40, value: 0x00 },
+  { port: 0x40, value: 0x00 }, // count 0 = 65536: 18.2 Hz
+  { port: 0x3fc, value: 0x08 }, // UART MCR: OUT2
+  { port: 0x3fb, value: 0x00 }, // UART LCR as SeaBIOS leaves it
+];
+
+export function applyFirmwareState(kind: 'qemu-seabios' | 'reset', ports: PortBus): void {
+  if (kind === 'reset') return;
+  for (const w of QEMU_SEABIOS_WRITES) ports.write(w.port, 1, w.value);
+}

@@ -1,0 +1,283 @@
+// The PC machine around the CPU: builds RAM, buses and devices from a recipe, implements the hardware
+// contract for the CPU (memory, ports, interrupt line, virtual clock), and runs the CPU in slices that end at
+// the next device deadline so timers fire at exact virtual times. HLT with interrupts enabled skips virtual
+// time to the next deadline. Everything is deterministic: the same image and recipe give the same run.
+import type { CpuStopReason, VirtualClock } from '../hw/contracts';
+import type { MachineControl, TimedDevice } from '../devices/device';
+import { IoPortBus } from '../devices/portBus';
+import type { MachineCpu } from './cpuPort';
+import { DeviceSet, buildDevices, type DeviceSetState } from './deviceSet';
+import { applyFirmwareState } from './firmware';
+import { CYCLES_PER_PIT_TICK } from './layout';
+import { type BootOptions, type LoadedKernel, loadMultiboot } from './multiboot';
+import { PhysicalMemory } from './physicalMemory';
+import { type MachineRecipe, validateRecipe } from './recipe';
+import { hashBytes, stringBytes } from './stateHash';
+
+/** Why Machine.run returned (the CPU's reasons plus the machine's own). */
+export type MachineStopReason =
+  | Exclude<CpuStopReason, 'exit'>
+  | 'guest-exit' // the guest wrote to the debug-exit port
+  | 'output-limit' // the guest wrote more serial output than allowed
+  | 'instruction-limit' // the total instruction limit was reached
+  | 'cpu-event'; // the CPU stopped on an event its embedding asked for (VMM hook)
+
+export interface MachineStop {
+  readonly reason: MachineStopReason;
+  /** One line a student can act on. */
+  readonly detail: string;
+  /** Process status for 'guest-exit' (QEMU convention (v << 1) | 1). */
+  readonly exitStatus?: number;
+}
+
+export interface RunLimits {
+  /** Total instructions since boot after which the run stops ('instruction-limit'). */
+  instructionLimit?: number;
+  /** Total serial output bytes after which the run stops ('output-limit'). */
+  outputLimit?: number;
+}
+
+/** Creates the CPU core wired to this machine's buses. */
+export type CpuFactory = (machine: Machine) => MachineCpu;
+
+export interface MachineState {
+  readonly recipe: MachineRecipe;
+  readonly ram: Uint8Array;
+  readonly cpu: unknown;
+  readonly devices: DeviceSetState;
+  readonly idleCycles: number;
+  readonly serialBytes: number;
+  readonly finalStop: MachineStop | null;
+}
+
+export class Machine implements VirtualClock, MachineControl {
+  readonly memory: PhysicalMemory;
+  readonly ports = new IoPortBus();
+  readonly devices: DeviceSet;
+  readonly cpu: MachineCpu;
+  readonly limits: RunLimits = {};
+  /** Listeners for every byte the guest transmits on COM1. */
+  private readonly serialListeners: Array<(byte: number) => void> = [];
+  private serialBytes = 0;
+  /** Virtual cycles spent halted (time skipped to the next deadline). */
+  private idleCycles = 0;
+  /** A stop requested by a device during a CPU slice (exit port, shutdown port, output limit). */
+  private pendingStop: MachineStop | null = null;
+  /** Once the guest has exited or shut down, every later run() reports the same stop. */
+  private finalStop: MachineStop | null = null;
+  private readonly timed: TimedDevice[];
+
+  constructor(readonly recipe: MachineRecipe, cpuFactory: CpuFactory) {
+    const problems = validateRecipe(recipe);
+    if (problems.length > 0) throw new RangeError(`invalid machine recipe: ${problems.join('; ')}`);
+    this.memory = new PhysicalMemory(recipe.memoryMiB * 1024 * 1024);
+    this.devices = buildDevices(recipe, {
+      clock: this,
+      control: this,
+      cyclesPerPitTick: CYCLES_PER_PIT_TICK,
+      onSerialByte: (byte) => this.serialByte(byte),
+    });
+    for (const d of this.devices.portDevices) this.ports.attach(d);
+    this.timed = this.devices.timedDevices;
+    this.cpu = cpuFactory(this);
+    applyFirmwareState(recipe.firmware, this.ports);
+  }
+
+  /**
+   * Load a Multiboot kernel (ELF32 or flat image with a.out kludge) and set the CPU to the hand-over state.
+   * Returns an error message for an unbootable image; the machine is then unchanged apart from RAM.
+   */
+  boot(image: Uint8Array, options: BootOptions): LoadedKernel | { error: string } {
+    const loaded = loadMultiboot(image, this.memory, options);
+    if ('error' in loaded) return loaded;
+    this.cpu.enterProtectedMode(loaded.entry);
+    return loaded;
+  }
+
+  // ---- VirtualClock --------------------------------------------------------------------------------
+
+  now(): number {
+    return this.cpu.retired() * this.recipe.cyclesPerInstruction + this.idleCycles;
+  }
+
+  // ---- MachineControl (called by devices during a CPU slice) ---------------------------------------
+
+  requestExit(status: number, reason: string): void {
+    this.stopSoon({ reason: 'guest-exit', detail: reason, exitStatus: status });
+  }
+
+  requestShutdown(reason: string): void {
+    this.stopSoon({ reason: 'shutdown', detail: reason });
+  }
+
+  // ---- serial --------------------------------------------------------------------------------------
+
+  onSerialOutput(listener: (byte: number) => void): void {
+    this.serialListeners.push(listener);
+  }
+
+  /** Host → guest bytes on COM1; returns how many the UART accepted. */
+  serialInput(bytes: Iterable<number>): number {
+    return this.devices.com1?.receive(bytes) ?? 0;
+  }
+
+  private serialByte(byte: number): void {
+    this.serialBytes++;
+    const limit = this.limits.outputLimit;
+    if (limit !== undefined && this.serialBytes > limit) {
+      this.stopSoon({ reason: 'output-limit', detail: `the guest wrote more than ${limit} bytes of serial output` });
+      return;
+    }
+    for (const l of this.serialListeners) l(byte);
+  }
+
+  // ---- running -------------------------------------------------------------------------------------
+
+  /**
+   * Run up to `budget` instructions, in slices that end at the next device deadline. Returns why it stopped;
+   * 'budget' means the caller may simply call again.
+   */
+  run(budget: number, options: { debug?: boolean } = {}): MachineStop {
+    if (this.finalStop !== null) return this.finalStop;
+    const debug = options.debug ?? false;
+    const cpi = this.recipe.cyclesPerInstruction;
+    const start = this.cpu.retired();
+    for (;;) {
+      const retired = this.cpu.retired();
+      const left = budget - (retired - start);
+      if (left <= 0) return { reason: 'budget', detail: `ran ${budget} instructions` };
+      const limit = this.limits.instructionLimit;
+      if (limit !== undefined && retired >= limit) {
+        return this.finish({ reason: 'instruction-limit', detail: `stopped after ${limit} instructions (instruction limit)` });
+      }
+      const now = this.now();
+      const deadline = this.nextDeadline();
+      if (deadline <= now) {
+        this.advanceDevices(now);
+        continue;
+      }
+      let slice = left;
+      if (deadline !== Infinity) slice = Math.min(slice, Math.max(1, Math.ceil((deadline - now) / cpi)));
+      if (limit !== undefined) slice = Math.min(slice, limit - retired);
+      const cpuStop = this.cpu.run(slice, debug);
+      this.advanceDevices(this.now());
+      if (this.pendingStop !== null) {
+        const stop = this.pendingStop;
+        this.pendingStop = null;
+        return stop.reason === 'guest-exit' || stop.reason === 'shutdown' || stop.reason === 'output-limit' ? this.finish(stop) : stop;
+      }
+      switch (cpuStop) {
+        case 'budget':
+          continue;
+        case 'halt': {
+          if (!this.cpu.interruptsEnabled()) {
+            return this.finish({ reason: 'halt', detail: 'HLT with interrupts disabled: the CPU is stopped for good' });
+          }
+          const wake = this.nextDeadline();
+          if (wake === Infinity) {
+            return this.finish({ reason: 'halt', detail: 'HLT waiting for an interrupt, but no device will ever raise one' });
+          }
+          const idleFrom = this.now();
+          if (wake > idleFrom) this.idleCycles += wake - idleFrom; // skip virtual time while halted
+          this.advanceDevices(this.now());
+          continue;
+        }
+        case 'shutdown':
+          return this.finish({ reason: 'shutdown', detail: 'triple fault: the CPU shut down (a fault while delivering #DF)' });
+        case 'breakpoint':
+          return { reason: 'breakpoint', detail: 'execution breakpoint' };
+        case 'watchpoint':
+          return { reason: 'watchpoint', detail: 'data breakpoint' };
+        case 'magic-breakpoint':
+          return { reason: 'magic-breakpoint', detail: 'magic breakpoint (xchg bx, bx)' };
+        case 'exit':
+          return { reason: 'cpu-event', detail: 'the CPU stopped on an event the embedding asked for' };
+      }
+    }
+  }
+
+  /** Earliest deadline among timed devices (virtual cycles), or Infinity. */
+  nextDeadline(): number {
+    let earliest = Infinity;
+    for (const d of this.timed) {
+      const t = d.nextDeadline();
+      if (t < earliest) earliest = t;
+    }
+    return earliest;
+  }
+
+  private advanceDevices(now: number): void {
+    for (const d of this.timed) d.advanceTo(now);
+  }
+
+  private stopSoon(stop: MachineStop): void {
+    if (this.pendingStop === null) this.pendingStop = stop;
+    this.cpu.requestStop();
+  }
+
+  private finish(stop: MachineStop): MachineStop {
+    this.finalStop = stop;
+    return stop;
+  }
+
+  /** The stop that ended the run for good (exit, shutdown, halt, limits), or null while runnable. */
+  get ended(): MachineStop | null {
+    return this.finalStop;
+  }
+
+  get serialByteCount(): number {
+    return this.serialBytes;
+  }
+
+  // ---- debugger access -----------------------------------------------------------------------------
+
+  peekPhysical(address: number): number | undefined {
+    return this.memory.peek(address);
+  }
+
+  pokePhysical(address: number, value: number): boolean {
+    return this.memory.poke(address, value);
+  }
+
+  peekLinear(linear: number): number | undefined {
+    return this.cpu.peekLinear(linear);
+  }
+
+  pokeLinear(linear: number, value: number): boolean {
+    return this.cpu.pokeLinear(linear, value);
+  }
+
+  // ---- state ---------------------------------------------------------------------------------------
+
+  saveState(): MachineState {
+    return {
+      recipe: this.recipe,
+      ram: this.memory.ram.slice(),
+      cpu: this.cpu.saveState(),
+      devices: this.devices.saveState(),
+      idleCycles: this.idleCycles,
+      serialBytes: this.serialBytes,
+      finalStop: this.finalStop,
+    };
+  }
+
+  loadState(state: MachineState): void {
+    if (state.ram.length !== this.memory.ram.length) {
+      throw new RangeError(`saved state has ${state.ram.length} bytes of RAM, this machine ${this.memory.ram.length}`);
+    }
+    this.memory.ram.set(state.ram);
+    this.cpu.loadState(state.cpu);
+    this.idleCycles = state.idleCycles;
+    this.serialBytes = state.serialBytes;
+    this.finalStop = state.finalStop;
+    this.pendingStop = null;
+    this.devices.loadState(state.devices); // after the CPU: device time derives from its counter
+  }
+
+  /** A hash of RAM, CPU state, device state and virtual time: equal hashes mean equal machines. */
+  stateHash(): string {
+    const devices = stringBytes(JSON.stringify(this.devices.saveState()));
+    const time = stringBytes(`${this.now()}`);
+    return hashBytes([this.memory.ram, this.cpu.stateBytes(), devices, time]);
+  }
+}
