@@ -4,9 +4,17 @@ import * as vscode from 'vscode';
 import { HyperStepConfigurationProvider } from './debugConfiguration';
 import { DEBUG_TYPE, LANGUAGE_ID } from './ids';
 
+/** A started language client, as far as the composition root cares. */
+export interface LanguageClientHandle {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /** What differs between the Node and the web extension host. */
 export interface ExtensionHost {
   readonly kind: 'node' | 'web';
+  /** Creates the client that runs the language server in a process (Node) or a worker (web). */
+  createLanguageClient(context: vscode.ExtensionContext): LanguageClientHandle;
 }
 
 /** What `activate` returns: a small API that the extension-host tests (and other extensions) can inspect. */
@@ -15,6 +23,8 @@ export interface HyperStepApi {
   readonly debugType: string;
   readonly languageId: string;
   readonly activatedInMs: number;
+  /** Resolves when the language server has started (rejects with its error if it could not). */
+  readonly languageServerReady: Promise<void>;
 }
 
 export function activateHyperStep(context: vscode.ExtensionContext, host: ExtensionHost): HyperStepApi {
@@ -24,5 +34,11 @@ export function activateHyperStep(context: vscode.ExtensionContext, host: Extens
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Initial),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
   );
-  return { host: host.kind, debugType: DEBUG_TYPE, languageId: LANGUAGE_ID, activatedInMs: Date.now() - started };
+  // The language server starts in the background: activation never waits for it, and a failure is shown
+  // in the output channel rather than breaking the debugger.
+  const client = host.createLanguageClient(context);
+  context.subscriptions.push({ dispose: () => void client.stop() });
+  const languageServerReady = client.start();
+  languageServerReady.catch((e: unknown) => void vscode.window.showWarningMessage(`HyperStep language server failed to start: ${String(e)}`));
+  return { host: host.kind, debugType: DEBUG_TYPE, languageId: LANGUAGE_ID, activatedInMs: Date.now() - started, languageServerReady };
 }

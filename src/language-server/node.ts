@@ -1,0 +1,5 @@
+// Language server entry in its own Node process (the extension starts it over IPC; `--stdio` also works).
+import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { startLanguageServer } from './server';
+
+startLanguageServer(createConnection(ProposedFeatures.all));

@@ -1,0 +1,65 @@
+// The HyperStep language server core: wires the editor features to an LSP connection. The connection
+// comes from the entry point (node.ts: IPC/stdio in its own process; web.ts: a web worker), so the same
+// code serves desktop VS Code, the web extension host and the in-process tests.
+import { TextDocuments, TextDocumentSyncKind, type Connection, type InitializeResult } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { indexDocument, type DocumentIndex } from './analysis/documentIndex';
+import { completionsAt } from './features/completion';
+import { hoverAt } from './features/hover';
+import { definitionOf, documentSymbols, foldingRanges, referencesOf, renameEdits } from './features/navigation';
+import { SEMANTIC_LEGEND, semanticTokens } from './features/semanticTokens';
+import { lineAt } from './features/words';
+
+export const SERVER_NAME = 'HyperStep NASM language server';
+
+/** Starts serving on `connection`; returns when the connection is set up (it runs until closed). */
+export function startLanguageServer(connection: Connection): void {
+  const documents = new TextDocuments(TextDocument);
+  const indexes = new Map<string, { version: number; index: DocumentIndex }>();
+
+  const indexOf = (doc: TextDocument): DocumentIndex => {
+    const cached = indexes.get(doc.uri);
+    if (cached && cached.version === doc.version) return cached.index;
+    const index = indexDocument(doc.getText());
+    indexes.set(doc.uri, { version: doc.version, index });
+    return index;
+  };
+  const withDoc = <T>(uri: string, fallback: T, f: (doc: TextDocument, index: DocumentIndex) => T): T => {
+    const doc = documents.get(uri);
+    return doc ? f(doc, indexOf(doc)) : fallback;
+  };
+
+  connection.onInitialize((): InitializeResult => ({
+    serverInfo: { name: SERVER_NAME },
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      hoverProvider: true,
+      completionProvider: { triggerCharacters: ['%', '.'] },
+      definitionProvider: true,
+      referencesProvider: true,
+      renameProvider: true,
+      documentSymbolProvider: true,
+      foldingRangeProvider: true,
+      semanticTokensProvider: { legend: SEMANTIC_LEGEND, full: true },
+    },
+  }));
+
+  connection.onHover((p) => withDoc(p.textDocument.uri, null, (doc, index) => hoverAt(doc.getText(), index, p.position)));
+  connection.onCompletion((p) => withDoc(p.textDocument.uri, [], (doc, index) => completionsAt(index, lineAt(doc.getText(), p.position.line).slice(0, p.position.character))));
+  connection.onDefinition((p) => withDoc(p.textDocument.uri, null, (doc, index) => definitionOf(doc.uri, doc.getText(), index, p.position)));
+  connection.onReferences((p) => withDoc(p.textDocument.uri, [], (doc, index) => referencesOf(doc.uri, doc.getText(), index, p.position, p.context.includeDeclaration)));
+  connection.onRenameRequest((p) =>
+    withDoc(p.textDocument.uri, null, (doc, index) => {
+      const edits = renameEdits(doc.getText(), index, p.position, p.newName);
+      if (typeof edits === 'string') throw new Error(edits);
+      return { changes: { [doc.uri]: edits } };
+    }),
+  );
+  connection.onDocumentSymbol((p) => withDoc(p.textDocument.uri, [], (_doc, index) => documentSymbols(index)));
+  connection.onFoldingRanges((p) => withDoc(p.textDocument.uri, [], (_doc, index) => foldingRanges(index)));
+  connection.languages.semanticTokens.on((p) => withDoc(p.textDocument.uri, { data: [] }, (_doc, index) => semanticTokens(index)));
+
+  documents.onDidClose((e) => indexes.delete(e.document.uri));
+  documents.listen(connection);
+  connection.listen();
+}

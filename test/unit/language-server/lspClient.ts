@@ -1,0 +1,33 @@
+// Test helper: runs the real language server in-process over a pair of streams and talks LSP to it
+// through a JSON-RPC client connection, as an editor would.
+import { PassThrough } from 'node:stream';
+import { createConnection } from 'vscode-languageserver/node';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { startLanguageServer } from '../../../src/language-server/server';
+
+export interface LspTestClient {
+  readonly rpc: MessageConnection;
+  open(uri: string, text: string): Promise<void>;
+  change(uri: string, version: number, text: string): Promise<void>;
+  close(): void;
+}
+
+export async function startTestServer(): Promise<LspTestClient> {
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  startLanguageServer(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)));
+  const rpc = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
+  rpc.listen();
+  await rpc.sendRequest('initialize', { processId: null, rootUri: null, capabilities: {} });
+  await rpc.sendNotification('initialized', {});
+  return {
+    rpc,
+    open: (uri, text) => rpc.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'hyperstep-nasm', version: 1, text } }),
+    change: (uri, version, text) => rpc.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] }),
+    close: () => {
+      rpc.dispose();
+      toServer.end();
+      toClient.end();
+    },
+  };
+}
