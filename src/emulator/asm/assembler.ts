@@ -1,0 +1,516 @@
+// The multi-pass assembler core. Every pass walks the parsed statements, defines labels, evaluates
+// expressions with the values of the previous pass and asks the encoder for bytes; passes repeat until no
+// label moves (NASM -Ox: the encoder picks the shortest form for the current values, optimistic about
+// forward references in the first pass). The last, stable pass is the output. NASM manual 2.1.23, 3.x.
+import type { EncodeContext, EncodeResult, InstructionStatement } from '../isa/operands';
+import { DiagnosticSink, LineOrigin } from './diagnostics';
+import { AsmError, evaluate, evaluateBig, EvalContext, needsBigInt, Value } from './expressions';
+import { Body, ParsedLine } from './parser';
+import { SourceLine } from './preprocessor';
+import { EXTERN_BASE, Section } from './sections';
+import { buildOperands } from './operandBuilder';
+import { executeDirective } from './directives';
+
+export type Encoder = (stmt: InstructionStatement, ctx: EncodeContext) => EncodeResult;
+export type OutputFormat = 'bin' | 'elf32';
+
+export interface PreparedStatement {
+  readonly line: SourceLine;
+  readonly parsed: ParsedLine | AsmError;
+}
+
+export type SymbolKind = 'label' | 'equ' | 'extern';
+
+export interface SymbolEntry {
+  readonly name: string;
+  kind: SymbolKind;
+  /** Section index, or -1 for absolute values (equ, struc fields, absolute-mode labels). */
+  section: number;
+  /** Offset within the section, or the absolute value. */
+  offset: number;
+  /** Relocation base of an equ defined from a relocatable expression (0 = plain number). */
+  base: number;
+  known: boolean;
+  global: boolean;
+  /** Pass in which it was last defined (redefinition check). */
+  definedPass: number;
+  /** Order of first definition (elf symbol order). */
+  order: number;
+  externIndex: number;
+  origin: LineOrigin;
+  column: number;
+}
+
+/** One statement's output in the final pass: where it landed and which bytes it produced. */
+export interface EmittedRange {
+  readonly statement: number;
+  readonly section: number;
+  readonly offset: number;
+  readonly size: number;
+  /** True when the range is reserved space (resb, nobits), not stored bytes. */
+  readonly reserved: boolean;
+}
+
+const MAX_PASSES = 64;
+/** Bound on the bytes a single `times` may produce (prevents `times 1<<40 nop` from exhausting memory). */
+const MAX_TIMES_BYTES = 64 * 1024 * 1024;
+
+export class Assembler {
+  readonly sections: Section[] = [];
+  readonly symbols = new Map<string, SymbolEntry>();
+  readonly externs: SymbolEntry[] = [];
+  readonly globalsDeclared = new Map<string, LineOrigin>();
+  sink = new DiagnosticSink();
+  emitted: EmittedRange[] = [];
+
+  pass = 0;
+  changed = false;
+  bits: 16 | 32;
+  current!: Section;
+  /** Absolute mode (`absolute`, `struc`): labels take values from this counter instead of a section. */
+  absolute: { value: number } | undefined;
+  savedSection: Section | undefined;
+  lastGlobal = '';
+  org = 0;
+  orgSet = false;
+  symbolOrder = 0;
+  istrucStack: { name: string; start: number; origin: LineOrigin }[] = [];
+  strucName = '';
+  statementIndex = 0;
+  currentStatement!: PreparedStatement;
+  private timesBudget = 0;
+
+  constructor(
+    readonly format: OutputFormat,
+    readonly statements: readonly PreparedStatement[],
+    readonly encode: Encoder,
+    readonly readBinary: (name: string, from: string) => Uint8Array | undefined,
+  ) {
+    this.bits = format === 'bin' ? 16 : 32;
+  }
+
+  run(): void {
+    let previousLayout = '';
+    for (this.pass = 1; this.pass <= MAX_PASSES; this.pass++) {
+      this.startPass();
+      for (let k = 0; k < this.statements.length; k++) {
+        this.statementIndex = k;
+        this.currentStatement = this.statements[k]!;
+        this.executeStatement(this.statements[k]!);
+      }
+      this.finishPass();
+      const layout = this.layoutSignature();
+      const stable = !this.changed && layout === previousLayout;
+      previousLayout = layout;
+      if (stable && this.pass >= 2) return;
+    }
+    this.sink.report('error', this.statements[0]?.line.origin ?? { file: '', line: 1 }, 1, 1, `unable to find valid values for all labels after ${MAX_PASSES} passes; stalled`);
+  }
+
+  /** In the final (strict) passes an undefined symbol is an error; pass 1 treats it as a forward reference. */
+  get strict(): boolean {
+    return this.pass >= 2;
+  }
+
+  private startPass(): void {
+    this.sink = new DiagnosticSink();
+    this.emitted = [];
+    this.changed = false;
+    this.bits = this.format === 'bin' ? 16 : 32;
+    for (const s of this.sections) s.resetForPass();
+    this.current = this.sectionNamed('.text', false);
+    this.absolute = undefined;
+    this.lastGlobal = '';
+    this.istrucStack = [];
+    this.strucName = '';
+  }
+
+  private finishPass(): void {
+    if (this.absolute && this.strucName) {
+      const last = this.statements[this.statements.length - 1];
+      if (last) this.error(last.line.origin, 1, 1, 'end of file while still in a `struc\' definition');
+    }
+    if (this.format === 'bin') this.layoutBin();
+  }
+
+  private layoutSignature(): string {
+    return this.sections.map((s) => `${s.address}:${s.size}`).join(',');
+  }
+
+  /**
+   * Section placement for -f bin (NASM manual 8.1.3): .text first at `org`, then the other progbits
+   * sections in order of definition, then nobits sections; each aligned to its alignment unless it has
+   * `start=`; `follows=` chains after the named section; `vstart=` gives a different run address.
+   */
+  layoutBin(): void {
+    const used = this.usedSections();
+    const ordered = [...used.filter((s) => s.name === '.text'), ...used.filter((s) => s.name !== '.text' && s.progbits), ...used.filter((s) => !s.progbits)];
+    let cursor = this.org;
+    const placed = new Map<string, Section>();
+    for (const s of ordered) {
+      let start: number;
+      if (s.start !== undefined) start = s.start;
+      else if (s.follows !== undefined && placed.has(s.follows)) {
+        const prev = placed.get(s.follows)!;
+        start = alignUp(prev.address + prev.size, s.align);
+      } else start = alignUp(cursor, s.align);
+      if (s.name === '.text' && s.start === undefined) start = this.org;
+      s.address = s.vstart ?? start;
+      s.loadAddress = start;
+      cursor = Math.max(cursor, start + s.size);
+      placed.set(s.name, s);
+    }
+  }
+
+  /** Sections that exist in the output, in NASM's order (first use). */
+  usedSections(): Section[] {
+    return this.sections.filter((s) => s.firstUse >= 0).sort((a, b) => a.firstUse - b.firstUse);
+  }
+
+  private useCounter = 0;
+
+  markUsed(s: Section): void {
+    s.used = true;
+    if (s.firstUse < 0) s.firstUse = this.useCounter++;
+  }
+
+  sectionNamed(name: string, select: boolean): Section {
+    let s = this.sections.find((x) => x.name === name);
+    if (!s) {
+      s = new Section(name, this.sections.length, this.format);
+      this.sections.push(s);
+    }
+    if (select) this.markUsed(s);
+    return s;
+  }
+
+  error(origin: LineOrigin, start: number, end: number, message: string): void {
+    this.sink.report('error', origin, start + 1, end + 1, message);
+  }
+
+  warning(origin: LineOrigin, start: number, end: number, message: string): void {
+    this.sink.report('warning', origin, start + 1, end + 1, message);
+  }
+
+  /** Current location counter `$`. */
+  here(): Value {
+    if (this.absolute) return { n: this.absolute.value, base: 0, known: true };
+    if (this.format === 'bin') return { n: this.current.address + this.current.size, base: 0, known: true };
+    return { n: this.current.size, base: this.current.index + 1, known: true };
+  }
+
+  sectionStart(): Value {
+    if (this.absolute) return { n: 0, base: 0, known: true };
+    if (this.format === 'bin') return { n: this.current.address, base: 0, known: true };
+    return { n: 0, base: this.current.index + 1, known: true };
+  }
+
+  /** Expands `.local` against the last non-local label (NASM manual 3.9). */
+  qualify(name: string): string {
+    if (name.startsWith('.') && !name.startsWith('..')) return this.lastGlobal + name;
+    return name;
+  }
+
+  symbolValue(sym: SymbolEntry): Value {
+    switch (sym.kind) {
+      case 'extern':
+        return { n: 0, base: EXTERN_BASE + sym.externIndex, known: true };
+      case 'equ':
+        return { n: sym.offset, base: sym.base, known: sym.known };
+      default:
+        if (sym.section < 0) return { n: sym.offset, base: 0, known: sym.known };
+        if (this.format === 'bin') return { n: this.sections[sym.section]!.address + sym.offset, base: 0, known: sym.known };
+        return { n: sym.offset, base: sym.section + 1, known: sym.known };
+    }
+  }
+
+  readonly evalContext: EvalContext = {
+    lookup: (name) => {
+      const sym = this.symbols.get(this.qualify(name));
+      if (!sym || sym.definedPass === 0) return undefined;
+      return this.symbolValue(sym);
+    },
+    here: () => this.here(),
+    sectionStart: () => this.sectionStart(),
+    get strict() {
+      return false;
+    },
+  };
+
+  private strictContext: EvalContext = {
+    lookup: (name, start, end) => this.evalContext.lookup(name, start, end),
+    here: () => this.here(),
+    sectionStart: () => this.sectionStart(),
+    strict: true,
+  };
+
+  /** Evaluates with the pass's strictness; on error reports and returns undefined. */
+  evaluate(node: Parameters<typeof evaluate>[0], origin: LineOrigin, regs?: Parameters<typeof evaluate>[2]): Value | undefined {
+    try {
+      return evaluate(node, this.strict ? this.strictContext : this.evalContext, regs);
+    } catch (e) {
+      if (e instanceof AsmError) {
+        this.error(origin, e.start, e.end, e.message);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  defineSymbol(name: string, kind: SymbolKind, section: number, offset: number, base: number, known: boolean, origin: LineOrigin, start: number, end: number): void {
+    let sym = this.symbols.get(name);
+    if (!sym) {
+      sym = { name, kind, section, offset, base, known, global: false, definedPass: 0, order: this.symbolOrder++, externIndex: -1, origin, column: start + 1 };
+      this.symbols.set(name, sym);
+      this.changed = true;
+    } else if (sym.definedPass === this.pass) {
+      if (sym.kind === 'extern' && kind === 'extern') return;
+      this.error(origin, start, end, sym.kind === 'extern' ? `symbol \`${name}' declared both as extern and defined` : `label \`${name}' inconsistently redefined`);
+      return;
+    } else if (sym.definedPass === 0 && sym.kind !== kind) {
+      sym.kind = kind;
+    }
+    if (sym.section !== section || sym.offset !== offset || sym.base !== base || sym.known !== known || sym.kind !== kind) this.changed = true;
+    sym.kind = kind;
+    sym.section = section;
+    sym.offset = offset;
+    sym.base = base;
+    sym.known = known;
+    sym.definedPass = this.pass;
+    sym.origin = origin;
+    sym.column = start + 1;
+  }
+
+  /** Defines a label at the current location. */
+  defineLabel(rawName: string, origin: LineOrigin, start: number, end: number, isEqu: boolean): string {
+    const name = this.qualify(rawName);
+    if (!isEqu && !rawName.startsWith('.') && !rawName.startsWith('..@')) this.lastGlobal = name;
+    if (isEqu) return name;
+    if (rawName.startsWith('..') && !rawName.startsWith('..@') && rawName !== '..start') {
+      this.error(origin, start, end, `\`${rawName}' is a reserved special symbol`);
+      return name;
+    }
+    if (this.absolute) this.defineSymbol(name, 'label', -1, this.absolute.value, 0, true, origin, start, end);
+    else {
+      this.markUsed(this.current);
+      this.defineSymbol(name, 'label', this.current.index, this.current.size, 0, true, origin, start, end);
+    }
+    return name;
+  }
+
+  private executeStatement(stmt: PreparedStatement): void {
+    const parsed = stmt.parsed;
+    const origin = stmt.line.origin;
+    if (parsed instanceof AsmError) {
+      this.error(origin, parsed.start, parsed.end, parsed.message);
+      return;
+    }
+    const body = parsed.body;
+    if (parsed.label) {
+      const isEqu = body.k === 'equ';
+      const name = this.defineLabel(parsed.label.name, origin, parsed.label.start, parsed.label.end, isEqu);
+      if (isEqu) {
+        const v = this.evaluate(body.expr, origin);
+        if (v) this.defineSymbol(name, 'equ', -1, v.n, v.base, v.known, origin, parsed.label.start, parsed.label.end);
+        return;
+      }
+      if (parsed.orphanLabel && this.pass === 1) this.warning(origin, parsed.label.start, parsed.label.end, 'label alone on a line without a colon might be in error [-w+label-orphan]');
+    } else if (body.k === 'equ') {
+      this.error(origin, body.start, body.end, '`equ\' without a preceding label');
+      return;
+    }
+    const startOffset = this.absolute ? this.absolute.value : this.current.size;
+    const section = this.current;
+    this.timesBudget = MAX_TIMES_BYTES;
+    this.executeBody(body, origin);
+    if (!this.absolute && this.current === section) {
+      const size = section.size - startOffset;
+      if (size > 0) this.emitted.push({ statement: this.statementIndex, section: section.index, offset: startOffset, size, reserved: !section.progbits || body.k === 'res' });
+    }
+  }
+
+  executeBody(body: Body, origin: LineOrigin): void {
+    switch (body.k) {
+      case 'none':
+      case 'equ':
+        return;
+      case 'times': {
+        const v = this.evaluate(body.count, origin);
+        if (!v) return;
+        if (!v.known) {
+          if (this.strict) this.error(origin, body.start, body.end, 'non-constant argument supplied to TIMES');
+          return;
+        }
+        if (v.base !== 0) {
+          this.error(origin, body.start, body.end, 'non-constant argument supplied to TIMES');
+          return;
+        }
+        if (v.n < 0) {
+          this.error(origin, body.start, body.end, `TIMES value ${v.n} is negative`);
+          return;
+        }
+        for (let k = 0; k < v.n; k++) {
+          const before = this.here().n;
+          this.executeBody(body.inner, origin);
+          const grew = this.here().n - before;
+          this.timesBudget -= Math.max(1, grew);
+          if (this.timesBudget < 0) {
+            this.error(origin, body.start, body.end, `TIMES output exceeds ${MAX_TIMES_BYTES} bytes`);
+            return;
+          }
+        }
+        return;
+      }
+      case 'data':
+        this.executeData(body, origin);
+        return;
+      case 'res': {
+        const v = this.evaluate(body.count, origin);
+        if (!v) return;
+        if ((!v.known && this.strict) || v.base !== 0) {
+          this.error(origin, body.start, body.end, 'attempt to reserve non-constant quantity of BSS space');
+          return;
+        }
+        if (v.n < 0) {
+          this.error(origin, body.start, body.end, `attempt to reserve negative amount of space`);
+          return;
+        }
+        const bytes = v.n * body.unit;
+        if (bytes > MAX_TIMES_BYTES) {
+          this.error(origin, body.start, body.end, `reservation of ${bytes} bytes is too large`);
+          return;
+        }
+        this.advance(bytes, 0, origin, body.start, body.end, true);
+        return;
+      }
+      case 'insn':
+        this.executeInstruction(body, origin);
+        return;
+      case 'dir':
+        executeDirective(this, body, origin);
+        return;
+    }
+  }
+
+  /** Advances the location counter: stores `fill` bytes in progbits sections, just counts elsewhere. */
+  advance(count: number, fill: number, origin: LineOrigin, start: number, end: number, reserve: boolean): void {
+    if (this.absolute) {
+      this.absolute.value += count;
+      return;
+    }
+    if (reserve && this.current.progbits && count > 0 && this.pass === 1) {
+      this.warning(origin, start, end, `uninitialized space declared in non-BSS section \`${this.current.name}': zeroing [-w+zeroing]`);
+    }
+    this.markUsed(this.current);
+    this.current.fill(count, fill);
+  }
+
+  private outputAllowed(origin: LineOrigin, start: number, end: number): boolean {
+    if (this.absolute) {
+      this.error(origin, start, end, 'attempt to initialize memory in a nobits section: ignored');
+      return false;
+    }
+    if (!this.current.progbits) {
+      this.warning(origin, start, end, `attempt to initialize memory in BSS section \`${this.current.name}': ignored [-w+other]`);
+    }
+    this.markUsed(this.current);
+    return true;
+  }
+
+  private executeData(body: Extract<Body, { k: 'data' }>, origin: LineOrigin): void {
+    if (!this.outputAllowed(origin, body.start, body.end)) return;
+    const unit = body.unit;
+    for (const item of body.items) {
+      if (item.k === 'bytes') {
+        this.current.writeBytes(item.bytes);
+        const pad = (unit - (item.bytes.length % unit)) % unit;
+        if (pad > 0) this.current.fill(pad, 0);
+        continue;
+      }
+      if (item.k === 'uninit') {
+        this.current.fill(unit, 0);
+        continue;
+      }
+      if (unit === 8 && needsBigInt(item.expr)) {
+        try {
+          const exact = BigInt.asUintN(64, evaluateBig(item.expr, this.strict ? this.strictContext : this.evalContext));
+          this.current.writeInteger(Number(exact & 0xffffffffn), 4);
+          this.current.writeInteger(Number(exact >> 32n), 4);
+        } catch (e) {
+          if (!(e instanceof AsmError)) throw e;
+          this.error(origin, e.start, e.end, e.message);
+          this.current.fill(8, 0);
+        }
+        continue;
+      }
+      const v = this.evaluate(item.expr, origin) ?? { n: 0, base: 0, known: true };
+      if (v.base !== 0) this.addRelocation(v, this.current.size, unit, false, origin, item.start, item.end);
+      else if (unit <= 4 && v.known) checkOverflow(this, v.n, unit, origin, item.start, item.end, 'data');
+      if (unit > 8) {
+        this.current.writeInteger(v.n, 8);
+        this.current.fill(unit - 8, v.n < 0 ? 0xff : 0);
+      } else this.current.writeInteger(v.n, unit);
+    }
+  }
+
+  /** Records a relocation for a field (elf32); -f bin never has relocatable values. */
+  addRelocation(v: Value, offset: number, size: number, pcRelative: boolean, origin: LineOrigin, start: number, end: number): void {
+    if (this.format !== 'elf32') return;
+    if (size !== 4 && size !== 2 && size !== 1) {
+      this.error(origin, start, end, `${size * 8}-bit relocations are not supported by elf32`);
+      return;
+    }
+    if (size !== 4 && this.pass === 1) this.warning(origin, start, end, `${size * 8}-bit relocations in ELF32 are a GNU extension [-w+gnu-elf-extensions]`);
+    this.current.relocations.push({ offset, size: size as 1 | 2 | 4, pcRelative, base: v.base });
+  }
+
+  private executeInstruction(body: Extract<Body, { k: 'insn' }>, origin: LineOrigin): void {
+    if (!this.outputAllowed(origin, body.start, body.end)) return;
+    const built = buildOperands(this, body, origin);
+    if (!built) return;
+    const address = this.here().n;
+    let result: EncodeResult;
+    try {
+      result = this.encode({ mnemonic: body.mnemonic, prefixes: body.prefixes, operands: built.operands }, { bits: this.bits, address });
+    } catch (e) {
+      result = { ok: false, message: `internal encoder error: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    if (!result.ok) {
+      const op = result.operandIndex !== undefined ? body.operands[result.operandIndex] : undefined;
+      this.error(origin, op ? op.start : body.start, op ? op.end : body.end, result.message);
+      return;
+    }
+    const fieldStart = this.current.size;
+    const bytes = result.bytes;
+    const length = bytes.length;
+    // Relocatable fields: write the addend NASM stores (REL relocations keep it in the field).
+    let patched: Uint8Array | undefined;
+    for (const field of result.fields) {
+      const value = built.values[field.operandIndex]?.[field.part === 'segment' ? 'segment' : 'main'];
+      if (!value) continue;
+      const sameSectionRelative = field.part === 'relative' && value.base === this.current.index + 1;
+      if (value.base === 0 || sameSectionRelative) {
+        if (field.part !== 'relative' && value.known && field.size < 4) checkOverflow(this, value.n, field.size, origin, body.start, body.end, 'field');
+        continue;
+      }
+      patched ??= bytes.slice();
+      const fieldValue = field.part === 'relative' ? value.n - (length - field.offset) : value.n;
+      for (let k = 0; k < field.size; k++) patched[field.offset + k] = Math.floor(fieldValue / 2 ** (8 * k)) & 0xff;
+      this.addRelocation(value, fieldStart + field.offset, field.size, field.part === 'relative', origin, body.start, body.end);
+    }
+    this.current.writeBytes(patched ?? bytes);
+  }
+}
+
+export function alignUp(value: number, align: number): number {
+  if (align <= 1) return value;
+  return Math.ceil(value / align) * align;
+}
+
+/** NASM's number-overflow warning: the value must fit the field as signed or unsigned. */
+function checkOverflow(asm: Assembler, n: number, size: number, origin: LineOrigin, start: number, end: number, what: 'data' | 'field'): void {
+  const bits = size * 8;
+  if (n >= -(2 ** (bits - 1)) && n < 2 ** bits) return;
+  const name = size === 1 ? 'byte' : size === 2 ? 'word' : 'dword';
+  asm.warning(origin, start, end, what === 'data' ? `${name} data exceeds bounds [-w+number-overflow]` : `${name} value exceeds bounds [-w+number-overflow]`);
+}

@@ -1,0 +1,208 @@
+// The assembler's public API: assemble NASM-syntax source to a flat binary or an ELF32 object, with
+// diagnostics, a source map, a symbol table and a listing. Pure TypeScript: files come through the
+// injected `readFile`. Never throws: any input, however broken, yields an AssemblyResult.
+import { Assembler, Encoder, OutputFormat, PreparedStatement } from './assembler';
+import { Diagnostic, DiagnosticSink, formatDiagnostic, MacroExpansionSite } from './diagnostics';
+import { defaultEncoder } from './encoderBinding';
+import { buildListing } from './listing';
+import { writeBin } from './outputBin';
+import { writeElf32 } from './outputElf';
+import { ParsedLine, parseLine } from './parser';
+import { AsmError } from './expressions';
+import { Preprocessor } from './preprocessor';
+
+export type { Diagnostic, MacroExpansionSite } from './diagnostics';
+export { formatDiagnostic };
+export type { Encoder, OutputFormat } from './assembler';
+
+export interface AssembleSource {
+  /** Path of the main file as the user named it (also the ELF FILE symbol). */
+  readonly path: string;
+  readonly text: string;
+}
+
+export interface AssembleOptions {
+  readonly format?: OutputFormat;
+  /** Extra %include directories (NASM -I), tried after the including file's directory. */
+  readonly includePaths?: readonly string[];
+  /** Predefined single-line macros (NASM -D name=value). */
+  readonly defines?: Readonly<Record<string, string>>;
+  /** Returns a file's text, or undefined if it cannot be read. */
+  readonly readFile?: (absPath: string) => string | undefined;
+  /** Returns a file's bytes for `incbin`; defaults to readFile's text as Latin-1. */
+  readonly readBinaryFile?: (absPath: string) => Uint8Array | undefined;
+  /** Instruction encoder (defaults to src/emulator/isa/encoder). */
+  readonly encode?: Encoder;
+  /** Skip building the listing text (saves time for on-keystroke diagnostics). */
+  readonly listing?: boolean;
+}
+
+export interface SourceMapEntry {
+  /** Address (bin: absolute; elf32: offset in the section). */
+  readonly address: number;
+  readonly size: number;
+  readonly section: string;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  /** For code produced by a macro: the macro body line it came from. */
+  readonly expansion?: MacroExpansionSite;
+}
+
+export interface AssembledSymbol {
+  readonly name: string;
+  /** bin: absolute address/value; elf32: offset within `section` (or the value of an absolute symbol). */
+  readonly value: number;
+  /** Section name; undefined for absolute symbols (equ, struc fields) and externs. */
+  readonly section?: string;
+  readonly kind: 'label' | 'local' | 'equ' | 'extern';
+  readonly global: boolean;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface AssembledSection {
+  readonly name: string;
+  /** bin: run address (vstart); elf32: 0. */
+  readonly address: number;
+  readonly size: number;
+  readonly progbits: boolean;
+  readonly bytes: Uint8Array;
+}
+
+export interface AssemblyResult {
+  /** True when no error was reported (warnings allowed). */
+  readonly ok: boolean;
+  readonly format: OutputFormat;
+  /** The output file: flat image or ELF32 object. Empty when there were errors. */
+  readonly output: Uint8Array;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sourceMap: readonly SourceMapEntry[];
+  readonly symbols: readonly AssembledSymbol[];
+  readonly sections: readonly AssembledSection[];
+  /** bin: the `org`; elf32: 0. */
+  readonly origin: number;
+  readonly listing: string;
+  /** Every file read while assembling (main file and %includes), for caching and file watching. */
+  readonly files: readonly string[];
+  readonly passes: number;
+}
+
+/** Parsed-line cache shared across calls: re-assembling after a one-line edit reparses one line. */
+const parseCache = new Map<string, ParsedLine | AsmError>();
+const PARSE_CACHE_LIMIT = 200_000;
+
+function parseCached(text: string): ParsedLine | AsmError {
+  let parsed = parseCache.get(text);
+  if (parsed === undefined) {
+    parsed = parseLine(text);
+    if (parseCache.size >= PARSE_CACHE_LIMIT) parseCache.clear();
+    parseCache.set(text, parsed);
+  }
+  return parsed;
+}
+
+export function assemble(source: AssembleSource, options: AssembleOptions = {}): AssemblyResult {
+  const format = options.format ?? 'bin';
+  try {
+    return assembleUnchecked(source, options, format);
+  } catch (e) {
+    // Defensive: an internal bug becomes a diagnostic, never an exception.
+    const message = `internal assembler error: ${e instanceof Error ? e.message : String(e)}`;
+    return {
+      ok: false, format, output: new Uint8Array(0), sourceMap: [], symbols: [], sections: [], origin: 0, listing: '', files: [source.path], passes: 0,
+      diagnostics: [{ severity: 'error', file: source.path, line: 1, column: 1, endLine: 1, endColumn: 1, message }],
+    };
+  }
+}
+
+function assembleUnchecked(source: AssembleSource, options: AssembleOptions, format: OutputFormat): AssemblyResult {
+  const readFile = options.readFile ?? ((): string | undefined => undefined);
+  const preSink = new DiagnosticSink();
+  const pre = new Preprocessor({ includePaths: options.includePaths ?? [], defines: options.defines ?? {}, readFile }, preSink);
+  const lines = pre.run(source.path, source.text);
+  const statements: PreparedStatement[] = lines.map((line) => ({ line, parsed: parseCached(line.text) }));
+  const readBinary = (name: string, from: string): Uint8Array | undefined => {
+    const dir = from.includes('/') ? from.slice(0, from.lastIndexOf('/')) : '.';
+    for (const candidate of [`${dir}/${name}`, ...(options.includePaths ?? []).map((p) => `${p}/${name}`), name]) {
+      const bin = options.readBinaryFile?.(candidate);
+      if (bin) return bin;
+      const text = options.readBinaryFile ? undefined : readFile(candidate);
+      if (text !== undefined) return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
+    }
+    return undefined;
+  };
+  const asm = new Assembler(format, statements, options.encode ?? defaultEncoder, readBinary);
+  asm.run();
+  const diagnostics = [...preSink.items, ...asm.sink.items];
+  checkGlobals(asm, diagnostics);
+  const ok = !diagnostics.some((d) => d.severity === 'error');
+  let output: Uint8Array = new Uint8Array(0);
+  if (ok) output = format === 'bin' ? writeBin(asm) : writeElf32(asm, source.path);
+  return {
+    ok,
+    format,
+    output,
+    diagnostics,
+    sourceMap: buildSourceMap(asm),
+    symbols: buildSymbols(asm),
+    sections: asm.usedSections().map((s) => ({ name: s.name, address: format === 'bin' ? s.address : 0, size: s.size, progbits: s.progbits, bytes: s.content() })),
+    origin: format === 'bin' ? asm.org : 0,
+    listing: options.listing === false ? '' : buildListing(asm, []),
+    files: [...pre.files.keys()],
+    passes: asm.pass,
+  };
+}
+
+function checkGlobals(asm: Assembler, diagnostics: Diagnostic[]): void {
+  if (asm.format !== 'elf32') return;
+  for (const [name, origin] of asm.globalsDeclared) {
+    const sym = asm.symbols.get(name);
+    if (!sym || sym.definedPass === 0) {
+      diagnostics.push({ severity: 'error', file: origin.file, line: origin.line, column: 1, endLine: origin.line, endColumn: 1, message: `symbol \`${name}' declared global but not defined`, ...(origin.expansion ? { expansion: origin.expansion } : {}) });
+    }
+  }
+}
+
+function buildSourceMap(asm: Assembler): SourceMapEntry[] {
+  const map: SourceMapEntry[] = [];
+  for (const e of asm.emitted) {
+    const stmt = asm.statements[e.statement]!;
+    const section = asm.sections[e.section]!;
+    const parsed = stmt.parsed;
+    const column = parsed instanceof AsmError ? 1 : 'start' in parsed.body ? parsed.body.start + 1 : 1;
+    const origin = stmt.line.origin;
+    map.push({
+      address: (asm.format === 'bin' ? section.address : 0) + e.offset,
+      size: e.size,
+      section: section.name,
+      file: origin.file,
+      line: origin.line,
+      column,
+      ...(origin.expansion ? { expansion: origin.expansion } : {}),
+    });
+  }
+  return map;
+}
+
+function buildSymbols(asm: Assembler): AssembledSymbol[] {
+  const out: AssembledSymbol[] = [];
+  for (const sym of asm.symbols.values()) {
+    if (sym.definedPass === 0) continue;
+    const value = asm.symbolValue(sym);
+    const section = sym.kind === 'label' && sym.section >= 0 ? asm.sections[sym.section]!.name : undefined;
+    const local = sym.kind === 'label' && (sym.name.includes('.') && !sym.name.startsWith('.')) && !sym.name.startsWith('..@');
+    out.push({
+      name: sym.name,
+      value: asm.format === 'bin' ? value.n : sym.offset,
+      ...(section ? { section } : {}),
+      kind: sym.kind === 'label' ? (local ? 'local' : 'label') : sym.kind,
+      global: sym.kind === 'extern' || asm.globalsDeclared.has(sym.name),
+      file: sym.origin.file,
+      line: sym.origin.line,
+      column: sym.column,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+// NASM-style listing (`-l file`, NASM manual 2.1.3): per source line its number, the offset, the bytes
+// in hex (reserved space as ??), and the text; long output continues on lines marked with a `-` suffix.
+// Lines that come from an %include or a macro expansion carry NASM's `<1>` nesting mark.
+import type { Assembler } from './assembler';
+
+const BYTES_PER_LINE = 9;
+
+export function buildListing(asm: Assembler, lineNumbers: readonly number[]): string {
+  const out: string[] = [];
+  const bySatement = new Map<number, { section: number; offset: number; size: number; reserved: boolean }[]>();
+  for (const e of asm.emitted) {
+    let list = bySatement.get(e.statement);
+    if (!list) bySatement.set(e.statement, (list = []));
+    list.push(e);
+  }
+  asm.statements.forEach((stmt, k) => {
+    const nested = stmt.line.origin.expansion ? '<1> ' : '';
+    const number = String(lineNumbers[k] ?? stmt.line.origin.line).padStart(6, ' ');
+    const ranges = bySatement.get(k);
+    if (!ranges) {
+      out.push(`${number}${' '.repeat(34)}${nested}${stmt.line.text}`);
+      return;
+    }
+    let first = true;
+    for (const r of ranges) {
+      const section = asm.sections[r.section]!;
+      let hex = '';
+      const chunks: string[] = [];
+      for (let b = 0; b < r.size; b++) {
+        hex += r.reserved ? '??' : section.bytes[r.offset + b]!.toString(16).toUpperCase().padStart(2, '0');
+        if ((b + 1) % BYTES_PER_LINE === 0 && b + 1 < r.size) {
+          chunks.push(hex);
+          hex = '';
+        }
+      }
+      chunks.push(hex);
+      chunks.forEach((chunk, c) => {
+        const offset = (r.offset + c * BYTES_PER_LINE).toString(16).toUpperCase().padStart(8, '0');
+        const more = c < chunks.length - 1 ? '-' : ' ';
+        const text = first ? `${nested}${stmt.line.text}` : '';
+        out.push(`${number} ${offset} ${(chunk + more).padEnd(20, ' ')}    ${text}`.trimEnd());
+        first = false;
+      });
+    }
+  });
+  return out.join('\n') + (out.length ? '\n' : '');
+}

@@ -1,0 +1,16 @@
+// Flat binary output (-f bin, NASM manual 8.1): progbits sections placed at their load addresses
+// relative to `org`, gaps zero-filled; nobits sections take no file space.
+import type { Assembler } from './assembler';
+
+export function writeBin(asm: Assembler): Uint8Array {
+  const sections = asm.usedSections().filter((s) => s.progbits && s.size > 0);
+  let end = 0;
+  for (const s of sections) end = Math.max(end, s.loadAddress - asm.org + s.size);
+  const image = new Uint8Array(Math.max(0, end));
+  for (const s of sections) {
+    const at = s.loadAddress - asm.org;
+    if (at < 0) continue;
+    image.set(s.bytes.subarray(0, s.size), at);
+  }
+  return image;
+}

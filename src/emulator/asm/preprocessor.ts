@@ -1,0 +1,583 @@
+// The NASM preprocessor (manual chapter 4): %define/%xdefine/%idefine/%undef/%assign, multi-line %macro
+// with parameters, %rep, %include, and the %if family. It turns source files into a flat list of lines,
+// each remembering where it came from (file, line, and the macro body line for expansions).
+// Every recursion is bounded (macro depth, include depth, %rep output), so no input can loop forever.
+import { DiagnosticSink, LineOrigin } from './diagnostics';
+import { AsmError, evaluate, parseExpression, Value } from './expressions';
+import { tokenize } from './lexer';
+import { dirname, joinPath } from './paths';
+import { expandSingleLineMacros, SingleLineMacro } from './singleLineMacros';
+
+export interface SourceLine {
+  readonly text: string;
+  readonly origin: LineOrigin;
+}
+
+export interface PreprocessOptions {
+  readonly includePaths: readonly string[];
+  readonly defines: Readonly<Record<string, string>>;
+  readonly readFile: (absPath: string) => string | undefined;
+}
+
+interface MultiLineMacro {
+  readonly name: string;
+  readonly minParams: number;
+  readonly maxParams: number;
+  readonly greedy: boolean;
+  readonly defaults: readonly string[];
+  readonly body: readonly SourceLine[];
+  readonly caseInsensitive: boolean;
+}
+
+const MAX_MACRO_DEPTH = 200;
+
+/** How many unique-label numbers each directive NASM implements as a standard macro consumes. */
+const STANDARD_MACRO_COST: Readonly<Record<string, number>> = {
+  section: 1, segment: 1, bits: 1, use16: 1, use32: 1, global: 1, extern: 1, static: 1, common: 1, cpu: 1,
+  default: 1, sectalign: 1, absolute: 1, at: 1, endstruc: 1, iend: 1, align: 2, alignb: 2, struc: 2, istruc: 2,
+};
+const MAX_INCLUDE_DEPTH = 64;
+/** Upper bound on preprocessed lines: %rep 1000000 of a macro calling a %rep cannot exhaust memory. */
+const MAX_OUTPUT_LINES = 2_000_000;
+
+/** Splits source text into lines with their origins; handles `\` line continuation. */
+export function splitSource(file: string, text: string): SourceLine[] {
+  const raw = text.split('\n');
+  const out: SourceLine[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    let line = raw[i]!;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    const firstLine = i + 1;
+    while (line.endsWith('\\') && i + 1 < raw.length) {
+      let next = raw[++i]!;
+      if (next.endsWith('\r')) next = next.slice(0, -1);
+      line = line.slice(0, -1) + next;
+    }
+    out.push({ text: line, origin: { file, line: firstLine } });
+  }
+  if (out.length > 0 && out[out.length - 1]!.text === '' && text.endsWith('\n')) out.pop();
+  return out;
+}
+
+/** Removes a `;` comment (outside quotes) and trailing blanks. */
+export function stripComment(text: string): string {
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+      else if (quote === '`' && c === '\\') i++;
+    } else if (c === '"' || c === "'" || c === '`') quote = c;
+    else if (c === ';') return text.slice(0, i).trimEnd();
+  }
+  return text.trimEnd();
+}
+
+interface ConditionalState {
+  /** Some branch of this %if has already been taken. */
+  taken: boolean;
+  /** Lines are currently being emitted. */
+  active: boolean;
+  /** Inside an enclosing inactive region: nothing in this %if is ever emitted. */
+  parentInactive: boolean;
+  sawElse: boolean;
+}
+
+export class Preprocessor {
+  readonly output: SourceLine[] = [];
+  private readonly singles = new Map<string, SingleLineMacro>();
+  private readonly singlesInsensitive = new Map<string, SingleLineMacro>();
+  private readonly multis = new Map<string, MultiLineMacro[]>();
+  private uniqueCounter = 0;
+  private macroDepth = 0;
+  private includeDepth = 0;
+  private outputOverflowReported = false;
+  /** Files read, with their text, so a host can cache them and the listing can show their lines. */
+  readonly files = new Map<string, readonly SourceLine[]>();
+
+  constructor(private readonly options: PreprocessOptions, private readonly sink: DiagnosticSink) {
+    for (const [name, value] of Object.entries(options.defines)) {
+      this.singles.set(name, { name, params: undefined, body: value, caseInsensitive: false });
+    }
+  }
+
+  run(path: string, text: string): SourceLine[] {
+    const lines = splitSource(path, text);
+    this.files.set(path, lines);
+    this.processLines(lines, undefined);
+    return this.output;
+  }
+
+  private error(origin: LineOrigin, message: string, column = 1, endColumn = column): void {
+    this.sink.report('error', origin, column, endColumn, message);
+  }
+
+  private emit(line: SourceLine): void {
+    if (this.output.length >= MAX_OUTPUT_LINES) {
+      if (!this.outputOverflowReported) {
+        this.outputOverflowReported = true;
+        this.error(line.origin, `preprocessor output exceeds ${MAX_OUTPUT_LINES} lines (runaway %rep or macro?)`);
+      }
+      return;
+    }
+    this.output.push(line);
+  }
+
+  /**
+   * Processes a block of lines (a file, a macro expansion or a %rep body). `macroContext` is set when the
+   * block is a macro expansion; conditionals must balance within one block, as in NASM.
+   */
+  private processLines(lines: readonly SourceLine[], macroContext: string | undefined): void {
+    const conditionals: ConditionalState[] = [];
+    let i = 0;
+    while (i < lines.length) {
+      if (this.outputOverflowReported) return;
+      const line = lines[i]!;
+      const text = line.text;
+      const trimmed = text.trimStart();
+      const active = conditionals.length === 0 || conditionals[conditionals.length - 1]!.active;
+      if (!trimmed.startsWith('%')) {
+        i++;
+        if (!active) continue;
+        this.processOrdinaryLine(line);
+        continue;
+      }
+      const directiveMatch = /^%([A-Za-z]+)\b/.exec(trimmed);
+      const directive = directiveMatch ? directiveMatch[1]!.toLowerCase() : '';
+      const column = text.length - trimmed.length + 1;
+      const rest = directiveMatch ? stripComment(trimmed.slice(directiveMatch[0].length)).trim() : '';
+
+      // Conditionals are tracked even while inactive.
+      if (/^(if|ifn)(def|ndef|idn|idni|empty|num|str|id|macro)?$/.test(directive) || directive === 'if' || directive === 'ifn') {
+        i++;
+        const parentInactive = !active;
+        const result = parentInactive ? false : this.evaluateCondition(directive.replace(/^if/, ''), rest, line, column);
+        conditionals.push({ taken: result, active: result, parentInactive, sawElse: false });
+        continue;
+      }
+      if (/^elif(n)?(def|ndef|idn|idni|empty|num|str|id|macro)?$/.test(directive)) {
+        i++;
+        const top = conditionals[conditionals.length - 1];
+        if (!top) {
+          this.error(line.origin, `\`%${directive}': no matching \`%if'`, column);
+          continue;
+        }
+        if (top.parentInactive || top.taken) {
+          top.active = false;
+          continue;
+        }
+        const result = this.evaluateCondition(directive.replace(/^elif/, ''), rest, line, column);
+        top.active = result;
+        top.taken = result;
+        continue;
+      }
+      if (directive === 'else') {
+        i++;
+        const top = conditionals[conditionals.length - 1];
+        if (!top) {
+          this.error(line.origin, "`%else': no matching `%if'", column);
+          continue;
+        }
+        if (top.sawElse) this.sink.report('warning', line.origin, column, column, '`%else\' after `%else\' ignored');
+        top.sawElse = true;
+        top.active = !top.parentInactive && !top.taken;
+        top.taken = true;
+        continue;
+      }
+      if (directive === 'endif') {
+        i++;
+        if (!conditionals.pop()) this.error(line.origin, "`%endif': no matching `%if'", column);
+        continue;
+      }
+      if (directive === 'macro' || directive === 'imacro' || directive === 'rmacro' || directive === 'irmacro') {
+        const end = this.findBlockEnd(lines, i, /^%i?r?macro$/, /^%endm(acro)?$/);
+        if (end < 0) {
+          this.error(line.origin, 'end of file while still defining macro', column);
+          return;
+        }
+        if (active) this.defineMacro(rest, lines.slice(i + 1, end), line, column, directive.startsWith('i'));
+        i = end + 1;
+        continue;
+      }
+      if (directive === 'rep') {
+        const end = this.findBlockEnd(lines, i, /^%rep$/, /^%endrep$/);
+        if (end < 0) {
+          this.error(line.origin, 'end of file while still in %rep block', column);
+          return;
+        }
+        if (active) this.expandRep(rest, lines.slice(i + 1, end), line, column);
+        i = end + 1;
+        continue;
+      }
+      i++;
+      if (!active) continue;
+      this.processDirective(directive, rest, line, column, macroContext);
+    }
+    if (conditionals.length > 0) {
+      const last = lines[lines.length - 1];
+      if (last) this.error(last.origin, 'expected `%endif\' before end of file');
+    }
+  }
+
+  /** Index of the line closing the block opened at `start`, honouring nesting; -1 if none. */
+  private findBlockEnd(lines: readonly SourceLine[], start: number, open: RegExp, close: RegExp): number {
+    let depth = 0;
+    for (let k = start; k < lines.length; k++) {
+      const word = /^\s*(%[A-Za-z]+)/.exec(lines[k]!.text);
+      if (!word) continue;
+      const w = word[1]!.toLowerCase();
+      if (open.test(w)) depth++;
+      else if (close.test(w) && --depth === 0) return k;
+    }
+    return -1;
+  }
+
+  private processDirective(directive: string, rest: string, line: SourceLine, column: number, macroContext: string | undefined): void {
+    switch (directive) {
+      case 'define':
+      case 'idefine':
+      case 'xdefine':
+      case 'ixdefine':
+        this.defineSingle(rest, line, column, directive.startsWith('i'), directive.includes('x'));
+        return;
+      case 'undef': {
+        const name = rest.split(/\s+/)[0] ?? '';
+        this.singles.delete(name);
+        this.singlesInsensitive.delete(name.toLowerCase());
+        return;
+      }
+      case 'assign':
+      case 'iassign': {
+        const m = /^([A-Za-z_.?@$][\w$#@~.?]*)\s*(.*)$/.exec(rest);
+        if (!m) {
+          this.error(line.origin, '`%assign\' expects a macro identifier', column);
+          return;
+        }
+        const value = this.evaluateConstant(m[2]!, line, column);
+        if (value === undefined) return;
+        const macro: SingleLineMacro = { name: m[1]!, params: undefined, body: String(value), caseInsensitive: directive === 'iassign' };
+        if (macro.caseInsensitive) this.singlesInsensitive.set(macro.name.toLowerCase(), macro);
+        else this.singles.set(macro.name, macro);
+        return;
+      }
+      case 'unmacro':
+      case 'unimacro': {
+        const name = rest.split(/\s+/)[0] ?? '';
+        this.multis.delete(name.toLowerCase());
+        return;
+      }
+      case 'include':
+        this.include(rest, line, column);
+        return;
+      case 'error':
+      case 'fatal':
+        this.error(line.origin, this.expand(rest, line).replace(/^["'`](.*)["'`]$/, '$1'), column);
+        return;
+      case 'warning':
+        this.sink.report('warning', line.origin, column, column, this.expand(rest, line).replace(/^["'`](.*)["'`]$/, '$1'));
+        return;
+      case 'endmacro':
+      case 'endm':
+        this.error(line.origin, '`%endmacro\': not defining a macro', column);
+        return;
+      case 'endrep':
+        this.error(line.origin, '`%endrep\': no matching `%rep\'', column);
+        return;
+      case 'exitrep':
+      case 'exitmacro':
+        // Handled by the expansion loops through the marker line.
+        this.emit({ text: `%${directive}`, origin: line.origin });
+        return;
+      case 'line':
+      case 'pragma':
+        return;
+      default:
+        void macroContext;
+        this.error(line.origin, `unknown preprocessor directive \`%${directive}'`, column, column + directive.length + 1);
+    }
+  }
+
+  private defineSingle(rest: string, line: SourceLine, column: number, caseInsensitive: boolean, expandNow: boolean): void {
+    const m = /^([A-Za-z_.?@$][\w$#@~.?]*)(\(([^)]*)\))?\s*(.*)$/.exec(rest);
+    if (!m) {
+      this.error(line.origin, '`%define\' expects a macro identifier', column);
+      return;
+    }
+    const params = m[2] !== undefined ? m[3]!.split(',').map((p) => p.trim()).filter((p) => p !== '') : undefined;
+    let body = m[4]!;
+    if (expandNow) body = this.expand(body, line);
+    const macro: SingleLineMacro = { name: m[1]!, params, body, caseInsensitive };
+    if (caseInsensitive) this.singlesInsensitive.set(macro.name.toLowerCase(), macro);
+    else this.singles.set(macro.name, macro);
+  }
+
+  /** Expands single-line macros in a line of text. */
+  expand(text: string, line: SourceLine): string {
+    if (this.singles.size === 0 && this.singlesInsensitive.size === 0 && !text.includes('__')) return text;
+    return expandSingleLineMacros(text, this.singles, this.singlesInsensitive, line.origin, (message) => this.error(line.origin, message));
+  }
+
+  private evaluateConstant(expression: string, line: SourceLine, column: number): number | undefined {
+    const text = this.expand(expression, line);
+    try {
+      const tokens = tokenize(text);
+      const node = parseExpression(tokens);
+      const v: Value = evaluate(node, {
+        strict: true,
+        lookup: () => undefined,
+        here: () => {
+          throw new AsmError('non-constant value given to preprocessor directive', 0, text.length);
+        },
+        sectionStart: () => {
+          throw new AsmError('non-constant value given to preprocessor directive', 0, text.length);
+        },
+      });
+      return v.n;
+    } catch (e) {
+      if (e instanceof AsmError) {
+        const message = /^symbol `/.test(e.message) ? `${e.message} (non-constant value in preprocessor expression)` : e.message;
+        this.error(line.origin, message, column, column + expression.length);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  private evaluateCondition(kind: string, rest: string, line: SourceLine, column: number): boolean {
+    let negate = false;
+    if (kind.startsWith('n') && kind !== 'num' && kind !== 'ndef') {
+      negate = true;
+      kind = kind.slice(1);
+    }
+    let result: boolean;
+    switch (kind) {
+      case '':
+        result = (this.evaluateConstant(rest, line, column) ?? 0) !== 0;
+        break;
+      case 'def':
+      case 'ndef': {
+        const name = rest.trim();
+        const defined = this.singles.has(name) || this.singlesInsensitive.has(name.toLowerCase());
+        result = kind === 'def' ? defined : !defined;
+        break;
+      }
+      case 'macro':
+        result = this.multis.has(rest.trim().split(/\s+/)[0]!.toLowerCase());
+        break;
+      case 'idn':
+      case 'idni': {
+        const parts = splitMacroArguments(this.expand(rest, line));
+        const a = (parts[0] ?? '').replace(/\s+/g, '');
+        const b = (parts[1] ?? '').replace(/\s+/g, '');
+        result = kind === 'idn' ? a === b : a.toLowerCase() === b.toLowerCase();
+        break;
+      }
+      case 'empty':
+        result = this.expand(rest, line).trim() === '';
+        break;
+      case 'num':
+        result = /^\s*[0-9$][\w$]*\s*$/.test(this.expand(rest, line));
+        break;
+      case 'str':
+        result = /^\s*(["'`]).*\1\s*$/.test(this.expand(rest, line));
+        break;
+      case 'id':
+        result = /^\s*[A-Za-z_.?@$][\w$#@~.?]*\s*$/.test(this.expand(rest, line));
+        break;
+      default:
+        this.error(line.origin, `unknown preprocessor directive \`%if${kind}'`, column);
+        result = false;
+    }
+    return negate ? !result : result;
+  }
+
+  private include(rest: string, line: SourceLine, column: number): void {
+    const expanded = this.expand(rest, line).trim();
+    const m = /^(?:"([^"]*)"|'([^']*)'|<([^>]*)>|`([^`]*)`)$/.exec(expanded);
+    const name = m ? (m[1] ?? m[2] ?? m[3] ?? m[4] ?? '') : expanded;
+    if (name === '') {
+      this.error(line.origin, '`%include\' expects a file name', column);
+      return;
+    }
+    if (this.includeDepth >= MAX_INCLUDE_DEPTH) {
+      this.error(line.origin, `%include nested too deeply (more than ${MAX_INCLUDE_DEPTH} levels)`, column);
+      return;
+    }
+    const includingFile = line.origin.expansion?.file ?? line.origin.file;
+    const candidates = [joinPath(dirname(includingFile), name), ...this.options.includePaths.map((dir) => joinPath(dir, name)), name];
+    for (const candidate of candidates) {
+      let lines = this.files.get(candidate);
+      if (!lines) {
+        let text: string | undefined;
+        try {
+          text = this.options.readFile(candidate);
+        } catch {
+          text = undefined;
+        }
+        if (text === undefined) continue;
+        lines = splitSource(candidate, text);
+        this.files.set(candidate, lines);
+      }
+      this.includeDepth++;
+      this.processLines(lines, undefined);
+      this.includeDepth--;
+      return;
+    }
+    this.error(line.origin, `unable to open include file \`${name}'`, column, column + rest.length + 8);
+  }
+
+  private defineMacro(rest: string, body: readonly SourceLine[], line: SourceLine, column: number, caseInsensitive: boolean): void {
+    const m = /^([A-Za-z_.?@$][\w$#@~.?]*)\s*(?:(\d+)(?:\s*-\s*(\d+|\*))?(\+)?)?\s*(?:\.nolist)?\s*(.*)$/.exec(rest);
+    if (!m || m[2] === undefined) {
+      this.error(line.origin, '`%macro\' expects a macro identifier and a parameter count', column);
+      return;
+    }
+    const minParams = Number(m[2]);
+    const maxParams = m[3] === undefined ? minParams : m[3] === '*' ? Infinity : Number(m[3]);
+    const defaults = m[5] ? splitMacroArguments(m[5]) : [];
+    const macro: MultiLineMacro = { name: m[1]!, minParams, maxParams, greedy: m[4] === '+', defaults, body, caseInsensitive };
+    const key = macro.name.toLowerCase();
+    const list = (this.multis.get(key) ?? []).filter((x) => !(x.minParams === minParams && x.maxParams === maxParams));
+    list.push(macro);
+    this.multis.set(key, list);
+  }
+
+  private expandRep(rest: string, body: readonly SourceLine[], line: SourceLine, column: number): void {
+    const count = this.evaluateConstant(rest, line, column);
+    if (count === undefined) return;
+    if (count < 0) {
+      this.error(line.origin, `invalid repeat count ${count}`, column);
+      return;
+    }
+    for (let k = 0; k < count; k++) {
+      if (this.outputOverflowReported) return;
+      const mark = this.output.length;
+      this.processLines(body, undefined);
+      const exit = this.output.findIndex((l, idx) => idx >= mark && l.text === '%exitrep');
+      if (exit >= 0) {
+        this.output.length = exit;
+        return;
+      }
+    }
+  }
+
+  /** An ordinary line: expand single-line macros, then expand a multi-line macro call if it is one. */
+  private processOrdinaryLine(line: SourceLine): void {
+    const text = this.expand(line.text, line);
+    if (this.multis.size > 0) {
+      const m = /^\s*([A-Za-z_.?@$][\w$#@~.?]*)(?=\s|$|;)\s*(.*)$/.exec(text);
+      if (m) {
+        const candidates = this.multis.get(m[1]!.toLowerCase());
+        if (candidates) {
+          const args = stripComment(m[2]!);
+          const argList = args.trim() === '' ? [] : splitMacroArguments(args);
+          const macro = candidates.find((c) => (c.caseInsensitive || c.name === m[1]) && argList.length >= c.minParams && (argList.length <= c.maxParams || c.greedy));
+          if (macro) {
+            this.expandMacro(macro, argList, line);
+            return;
+          }
+          if (candidates.some((c) => c.caseInsensitive || c.name === m[1])) {
+            this.error(line.origin, `macro \`${m[1]}' exists, but not taking ${argList.length} parameters`, 1, text.length);
+            return;
+          }
+        }
+      }
+    }
+    const bumped = this.bumpForStandardMacro(text);
+    this.emit(bumped === line.text ? line : { text: bumped, origin: line.origin });
+  }
+
+  /**
+   * NASM implements many directives as standard macros (section, bits, global, align, struc, …); each
+   * expansion (and each context %push inside struc/istruc) consumes a number from the counter behind
+   * `%%label` names, so macro-local labels get NASM's exact `..@N.label` names. `istruc` gets its
+   * context label appended, because NASM defines `..@N.strucstart` there.
+   */
+  private bumpForStandardMacro(text: string): string {
+    const m = /^\s*([A-Za-z]+)\b/.exec(text);
+    if (!m) return text;
+    const word = m[1]!.toLowerCase();
+    const cost = STANDARD_MACRO_COST[word];
+    if (cost === undefined) return text;
+    this.uniqueCounter += cost;
+    if (word === 'istruc') return `${stripComment(text)} ..@${this.uniqueCounter - 1}.strucstart`;
+    return text;
+  }
+
+  private expandMacro(macro: MultiLineMacro, args: string[], call: SourceLine): void {
+    if (this.macroDepth >= MAX_MACRO_DEPTH) {
+      this.error(call.origin, `macro calls nested too deeply (more than ${MAX_MACRO_DEPTH} levels; infinite recursion?)`);
+      return;
+    }
+    let params = args.slice();
+    if (macro.greedy && params.length > macro.maxParams && Number.isFinite(macro.maxParams)) {
+      // The last parameter takes the rest of the line, commas included (NASM manual 4.3.3).
+      const head = params.slice(0, macro.maxParams - 1);
+      head.push(params.slice(macro.maxParams - 1).join(','));
+      params = head;
+    }
+    const given = params.length;
+    for (let k = params.length; k < macro.maxParams && k - macro.minParams < macro.defaults.length && Number.isFinite(macro.maxParams); k++) {
+      params.push(macro.defaults[k - macro.minParams] ?? '');
+    }
+    const unique = this.uniqueCounter++;
+    const baseOrigin = call.origin;
+    const expanded: SourceLine[] = macro.body.map((bodyLine) => ({
+      text: substituteParameters(bodyLine.text, params, given, unique),
+      origin: {
+        file: baseOrigin.file,
+        line: baseOrigin.line,
+        expansion: { macro: macro.name, file: bodyLine.origin.expansion?.file ?? bodyLine.origin.file, line: bodyLine.origin.expansion?.line ?? bodyLine.origin.line },
+      },
+    }));
+    this.macroDepth++;
+    const mark = this.output.length;
+    this.processLines(expanded, macro.name);
+    const exit = this.output.findIndex((l, idx) => idx >= mark && l.text === '%exitmacro');
+    if (exit >= 0) this.output.length = exit;
+    this.macroDepth--;
+  }
+}
+
+/** Splits macro call arguments on commas outside quotes and `{…}` groups (braces are removed). */
+export function splitMacroArguments(text: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let depth = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      current += c;
+      if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'" || c === '`') {
+      quote = c;
+      current += c;
+    } else if (c === '{') {
+      if (depth++ > 0) current += c;
+    } else if (c === '}') {
+      if (--depth > 0) current += c;
+    } else if (c === ',' && depth === 0) {
+      out.push(current.trim());
+      current = '';
+    } else current += c;
+  }
+  out.push(current.trim());
+  return out;
+}
+
+/** Replaces %0, %N, %{N}, %%label and %+ in a macro body line (NASM manual 4.3). */
+export function substituteParameters(text: string, params: readonly string[], given: number, unique: number): string {
+  if (!text.includes('%')) return text;
+  let out = text.replace(/%%([A-Za-z_.?@$][\w$#@~.?]*)|%\{(-?\d+)\}|%(-?\d+)/g, (all, local: string | undefined, braced: string | undefined, plain: string | undefined) => {
+    if (local !== undefined) return `..@${unique}.${local}`;
+    const n = Number(braced ?? plain);
+    if (n === 0 && (braced ?? plain) === '0') return String(given);
+    if (n > 0) return params[n - 1] ?? '';
+    return all;
+  });
+  out = out.replace(/\s*%\+\s*/g, '');
+  return out;
+}
