@@ -2,9 +2,10 @@
 // https://code.visualstudio.com/docs/editing/userdefinedsnippets#_snippet-syntax). Tabstops `$n` / `${n}`
 // take the default of their placeholder, `${n:default}` its (recursively expanded) default, `${n|a,b|}` the
 // first choice, variables their default or ''. `\$`, `\}` and `\\` are escapes. Throws on malformed bodies
-// and on a tabstop given two different defaults, which VS Code would show inconsistently.
+// and on a tabstop given two different defaults, which VS Code would show inconsistently. `typed` gives the
+// text a user would type into a tabstop instead of its default.
 
-export function expandSnippet(body: string | readonly string[]): string {
+export function expandSnippet(body: string | readonly string[], typed: Readonly<Record<string, string>> = {}): string {
   const text = typeof body === 'string' ? body : body.join('\n');
   const defaults = new Map<string, string>();
   let i = 0;
@@ -66,7 +67,7 @@ export function expandSnippet(body: string | readonly string[]): string {
       throw new Error(`tabstop ${id} has two defaults: '${previous}' and '${value}'`);
     }
     defaults.set(id, value);
-    return value;
+    return typed[id] ?? value;
   }
 
   function reference(id: string): string {
@@ -74,5 +75,5 @@ export function expandSnippet(body: string | readonly string[]): string {
     return `\u0000${id}\u0000`;
   }
 
-  return parse(false).replace(/\u0000(\w+)\u0000/g, (_, id: string) => defaults.get(id) ?? '');
+  return parse(false).replace(/\u0000(\w+)\u0000/g, (_, id: string) => typed[id] ?? defaults.get(id) ?? '');
 }

@@ -2,34 +2,14 @@
 // default, each fragment assembles with nasm, and the Multiboot skeleton links with ld and boots in
 // qemu-system-i386 -kernel, printing its message on COM1 and leaving through isa-debug-exit.
 import { strict as assert } from 'node:assert';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tokenizeLines } from './tokenize';
 import { expandSnippet } from './snippet-expander';
+import { tokenizeLines } from './tokenize';
+import { bootInQemu, buildKernel, loadSnippets, runTool as run, snippetBody } from './tools';
 
-interface Snippet {
-  prefix: string;
-  description: string;
-  body: string[];
-}
-
-const snippetsPath = join(__dirname, '..', '..', 'snippets', 'hyperstep-nasm.code-snippets');
-const snippets = JSON.parse(readFileSync(snippetsPath, 'utf8')) as Record<string, Snippet>;
-const byPrefix = (prefix: string): Snippet => {
-  const found = Object.values(snippets).find((s) => s.prefix === prefix);
-  assert.ok(found, `no snippet with prefix ${prefix}`);
-  return found;
-};
-
-function run(tool: string, args: string[], options: { timeout?: number } = {}): SpawnSyncReturns<string> {
-  const result = spawnSync(tool, args, { encoding: 'utf8', timeout: options.timeout ?? 20000 });
-  if (result.error && (result.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    assert.fail(`${tool} is required for this test (Debian: apt-get install nasm binutils qemu-system-x86)`);
-  }
-  return result;
-}
+const snippets = loadSnippets();
 
 describe('snippets', () => {
   let dir = '';
@@ -64,7 +44,7 @@ describe('snippets', () => {
   });
 
   it('the macro skeleton defines a macro that expands', () => {
-    const source = `bits 32\n${expandSnippet(byPrefix('macro').body)}\nNAME 5\nNAME 6\n`;
+    const source = `bits 32\n${expandSnippet(snippetBody('macro'))}\nNAME 5\nNAME 6\n`;
     const file = join(dir, 'macro.asm');
     writeFileSync(file, source);
     const result = run('nasm', ['-f', 'bin', '-o', join(dir, 'macro.bin'), file]);
@@ -73,25 +53,14 @@ describe('snippets', () => {
 
   it('the Multiboot kernel skeleton assembles, links and boots in qemu-system-i386, printing its message', function () {
     this.timeout(60000);
-    const source = expandSnippet(byPrefix('multiboot-kernel').body);
-    const asm = join(dir, 'kernel.asm');
-    writeFileSync(asm, source);
-    const nasm = run('nasm', ['-f', 'elf32', '-o', join(dir, 'kernel.o'), asm]);
-    assert.equal(nasm.status, 0, nasm.stderr);
-    // The link command the snippet's own header comment gives.
-    const ld = run('ld', ['-m', 'elf_i386', '-Ttext', '0x100000', '-o', join(dir, 'kernel.elf'), join(dir, 'kernel.o')]);
-    assert.equal(ld.status, 0, ld.stderr);
-    const qemu = run('qemu-system-i386', [
-      '-kernel', join(dir, 'kernel.elf'), '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-nic', 'none',
-      '-no-reboot', '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
-    ], { timeout: 30000 });
-    assert.equal(qemu.signal, null, `qemu did not exit by itself (killed by ${qemu.signal}); output: ${qemu.stdout}`);
-    assert.equal(qemu.stdout, 'Hello from a Multiboot kernel\n', qemu.stderr);
-    assert.equal(qemu.status, 33, `exit status ${qemu.status}: (0x10 << 1) | 1 expected; stderr: ${qemu.stderr}`);
+    const elf = buildKernel(dir, expandSnippet(snippetBody('multiboot-kernel')));
+    const { serial, status } = bootInQemu(elf);
+    assert.equal(serial, 'Hello from a Multiboot kernel\n');
+    assert.equal(status, 33, 'isa-debug-exit status (0x10 << 1) | 1');
   });
 
   it('the Multiboot skeleton is highlighted with its special classes (in, out, cli, hlt)', async () => {
-    const lines = await tokenizeLines(expandSnippet(byPrefix('multiboot-kernel').body));
+    const lines = await tokenizeLines(expandSnippet(snippetBody('multiboot-kernel')));
     const scopesOf = (word: string) =>
       lines.flat().filter((t) => t.text === word).map((t) => t.scopes[t.scopes.length - 1]);
     assert.deepEqual([...new Set(scopesOf('out'))], ['keyword.control.privileged.io-sensitive.instruction.hyperstep-nasm']);
@@ -100,7 +69,7 @@ describe('snippets', () => {
   });
 
   it('the hypercall snippet is scoped as a hypercall', async () => {
-    const lines = await tokenizeLines(expandSnippet(byPrefix('hypercall').body));
+    const lines = await tokenizeLines(expandSnippet(snippetBody('hypercall')));
     const int = lines.flat().find((t) => t.text === 'int');
     assert.ok(int?.scopes.includes('constant.character.escape.hypercall.instruction.hyperstep-nasm'), JSON.stringify(int));
   });
