@@ -58,6 +58,8 @@ export interface MemoryOperand extends ValueInfo {
   readonly nosplit?: boolean;
   /** True when the displacement was written at all (`[eax+0]` vs `[eax]` matters only with `strict`/size). */
   readonly hasDisplacement: boolean;
+  /** `jmp far [eax]` / `call far [eax]`: an indirect far pointer (m16:32). Optional extension. */
+  readonly distance?: 'near' | 'far';
   /** `[rel x]`/`[abs x]` are 64-bit only; kept out. */
 }
 
@@ -96,5 +98,9 @@ export interface EncodedField {
 }
 
 export type EncodeResult =
-  | { readonly ok: true; readonly bytes: Uint8Array; readonly fields: readonly EncodedField[] }
+  | {
+    readonly ok: true; readonly bytes: Uint8Array; readonly fields: readonly EncodedField[];
+    /** The instruction-table form chosen (INSTRUCTION_FORMS index). Optional extension. */
+    readonly formIndex?: number;
+  }
   | { readonly ok: false; readonly message: string; readonly operandIndex?: number };

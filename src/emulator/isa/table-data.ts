@@ -19,6 +19,11 @@ function conditionalRows(): FormRow[] {
 }
 
 export const DATA_ROWS: readonly FormRow[] = [
+  // NASM tries the moffs forms first (mov eax,[0x1000] is A1, not 8B 05).
+  ['MOV AL,Ob', 'A0'],
+  ['MOV eAX,Ov', 'A1'],
+  ['MOV Ob,AL', 'A2'],
+  ['MOV Ov,eAX', 'A3'],
   ['MOV Eb,Gb', '88 /r'],
   ['MOV Ev,Gv', '89 /r'],
   ['MOV Gb,Eb', '8A /r'],
@@ -26,10 +31,6 @@ export const DATA_ROWS: readonly FormRow[] = [
   // MOV r/m, Sreg reveals the RPL of CS/SS (Robin & Irvine); MOV Sreg, r/m is a descriptor load.
   ['MOV Ev,Sw', '8C /r', SENSITIVE],
   ['MOV Sw,Ev', '8E /r', { virt: 'sensitive-unprivileged', block: true }],
-  ['MOV AL,Ob', 'A0'],
-  ['MOV eAX,Ov', 'A1'],
-  ['MOV Ob,AL', 'A2'],
-  ['MOV Ov,eAX', 'A3'],
   ['MOV Zb,Ib', 'B0+r'],
   ['MOV Zv,Iz', 'B8+r'],
   ['MOV Eb,Ib', 'C6 /0'],
@@ -43,7 +44,7 @@ export const DATA_ROWS: readonly FormRow[] = [
   ['MOVSX Gv,Eb', '0F BE /r'],
   ['MOVSX Gv,Ew', '0F BF /r'],
   ['LEA Gv,M', '8D /r'],
-  ['XCHG eAX,Zv', '90+r', { lock: false }],
+  ['XCHG eAX,Zv', '90+r'],
   ['XCHG Gb,Eb', '86 /r', { lock: true }],
   ['XCHG Gv,Ev', '87 /r', { lock: true }],
   ['XADD Eb,Gb', '0F C0 /r', { lock: true, w: 'copsza' }],
