@@ -1,0 +1,98 @@
+// Decoded-code cache: straight-line blocks of decoded instructions keyed by the physical address of their
+// first byte (plus the code-segment size), registered per physical page so a write to that page drops
+// every block decoded from it (self-modifying code works; Mmu.codePages marks the pages). A block ends
+// at a table block boundary, a page end, or MAX_BLOCK instructions.
+
+import type { Cpu } from './cpu';
+import { decodeInto } from './decoder';
+import { undefinedOpcode } from './dispatch';
+import { Block, Insn } from './insn';
+import { CPL, SEG_BASE, SEG_LIMIT, SEG_RIGHTS, Seg, SegmentRight } from './stateLayout';
+import { Vector } from './faults';
+
+const MAX_BLOCK = 64;
+/** Key offset for blocks decoded as 16-bit code (physical addresses are < 2^32). */
+const CODE16_KEY = 4294967296;
+
+export class BlockCache {
+  private readonly byKey = new Map<number, Block>();
+  private readonly byPage = new Map<number, Block[]>();
+
+  constructor(private readonly cpu: Cpu) {}
+
+  clear(): void {
+    for (const page of this.byPage.keys()) this.cpu.mmu.codePages[page] = 0;
+    this.byKey.clear();
+    this.byPage.clear();
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** The block at EIP (translating CS:EIP; may #PF or #GP on the fetch). */
+  lookup(eip: number): Block {
+    const cpu = this.cpu;
+    const s = cpu.s;
+    if (eip >>> 0 > s[SEG_LIMIT + Seg.CS]! >>> 0) cpu.raise(Vector.GP, 0);
+    const linear = (s[SEG_BASE + Seg.CS]! + eip) | 0;
+    const physical = cpu.mmu.translate(linear, false, s[CPL] === 3);
+    const key = (s[SEG_RIGHTS + Seg.CS]! & SegmentRight.Big) !== 0 ? physical : physical + CODE16_KEY;
+    const block = this.byKey.get(key);
+    if (block !== undefined) return block;
+    return this.build(linear, physical, key);
+  }
+
+  private build(linear: number, physical: number, key: number): Block {
+    const cpu = this.cpu;
+    const insns: Insn[] = [];
+    const pages = [physical >>> 12];
+    const firstPage = linear >>> 12;
+    let at = linear;
+    let offset = 0;
+    while (insns.length < MAX_BLOCK) {
+      const insn = new Insn(undefinedOpcode);
+      let last: number;
+      try {
+        last = decodeInto(cpu, at, insn);
+      } catch (e) {
+        if (insns.length === 0) throw e; // the first instruction's fetch fault is the guest's fault
+        break; // a later fetch fault: end the block before it; it faults when reached
+      }
+      insn.offset = offset;
+      insns.push(insn);
+      offset += insn.length;
+      if ((last >>> 12) !== firstPage) {
+        const second = cpu.mmu.translate(last, false, cpu.s[CPL] === 3) >>> 12;
+        if (!pages.includes(second)) pages.push(second);
+        break;
+      }
+      at = (at + insn.length) | 0;
+      if (insn.endsBlock || (at >>> 12) !== firstPage) break;
+    }
+    const block = new Block(insns, pages, key);
+    this.byKey.set(key, block);
+    for (const page of pages) {
+      let list = this.byPage.get(page);
+      if (list === undefined) {
+        list = [];
+        this.byPage.set(page, list);
+      }
+      list.push(block);
+      if (page < cpu.mmu.codePages.length) cpu.mmu.codePages[page] = 1;
+    }
+    return block;
+  }
+
+  /** A write hit `page`: forget every block decoded from it. */
+  invalidatePage(page: number): void {
+    const list = this.byPage.get(page);
+    this.cpu.mmu.codePages[page] = 0;
+    if (list === undefined) return;
+    this.byPage.delete(page);
+    for (const block of list) {
+      block.valid = false;
+      if (this.byKey.get(block.key) === block) this.byKey.delete(block.key);
+    }
+  }
+}

@@ -1,0 +1,225 @@
+// Paging and physical memory for the CPU: the two-level 32-bit page walk with 4 KiB and 4 MiB pages
+// (SDM Vol. 3A 4.3), U/S and R/W checks with CR0.WP (4.6), accessed/dirty bits (4.8), #PF error codes and
+// CR2 (4.7), a TLB in typed arrays flushed by INVLPG and CR3 loads with global pages kept under CR4.PGE
+// (4.10), and physical access to RAM (directly) or MMIO (through the bus). Also the side-effect-free
+// translate used by debuggers, and the write hook that invalidates decoded code on self-modification.
+
+import type { AccessSize, PhysicalMemoryBus } from '../hw/contracts';
+import { GuestFault, PageFaultCode, Vector } from './faults';
+import { CR, Cr0, Cr4 } from './stateLayout';
+
+/** TLB entry bits (low 12 bits of an entry; the high 20 bits are the physical frame). */
+const enum TlbBit {
+  Valid = 1, SupervisorWrite = 2, UserRead = 4, UserWrite = 8, Global = 16,
+}
+
+const TLB_LIST_CAPACITY = 4096;
+
+export class Mmu {
+  /** One entry per linear page; 0 = not cached. */
+  private readonly tlb = new Int32Array(1 << 20);
+  private readonly filled = new Int32Array(TLB_LIST_CAPACITY);
+  private filledCount = 0;
+  private filledOverflow = false;
+  readonly ram: Uint8Array;
+  /** Bytes of RAM the CPU may touch directly (pages classified as RAM, see pageKind). */
+  private readonly ramBytes: number;
+  /** Per RAM page: 0 unclassified, 1 RAM, 2 MMIO (page-granular, asked once from the bus). */
+  private readonly pageKind: Uint8Array;
+  /** Per RAM page: 1 when decoded code is cached from it (writes must invalidate). */
+  readonly codePages: Uint8Array;
+  /** Called with a physical page number when a write hits a page holding decoded code. */
+  onCodeWrite: (page: number) => void = () => undefined;
+
+  constructor(
+    private readonly s: Int32Array,
+    private readonly bus: PhysicalMemoryBus,
+    private readonly fault: GuestFault,
+  ) {
+    this.ram = bus.ram;
+    this.ramBytes = bus.ram.length;
+    this.pageKind = new Uint8Array((this.ramBytes + 0xfff) >>> 12);
+    this.codePages = new Uint8Array(this.pageKind.length);
+  }
+
+  /** Forget the RAM/MMIO classification (the machine calls this after remapping devices). */
+  invalidateMemoryMap(): void {
+    this.pageKind.fill(0);
+  }
+
+  // ---- translation -------------------------------------------------------------------------------
+
+  /** Linear → physical for an access by the guest, faulting with #PF as the SDM says. */
+  translate(linear: number, write: boolean, user: boolean): number {
+    if ((this.s[CR]! & Cr0.PG) === 0) return linear >>> 0;
+    const entry = this.tlb[linear >>> 12]!;
+    const need = user ? (write ? TlbBit.UserWrite : TlbBit.UserRead) : write ? TlbBit.SupervisorWrite : TlbBit.Valid;
+    if ((entry & need) !== 0) return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
+    return this.walk(linear, write, user, true);
+  }
+
+  /** Side-effect-free translation for debuggers: undefined when not mapped (never faults, sets no A/D). */
+  peekTranslate(linear: number): number | undefined {
+    if ((this.s[CR]! & Cr0.PG) === 0) return linear >>> 0;
+    const pdeAddress = ((this.s[CR + 3]! & ~0xfff) + ((linear >>> 22) << 2)) >>> 0;
+    const pde = this.peekPhysical32(pdeAddress);
+    if (pde === undefined || (pde & 1) === 0) return undefined;
+    if ((pde & 0x80) !== 0 && (this.s[CR + 4]! & Cr4.PSE) !== 0) return ((pde & 0xffc00000) | (linear & 0x3fffff)) >>> 0;
+    const pte = this.peekPhysical32(((pde & ~0xfff) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0);
+    if (pte === undefined || (pte & 1) === 0) return undefined;
+    return ((pte & ~0xfff) | (linear & 0xfff)) >>> 0;
+  }
+
+  private peekPhysical32(address: number): number | undefined {
+    if (address + 4 > this.ramBytes) return undefined;
+    const r = this.ram;
+    return r[address]! | (r[address + 1]! << 8) | (r[address + 2]! << 16) | (r[address + 3]! << 24);
+  }
+
+  /** The page walk (SDM Vol. 3A 4.3, 4.6, 4.8); fills the TLB or throws #PF. */
+  private walk(linear: number, write: boolean, user: boolean, fill: boolean): number {
+    const s = this.s;
+    const pdeAddress = ((s[CR + 3]! & ~0xfff) + ((linear >>> 22) << 2)) >>> 0;
+    const pde = this.readPhysical(pdeAddress, 4);
+    let code = (write ? PageFaultCode.Write : 0) | (user ? PageFaultCode.User : 0);
+    if ((pde & 1) === 0) return this.pageFault(linear, code);
+    const bigPage = (pde & 0x80) !== 0 && (s[CR + 4]! & Cr4.PSE) !== 0;
+    let pte = 0;
+    let pteAddress = 0;
+    if (!bigPage) {
+      pteAddress = ((pde & ~0xfff) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
+      pte = this.readPhysical(pteAddress, 4);
+      if ((pte & 1) === 0) return this.pageFault(linear, code);
+    }
+    const leaf = bigPage ? pde : pte;
+    const userOk = (pde & leaf & 4) !== 0;
+    const writableOk = (pde & leaf & 2) !== 0;
+    const wp = (s[CR]! & Cr0.WP) !== 0;
+    code |= PageFaultCode.Present;
+    if (user && !userOk) return this.pageFault(linear, code);
+    if (write && !writableOk && (user || wp)) return this.pageFault(linear, code);
+    // Accessed and dirty bits (SDM Vol. 3A 4.8): set in memory, atomically on hardware.
+    if ((pde & 0x20) === 0 || (bigPage && write && (pde & 0x40) === 0)) {
+      this.writePhysical(pdeAddress, 4, pde | 0x20 | (bigPage && write ? 0x40 : 0));
+    }
+    if (!bigPage && ((pte & 0x20) === 0 || (write && (pte & 0x40) === 0))) {
+      this.writePhysical(pteAddress, 4, pte | 0x20 | (write ? 0x40 : 0));
+    }
+    const frame = bigPage ? (pde & 0xffc00000) | (linear & 0x3ff000) : pte & ~0xfff;
+    if (fill) {
+      const dirty = write || (bigPage ? (pde & 0x40) !== 0 : (pte & 0x40) !== 0);
+      let bits = TlbBit.Valid;
+      if (dirty && (writableOk || !wp)) bits |= TlbBit.SupervisorWrite;
+      if (userOk) bits |= TlbBit.UserRead;
+      if (userOk && writableOk && dirty) bits |= TlbBit.UserWrite;
+      if ((leaf & 0x100) !== 0 && (s[CR + 4]! & Cr4.PGE) !== 0) bits |= TlbBit.Global;
+      this.fillEntry(linear >>> 12, frame | bits);
+    }
+    return ((frame & ~0xfff) | (linear & 0xfff)) >>> 0;
+  }
+
+  private pageFault(linear: number, code: number): never {
+    this.s[CR + 2] = linear;
+    const f = this.fault;
+    f.vector = Vector.PF;
+    f.errorCode = code;
+    f.hasErrorCode = true;
+    f.reason = '';
+    throw f;
+  }
+
+  private fillEntry(page: number, entry: number): void {
+    if (this.tlb[page] === 0) {
+      if (this.filledCount < TLB_LIST_CAPACITY) this.filled[this.filledCount++] = page;
+      else this.filledOverflow = true;
+    }
+    this.tlb[page] = entry;
+  }
+
+  /** INVLPG (SDM Vol. 2 INVLPG): drop one page, global or not. */
+  invalidatePage(linear: number): void {
+    this.tlb[linear >>> 12] = 0;
+  }
+
+  /** CR3 load: flush all non-global entries (SDM Vol. 3A 4.10.4.1); `all` also drops global ones. */
+  flush(all: boolean): void {
+    if (this.filledOverflow) {
+      if (all) this.tlb.fill(0);
+      else for (let i = 0; i < this.tlb.length; i++) if ((this.tlb[i]! & TlbBit.Global) === 0) this.tlb[i] = 0;
+      this.filledOverflow = false;
+      this.filledCount = 0;
+      if (!all) this.rebuildFilledList();
+      return;
+    }
+    let kept = 0;
+    for (let i = 0; i < this.filledCount; i++) {
+      const page = this.filled[i]!;
+      if (!all && (this.tlb[page]! & TlbBit.Global) !== 0) this.filled[kept++] = page;
+      else this.tlb[page] = 0;
+    }
+    this.filledCount = kept;
+  }
+
+  private rebuildFilledList(): void {
+    for (let i = 0; i < this.tlb.length; i++) {
+      if (this.tlb[i] !== 0) {
+        if (this.filledCount < TLB_LIST_CAPACITY) this.filled[this.filledCount++] = i;
+        else this.filledOverflow = true;
+      }
+    }
+  }
+
+  // ---- physical access ---------------------------------------------------------------------------
+
+  private isRamPage(page: number): boolean {
+    const kind = this.pageKind[page];
+    if (kind === 1) return true;
+    if (kind === 2 || kind === undefined) return false;
+    const base = page << 12;
+    const mmio = this.bus.isMmio(base, 1) || this.bus.isMmio(Math.min(base + 0xfff, this.ramBytes - 1), 1);
+    this.pageKind[page] = mmio ? 2 : 1;
+    return !mmio;
+  }
+
+  readPhysical(address: number, size: AccessSize): number {
+    const page = address >>> 12;
+    if (this.pageKind[page] === 1 || this.isRamPage(page)) {
+      const r = this.ram;
+      if (size === 1) return r[address]!;
+      if (size === 2) return r[address]! | (r[address + 1]! << 8);
+      return r[address]! | (r[address + 1]! << 8) | (r[address + 2]! << 16) | (r[address + 3]! << 24);
+    }
+    return this.bus.mmioRead(address, size);
+  }
+
+  writePhysical(address: number, size: AccessSize, value: number): void {
+    const page = address >>> 12;
+    if (this.pageKind[page] === 1 || this.isRamPage(page)) {
+      const r = this.ram;
+      r[address] = value;
+      if (size >= 2) {
+        r[address + 1] = value >> 8;
+        if (size === 4) {
+          r[address + 2] = value >> 16;
+          r[address + 3] = value >> 24;
+        }
+      }
+      if (this.codePages[page] !== 0) this.onCodeWrite(page);
+      return;
+    }
+    this.bus.mmioWrite(address, size, value);
+  }
+
+  /** Debugger read of one byte: undefined outside RAM (MMIO reads have side effects). */
+  peekPhysical(address: number): number | undefined {
+    return address >= 0 && address < this.ramBytes ? this.ram[address] : undefined;
+  }
+
+  /** Debugger write of one byte into RAM; invalidates decoded code. Returns false outside RAM. */
+  pokePhysical(address: number, value: number): boolean {
+    if (address < 0 || address >= this.ramBytes) return false;
+    this.ram[address] = value;
+    if (this.codePages[address >>> 12] !== 0) this.onCodeWrite(address >>> 12);
+    return true;
+  }
+}
