@@ -2,10 +2,12 @@
 // `(argv, io) => Promise<exitCode>`; adding a command is adding one row to COMMANDS.
 import { asmCommand } from './asm';
 import { CliIo, nodeIo } from './io';
+import { runCommand } from './run';
 
 export type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 export const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly summary: string }>> = {
+  run: { run: runCommand, summary: 'boot a guest natively, COM1 on stdout: run <file.asm|kernel.elf|flat.bin> [--memory MiB] [--instruction-limit n] [--time-limit s] [--dump]' },
   asm: { run: asmCommand, summary: 'assemble NASM-syntax source: asm <file> [-f bin|elf32] [-o out] [-l listing] [-I dir] [-D name=value]' },
 };
 

@@ -1,0 +1,114 @@
+// Binds the IA-32 core (src/emulator/cpu) to the machine's CpuPort: run loops, stop requests, the boot
+// hand-over (registers, GDTR/IDTR, segment caches loaded from the GDT in guest memory), snapshots,
+// summaries for dumps, and debugger access.
+import { Cpu } from '../cpu/cpu';
+import { writeEflags } from '../cpu/lazyFlags';
+import { fetchDescriptor, loadCodeSegment, loadSegmentCache } from '../cpu/segments';
+import {
+  CPL, CR, CpuMode, EIP, GDTR_BASE, GDTR_LIMIT, GPR, GPR_NAMES, IDTR_BASE, IDTR_LIMIT, MODE, SEGMENT_NAMES,
+  SEG_SELECTOR, Seg,
+} from '../cpu/stateLayout';
+import type { CpuSummary, MachineCpu, ProtectedModeEntry } from './cpuPort';
+import type { Machine } from './machine';
+
+const IF_FLAG = 1 << 9;
+
+export class Ia32CpuAdapter implements MachineCpu {
+  readonly core: Cpu;
+
+  constructor(machine: Machine) {
+    this.core = new Cpu({
+      memory: machine.memory,
+      ports: machine.ports,
+      interrupts: machine.devices.pic ?? { pending: () => false, acknowledge: () => 0xff },
+      features: { vmx: machine.recipe.cpu.vmx },
+    });
+  }
+
+  retired(): number {
+    return this.core.retired;
+  }
+
+  run(budget: number, debug: boolean): ReturnType<MachineCpu['run']> {
+    return debug ? this.core.runDebug(budget) : this.core.run(budget);
+  }
+
+  requestStop(): void {
+    this.core.stopRequest = 'exit';
+    this.core.blockBreak = true;
+  }
+
+  interruptsEnabled(): boolean {
+    return (this.core.eflags() & IF_FLAG) !== 0;
+  }
+
+  enterProtectedMode(entry: ProtectedModeEntry): void {
+    const cpu = this.core;
+    const s = cpu.s;
+    s[CR] = entry.cr0;
+    cpu.mmu.flush(true);
+    cpu.blocks.clear();
+    s[GDTR_BASE] = entry.gdtBase;
+    s[GDTR_LIMIT] = entry.gdtLimit;
+    s[IDTR_BASE] = entry.idtBase;
+    s[IDTR_LIMIT] = entry.idtLimit;
+    const load = (seg: number, selector: number): void => {
+      if (!fetchDescriptor(cpu, selector)) throw new RangeError(`boot selector 0x${selector.toString(16)} is outside the GDT`);
+      if (seg === Seg.CS) loadCodeSegment(cpu, selector, cpu.descLow, cpu.descHigh, 0);
+      else loadSegmentCache(cpu, seg, selector, cpu.descLow, cpu.descHigh);
+    };
+    load(Seg.CS, entry.cs);
+    load(Seg.SS, entry.ss);
+    load(Seg.DS, entry.ds);
+    load(Seg.ES, entry.es);
+    load(Seg.FS, entry.fs);
+    load(Seg.GS, entry.gs);
+    s[CPL] = 0;
+    for (let r = 0; r < 8; r++) s[GPR + r] = 0;
+    s[GPR + 0] = entry.eax;
+    s[GPR + 3] = entry.ebx;
+    s[GPR + 4] = entry.esp;
+    s[EIP] = entry.eip;
+    writeEflags(s, entry.eflags);
+    s[MODE] = 0;
+  }
+
+  summary(): CpuSummary {
+    const s = this.core.s;
+    const registers: Record<string, number> = {};
+    GPR_NAMES.forEach((name, i) => (registers[name] = s[GPR + i]! >>> 0));
+    registers['eip'] = s[EIP]! >>> 0;
+    registers['eflags'] = this.core.eflags() >>> 0;
+    SEGMENT_NAMES.forEach((name, i) => (registers[name] = s[SEG_SELECTOR + i]! & 0xffff));
+    for (const n of [0, 2, 3, 4]) registers[`cr${n}`] = s[CR + n]! >>> 0;
+    return { registers, cpl: s[CPL]!, halted: (s[MODE]! & CpuMode.Halted) !== 0 };
+  }
+
+  saveState(): unknown {
+    return this.core.saveState();
+  }
+
+  loadState(state: unknown): void {
+    this.core.loadState(state as ReturnType<Cpu['saveState']>);
+  }
+
+  stateBytes(): Uint8Array {
+    return new Uint8Array(this.core.buffer.slice(0));
+  }
+
+  peekLinear(linear: number): number | undefined {
+    return this.core.peekLinear(linear);
+  }
+
+  pokeLinear(linear: number, value: number): boolean {
+    return this.core.pokeLinear(linear, value);
+  }
+
+  setBreakpoint(linear: number): void {
+    this.core.setBreakpoint(linear);
+  }
+
+  clearBreakpoint(linear: number): void {
+    this.core.clearBreakpoint(linear);
+  }
+}
