@@ -36,6 +36,9 @@ export const classScopes = {
   hypercall: `constant.character.escape.hypercall.instruction.${suffix}`,
 } as const;
 
+/** A hypercall made through a macro of samples/include/hypercall.inc: the hypercall colour, its own scope. */
+export const hypercallMacroScope = `constant.character.escape.hypercall.macro.${suffix}`;
+
 /** The vocabulary the grammar is generated from: one mnemonic list per class (lower case). */
 export interface GrammarVocabulary {
   readonly privileged: readonly string[];
@@ -76,15 +79,53 @@ interface Rule {
 
 // NASM identifier characters (manual 3.1): letters, digits, _ $ # @ ~ . ?; the first may not be a digit.
 const identChar = '[\\w$#@~.?]';
-const before = `(?<!${identChar})`;
+// `\b` first: a pattern that opens with a bare look-behind defeats Oniguruma's search optimisation and made
+// tokenizing ~8x slower; `\b` plus a look-behind for the non-word identifier characters means the same here,
+// because every guarded word starts with a letter or digit.
+const before = '\\b(?<![$#@~.?])';
 const after = `(?!${identChar})`;
 const identifier = `[A-Za-z_?][\\w$#@~.?]*`;
 
-/** Longest first so that alternation never stops at a prefix of a longer word. */
+interface TrieNode {
+  terminal: boolean;
+  readonly children: Map<string, TrieNode>;
+}
+
+/**
+ * The words as one prefix-factored regular expression (`c(?:l(?:i|ts)|pu)…`). Oniguruma cannot use its
+ * literal-string search for a long case-insensitive alternation, so a flat `cli|clts|cpuid|…` is tried word by
+ * word at every position; the factored form fails after one character on most positions, which makes
+ * tokenizing several times faster. Longer words come before the word that is their prefix, so the match
+ * never stops early.
+ */
 function alternation(words: readonly string[]): string {
-  const unique = [...new Set(words.map((w) => w.toLowerCase()))];
-  unique.sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
-  return unique.join('|');
+  const root: TrieNode = { terminal: false, children: new Map() };
+  for (const w of new Set(words.map((x) => x.toLowerCase()))) {
+    let node = root;
+    for (const ch of w) {
+      let next = node.children.get(ch);
+      if (!next) {
+        next = { terminal: false, children: new Map() };
+        node.children.set(ch, next);
+      }
+      node = next;
+    }
+    node.terminal = true;
+  }
+  const emit = (node: TrieNode): string => {
+    const branches = [...node.children.keys()].sort().map((ch) => escapeRegex(ch) + emit(node.children.get(ch)!));
+    if (branches.length === 0) return '';
+    const body = branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
+    if (!node.terminal) return body;
+    return branches.length === 1 && node.children.size === 1 && [...node.children.values()][0]!.children.size === 0
+      ? `${body}?`
+      : `(?:${body})?`;
+  };
+  return emit(root);
+}
+
+function escapeRegex(ch: string): string {
+  return /[\\^$.*+?()[\]{}|]/.test(ch) ? `\\${ch}` : ch;
 }
 
 function word(words: readonly string[]): string {
@@ -245,6 +286,14 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
     instructions: {
       patterns: [
         {
+          // `HYPERVISOR_console_write msg, len` / `HYPERCALL console_io, …` at the start of a statement.
+          begin: `(?:^|(?<=:))\\s*(${classes.hypercallMacroPattern})${after}`,
+          beginCaptures: { '1': { name: hypercallMacroScope } },
+          end: '(?=;|$)',
+          name: `meta.instruction.hypercall.${suffix}`,
+          patterns: operandsUntilEol,
+        },
+        {
           // `int 0x82`: HyperStep's paravirtual hypercall (issue 5), any spelling of the vector.
           begin: `(?i)${before}(int)\\s+(?=(?:${classes.hypercallVectorSpellings.join('|')})${after})`,
           beginCaptures: { '1': { name: classScopes.hypercall } },
@@ -371,11 +420,11 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
       // NASM manual 3.4.1. Underscores may separate digits anywhere after the first.
       patterns: [
         { match: `(?i)${before}[0-9][0-9_]*(?:\\.[0-9_]*(?:e[+-]?[0-9]+)?|e[+-]?[0-9]+)${after}`, name: `constant.numeric.float.${suffix}` },
-        { match: `(?i)${before}(?:0[xh][0-9a-f_]+|[0-9][0-9a-f_]*h)${after}|(?<![\\w$#@~.?])\\$[0-9][0-9a-f_]*${after}`, name: `constant.numeric.integer.hexadecimal.${suffix}` },
+        { match: `(?i)${before}(?:0[xh][0-9a-f_]+|[0-9][0-9a-f_]*h)${after}|\\$(?<!${identChar}\\$)[0-9][0-9a-f_]*${after}`, name: `constant.numeric.integer.hexadecimal.${suffix}` },
         { match: `(?i)${before}(?:0[by][01_]+|[01][01_]*[by])${after}`, name: `constant.numeric.integer.binary.${suffix}` },
         { match: `(?i)${before}(?:0[oq][0-7_]+|[0-7][0-7_]*[oq])${after}`, name: `constant.numeric.integer.octal.${suffix}` },
         { match: `(?i)${before}(?:0[dt][0-9_]+|[0-9][0-9_]*d?)${after}`, name: `constant.numeric.integer.decimal.${suffix}` },
-        { match: `(?<![\\w$#@~.?])\\$\\$?${after}`, name: `variable.language.location-counter.${suffix}` },
+        { match: `\\$(?<!${identChar}\\$)\\$?${after}`, name: `variable.language.location-counter.${suffix}` },
       ],
     },
     strings: {

@@ -70,8 +70,14 @@ export const prefixKeywords: readonly string[] = [
   'lock', 'rep', 'repe', 'repz', 'repne', 'repnz', 'o16', 'o32', 'a16', 'a32', 'xacquire', 'xrelease',
 ];
 
-/** The paravirtual hypercall vector of HyperStep's Xen-style ABI (issue 5): `int 0x82` in every NASM spelling. */
+/**
+ * The paravirtual hypercall vector of HyperStep's Xen-style ABI (issue 5): `int 0x82` in every NASM spelling,
+ * and the symbolic name samples/include/hypercall.inc gives it.
+ */
 export const hypercallVectorSpellings: readonly string[] = [
-  '0x82', '0h82', '82h', '082h', '\\$82', '130', '130d', '0d130', '0o202', '0q202', '202o', '202q',
+  'HYPERCALL_VECTOR', '0x82', '0h82', '82h', '082h', '\\$82', '130', '130d', '0d130', '0o202', '0q202', '202o', '202q',
   '0b10000010', '0y10000010', '10000010b', '10000010y',
 ];
+
+/** Statement-position macros of samples/include/hypercall.inc that perform a hypercall (case-sensitive, as NASM macros are). */
+export const hypercallMacroPattern = 'HYPERCALL|HYPERVISOR_[A-Za-z0-9_]+';

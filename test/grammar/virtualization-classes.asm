@@ -223,3 +223,16 @@
 ;   ^^^^ keyword.other.instruction.hyperstep-nasm - keyword.control.privileged.instruction.hyperstep-nasm
     movzx eax, byte [esi]
 ;   ^^^^^ keyword.other.instruction.hyperstep-nasm - keyword.control.privileged.instruction.hyperstep-nasm
+; hypercalls through samples/include/hypercall.inc: the vector's name and the calling macros
+    int HYPERCALL_VECTOR
+;   ^^^ constant.character.escape.hypercall.instruction.hyperstep-nasm
+    HYPERVISOR_console_write msg, msg_len
+;   ^^^^^^^^^^^^^^^^^^^^^^^^ constant.character.escape.hypercall.macro.hyperstep-nasm
+go: HYPERCALL console_io, CONSOLEIO_write, msg_len, msg
+;   ^^^^^^^^^ constant.character.escape.hypercall.macro.hyperstep-nasm
+    mov eax, __HYPERVISOR_console_io
+;            ^^^^^^^^^^^^^^^^^^^^^^^ - constant.character.escape.hypercall.macro.hyperstep-nasm
+HYPERCALL_VECTOR equ 0x82
+; <---------------- entity.name.label.global.hyperstep-nasm
+%macro HYPERVISOR_yield 0
+;      ^^^^^^^^^^^^^^^^ entity.name.macro.hyperstep-nasm
