@@ -63,6 +63,8 @@ export class Cpu {
   insnStart = 0;
   /** Set when the current block must stop after this instruction (code write, HLT, mode change). */
   blockBreak = false;
+  /** Run only one instruction of the next block (end of an interrupt shadow). */
+  private breakAfterOne = false;
   /** Stop reason requested by an instruction (HLT → 'halt', hook → 'exit', triple fault → 'shutdown'). */
   stopRequest: CpuStopReason | null = null;
   /** Nullable VMM hook, consulted only on events (never on the per-instruction path). */
@@ -300,6 +302,7 @@ export class Cpu {
     if ((mode & CpuMode.Shutdown) !== 0) return 'shutdown';
     if ((mode & CpuMode.InterruptShadow) !== 0) {
       s[MODE] = mode & ~CpuMode.InterruptShadow;
+      this.breakAfterOne = true; // recognise interrupts right after the shadowed instruction
       return (mode & CpuMode.Halted) !== 0 ? 'halt' : null;
     }
     if ((s[EFLAGS]! & Flag.IF) !== 0 && this.interrupts.pending()) {
@@ -340,7 +343,8 @@ export class Cpu {
         const block = this.lookupBlock();
         const insns = block.insns;
         const count = insns.length;
-        this.blockBreak = false;
+        this.blockBreak = this.breakAfterOne;
+        this.breakAfterOne = false;
         for (let k = 0; k < count; k++) {
           const insn = insns[k]!;
           const start = s[EIP]!;
@@ -375,7 +379,8 @@ export class Cpu {
         const block = this.lookupBlock();
         const insns = block.insns;
         const count = insns.length;
-        this.blockBreak = false;
+        this.blockBreak = this.breakAfterOne;
+        this.breakAfterOne = false;
         for (let k = 0; k < count; k++) {
           const insn = insns[k]!;
           const start = s[EIP]!;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AccessSize, InterruptLine, PhysicalMemoryBus, PortBus } from '../../../src/emulator/hw/contracts';
 import { Cpu } from '../../../src/emulator/cpu/cpu';
 import { enterFlatProtectedMode } from '../../../src/emulator/cpu/reset';
-import { GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT } from '../../../src/emulator/cpu/stateLayout';
+import { GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, TR_ACCESS, TR_BASE, TR_LIMIT, TR_SELECTOR } from '../../../src/emulator/cpu/stateLayout';
 
 export class TestPorts implements PortBus {
   readonly writes: [number, number, number][] = [];
@@ -103,7 +103,7 @@ export function read32(ram: Uint8Array, address: number): number {
  * Flat protected mode with the standard GDT (ring 0/1/3 code and data, a 32-bit TSS with ESP0/ESP1 stacks),
  * an empty IDT of 256 entries, `code` loaded at CODE_BASE, EIP = CODE_BASE, ESP = 0x9000.
  */
-export function bootFlat(machine: TestMachine, code: Uint8Array): void {
+export function bootFlat(machine: TestMachine, code: Uint8Array, options: { loadTaskRegister?: boolean } = {}): void {
   const { cpu, ram } = machine;
   const gdt: [number, number][] = [
     [0, 0],
@@ -137,6 +137,17 @@ export function bootFlat(machine: TestMachine, code: Uint8Array): void {
   cpu.s[GDTR_LIMIT] = gdt.length * 8 - 1;
   cpu.s[IDTR_BASE] = IDT_BASE;
   cpu.s[IDTR_LIMIT] = 256 * 8 - 1;
+  if (options.loadTaskRegister !== false) {
+    cpu.s[TR_SELECTOR] = SEL.tss;
+    cpu.s[TR_BASE] = TSS_BASE;
+    cpu.s[TR_LIMIT] = 0x67 + 0x2000 / 8 + 1;
+    cpu.s[TR_ACCESS] = 0x8b; // busy 32-bit TSS
+  }
+}
+
+/** `times` padding so the next label sits at CODE_BASE + offset (fixed handler addresses in tests). */
+export function at(offset: number): string {
+  return `times ${offset} - ($ - $$) nop`;
 }
 
 /** Install a 32-bit interrupt (type 0xE) or trap (0xF) gate. */
