@@ -175,6 +175,10 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
     patterns: operandsUntilEol,
   });
   const crOrDr = `${before}(?i:cr[0-4]|dr[0-7])${after}`;
+  const reservedWords = alternation([
+    ...allMnemonics(vocabulary), ...classes.prefixKeywords, ...dataDirectives, ...reserveDirectives,
+    ...statementDirectives, 'section', 'segment',
+  ]);
   const segmentRegister = `(?:cs|ds|es|fs|gs|ss)${after}`;
   return {
     comment: {
@@ -186,7 +190,7 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
       patterns: [
         {
           // `label:` at the start of a statement (manual 3.1); `..@x` and `%%x` are the special forms of 3.9/4.3.
-          match: `^\\s*(?:(\\.\\.@[\\w$#@~.?]+)|(%%[\\w$#@~.?]+)|(\\.[\\w$#@~.?]+)|(\\$?${identifier}))\\s*(:)`,
+          match: `^\\s*(?:(\\.\\.@[\\w$#@~.?]+)|(%%[\\w$#@~.?]+)|(\\.[\\w$#@~.?]+)|(\\$?${identifier}(?:%[0-9]+[\\w$#@~.?]*)*))\\s*(:)`,
           captures: {
             '1': { name: `entity.name.label.special.${suffix}` },
             '2': { name: `entity.name.label.macro-local.${suffix}` },
@@ -198,7 +202,7 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
         {
           // A label without colon, recognised when a known mnemonic or data / equ / times / res* follows.
           match:
-            `^\\s*(?!(?i:${alternation([...allMnemonics(vocabulary), ...classes.prefixKeywords, ...dataDirectives, ...reserveDirectives, ...statementDirectives, 'section', 'segment'])})${after})` +
+            `^\\s*(?!(?i:${reservedWords})${after})` +
             `(?:(\\.\\.@[\\w$#@~.?]+)|(\\.[\\w$#@~.?]+)|(\\$?${identifier}))` +
             `(?=\\s+(?i:${alternation([...allMnemonics(vocabulary), ...classes.prefixKeywords, ...dataDirectives, ...reserveDirectives, 'equ', 'times'])})${after})`,
           captures: {
@@ -341,6 +345,15 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
         {
           match: `(${word(classes.prefixKeywords)})`,
           captures: { '1': { name: `keyword.other.prefix.${suffix}` } },
+        },
+        {
+          // Any other word in statement position is a macro invocation (NASM manual 4.3); its arguments are
+          // operands. Scoped apart from instructions so that `PUTC 'a'` does not look like an unknown opcode.
+          begin: `(?:^|(?<=:))\\s*(?!(?i:${reservedWords})${after})(${identifier})(?=\\s|;|$)`,
+          beginCaptures: { '1': { name: `support.other.macro.call.${suffix}` } },
+          end: '(?=;|$)',
+          name: `meta.macro-call.${suffix}`,
+          patterns: [{ include: '#strings' }, ...operandsUntilEol],
         },
       ],
     },

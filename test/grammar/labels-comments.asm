@@ -37,3 +37,17 @@ $str: db 0
 ;       ^^^^^ - entity.name.label.local.hyperstep-nasm
     mov esi, str
 ;            ^^^ - support.function.sensitive.instruction.hyperstep-nasm
+exc_%1:
+; <------ entity.name.label.global.hyperstep-nasm
+    GDT_ENTRY 0, 0xFFFFF, 0x9A, 0xC ; a macro invocation, not an instruction
+;   ^^^^^^^^^ meta.macro-call.hyperstep-nasm support.other.macro.call.hyperstep-nasm
+;             ^ constant.numeric.integer.decimal.hyperstep-nasm
+;                                   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ comment.line.semicolon.hyperstep-nasm
+gdt: GDT_ENTRY 0, 0, 0, 0
+;    ^^^^^^^^^ support.other.macro.call.hyperstep-nasm
+    PIC_EOI
+;   ^^^^^^^ support.other.macro.call.hyperstep-nasm
+    PUTC 'x'
+;        ^^^ string.quoted.single.hyperstep-nasm
+    nop
+;   ^^^ keyword.other.instruction.hyperstep-nasm - support.other.macro.call.hyperstep-nasm
