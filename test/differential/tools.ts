@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const KERNELS_DIR = resolve(__dirname, '../kernels');
+export const SAMPLE_HELLO = resolve(__dirname, '../../samples/hello/hello.asm');
 
 function requireTool(tool: string, debianPackage: string): void {
   const probe = spawnSync(tool, ['--version'], { encoding: 'utf8' });
@@ -31,11 +32,12 @@ export function buildKernel(name: string, defines: string[] = []): string {
   return elf;
 }
 
-/** Assemble a flat binary with nasm -f bin. */
-export function buildFlat(name: string): string {
+/** Assemble a flat binary with nasm -f bin: test/kernels/<name>.asm, or the .asm file at an absolute path. */
+export function buildFlat(nameOrPath: string): string {
   requireTool('nasm', 'nasm');
-  const out = join(scratchDir(), `${name}.bin`);
-  execFileSync('nasm', [`-I${KERNELS_DIR}/`, '-f', 'bin', '-o', out, join(KERNELS_DIR, `${name}.asm`)]);
+  const source = nameOrPath.endsWith('.asm') ? nameOrPath : join(KERNELS_DIR, `${nameOrPath}.asm`);
+  const out = join(scratchDir(), `${source.replace(/^.*\//, '').replace(/\.asm$/, '')}.bin`);
+  execFileSync('nasm', [`-I${KERNELS_DIR}/`, '-f', 'bin', '-o', out, source]);
   return out;
 }
 

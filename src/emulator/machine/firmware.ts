@@ -2,12 +2,15 @@
 // initialises the 8259A pair (vectors 0x08 and 0x70), leaves IMR = B8/8E, programs PIT channel 0 for mode 2
 // with count 0 (18.2 Hz) and sets the UART's OUT2. test/kernels/probe-bios.asm prints this state in QEMU;
 // HyperStep replays the same port writes a BIOS would, so kernels that forget to remap the PIC see the same
-// (surprising) vectors under HyperStep as under QEMU.
+// (surprising) vectors under HyperStep as under QEMU. The BIOS has long since taken and acknowledged its
+// timer interrupts, so no IRQ0 is pending at entry; the next one arrives a full PIT period (55 ms) later.
 import type { PortBus } from '../hw/contracts';
 
 interface PortWrite {
   readonly port: number;
   readonly value: number;
+  /** A read of the port instead of a write (value ignored). */
+  readonly read?: boolean;
 }
 
 /** SeaBIOS's post-boot writes, in order (8259A ICW1-ICW4 + OCW1, 8254 control word + count, UART MCR). */
@@ -25,11 +28,17 @@ const QEMU_SEABIOS_WRITES: readonly PortWrite[] = [
   { port: 0x43, value: 0x34 }, // PIT counter 0: LSB then MSB, mode 2, binary
   { port: 0x40, value: 0x00 },
   { port: 0x40, value: 0x00 }, // count 0 = 65536: 18.2 Hz
+  { port: 0x20, value: 0x0c }, // the BIOS's IRQ0 handler ran long ago: acknowledge (OCW3 poll) ...
+  { port: 0x20, value: 0x20, read: true }, // ... read the poll byte, and (below) end the interrupt
+  { port: 0x20, value: 0x20 }, // non-specific EOI: IRR and ISR clear, the next IRQ0 comes one period later
   { port: 0x3fc, value: 0x08 }, // UART MCR: OUT2
   { port: 0x3fb, value: 0x00 }, // UART LCR as SeaBIOS leaves it
 ];
 
 export function applyFirmwareState(kind: 'qemu-seabios' | 'reset', ports: PortBus): void {
   if (kind === 'reset') return;
-  for (const w of QEMU_SEABIOS_WRITES) ports.write(w.port, 1, w.value);
+  for (const w of QEMU_SEABIOS_WRITES) {
+    if (w.read) ports.read(w.port, 1);
+    else ports.write(w.port, 1, w.value);
+  }
 }
