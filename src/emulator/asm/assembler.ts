@@ -76,6 +76,7 @@ export class Assembler {
   symbolOrder = 0;
   istrucStack: { name: string; start: number; origin: LineOrigin }[] = [];
   strucName = '';
+  strucStart = 0;
   statementIndex = 0;
   currentStatement!: PreparedStatement;
   private timesBudget = 0;
@@ -192,11 +193,29 @@ export class Assembler {
     this.sink.report('warning', origin, start + 1, end + 1, message);
   }
 
-  /** Current location counter `$`. */
+  /** Offset where the current statement (or `times` repetition) started: NASM's `$`. */
+  private statementStart = -1;
+
+  /** Current location counter `$`: the start of the statement being assembled (NASM manual 3.5). */
   here(): Value {
-    if (this.absolute) return { n: this.absolute.value, base: 0, known: true };
-    if (this.format === 'bin') return { n: this.current.address + this.current.size, base: 0, known: true };
-    return { n: this.current.size, base: this.current.index + 1, known: true };
+    if (this.absolute) return { n: this.statementStart >= 0 ? this.statementStart : this.absolute.value, base: 0, known: true };
+    const offset = this.statementStart >= 0 ? this.statementStart : this.current.size;
+    if (this.format === 'bin') return { n: this.current.address + offset, base: 0, known: true };
+    return { n: offset, base: this.current.index + 1, known: true };
+  }
+
+  /** The location counter right now (after bytes already emitted by this statement). */
+  cursor(): number {
+    if (this.absolute) return this.absolute.value;
+    return (this.format === 'bin' ? this.current.address : 0) + this.current.size;
+  }
+
+  markStatementStart(): void {
+    this.statementStart = this.absolute ? this.absolute.value : this.current.size;
+  }
+
+  clearStatementStart(): void {
+    this.statementStart = -1;
   }
 
   sectionStart(): Value {
@@ -322,7 +341,9 @@ export class Assembler {
     const startOffset = this.absolute ? this.absolute.value : this.current.size;
     const section = this.current;
     this.timesBudget = MAX_TIMES_BYTES;
+    this.markStatementStart();
     this.executeBody(body, origin);
+    this.clearStatementStart();
     if (!this.absolute && this.current === section) {
       const size = section.size - startOffset;
       if (size > 0) this.emitted.push({ statement: this.statementIndex, section: section.index, offset: startOffset, size, reserved: !section.progbits || body.k === 'res' });
@@ -350,9 +371,10 @@ export class Assembler {
           return;
         }
         for (let k = 0; k < v.n; k++) {
-          const before = this.here().n;
+          const before = this.cursor();
+          this.markStatementStart();
           this.executeBody(body.inner, origin);
-          const grew = this.here().n - before;
+          const grew = this.cursor() - before;
           this.timesBudget -= Math.max(1, grew);
           if (this.timesBudget < 0) {
             this.error(origin, body.start, body.end, `TIMES output exceeds ${MAX_TIMES_BYTES} bytes`);
@@ -428,6 +450,7 @@ export class Assembler {
         continue;
       }
       if (item.k === 'uninit') {
+        if (this.current.progbits && this.pass === 1) this.warning(origin, item.start, item.end, `uninitialized space declared in non-BSS section \`${this.current.name}': zeroing [-w+zeroing]`);
         this.current.fill(unit, 0);
         continue;
       }

@@ -42,7 +42,7 @@ export class DiagnosticSink {
   private static readonly LIMIT = 1000;
 
   report(severity: Severity, origin: LineOrigin, column: number, endColumn: number, message: string): void {
-    const key = `${severity}\u0000${origin.file}\u0000${origin.line}\u0000${column}\u0000${message}`;
+    const key = `${severity}\u0000${origin.file}\u0000${origin.line}\u0000${severity === "warning" ? 0 : column}\u0000${message}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     if (severity === 'error') this.errorCount++;

@@ -114,19 +114,28 @@ function run(asm: Assembler, body: Directive, origin: LineOrigin): void {
     case 'struc': {
       const name = args[0];
       if (!name || name.kind !== 'ident') throw new AsmError('`struc\' expects a structure name', body.start, body.end);
+      // `struc name, offset` starts the fields at `offset`; the size still counts from there.
+      let startOffset = 0;
+      if (args[1]?.text === ',') {
+        const e = expression(asm, body, origin, body.argStart + 2);
+        if (e) startOffset = e.value;
+      }
       if (!asm.absolute) asm.savedSection = asm.current;
       asm.lastGlobal = '';
-      asm.absolute = { value: 0 };
+      asm.absolute = { value: startOffset };
+      asm.strucStart = startOffset;
       asm.defineLabel(name.text, origin, name.start, name.end, false);
       asm.strucName = asm.qualify(name.text);
       return;
     }
     case 'endstruc': {
       if (!asm.absolute || !asm.strucName) throw new AsmError('`endstruc\' without `struc\'', body.start, body.end);
-      asm.defineSymbol(`${asm.strucName}_size`, 'equ', -1, asm.absolute.value, 0, true, origin, body.start, body.end);
+      asm.defineSymbol(`${asm.strucName}_size`, 'equ', -1, asm.absolute.value - asm.strucStart, 0, true, origin, body.start, body.end);
       asm.absolute = undefined;
       asm.strucName = '';
+      // NASM's endstruc ends with __SECT__, which re-selects (and so creates) the previous section.
       if (asm.savedSection) asm.current = asm.savedSection;
+      asm.markUsed(asm.current);
       return;
     }
     case 'istruc': {
@@ -144,9 +153,10 @@ function run(asm: Assembler, body: Directive, origin: LineOrigin): void {
       const node = p.parse();
       const v = asm.evaluate(node, origin);
       if (!v) return;
-      const gap = v.n - (asm.here().n - top.start);
+      const gap = v.n - (asm.cursor() - top.start);
       if (gap < 0) throw new AsmError(`TIMES value ${gap} is negative`, body.start, body.end);
       asm.advance(gap, 0, origin, body.start, body.end, false);
+      asm.markStatementStart();
       if (body.tokens[p.pos]!.text === ',') asm.executeBody(parseBody(body.tokens as Token[], p.pos + 1), origin);
       return;
     }
@@ -158,7 +168,7 @@ function run(asm: Assembler, body: Directive, origin: LineOrigin): void {
         if (asm.strict) throw new AsmError(`symbol \`${top.name}_size' not defined`, body.start, body.end);
         return;
       }
-      const gap = size.n - (asm.here().n - top.start);
+      const gap = size.n - (asm.cursor() - top.start);
       if (gap < 0) throw new AsmError(`TIMES value ${gap} is negative`, body.start, body.end);
       asm.advance(gap, 0, origin, body.start, body.end, false);
       return;
@@ -265,7 +275,8 @@ function align(asm: Assembler, body: Directive, origin: LineOrigin): void {
     const inner = parseBody(body.tokens as Token[], fillStart + 1);
     const target = offset + gap;
     for (let guard = 0; guard < gap; guard++) {
-      const now = asm.absolute ? asm.absolute.value : asm.here().n - asm.sectionStart().n;
+      const now = asm.cursor() - asm.sectionStart().n;
+      asm.markStatementStart();
       if (now >= target) break;
       asm.executeBody(inner, origin);
     }

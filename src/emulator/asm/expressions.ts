@@ -181,8 +181,14 @@ function big(x: number): bigint {
   return BigInt(Math.trunc(x));
 }
 
+/**
+ * Back to a JS number. Values beyond 2^53 keep their low 53 bits exactly (so every field of up to 32
+ * bits gets NASM's bytes); `dq` of such constants is evaluated exactly by evaluateBig instead.
+ */
 function fromBig(x: bigint): number {
-  return Number(BigInt.asIntN(64, x));
+  const v = BigInt.asIntN(64, x);
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : Number(BigInt.asIntN(53, v));
 }
 
 function isInt32(x: number): boolean {
@@ -317,7 +323,8 @@ function evaluateBinary(node: Extract<ExprNode, { t: 'binary' }>, ctx: EvalConte
     case '>=':
       return res(a >= b ? 1 : 0);
     case '<=>':
-      return res(a < b ? -1 : a > b ? 1 : 0);
+      // NASM 2.16.01 yields 1 for a > b and 0 otherwise (its -1 case is lost); match its bytes.
+      return res(a > b ? 1 : 0);
     case '&&':
       return res(a !== 0 && b !== 0 ? 1 : 0);
     case '||':
@@ -356,15 +363,19 @@ export function mentionsSymbol(node: ExprNode): boolean {
 
 /** True if any constant in the tree needs more than 53 bits (then `dq` evaluates exactly with BigInt). */
 export function needsBigInt(node: ExprNode): boolean {
+  return !mentionsSymbol(node) || hasBigConstant(node);
+}
+
+function hasBigConstant(node: ExprNode): boolean {
   switch (node.t) {
     case 'num':
       return node.big !== undefined;
     case 'unary':
-      return needsBigInt(node.arg);
+      return hasBigConstant(node.arg);
     case 'binary':
-      return needsBigInt(node.left) || needsBigInt(node.right);
+      return hasBigConstant(node.left) || hasBigConstant(node.right);
     case 'cond':
-      return needsBigInt(node.test) || needsBigInt(node.yes) || needsBigInt(node.no);
+      return hasBigConstant(node.test) || hasBigConstant(node.yes) || hasBigConstant(node.no);
     default:
       return false;
   }
@@ -401,6 +412,16 @@ export function evaluateBig(node: ExprNode, ctx: EvalContext): bigint {
           case '&': return a & b;
           case '|': return a | b;
           case '^': return a ^ b;
+          case '<=>': return a > b ? 1n : 0n;
+          case '<': return a < b ? 1n : 0n;
+          case '<=': return a <= b ? 1n : 0n;
+          case '>': return a > b ? 1n : 0n;
+          case '>=': return a >= b ? 1n : 0n;
+          case '=': case '==': return a === b ? 1n : 0n;
+          case '!=': case '<>': return a !== b ? 1n : 0n;
+          case '&&': return a !== 0n && b !== 0n ? 1n : 0n;
+          case '||': return a !== 0n || b !== 0n ? 1n : 0n;
+          case '^^': return (a !== 0n) !== (b !== 0n) ? 1n : 0n;
           default: return BigInt(evaluate(node, ctx).n);
         }
       })();

@@ -80,6 +80,11 @@ export function tokenize(line: string): Token[] {
       i++;
       continue;
     }
+    if (ch === '?' && (i + 1 >= n || !isIdentChar(line[i + 1]!))) {
+      tokens.push({ kind: 'op', text: '?', start, end: i + 1 });
+      i++;
+      continue;
+    }
     if (isIdentStart(ch)) {
       let j = i + 1;
       while (j < n && isIdentChar(line[j]!)) j++;

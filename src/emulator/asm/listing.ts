@@ -15,10 +15,10 @@ export function buildListing(asm: Assembler, lineNumbers: readonly number[]): st
   }
   asm.statements.forEach((stmt, k) => {
     const nested = stmt.line.origin.expansion ? '<1> ' : '';
-    const number = String(lineNumbers[k] ?? stmt.line.origin.line).padStart(6, ' ');
+    const number = String(lineNumbers[k] ?? stmt.line.origin.expansion?.line ?? stmt.line.origin.line).padStart(6, ' ');
     const ranges = bySatement.get(k);
     if (!ranges) {
-      out.push(`${number}${' '.repeat(34)}${nested}${stmt.line.text}`);
+      out.push(`${number}${' '.repeat(30)}${nested || '    '}${stmt.line.text}`);
       return;
     }
     let first = true;
@@ -37,8 +37,7 @@ export function buildListing(asm: Assembler, lineNumbers: readonly number[]): st
       chunks.forEach((chunk, c) => {
         const offset = (r.offset + c * BYTES_PER_LINE).toString(16).toUpperCase().padStart(8, '0');
         const more = c < chunks.length - 1 ? '-' : ' ';
-        const text = first ? `${nested}${stmt.line.text}` : '';
-        out.push(`${number} ${offset} ${(chunk + more).padEnd(20, ' ')}    ${text}`.trimEnd());
+        out.push(`${number} ${offset} ${(chunk + more).padEnd(20, ' ')}${first && nested ? '<1> ' : '    '}${first ? stmt.line.text : ''}`);
         first = false;
       });
     }

@@ -52,7 +52,7 @@ function buildOperand(asm: Assembler, ast: OperandAst, origin: LineOrigin, branc
           relocatable: relocatable(asm, v) && !(branch && ast.distance !== 'far' && v.base === asm.current.index + 1),
           ...(ast.bits !== undefined ? { bits: ast.bits } : {}),
           ...(ast.strict ? { strict: true } : {}),
-          ...(ast.distance ? { distance: ast.distance } : {}),
+          ...(ast.distance === 'far' || ast.distance === 'near' ? { distance: ast.distance } : {}),
         },
         values: { main: v },
       };
@@ -136,7 +136,8 @@ function buildMemory(asm: Assembler, ast: Extract<OperandAst, { k: 'mem' }>, ori
     // 16-bit addressing: BX/BP are bases, SI/DI indexes, whichever order they were written in.
     if (base !== undefined && (base === 'si' || base === 'di') && (index === undefined || index === 'bx' || index === 'bp')) [base, index] = [index, base];
   }
-  const operand: MemoryOperand = {
+  // `distance` is read by the encoder for `jmp/call far [mem]` (beyond the operands.ts contract).
+  const operand: MemoryOperand & { readonly distance?: 'near' | 'far' } = {
     kind: 'mem',
     value: v.n,
     known: v.known,
@@ -149,6 +150,7 @@ function buildMemory(asm: Assembler, ast: Extract<OperandAst, { k: 'mem' }>, ori
     ...(ast.segment ? { segment: ast.segment } : {}),
     ...(ast.displacementBits !== undefined ? { displacementBits: ast.displacementBits } : {}),
     ...(ast.nosplit ? { nosplit: true } : {}),
+    ...(ast.distance === 'far' || ast.distance === 'near' ? { distance: ast.distance } : {}),
   };
   return { operand, values: { main: v } };
 }

@@ -28,6 +28,8 @@ export type OperandAst =
       readonly displacementBits?: 8 | 16 | 32;
       readonly nosplit?: boolean;
       readonly strict?: boolean;
+      /** `jmp far [mem]` / `call far [mem]`: an m16:32 far pointer in memory. */
+      readonly distance?: 'short' | 'near' | 'far';
     } & Span)
   | ({ readonly k: 'far'; readonly segment: ExprNode; readonly offset: ExprNode; readonly distance?: 'far' } & Span);
 
@@ -201,7 +203,7 @@ function parseOperand(tokens: Token[], pos: number): { operand: OperandAst; next
     segment = t.text.toLowerCase() as SegmentRegister;
     pos += 2;
   }
-  if (tokens[pos]!.text === '[') return parseMemory(tokens, pos, startTok.start, bits, segment, strict);
+  if (tokens[pos]!.text === '[') return parseMemory(tokens, pos, startTok.start, bits, segment, strict, distance);
   const regTok = tokens[pos]!;
   if (regTok.kind === 'ident' && REGISTERS.has(regTok.text.toLowerCase()) && (tokens[pos + 1]!.text === ',' || tokens[pos + 1]!.kind === 'end')) {
     return { operand: { k: 'reg', name: regTok.text.toLowerCase(), start: regTok.start, end: regTok.end }, next: pos + 1 };
@@ -225,7 +227,10 @@ function parseOperand(tokens: Token[], pos: number): { operand: OperandAst; next
   return { operand, next: p.pos };
 }
 
-function parseMemory(tokens: Token[], pos: number, start: number, bits: OperandBits | undefined, segment: SegmentRegister | undefined, strict: boolean): { operand: OperandAst; next: number } {
+function parseMemory(
+  tokens: Token[], pos: number, start: number, bits: OperandBits | undefined, segment: SegmentRegister | undefined, strict: boolean,
+  distance: 'short' | 'near' | 'far' | undefined,
+): { operand: OperandAst; next: number } {
   pos++; // '['
   let displacementBits: 8 | 16 | 32 | undefined;
   let nosplit = false;
@@ -263,6 +268,7 @@ function parseMemory(tokens: Token[], pos: number, start: number, bits: OperandB
     ...(displacementBits !== undefined ? { displacementBits } : {}),
     ...(nosplit ? { nosplit } : {}),
     ...(strict ? { strict } : {}),
+    ...(distance ? { distance } : {}),
   };
   return { operand, next: pos + 1 };
 }

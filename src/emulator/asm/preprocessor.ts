@@ -27,6 +27,8 @@ interface MultiLineMacro {
   readonly defaults: readonly string[];
   readonly body: readonly SourceLine[];
   readonly caseInsensitive: boolean;
+  /** Defined with %rmacro: may call itself (a plain %macro is not expanded inside itself, as in NASM). */
+  readonly recursive: boolean;
 }
 
 const MAX_MACRO_DEPTH = 200;
@@ -73,6 +75,13 @@ export function stripComment(text: string): string {
   return text.trimEnd();
 }
 
+/** The parameters of the macro call being expanded (NASM counts supplied defaults in %0 too). */
+interface MacroFrame {
+  params: string[];
+  readonly unique: number;
+  readonly name: string;
+}
+
 interface ConditionalState {
   /** Some branch of this %if has already been taken. */
   taken: boolean;
@@ -89,6 +98,7 @@ export class Preprocessor {
   private readonly singlesInsensitive = new Map<string, SingleLineMacro>();
   private readonly multis = new Map<string, MultiLineMacro[]>();
   private uniqueCounter = 0;
+  private readonly activeMacros = new Set<MultiLineMacro>();
   private macroDepth = 0;
   private includeDepth = 0;
   private outputOverflowReported = false;
@@ -127,12 +137,14 @@ export class Preprocessor {
    * Processes a block of lines (a file, a macro expansion or a %rep body). `macroContext` is set when the
    * block is a macro expansion; conditionals must balance within one block, as in NASM.
    */
-  private processLines(lines: readonly SourceLine[], macroContext: string | undefined): void {
+  private processLines(lines: readonly SourceLine[], frame: MacroFrame | undefined): void {
     const conditionals: ConditionalState[] = [];
     let i = 0;
     while (i < lines.length) {
       if (this.outputOverflowReported) return;
-      const line = lines[i]!;
+      // Macro parameters are substituted when a body line is reached, so %rotate affects later lines.
+      const raw = lines[i]!;
+      const line = frame && raw.text.includes('%') ? { text: substituteParameters(raw.text, frame.params, frame.params.length, frame.unique), origin: raw.origin } : raw;
       const text = line.text;
       const trimmed = text.trimStart();
       const active = conditionals.length === 0 || conditionals[conditionals.length - 1]!.active;
@@ -195,7 +207,7 @@ export class Preprocessor {
           this.error(line.origin, 'end of file while still defining macro', column);
           return;
         }
-        if (active) this.defineMacro(rest, lines.slice(i + 1, end), line, column, directive.startsWith('i'));
+        if (active) this.defineMacro(rest, lines.slice(i + 1, end), line, column, directive.startsWith('i'), directive.includes('r'));
         i = end + 1;
         continue;
       }
@@ -205,13 +217,13 @@ export class Preprocessor {
           this.error(line.origin, 'end of file while still in %rep block', column);
           return;
         }
-        if (active) this.expandRep(rest, lines.slice(i + 1, end), line, column);
+        if (active) this.expandRep(rest, lines.slice(i + 1, end), line, column, frame);
         i = end + 1;
         continue;
       }
       i++;
       if (!active) continue;
-      this.processDirective(directive, rest, line, column, macroContext);
+      this.processDirective(directive, rest, line, column, frame);
     }
     if (conditionals.length > 0) {
       const last = lines[lines.length - 1];
@@ -232,7 +244,7 @@ export class Preprocessor {
     return -1;
   }
 
-  private processDirective(directive: string, rest: string, line: SourceLine, column: number, macroContext: string | undefined): void {
+  private processDirective(directive: string, rest: string, line: SourceLine, column: number, frame: MacroFrame | undefined): void {
     switch (directive) {
       case 'define':
       case 'idefine':
@@ -291,8 +303,19 @@ export class Preprocessor {
       case 'line':
       case 'pragma':
         return;
+      case 'rotate': {
+        if (!frame) {
+          this.error(line.origin, '`%rotate\' invoked outside a macro call', column);
+          return;
+        }
+        const n = this.evaluateConstant(rest, line, column);
+        const count = frame.params.length;
+        if (n === undefined || count === 0) return;
+        const shift = ((n % count) + count) % count;
+        frame.params = [...frame.params.slice(shift), ...frame.params.slice(0, shift)];
+        return;
+      }
       default:
-        void macroContext;
         this.error(line.origin, `unknown preprocessor directive \`%${directive}'`, column, column + directive.length + 1);
     }
   }
@@ -426,7 +449,7 @@ export class Preprocessor {
     this.error(line.origin, `unable to open include file \`${name}'`, column, column + rest.length + 8);
   }
 
-  private defineMacro(rest: string, body: readonly SourceLine[], line: SourceLine, column: number, caseInsensitive: boolean): void {
+  private defineMacro(rest: string, body: readonly SourceLine[], line: SourceLine, column: number, caseInsensitive: boolean, recursive: boolean): void {
     const m = /^([A-Za-z_.?@$][\w$#@~.?]*)\s*(?:(\d+)(?:\s*-\s*(\d+|\*))?(\+)?)?\s*(?:\.nolist)?\s*(.*)$/.exec(rest);
     if (!m || m[2] === undefined) {
       this.error(line.origin, '`%macro\' expects a macro identifier and a parameter count', column);
@@ -435,14 +458,14 @@ export class Preprocessor {
     const minParams = Number(m[2]);
     const maxParams = m[3] === undefined ? minParams : m[3] === '*' ? Infinity : Number(m[3]);
     const defaults = m[5] ? splitMacroArguments(m[5]) : [];
-    const macro: MultiLineMacro = { name: m[1]!, minParams, maxParams, greedy: m[4] === '+', defaults, body, caseInsensitive };
+    const macro: MultiLineMacro = { name: m[1]!, minParams, maxParams, greedy: m[4] === '+', defaults, body, caseInsensitive, recursive };
     const key = macro.name.toLowerCase();
     const list = (this.multis.get(key) ?? []).filter((x) => !(x.minParams === minParams && x.maxParams === maxParams));
     list.push(macro);
     this.multis.set(key, list);
   }
 
-  private expandRep(rest: string, body: readonly SourceLine[], line: SourceLine, column: number): void {
+  private expandRep(rest: string, body: readonly SourceLine[], line: SourceLine, column: number, frame: MacroFrame | undefined): void {
     const count = this.evaluateConstant(rest, line, column);
     if (count === undefined) return;
     if (count < 0) {
@@ -452,7 +475,7 @@ export class Preprocessor {
     for (let k = 0; k < count; k++) {
       if (this.outputOverflowReported) return;
       const mark = this.output.length;
-      this.processLines(body, undefined);
+      this.processLines(body, frame);
       const exit = this.output.findIndex((l, idx) => idx >= mark && l.text === '%exitrep');
       if (exit >= 0) {
         this.output.length = exit;
@@ -463,20 +486,26 @@ export class Preprocessor {
 
   /** An ordinary line: expand single-line macros, then expand a multi-line macro call if it is one. */
   private processOrdinaryLine(line: SourceLine): void {
-    const text = this.expand(line.text, line);
+    let text = this.expand(line.text, line);
     if (this.multis.size > 0) {
+      // `label: macro args` defines the label, then expands the macro (as NASM does).
+      const labelled = /^(\s*[A-Za-z_.?@$][\w$#@~.?]*:)\s*([A-Za-z_.?@$][\w$#@~.?]*)(?=\s|$|;)/.exec(text);
+      if (labelled && this.multis.has(labelled[2]!.toLowerCase())) {
+        this.emit({ text: labelled[1]!, origin: line.origin });
+        text = text.slice(labelled[1]!.length);
+      }
       const m = /^\s*([A-Za-z_.?@$][\w$#@~.?]*)(?=\s|$|;)\s*(.*)$/.exec(text);
       if (m) {
         const candidates = this.multis.get(m[1]!.toLowerCase());
         if (candidates) {
           const args = stripComment(m[2]!);
           const argList = args.trim() === '' ? [] : splitMacroArguments(args);
-          const macro = candidates.find((c) => (c.caseInsensitive || c.name === m[1]) && argList.length >= c.minParams && (argList.length <= c.maxParams || c.greedy));
+          const macro = candidates.find((c) => (c.caseInsensitive || c.name === m[1]) && (c.recursive || !this.activeMacros.has(c)) && argList.length >= c.minParams && (argList.length <= c.maxParams || c.greedy));
           if (macro) {
             this.expandMacro(macro, argList, line);
             return;
           }
-          if (candidates.some((c) => c.caseInsensitive || c.name === m[1])) {
+          if (candidates.some((c) => (c.caseInsensitive || c.name === m[1]) && (c.recursive || !this.activeMacros.has(c)))) {
             this.error(line.origin, `macro \`${m[1]}' exists, but not taking ${argList.length} parameters`, 1, text.length);
             return;
           }
@@ -494,7 +523,7 @@ export class Preprocessor {
    * context label appended, because NASM defines `..@N.strucstart` there.
    */
   private bumpForStandardMacro(text: string): string {
-    const m = /^\s*([A-Za-z]+)\b/.exec(text);
+    const m = /^\s*(?:[A-Za-z_.?@$][\w$#@~.?]*:\s*)?([A-Za-z]+)\b/.exec(text);
     if (!m) return text;
     const word = m[1]!.toLowerCase();
     const cost = STANDARD_MACRO_COST[word];
@@ -516,14 +545,13 @@ export class Preprocessor {
       head.push(params.slice(macro.maxParams - 1).join(','));
       params = head;
     }
-    const given = params.length;
     for (let k = params.length; k < macro.maxParams && k - macro.minParams < macro.defaults.length && Number.isFinite(macro.maxParams); k++) {
       params.push(macro.defaults[k - macro.minParams] ?? '');
     }
     const unique = this.uniqueCounter++;
     const baseOrigin = call.origin;
     const expanded: SourceLine[] = macro.body.map((bodyLine) => ({
-      text: substituteParameters(bodyLine.text, params, given, unique),
+      text: bodyLine.text,
       origin: {
         file: baseOrigin.file,
         line: baseOrigin.line,
@@ -531,8 +559,10 @@ export class Preprocessor {
       },
     }));
     this.macroDepth++;
+    this.activeMacros.add(macro);
     const mark = this.output.length;
-    this.processLines(expanded, macro.name);
+    this.processLines(expanded, { params, unique, name: macro.name });
+    this.activeMacros.delete(macro);
     const exit = this.output.findIndex((l, idx) => idx >= mark && l.text === '%exitmacro');
     if (exit >= 0) this.output.length = exit;
     this.macroDepth--;
