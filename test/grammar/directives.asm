@@ -74,7 +74,7 @@ origin: istruc point
 ;       ^^^^^^^ entity.name.macro.hyperstep-nasm
 %include "hypercalls.inc"
 ; <-------- keyword.other.preprocessor.hyperstep-nasm
-;        ^^^^^^^^^^^^^^^^ constant.character.quoted.double.hyperstep-nasm
+;        ^^^^^^^^^^^^^^^^ string.quoted.double.hyperstep-nasm
 %macro OUTB 2
 ; <------ keyword.other.preprocessor.hyperstep-nasm
 ;      ^^^^ entity.name.macro.hyperstep-nasm
