@@ -35,6 +35,8 @@ export const FORM_IMMEDIATE = new Uint8Array(FORM_COUNT);
 export const FORM_SECOND_IMMEDIATE = new Uint8Array(FORM_COUNT);
 /** Per form: 1 when a register is encoded in the opcode's low three bits (Zb/Zv). */
 export const FORM_OPCODE_REGISTER = new Uint8Array(FORM_COUNT);
+/** Per form: bit n set when ModRM.reg = n names an existing register (Sw, Cd, Dd), else 0xFF. */
+export const FORM_VALID_REG = new Uint8Array(FORM_COUNT);
 /** Per form: 1 when the LOCK prefix is allowed. */
 export const FORM_LOCKABLE = new Uint8Array(FORM_COUNT);
 
@@ -62,6 +64,9 @@ function build(): void {
     FORM_MODRM_MOD[i] = form.modrmMod === 'mem' ? 1 : form.modrmMod === 'reg' || form.modrmRm >= 0 ? 2 : 0;
     FORM_OPERAND_SIZE[i] = form.operandSize;
     FORM_LOCKABLE[i] = form.prefixesAllowed & 1;
+    // ES CS SS DS FS GS (MOV Sreg, r/m excludes CS); CR0 CR2 CR3 CR4; DR0-DR3 DR6 DR7.
+    FORM_VALID_REG[i] = form.sdm === 'MOV Sw,Ev' ? 0b111101 : form.operands.includes('Sw') ? 0b111111 :
+      form.operands.includes('Cd') ? 0b11101 : form.operands.includes('Dd') ? 0b11001111 : 0xff;
     const immediates = form.operands.map((k) => IMMEDIATE_OF_KIND[k] ?? 0).filter((c) => c !== 0);
     FORM_IMMEDIATE[i] = immediates[0] ?? 0;
     FORM_SECOND_IMMEDIATE[i] = immediates.length > 1 ? 1 : 0;

@@ -5,7 +5,7 @@
 import {
   CANDIDATE_COUNT, CANDIDATE_START, CANDIDATES, FORM_IMMEDIATE, FORM_LOCKABLE, FORM_MANDATORY_PREFIX,
   FORM_MODRM_MOD, FORM_MODRM_REG, FORM_MODRM_RM, FORM_OPCODE_REGISTER, FORM_OPERAND_SIZE,
-  FORM_SECOND_IMMEDIATE, ImmediateCode, OPCODE_HAS_MODRM,
+  FORM_SECOND_IMMEDIATE, FORM_VALID_REG, ImmediateCode, OPCODE_HAS_MODRM,
 } from './decode-tables';
 
 /** Why decoding stopped without an executable instruction. */
@@ -112,8 +112,9 @@ export function decodeInstruction(
     if (pos >= limit) return fail(out, pos >= end ? DecodeFault.Truncated : DecodeFault.TooLong, pos - start);
     byte = code[pos] as number;
     if (byte === 0xf0) prefixes |= Prefix.LOCK;
-    else if (byte === 0xf3) { prefixes |= Prefix.REP; lastRepeat = 0xf3; }
-    else if (byte === 0xf2) { prefixes |= Prefix.REPNE; lastRepeat = 0xf2; }
+    // F2 and F3 share a prefix group: the last one written wins.
+    else if (byte === 0xf3) { prefixes = (prefixes & ~Prefix.REPNE) | Prefix.REP; lastRepeat = 0xf3; }
+    else if (byte === 0xf2) { prefixes = (prefixes & ~Prefix.REP) | Prefix.REPNE; lastRepeat = 0xf2; }
     else if (byte === 0x66) prefixes |= Prefix.OPERAND_SIZE;
     else if (byte === 0x67) prefixes |= Prefix.ADDRESS_SIZE;
     else if (byte === 0x26 || byte === 0x2e || byte === 0x36 || byte === 0x3e) {
@@ -181,6 +182,10 @@ export function decodeInstruction(
     break;
   }
   if (formIndex < 0) return fail(out, DecodeFault.InvalidOpcode, pos - start);
+  // Segment/control/debug register numbers that do not exist are #UD (MOV to CS too).
+  if (modrm >= 0 && ((FORM_VALID_REG[formIndex] as number) >> reg & 1) === 0) {
+    return fail(out, DecodeFault.InvalidOpcode, pos - start);
+  }
   out.formIndex = formIndex;
   out.operandSize = operandSize;
   if (FORM_OPCODE_REGISTER[formIndex] === 1) out.opcodeRegister = byte & 7;

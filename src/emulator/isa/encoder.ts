@@ -182,6 +182,8 @@ function encodeUnchecked(stmt: InstructionStatement, ctx: EncodeContext): Encode
   if (typeof prefixes === 'string') return { ok: false, message: prefixes };
   const { operands, sources } = normalizeOperands(mnemonic, stmt.operands);
   const forms = FORMS_BY_MNEMONIC.get(mnemonic) ?? [];
+  // `o16`/`o32` set the operand size when no operand does (`o16 push 5`, `o16 call 0x8:0x10`).
+  const defaultSize = prefixes.operandSize !== 0 ? prefixes.operandSize : ctx.bits;
   let reason: MismatchReason = 'combination';
   let shortOutOfRange = false;
   const rank: Record<MismatchReason, number> = { 'combination': 0, 'size-mismatch': 1, 'size-unspecified': 2 };
@@ -205,7 +207,7 @@ function encodeUnchecked(stmt: InstructionStatement, ctx: EncodeContext): Encode
     return { ok: true, bytes: Uint8Array.from(writer.bytes), fields: writer.fields, formIndex: match.form.index };
   };
   for (const form of forms) {
-    const match = matchForm(form, operands, ctx.bits);
+    const match = matchForm(form, operands, defaultSize);
     if (typeof match === 'string') {
       if (rank[match] > rank[reason]) reason = match;
       continue;
@@ -216,7 +218,7 @@ function encodeUnchecked(stmt: InstructionStatement, ctx: EncodeContext): Encode
   if (shortOutOfRange) return { ok: false, message: 'short jump is out of range' };
   if (reason === 'size-unspecified') {
     // NASM accepts an unsized memory operand when only one form could take it (`setz [eax]`).
-    const candidates = forms.map((form) => matchForm(form, operands, ctx.bits, true))
+    const candidates = forms.map((form) => matchForm(form, operands, defaultSize, true))
       .filter((m) => m === 'size-unspecified' || typeof m !== 'string');
     const only = candidates[0];
     if (candidates.length === 1 && only !== undefined && typeof only !== 'string') {

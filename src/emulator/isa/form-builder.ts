@@ -102,7 +102,9 @@ export function buildForms(
       sdm,
       opcodeText,
       ...parsed,
-      modrmMod: options.mod ?? 'any',
+      // M* operands are memory only (#UD otherwise); MOV CR/DR (Rd) take a register (HyperStep treats
+      // mod != 11 as #UD where the SDM says the mod field is ignored).
+      modrmMod: options.mod ?? (operands.some((k) => k[0] === 'M') ? 'mem' : operands.includes('Rd') ? 'reg' : 'any'),
       operands,
       operandSize: options.osize ?? 0,
       prefixesAllowed: (options.lock ? PrefixAllowed.LOCK : 0) | (options.rep ? PrefixAllowed.REP : 0) |

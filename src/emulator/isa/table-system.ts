@@ -50,7 +50,8 @@ export const SYSTEM_ROWS: readonly FormRow[] = [
   ['SYSEXIT', '0F 35', { ...PRIVILEGED, block: true }],
   ['UD2', '0F 0B', { block: true }],
   ['PAUSE', 'F3 90'],
-  ['NOP', '90'],
+  // 66 90 is `xchg ax,ax` for ndisasm; plain 90 is NOP.
+  ['NOP', '90', { osize: 32 }],
   ['NOP Ev', '0F 1F /0'],
 ];
 

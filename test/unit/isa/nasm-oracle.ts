@@ -22,6 +22,7 @@ export interface AssembledLine {
 }
 
 export interface NasmRun {
+  /** The output image (rebuilt from the listing when NASM rejected some lines). */
   readonly binary: Uint8Array;
   /** Listing entries by source line (only lines that produced bytes). */
   readonly lines: ReadonlyMap<number, AssembledLine>;
@@ -57,6 +58,13 @@ export function assembleWithNasm(source: string): NasmRun {
     const parsed = new Map<number, AssembledLine>();
     for (const { line, offset, hex } of lines.values()) {
       parsed.set(line, { line, offset, bytes: Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16)) });
+    }
+    if (binary.length === 0 && parsed.size > 0) {
+      // NASM writes no output file when any line has an error: rebuild the image from the listing.
+      let size = 0;
+      for (const entry of parsed.values()) size = Math.max(size, entry.offset + entry.bytes.length);
+      binary = new Uint8Array(size);
+      for (const entry of parsed.values()) binary.set(entry.bytes, entry.offset);
     }
     return { binary, lines: parsed, errors };
   } finally {
