@@ -36,7 +36,7 @@ export function buildKernel(source: string, dir: string, defines: readonly strin
   const object = nasm(source, path.join(dir, `${base}.o`), 'elf32', defines);
   requireTool('ld');
   const elf = path.join(dir, `${base}.elf`);
-  execFileSync('ld', ['-m', 'elf_i386', '-T', LINK_SCRIPT, '-o', elf, object]);
+  execFileSync('ld', ['-m', 'elf_i386', '--no-warn-rwx-segments', '-T', LINK_SCRIPT, '-o', elf, object]);
   return elf;
 }
 
