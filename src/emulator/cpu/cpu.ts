@@ -6,6 +6,7 @@
 
 import type { AccessSize, CpuStopReason, InterruptLine, PhysicalMemoryBus, PortBus } from '../hw/contracts';
 import { BlockCache } from './blockCache';
+import { compileBlock, instructionIndexAt } from './blockCompiler';
 import { GuestFault, Vector } from './faults';
 import type { Block } from './insn';
 import { deliverException, deliverExternalInterrupt } from './interrupts';
@@ -63,6 +64,8 @@ export class Cpu {
   insnStart = 0;
   /** Set when the current block must stop after this instruction (code write, HLT, mode change). */
   blockBreak = false;
+  /** Instructions a compiled block completed before its current iteration (fault accounting). */
+  compiledDone = 0;
   /** Run only one instruction of the next block (end of an interrupt shadow). */
   private breakAfterOne = false;
   /** Stop reason requested by an instruction (HLT → 'halt', hook → 'exit', triple fault → 'shutdown'). */
@@ -81,6 +84,7 @@ export class Cpu {
   /** Execution breakpoints (linear addresses) and an O(1) 64 Ki filter over their low 16 bits. */
   private readonly breakpoints = new Set<number>();
   private readonly breakpointFilter = new Uint8Array(65536);
+  private breakpointGeneration = 0;
 
   constructor(options: CpuOptions) {
     this.ports = options.ports;
@@ -328,6 +332,9 @@ export class Cpu {
     return this.blocks.lookup(this.s[EIP]!);
   }
 
+  /** Compile a block once it has run this many times. */
+  static readonly HOT_BLOCK = 8;
+
   /** The fast loop: execute up to `budget` instructions. */
   run(budget: number): CpuStopReason {
     const s = this.s;
@@ -338,13 +345,26 @@ export class Cpu {
         const stop = this.betweenBlocks();
         if (stop !== null) return stop;
       }
+      let block: Block | null = null;
+      let entry = 0;
+      let inCompiled = false;
       try {
-        this.insnStart = s[EIP]!;
-        const block = this.lookupBlock();
+        entry = s[EIP]!;
+        this.insnStart = entry;
+        block = this.lookupBlock();
         const insns = block.insns;
         const count = insns.length;
         this.blockBreak = this.breakAfterOne;
         this.breakAfterOne = false;
+        const compiled = block.compiled;
+        if (compiled !== null && remaining >= count && !this.blockBreak) {
+          inCompiled = true;
+          const done = compiled(this, s, remaining);
+          counters[COUNTER_RETIRED] += done;
+          remaining -= done;
+          continue;
+        }
+        if (++block.hits === Cpu.HOT_BLOCK) block.compiled = compileBlock(block);
         for (let k = 0; k < count; k++) {
           const insn = insns[k]!;
           const start = s[EIP]!;
@@ -355,6 +375,11 @@ export class Cpu {
           if (--remaining === 0 || this.blockBreak) break;
         }
       } catch (e) {
+        if (inCompiled && block !== null) {
+          const done = this.compiledDone + instructionIndexAt(block, (this.insnStart - entry) | 0);
+          counters[COUNTER_RETIRED] += done;
+          remaining -= done;
+        }
         this.handleFault(e);
         remaining--; // an exception delivery consumes budget, so a fault loop still returns
       }
@@ -362,7 +387,27 @@ export class Cpu {
     return this.finish();
   }
 
-  /** The debug loop: like run() but stops before any instruction at an execution breakpoint. */
+  /** Whether any instruction of `block`, entered at linear `entryLinear`, has an execution breakpoint. */
+  private blockHasBreakpoint(block: Block, entryLinear: number): boolean {
+    if (block.breakpointGeneration === this.breakpointGeneration && block.breakpointEntry === entryLinear) {
+      return block.hasBreakpoint;
+    }
+    let found = false;
+    for (const insn of block.insns) {
+      const at = (entryLinear + insn.offset) >>> 0;
+      if (this.breakpointFilter[at & 0xffff] !== 0 && this.breakpoints.has(at)) found = true;
+    }
+    block.breakpointGeneration = this.breakpointGeneration;
+    block.breakpointEntry = entryLinear;
+    block.hasBreakpoint = found;
+    return found;
+  }
+
+  /**
+   * The debug loop: like run() but stops before any instruction at an execution breakpoint. The check is
+   * O(1) per instruction: a 64 Ki filter, then the Set; compiled blocks use a per-block cached answer
+   * (recomputed when breakpoints change), so a block without breakpoints runs at full speed.
+   */
   runDebug(budget: number): CpuStopReason {
     const s = this.s;
     const counters = this.counters;
@@ -374,13 +419,28 @@ export class Cpu {
         const stop = this.betweenBlocks();
         if (stop !== null) return stop;
       }
+      let block: Block | null = null;
+      let entry = 0;
+      let inCompiled = false;
       try {
-        this.insnStart = s[EIP]!;
-        const block = this.lookupBlock();
+        entry = s[EIP]!;
+        this.insnStart = entry;
+        block = this.lookupBlock();
         const insns = block.insns;
         const count = insns.length;
         this.blockBreak = this.breakAfterOne;
         this.breakAfterOne = false;
+        const compiled = block.compiled;
+        if (compiled !== null && remaining >= count && !this.blockBreak &&
+          !this.blockHasBreakpoint(block, (s[SEG_BASE + Seg.CS]! + entry) >>> 0)) {
+          inCompiled = true;
+          skipBreakpointAt = -1;
+          const done = compiled(this, s, remaining);
+          counters[COUNTER_RETIRED] += done;
+          remaining -= done;
+          continue;
+        }
+        if (++block.hits === Cpu.HOT_BLOCK) block.compiled = compileBlock(block);
         for (let k = 0; k < count; k++) {
           const insn = insns[k]!;
           const start = s[EIP]!;
@@ -395,6 +455,11 @@ export class Cpu {
         }
       } catch (e) {
         skipBreakpointAt = -1;
+        if (inCompiled && block !== null) {
+          const done = this.compiledDone + instructionIndexAt(block, (this.insnStart - entry) | 0);
+          counters[COUNTER_RETIRED] += done;
+          remaining -= done;
+        }
         this.handleFault(e);
         remaining--;
       }
@@ -415,17 +480,20 @@ export class Cpu {
   }
 
   setBreakpoint(linear: number): void {
+    this.breakpointGeneration++;
     this.breakpoints.add(linear >>> 0);
     this.breakpointFilter[linear & 0xffff] = 1;
   }
 
   clearBreakpoint(linear: number): void {
+    this.breakpointGeneration++;
     this.breakpoints.delete(linear >>> 0);
     this.breakpointFilter.fill(0);
     for (const address of this.breakpoints) this.breakpointFilter[address & 0xffff] = 1;
   }
 
   clearAllBreakpoints(): void {
+    this.breakpointGeneration++;
     this.breakpoints.clear();
     this.breakpointFilter.fill(0);
   }

@@ -50,6 +50,14 @@ export class Insn {
 /** A straight run of decoded instructions starting at one physical address. */
 export class Block {
   valid = true;
+  /** Executions so far (the block is compiled once it is hot). */
+  hits = 0;
+  /** The compiled form (blockCompiler.ts), or null while interpreted. */
+  compiled: ((cpu: Cpu, s: Int32Array, max: number) => number) | null = null;
+  /** Breakpoint check cache for the debug loop: generation and entry address it was computed for. */
+  breakpointGeneration = -1;
+  breakpointEntry = -1;
+  hasBreakpoint = false;
   constructor(
     readonly insns: Insn[],
     /** Physical pages the bytes came from (one, or two when the last instruction straddles). */
