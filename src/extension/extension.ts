@@ -36,9 +36,16 @@ export function activateHyperStep(context: vscode.ExtensionContext, host: Extens
   );
   // The language server starts in the background: activation never waits for it, and a failure is shown
   // in the output channel rather than breaking the debugger.
-  const client = host.createLanguageClient(context);
-  context.subscriptions.push({ dispose: () => void client.stop() });
-  const languageServerReady = client.start();
+  // Creating the client can throw too (code-server's web-worker host refuses workers for extensions
+  // served from vscode-remote:), so that failure goes the same way.
+  let languageServerReady: Promise<void>;
+  try {
+    const client = host.createLanguageClient(context);
+    context.subscriptions.push({ dispose: () => void client.stop() });
+    languageServerReady = client.start();
+  } catch (e: unknown) {
+    languageServerReady = Promise.reject(e);
+  }
   languageServerReady.catch((e: unknown) => void vscode.window.showWarningMessage(`HyperStep language server failed to start: ${String(e)}`));
   return { host: host.kind, debugType: DEBUG_TYPE, languageId: LANGUAGE_ID, activatedInMs: Date.now() - started, languageServerReady };
 }
