@@ -111,7 +111,9 @@ function doubleShift(cpu: Cpu, insn: Insn): void {
   let before: number;
   if (size === 4) {
     result = left ? (dst << count) | (src >>> (32 - count)) : (dst >>> count) | (src << (32 - count));
-    before = left ? (dst << (count - 1)) | (count > 1 ? src >>> (33 - count) : 0) : (dst >>> (count - 1)) | (count > 1 ? src << (33 - count) : 0);
+    // CF is the last bit shifted out; for OF QEMU uses the destination alone shifted by count-1 (the SDM
+    // leaves OF undefined for count > 1), so "before" carries no bits of the source register.
+    before = left ? dst << (count - 1) : dst >>> (count - 1);
   } else {
     const wide = left ? dst * 0x10000 + src : src * 0x10000 + dst; // 32-bit funnel
     if (left) {
