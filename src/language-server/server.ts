@@ -5,6 +5,7 @@ import { TextDocuments, TextDocumentSyncKind, type Connection, type InitializeRe
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { indexDocument, type DocumentIndex } from './analysis/documentIndex';
 import { completionsAt } from './features/completion';
+import { diagnoseDocument, uriToPath } from './features/diagnostics';
 import { hoverAt } from './features/hover';
 import { definitionOf, documentSymbols, foldingRanges, referencesOf, renameEdits } from './features/navigation';
 import { SEMANTIC_LEGEND, semanticTokens } from './features/semanticTokens';
@@ -12,9 +13,34 @@ import { lineAt } from './features/words';
 
 export const SERVER_NAME = 'HyperStep NASM language server';
 
+export interface LanguageServerHost {
+  /** Reads a file that is not open in the editor (Node: the disk). Absent in the web worker. */
+  readonly readFile?: (path: string) => string | undefined;
+  /** Delay between the last keystroke and re-assembly. */
+  readonly diagnosticsDelayMs?: number;
+}
+
 /** Starts serving on `connection`; returns when the connection is set up (it runs until closed). */
-export function startLanguageServer(connection: Connection): void {
+export function startLanguageServer(connection: Connection, host: LanguageServerHost = {}): void {
   const documents = new TextDocuments(TextDocument);
+  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  const openText = (path: string): string | undefined => {
+    for (const doc of documents.all()) if (uriToPath(doc.uri) === path) return doc.getText();
+    return undefined;
+  };
+  const publish = (uri: string): void => {
+    const doc = documents.get(uri);
+    if (!doc) return;
+    const { byUri } = diagnoseDocument(uri, doc.getText(), openText, host.readFile);
+    for (const [target, diagnostics] of byUri) void connection.sendDiagnostics({ uri: target, diagnostics });
+  };
+  const schedule = (uri: string): void => {
+    clearTimeout(pending.get(uri));
+    pending.set(uri, setTimeout(() => {
+      pending.delete(uri);
+      publish(uri);
+    }, host.diagnosticsDelayMs ?? 150));
+  };
   const indexes = new Map<string, { version: number; index: DocumentIndex }>();
 
   const indexOf = (doc: TextDocument): DocumentIndex => {
@@ -59,7 +85,12 @@ export function startLanguageServer(connection: Connection): void {
   connection.onFoldingRanges((p) => withDoc(p.textDocument.uri, [], (_doc, index) => foldingRanges(index)));
   connection.languages.semanticTokens.on((p) => withDoc(p.textDocument.uri, { data: [] }, (_doc, index) => semanticTokens(index)));
 
-  documents.onDidClose((e) => indexes.delete(e.document.uri));
+  documents.onDidChangeContent((e) => schedule(e.document.uri));
+  documents.onDidClose((e) => {
+    indexes.delete(e.document.uri);
+    clearTimeout(pending.get(e.document.uri));
+    void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+  });
   documents.listen(connection);
   connection.listen();
 }

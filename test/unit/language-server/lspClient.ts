@@ -3,7 +3,7 @@
 import { PassThrough } from 'node:stream';
 import { createConnection } from 'vscode-languageserver/node';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import { startLanguageServer } from '../../../src/language-server/server';
+import { startLanguageServer, type LanguageServerHost } from '../../../src/language-server/server';
 
 export interface LspTestClient {
   readonly rpc: MessageConnection;
@@ -12,11 +12,17 @@ export interface LspTestClient {
   close(): void;
 }
 
-export async function startTestServer(): Promise<LspTestClient> {
+export interface PublishedDiagnostics {
+  readonly uri: string;
+  readonly diagnostics: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; message: string; severity: number; relatedInformation?: { location: { uri: string; range: { start: { line: number } } }; message: string }[] }[];
+}
+
+export async function startTestServer(host: LanguageServerHost = {}, onDiagnostics?: (p: PublishedDiagnostics) => void): Promise<LspTestClient> {
   const toServer = new PassThrough();
   const toClient = new PassThrough();
-  startLanguageServer(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)));
+  startLanguageServer(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)), host);
   const rpc = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
+  if (onDiagnostics) rpc.onNotification('textDocument/publishDiagnostics', onDiagnostics);
   rpc.listen();
   await rpc.sendRequest('initialize', { processId: null, rootUri: null, capabilities: {} });
   await rpc.sendNotification('initialized', {});
