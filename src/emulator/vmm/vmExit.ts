@@ -35,6 +35,8 @@ export interface VmExit {
   readonly guestPhysicalAddress?: number;
   /** Paravirtual hypercall number (EAX at int 0x82). */
   readonly hypercall?: number;
+  /** For reason 0/1: how the vector arose (VM-exit interruption types: hardware exception, software interrupt, external). */
+  readonly eventType?: 'hardware-exception' | 'software-interrupt' | 'external-interrupt';
 }
 
 /** A privileged or sensitive mnemonic and the SDM exit reason a VT-x VMM would see for it, where one exists. */
@@ -86,7 +88,7 @@ function instructionFields(common: CommonFields): Pick<VmExit, 'source' | 'cpl' 
 
 /** An exception (reason 0) such as "#GP: cli at CPL1". */
 export function exceptionExit(common: CommonFields, vector: number, errorCode?: number): VmExit {
-  const base = { ...instructionFields(common), reason: ExitReason.ExceptionOrNmi, qualification: 0, vector };
+  const base = { ...instructionFields(common), reason: ExitReason.ExceptionOrNmi, qualification: 0, vector, eventType: 'hardware-exception' as const };
   return errorCode === undefined ? base : { ...base, errorCode };
 }
 
@@ -114,5 +116,10 @@ export function instructionExit(common: CommonFields, reason: number, qualificat
 
 /** A physical interrupt taken while the guest ran (reason 1). */
 export function externalInterruptExit(cpl: number, vector: number): VmExit {
-  return { reason: ExitReason.ExternalInterrupt, source: 'interrupt', qualification: 0, vector, instructionLength: 0, cpl };
+  return { reason: ExitReason.ExternalInterrupt, source: 'interrupt', qualification: 0, vector, instructionLength: 0, cpl, eventType: 'external-interrupt' };
+}
+
+/** A software interrupt (int n) that entered the VMM because the VMM owns the real IDT (reason 0). */
+export function softwareInterruptExit(common: CommonFields, vector: number): VmExit {
+  return { ...instructionFields(common), reason: ExitReason.ExceptionOrNmi, qualification: 0, vector, eventType: 'software-interrupt' };
 }
