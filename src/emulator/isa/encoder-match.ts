@@ -35,7 +35,7 @@ export function fitsSignedByte(value: number, operandSize: number): boolean {
 
 interface Sizing {
   size: 0 | 8 | 16 | 32;
-  /** An unsized memory operand in a byte (Eb) / variable (Ev) position. */
+  /** An unsized memory operand in a fixed-size (Eb/Ew/Ed) / variable (Ev) position. */
   unsizedByteMemory: boolean;
   unsizedMemory: boolean;
   immediateSize: 0 | 16 | 32;
@@ -98,9 +98,11 @@ function matchMemory(
       if (bits === undefined) { sizing.unsizedByteMemory = true; return undefined; }
       return bits === 8 ? undefined : 'size-mismatch';
     case 'Ew': case 'Mw':
-      return bits === undefined || bits === 16 ? undefined : 'size-mismatch';
+      if (bits === undefined) { sizing.unsizedByteMemory = true; return undefined; }
+      return bits === 16 ? undefined : 'size-mismatch';
     case 'Ed': case 'Md':
-      return bits === undefined || bits === 32 ? undefined : 'size-mismatch';
+      if (bits === undefined) { sizing.unsizedByteMemory = true; return undefined; }
+      return bits === 32 ? undefined : 'size-mismatch';
     case 'Ev':
       if (wordMemory) return bits === undefined || bits === 16 ? undefined : 'size-mismatch';
       if (bits === undefined) { sizing.unsizedMemory = true; return undefined; }
@@ -158,9 +160,11 @@ export function matchForm(
         if (sizing.unsizedMemory) return 'size-unspecified';
       } else size = sizing.size;
     }
-    // An unsized byte memory operand needs a byte register beside it (`mov [eax], al`); otherwise NASM
-    // accepts it only when no other form could take it (the caller's second pass: `setz [eax]`).
-    if (sizing.unsizedByteMemory && !allowUnsizedByte && !form.operands.some((k) => k === 'Gb' || k === 'AL')) {
+    // An unsized fixed-size memory operand needs a register of that size beside it (`mov [eax], al`);
+    // otherwise NASM accepts it only when no other form could take it (the caller's second pass:
+    // `setz [eax]`, `lldt [eax]`, but not `movzx eax, [eax]`).
+    if (sizing.unsizedByteMemory && !allowUnsizedByte &&
+      !form.operands.some((k) => k === 'Gb' || k === 'AL' || k === 'Gw' || k === 'Gd')) {
       return 'size-unspecified';
     }
     // MOVZX/MOVSX r16, r/m16 does not exist in NASM's table.

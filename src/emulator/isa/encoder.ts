@@ -15,6 +15,10 @@ import type { InstructionForm } from './types';
 
 const SEGMENT_PREFIX: Readonly<Record<string, number>> = { es: 0x26, cs: 0x2e, ss: 0x36, ds: 0x3e, fs: 0x64, gs: 0x65 };
 
+const MODE_SIZED_16: Readonly<Record<string, string>> = {
+  pusha: 'pushaw', popa: 'popaw', pushf: 'pushfw', popf: 'popfw', iret: 'iretw',
+};
+
 const MISMATCH_MESSAGES: Readonly<Record<MismatchReason, string>> = {
   'combination': 'invalid combination of opcode and operands',
   'size-unspecified': 'operation size not specified',
@@ -84,8 +88,10 @@ function emit(
   let addressBits: 16 | 32 = prefixes.addressSize !== 0 ? prefixes.addressSize : ctx.bits;
   if (memory !== undefined) {
     const { operand } = memory;
-    const sixteen = [operand.base, operand.index].some((r) => r !== undefined && registerInfo(r)?.bits === 16);
-    if (sixteen) addressBits = 16;
+    // The registers of the address decide its size; a bare displacement follows a16/a32 or the mode.
+    const registerBits = [operand.base, operand.index].map((r) => (r === undefined ? 0 : registerInfo(r)?.bits ?? 0));
+    if (registerBits.includes(16)) addressBits = 16;
+    else if (registerBits.includes(32)) addressBits = 32;
     if (form.operands[memory.position] !== 'Ob' && form.operands[memory.position] !== 'Ov') {
       const result = encodeAddress(operand, addressBits);
       if ('error' in result) return { error: result.error };
@@ -97,9 +103,12 @@ function emit(
   if (prefixes.lock) writer.push(0xf0);
   if (prefixes.segment !== 0) writer.push(prefixes.segment);
   if (memory?.operand.segment !== undefined) writer.push(SEGMENT_PREFIX[memory.operand.segment] as number);
-  const wantsSize = match.operandSize !== 8 && match.operandSize !== ctx.bits && form.sdm !== 'MOV Sw,Ev';
+  // MOV Sreg, r/m never takes 66h in NASM; NOP's size constraint only separates it from `xchg ax,ax`.
+  const wantsSize = match.operandSize !== 8 && match.operandSize !== ctx.bits && form.sdm !== 'MOV Sw,Ev' &&
+    form.sdm !== 'NOP';
   if (wantsSize || (prefixes.operandSize !== 0 && prefixes.operandSize !== ctx.bits)) writer.push(0x66);
-  if (addressBits !== ctx.bits) writer.push(0x67);
+  // JECXZ tests ECX: in 16-bit code that needs the address-size prefix (JCXZ is the 16-bit form).
+  if (addressBits !== ctx.bits || (form.mnemonic === 'jecxz' && ctx.bits === 16)) writer.push(0x67);
   if (form.mandatoryPrefix !== 0) writer.push(form.mandatoryPrefix);
   if (form.map >= 1) writer.push(0x0f);
   if (form.map === 2) writer.push(0x38);
@@ -176,7 +185,9 @@ function relativeFits(match: FormMatch, length: number, ctx: EncodeContext): boo
 }
 
 function encodeUnchecked(stmt: InstructionStatement, ctx: EncodeContext): EncodeResult {
-  const mnemonic = canonicalMnemonic(stmt.mnemonic);
+  // In 16-bit code the unsuffixed PUSHA/POPA/PUSHF/POPF/IRET are the 16-bit forms (NASM manual B.4).
+  const spelled = stmt.mnemonic.toLowerCase();
+  const mnemonic = ctx.bits === 16 && MODE_SIZED_16[spelled] !== undefined ? MODE_SIZED_16[spelled] : canonicalMnemonic(spelled);
   if (mnemonic === undefined) return { ok: false, message: 'parser: instruction expected' };
   const prefixes = parsePrefixes(stmt.prefixes);
   if (typeof prefixes === 'string') return { ok: false, message: prefixes };
