@@ -28,11 +28,17 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
     for (const doc of documents.all()) if (uriToPath(doc.uri) === path) return doc.getText();
     return undefined;
   };
+  let closed = false;
   const publish = (uri: string): void => {
     const doc = documents.get(uri);
-    if (!doc) return;
+    if (!doc || closed) return;
     const { byUri } = diagnoseDocument(uri, doc.getText(), openText, host.readFile);
-    for (const [target, diagnostics] of byUri) void connection.sendDiagnostics({ uri: target, diagnostics });
+    try {
+      for (const [target, diagnostics] of byUri) void connection.sendDiagnostics({ uri: target, diagnostics });
+    } catch {
+      // The client went away between the keystroke and the publish: nothing left to tell.
+      closed = true;
+    }
   };
   const schedule = (uri: string): void => {
     clearTimeout(pending.get(uri));
@@ -86,6 +92,11 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
   connection.languages.semanticTokens.on((p) => withDoc(p.textDocument.uri, { data: [] }, (_doc, index) => semanticTokens(index)));
 
   documents.onDidChangeContent((e) => schedule(e.document.uri));
+  connection.onShutdown(() => {
+    closed = true;
+    for (const timer of pending.values()) clearTimeout(timer);
+    pending.clear();
+  });
   documents.onDidClose((e) => {
     indexes.delete(e.document.uri);
     clearTimeout(pending.get(e.document.uri));

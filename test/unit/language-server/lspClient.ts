@@ -9,7 +9,7 @@ export interface LspTestClient {
   readonly rpc: MessageConnection;
   open(uri: string, text: string): Promise<void>;
   change(uri: string, version: number, text: string): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface PublishedDiagnostics {
@@ -30,7 +30,8 @@ export async function startTestServer(host: LanguageServerHost = {}, onDiagnosti
     rpc,
     open: (uri, text) => rpc.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'hyperstep-nasm', version: 1, text } }),
     change: (uri, version, text) => rpc.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] }),
-    close: () => {
+    close: async () => {
+      await rpc.sendRequest('shutdown');
       rpc.dispose();
       toServer.end();
       toClient.end();
