@@ -9,6 +9,7 @@ import { diagnoseDocument, uriToPath } from './features/diagnostics';
 import { hoverAt } from './features/hover';
 import { definitionOf, documentSymbols, foldingRanges, referencesOf, renameEdits } from './features/navigation';
 import { SEMANTIC_LEGEND, semanticTokens } from './features/semanticTokens';
+import { paravirtualCodeActions } from './features/paravirtual';
 import { lineAt } from './features/words';
 
 export const SERVER_NAME = 'HyperStep NASM language server';
@@ -73,6 +74,7 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
       documentSymbolProvider: true,
       foldingRangeProvider: true,
       semanticTokensProvider: { legend: SEMANTIC_LEGEND, full: true },
+      codeActionProvider: { codeActionKinds: ['quickfix'] },
     },
   }));
 
@@ -87,6 +89,7 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
       return { changes: { [doc.uri]: edits } };
     }),
   );
+  connection.onCodeAction((p) => withDoc(p.textDocument.uri, [], (doc, index) => paravirtualCodeActions(doc.uri, doc.getText(), index, p.range)));
   connection.onDocumentSymbol((p) => withDoc(p.textDocument.uri, [], (_doc, index) => documentSymbols(index)));
   connection.onFoldingRanges((p) => withDoc(p.textDocument.uri, [], (_doc, index) => foldingRanges(index)));
   connection.languages.semanticTokens.on((p) => withDoc(p.textDocument.uri, { data: [] }, (_doc, index) => semanticTokens(index)));

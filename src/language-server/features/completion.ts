@@ -4,6 +4,7 @@ import { CompletionItemKind, InsertTextFormat, type CompletionItem } from 'vscod
 import type { DocumentIndex } from '../analysis/documentIndex';
 import { allMnemonicSpellings, formsOf } from '../../emulator/isa/table';
 import { CLASS_LABEL, operandTemplate } from './instructionInfo';
+import { hypercallCompletions } from './paravirtual';
 import { REGISTER_DOCS } from './registers';
 
 const DIRECTIVES = ['section', 'segment', 'bits', 'org', 'align', 'alignb', 'global', 'extern', 'times', 'equ', 'db', 'dw', 'dd', 'dq', 'dt', 'resb', 'resw', 'resd', 'resq', 'struc', 'endstruc', 'istruc', 'at', 'iend', 'incbin'];
@@ -36,6 +37,7 @@ export function completionsAt(index: DocumentIndex, linePrefix: string): Complet
   }
   for (const [r, doc] of REGISTER_DOCS) items.push({ label: r, kind: CompletionItemKind.Variable, detail: doc });
   for (const s of SIZES) items.push({ label: s, kind: CompletionItemKind.Keyword });
+  items.push(...hypercallCompletions());
   for (const d of index.definitions) {
     if (d.kind === 'macro') continue;
     items.push({ label: d.kind === 'local-label' ? d.written : d.name, kind: d.kind === 'constant' || d.kind === 'define' ? CompletionItemKind.Constant : CompletionItemKind.Reference, detail: d.valueText ?? d.kind });

@@ -4,6 +4,7 @@ import type { Hover, Position } from 'vscode-languageserver';
 import type { DocumentIndex } from '../analysis/documentIndex';
 import { describeMnemonic } from './instructionInfo';
 import { REGISTER_DOCS } from './registers';
+import { describeHypercall, hypercallNamed } from './paravirtual';
 import { wordAt } from './words';
 
 export function hoverAt(text: string, index: DocumentIndex, position: Position): Hover | null {
@@ -17,6 +18,8 @@ export function hoverAt(text: string, index: DocumentIndex, position: Position):
     const hypercallNote = site.hypercall ? '\n\n**int 0x82** is the paravirtual hypercall gate: EAX = hypercall number, arguments in EBX, ECX, EDX, ESI, EDI, result in EAX.' : '';
     if (md) return { contents: { kind: 'markdown', value: md + hypercallNote }, range };
   }
+  const call = /HYPERVISOR_/.test(word.text) ? hypercallNamed(word.text) : undefined;
+  if (call) return { contents: { kind: 'markdown', value: describeHypercall(call) }, range };
   const reg = REGISTER_DOCS.get(lower);
   if (reg) return { contents: { kind: 'markdown', value: `**${lower}** — ${reg}` }, range };
   const local = word.text.startsWith('.') ? index.definitions.filter((d) => d.written === word.text && d.line <= position.line).pop() : undefined;

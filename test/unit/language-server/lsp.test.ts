@@ -128,3 +128,34 @@ describe('language server over LSP', () => {
     assert.deepEqual(at(13), []); // mov
   });
 });
+
+describe('language server: paravirtual guests', () => {
+  let client: LspTestClient;
+  const PV = 'file:///guest/pv.asm';
+  const text = ['%include "hypercall.inc"', 'shared_info: times 4096 db 0', 'start:', '  cli', '  mov cr3, eax', '  mov eax, __HYPERVISOR_console_io', '  hlt'].join('\n');
+  before(async () => {
+    client = await startTestServer();
+    await client.open(PV, text);
+    await client.open('file:///guest/native.asm', 'start:\n  cli\n');
+  });
+  after(() => client.close());
+
+  it('offers the event-mask store for cli, new_baseptr for mov cr3 and block for hlt, using the guest shared-info symbol', async () => {
+    const actions = (await client.rpc.sendRequest('textDocument/codeAction', { textDocument: { uri: PV }, range: { start: pos(3, 0), end: pos(6, 5) }, context: { diagnostics: [] } })) as { title: string; edit: { changes: Record<string, { newText: string }[]> } }[];
+    const byTitle = Object.fromEntries(actions.map((a) => [a.title.split(' ')[1], a.edit.changes[PV]![0]!.newText]));
+    assert.equal(byTitle.cli, 'PV_CLI shared_info');
+    assert.equal(byTitle.hlt, 'HYPERVISOR_block');
+    assert.match(byTitle.mov!, /HYPERVISOR_new_baseptr eax/);
+  });
+
+  it('offers nothing in a guest that does not use the hypercall ABI', async () => {
+    const actions = (await client.rpc.sendRequest('textDocument/codeAction', { textDocument: { uri: 'file:///guest/native.asm' }, range: { start: pos(1, 0), end: pos(1, 5) }, context: { diagnostics: [] } })) as unknown[];
+    assert.deepEqual(actions, []);
+  });
+
+  it('hovers a hypercall number constant with its ABI from the VMM table', async () => {
+    const hover = (await client.rpc.sendRequest('textDocument/hover', { textDocument: { uri: PV }, position: pos(5, 20) })) as { contents: { value: string } };
+    assert.match(hover.contents.value, /hypercall 18 console_io/);
+    assert.match(hover.contents.value, /\*\*EBX\*\*/);
+  });
+});
