@@ -13,6 +13,8 @@ import { HandlerExecution, MAX_STEPS_PER_HANDLER, step, type HandlerDefinition }
 import { LayerStack, MAX_LAYER_DEPTH } from '../../../src/emulator/vmm/layerStack';
 import type { Layer } from '../../../src/emulator/vmm/layers';
 import type { TransitionKind } from '../../../src/emulator/vmm/transitions';
+import { ioPath } from '../../../src/emulator/vmm/architectures';
+import { CostModel } from '../../../src/emulator/vmm/costModel';
 
 function input(from: Layer, to: Layer, kind: TransitionKind, reason = 'r', address?: number): TransitionInput {
   return {
@@ -200,5 +202,32 @@ describe('LayerStack', () => {
     assert.equal(copy.topFirst()[0]!.reason, '#GP: cli at CPL1');
     copy.setHandler(undefined);
     assert.equal(copy.topFirst()[0]!.handler, undefined);
+  });
+});
+
+describe('architecture I/O paths', () => {
+  for (const architecture of ['monolithic', 'microkernel', 'hosted'] as const) {
+    it(`${architecture}: the hop chain leaves from the VMM, reaches the device and returns to the VMM on the layer stack`, () => {
+      const log = new TransitionLog();
+      const stack = new LayerStack('guest-kernel');
+      stack.apply(log.record(input('guest-kernel', 'vmm', 'trap', '#GP: out dx, al at CPL1')));
+      const hops = ioPath(architecture, 'out 0x3f8');
+      let reachedDevice = false;
+      for (const hop of hops) {
+        assert.deepEqual(stack.apply(log.record({ ...input(hop.from, hop.to, hop.kind, hop.reason) })), { ok: true }, hop.reason);
+        if (hop.to === 'device') reachedDevice = true;
+      }
+      assert.ok(reachedDevice);
+      assert.deepEqual(stack.topFirst().map((f) => f.layer), ['vmm', 'guest-kernel']);
+    });
+  }
+
+  it('orders the architectures by the cost of one forwarded access (p4-2006)', () => {
+    const model = new CostModel('p4-2006');
+    const cost = (a: 'monolithic' | 'microkernel' | 'hosted') => ioPath(a, 'x').reduce((sum, hop) => sum + model.pathCycles(hop.costs), 0);
+    assert.ok(cost('monolithic') < cost('microkernel'));
+    assert.ok(cost('microkernel') < cost('hosted'));
+    assert.equal(cost('hosted'), 2 * 4465 + 3 * 1500 + 100);
+    assert.ok(ioPath('hosted', 'x').some((hop) => hop.reason === 'world switch VMM→host'));
   });
 });
