@@ -1,6 +1,7 @@
 // What the editor says about an instruction, drawn from the one instruction table (src/emulator/isa):
 // its forms in SDM notation with opcodes, the flags it reads and writes, its privilege, and its
 // virtualization class with what each technique does with it. Used by hover and completion.
+import { docFor } from '../../emulator/isa/docs';
 import { formsOf, canonicalMnemonic } from '../../emulator/isa/table';
 import { Flag, type InstructionForm, type VirtualizationClass } from '../../emulator/isa/types';
 
@@ -36,9 +37,14 @@ export function operandTemplate(form: InstructionForm): string {
 }
 
 /** Markdown describing a mnemonic, or undefined when it is not an instruction. */
-export function describeMnemonic(spelling: string, docSummary?: string, techniques?: Record<string, string>): string | undefined {
+export function describeMnemonic(spelling: string): string | undefined {
   const canonical = canonicalMnemonic(spelling);
   if (canonical === undefined) return undefined;
+  const doc = docFor(spelling);
+  const docSummary = doc?.summary;
+  const techniques = doc
+    ? { 'trap-and-emulate': doc.techniques.trapAndEmulate, 'binary translation': doc.techniques.binaryTranslation, paravirtual: doc.techniques.paravirtual, 'VT-x': doc.techniques.vtx }
+    : undefined;
   const forms = formsOf(canonical);
   const classes = [...new Set(forms.map((f) => f.virtualization))];
   const lines: string[] = [];

@@ -50,6 +50,8 @@ describe('language server over LSP', () => {
     const lgdt = await request<{ contents: { value: string } }>('textDocument/hover', { position: pos(12, 3) });
     assert.match(lgdt.contents.value, /\*\*lgdt\*\* — privileged/);
     assert.match(lgdt.contents.value, /traps into the VMM/);
+    // The per-technique notes come from the instruction table's docs (src/emulator/isa/docs.ts).
+    for (const technique of ['trap-and-emulate', 'binary translation', 'paravirtual', 'VT-x']) assert.match(lgdt.contents.value, new RegExp(`\\*${technique}\\*: \\S`));
   });
 
   it('hover on pushf names it sensitive but unprivileged (Robin & Irvine)', async () => {
