@@ -28,6 +28,8 @@ export interface CpuOptions {
   readonly ports: PortBus;
   readonly interrupts: InterruptLine;
   readonly features?: Partial<CpuFeatures>;
+  /** Compile hot blocks to JavaScript (default true); false keeps the pure interpreter. */
+  readonly jit?: boolean;
 }
 
 /** What the VMM hook is told about (later issues): an exception/interrupt about to be delivered. */
@@ -90,6 +92,7 @@ export class Cpu {
     this.ports = options.ports;
     this.interrupts = options.interrupts;
     this.features = { vmx: options.features?.vmx ?? false };
+    this.hotBlock = options.jit === false ? -1 : Cpu.HOT_BLOCK;
     this.mmu = new Mmu(this.s, options.memory, this.fault);
     this.blocks = new BlockCache(this);
     this.mmu.onCodeWrite = (page) => {
@@ -334,6 +337,7 @@ export class Cpu {
 
   /** Compile a block once it has run this many times. */
   static readonly HOT_BLOCK = 8;
+  private readonly hotBlock: number;
 
   /** The fast loop: execute up to `budget` instructions. */
   run(budget: number): CpuStopReason {
@@ -364,7 +368,7 @@ export class Cpu {
           remaining -= done;
           continue;
         }
-        if (++block.hits === Cpu.HOT_BLOCK) block.compiled = compileBlock(block);
+        if (++block.hits === this.hotBlock) block.compiled = compileBlock(block);
         for (let k = 0; k < count; k++) {
           const insn = insns[k]!;
           const start = s[EIP]!;
@@ -440,7 +444,7 @@ export class Cpu {
           remaining -= done;
           continue;
         }
-        if (++block.hits === Cpu.HOT_BLOCK) block.compiled = compileBlock(block);
+        if (++block.hits === this.hotBlock) block.compiled = compileBlock(block);
         for (let k = 0; k < count; k++) {
           const insn = insns[k]!;
           const start = s[EIP]!;

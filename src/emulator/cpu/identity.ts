@@ -68,20 +68,20 @@ export function resetMsrs(cpu: Cpu): void {
   }
 }
 
-function timeStampCounter(cpu: Cpu): [number, number] {
+const TWO_64 = 1n << 64n;
+
+/** TSC = retired instructions + the offset in the IA32_TIME_STAMP_COUNTER slot, modulo 2^64. */
+function timeStampCounter(cpu: Cpu): bigint {
   const s = cpu.s;
-  const offsetLow = s[MSR]! >>> 0;
-  const offsetHigh = s[MSR + 1]! >>> 0;
-  const total = cpu.counters[COUNTER_RETIRED]! + offsetLow + offsetHigh * 4294967296;
-  const high = Math.floor(total / 4294967296);
-  return [(total - high * 4294967296) | 0, high | 0];
+  const offset = (BigInt(s[MSR + 1]! >>> 0) << 32n) | BigInt(s[MSR]! >>> 0);
+  return (BigInt(cpu.counters[COUNTER_RETIRED]!) + offset) % TWO_64;
 }
 
 /** RDTSC / RDMSR(0x10) into EDX:EAX. */
 export function readTimeStampCounter(cpu: Cpu): void {
-  const [low, high] = timeStampCounter(cpu);
-  cpu.s[0] = low;
-  cpu.s[2] = high;
+  const tsc = timeStampCounter(cpu);
+  cpu.s[0] = Number(BigInt.asIntN(32, tsc));
+  cpu.s[2] = Number(BigInt.asIntN(32, tsc >> 32n));
 }
 
 /** RDMSR ECX → EDX:EAX; #GP(0) for MSRs this CPU does not have (SDM Vol. 2 RDMSR). */
@@ -105,12 +105,10 @@ export function writeMsr(cpu: Cpu): void {
   if (slot === undefined || (msr >= 0x480 && msr <= 0x48b)) cpu.raise(Vector.GP, 0, `MSR 0x${msr.toString(16)} is not writable`);
   if (msr === 0x10) {
     // Writing the TSC sets the offset so that the counter reads the written value now.
-    const wanted = (s[0]! >>> 0) + (s[2]! >>> 0) * 4294967296;
-    const offset = wanted - cpu.counters[COUNTER_RETIRED]!;
-    const wrapped = ((offset % 18446744073709551616) + 18446744073709551616) % 18446744073709551616;
-    const high = Math.floor(wrapped / 4294967296);
-    s[MSR] = (wrapped - high * 4294967296) | 0;
-    s[MSR + 1] = high | 0;
+    const wanted = (BigInt(s[2]! >>> 0) << 32n) | BigInt(s[0]! >>> 0);
+    const offset = (((wanted - BigInt(cpu.counters[COUNTER_RETIRED]!)) % TWO_64) + TWO_64) % TWO_64;
+    s[MSR] = Number(BigInt.asIntN(32, offset));
+    s[MSR + 1] = Number(BigInt.asIntN(32, offset >> 32n));
     return;
   }
   if (msr === 0x3a && (s[MSR + 2 * slot]! & 1) !== 0) cpu.raise(Vector.GP, 0, 'IA32_FEATURE_CONTROL is locked');
