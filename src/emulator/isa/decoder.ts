@@ -2,11 +2,25 @@
 // Prefixes, opcode maps, ModRM/SIB and displacement per Intel SDM Vol. 2, chapter 2 (2.1 instruction
 // format, Tables 2-1/2-2/2-3 for 16- and 32-bit addressing). Faults are reported as data (`fault`).
 
-import {
-  CANDIDATE_COUNT, CANDIDATE_START, CANDIDATES, FORM_IMMEDIATE, FORM_LOCKABLE, FORM_MANDATORY_PREFIX,
-  FORM_MODRM_MOD, FORM_MODRM_REG, FORM_MODRM_RM, FORM_OPCODE_REGISTER, FORM_OPERAND_SIZE,
-  FORM_SECOND_IMMEDIATE, FORM_VALID_REG, ImmediateCode, OPCODE_HAS_MODRM,
-} from './decode-tables';
+import * as tables from './decode-tables';
+
+// Module-local references: an imported binding can compile to a property getter (CommonJS interop),
+// which must not be paid on every decode.
+const CANDIDATE_COUNT = tables.CANDIDATE_COUNT;
+const CANDIDATE_START = tables.CANDIDATE_START;
+const CANDIDATES = tables.CANDIDATES;
+const FORM_IMMEDIATE = tables.FORM_IMMEDIATE;
+const FORM_LOCKABLE = tables.FORM_LOCKABLE;
+const FORM_MANDATORY_PREFIX = tables.FORM_MANDATORY_PREFIX;
+const FORM_MODRM_MOD = tables.FORM_MODRM_MOD;
+const FORM_MODRM_REG = tables.FORM_MODRM_REG;
+const FORM_MODRM_RM = tables.FORM_MODRM_RM;
+const FORM_OPCODE_REGISTER = tables.FORM_OPCODE_REGISTER;
+const FORM_OPERAND_SIZE = tables.FORM_OPERAND_SIZE;
+const FORM_SECOND_IMMEDIATE = tables.FORM_SECOND_IMMEDIATE;
+const FORM_VALID_REG = tables.FORM_VALID_REG;
+const OPCODE_HAS_MODRM = tables.OPCODE_HAS_MODRM;
+const ImmediateCode = tables.ImmediateCode;
 
 /** Why decoding stopped without an executable instruction. */
 export const DecodeFault = {

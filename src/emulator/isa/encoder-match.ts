@@ -138,10 +138,36 @@ function matchImmediate(kind: OperandKind, immediate: ImmediateOperand, form: In
   }
 }
 
+interface FormShape {
+  /** Has a byte-sized operand (Eb Gb Zb AL Ob). */
+  readonly byteForm: boolean;
+  /** Has an operand whose size follows the operand-size attribute (v kinds, Iz, Ibs). */
+  readonly variable: boolean;
+}
+
+const SHAPES: FormShape[] = [];
+
+function shapeOf(form: InstructionForm): FormShape {
+  let shape = SHAPES[form.index];
+  if (shape === undefined) {
+    shape = {
+      byteForm: form.operands.some((k) => k === 'Eb' || k === 'Gb' || k === 'Zb' || k === 'AL' || k === 'Ob'),
+      variable: form.operands.some((k) => k === 'Ev' || k === 'Gv' || k === 'Zv' || k === 'eAX' || k === 'Ov' ||
+        k === 'Iz' || k === 'Ibs' || k === 'Rv'),
+    };
+    SHAPES[form.index] = shape;
+  }
+  return shape;
+}
+
+const IDENTITY: readonly (readonly number[])[] = [[], [0], [0, 1], [0, 1, 2]];
+const SWAPPED: readonly number[] = [1, 0];
+
 /** Tries one form (and, for commutative TEST/XCHG, its swapped operand order). */
 export function matchForm(
   form: InstructionForm, operands: readonly Operand[], defaultBits: 16 | 32, allowUnsizedByte = false,
 ): FormMatch | MismatchReason {
+  if (operands.length !== form.operands.length) return 'combination';
   const attempt = (order: readonly number[]): FormMatch | MismatchReason => {
     const sizing: Sizing = { size: 0, unsizedByteMemory: false, unsizedMemory: false, immediateSize: 0 };
     const ordered = order.map((i) => operands[i] as Operand);
@@ -149,9 +175,7 @@ export function matchForm(
       const reason = matchOperand(form.operands[i] as OperandKind, ordered[i] as Operand, form, sizing);
       if (reason !== undefined) return reason;
     }
-    const byteForm = form.operands.some((k) => k === 'Eb' || k === 'Gb' || k === 'Zb' || k === 'AL' || k === 'Ob');
-    const variable = form.operands.some((k) => k === 'Ev' || k === 'Gv' || k === 'Zv' || k === 'eAX' || k === 'Ov' ||
-      k === 'Iz' || k === 'Ibs' || k === 'Rv');
+    const { byteForm, variable } = shapeOf(form);
     let size: 8 | 16 | 32 = byteForm && !variable ? 8 : defaultBits;
     if (variable) {
       if (sizing.size === 0 && sizing.immediateSize !== 0) sizing.size = sizing.immediateSize;
@@ -193,11 +217,9 @@ export function matchForm(
     }
     return { form, operandSize: size, operands: ordered, sourceIndex: order };
   };
-  if (operands.length !== form.operands.length) return 'combination';
-  const identity = operands.map((_, i) => i);
-  const direct = attempt(identity);
+  const direct = attempt(IDENTITY[operands.length] ?? []);
   if (typeof direct !== 'string' || operands.length !== 2) return direct;
   if (form.mnemonic !== 'test' && form.mnemonic !== 'xchg') return direct;
-  const swapped = attempt([1, 0]);
+  const swapped = attempt(SWAPPED);
   return typeof swapped === 'string' ? direct : swapped;
 }

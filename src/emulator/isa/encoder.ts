@@ -68,7 +68,8 @@ class ByteWriter {
   push(...values: number[]): void { this.bytes.push(...values); }
   value(value: number, size: 1 | 2 | 4, field?: Omit<EncodedField, 'offset' | 'size'>): void {
     if (field !== undefined) this.fields.push({ ...field, offset: this.bytes.length, size });
-    for (let i = 0; i < size; i++) this.bytes.push(Math.floor(value / 2 ** (8 * i)) & 0xff);
+    // `>>>` takes the value modulo 2^32 first, so negative values come out as two's complement.
+    for (let i = 0; i < size; i++) this.bytes.push((value >>> (8 * i)) & 0xff);
   }
 }
 
