@@ -61,6 +61,17 @@ const launchProperties = {
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 pkg.activationEvents = ['onDebugResolve:hyperstep', 'onDebugDynamicConfigurations:hyperstep', 'onLanguage:hyperstep-nasm'];
 pkg.contributes = {
+  configuration: {
+    title: 'HyperStep',
+    properties: {
+      'hyperstep.includePaths': {
+        type: 'array',
+        items: { type: 'string' },
+        default: [],
+        markdownDescription: 'Extra `%include` directories for live diagnostics, like NASM `-I`. Relative paths resolve against the workspace folder. Debug sessions take theirs from the launch configuration\'s `includePaths`.',
+      },
+    },
+  },
   languages: [
     {
       id: 'hyperstep-nasm',

@@ -2,12 +2,25 @@
 // It is the only place that wires VS Code to the debug adapter, the language server and the views.
 import * as vscode from 'vscode';
 import { HyperStepConfigurationProvider } from './debugConfiguration';
-import { DEBUG_TYPE, LANGUAGE_ID } from './ids';
+import { DEBUG_TYPE, INCLUDE_PATHS_NOTIFICATION, LANGUAGE_ID } from './ids';
 
 /** A started language client, as far as the composition root cares. */
 export interface LanguageClientHandle {
   start(): Promise<void>;
   stop(): Promise<void>;
+  sendNotification(method: string, params: unknown): Promise<void>;
+}
+
+/** `hyperstep.includePaths` resolved to absolute paths (relative ones against each workspace folder). */
+function resolvedIncludePaths(): string[] {
+  const configured = vscode.workspace.getConfiguration('hyperstep').get<string[]>('includePaths') ?? [];
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  const paths: string[] = [];
+  for (const entry of configured) {
+    if (entry.startsWith('/')) paths.push(entry);
+    else for (const folder of folders) paths.push(vscode.Uri.joinPath(folder.uri, entry).path);
+  }
+  return paths;
 }
 
 /** What differs between the Node and the web extension host. */
@@ -42,7 +55,12 @@ export function activateHyperStep(context: vscode.ExtensionContext, host: Extens
   try {
     const client = host.createLanguageClient(context);
     context.subscriptions.push({ dispose: () => void client.stop() });
-    languageServerReady = client.start();
+    languageServerReady = client.start().then(() => client.sendNotification(INCLUDE_PATHS_NOTIFICATION, { includePaths: resolvedIncludePaths() }));
+    context.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('hyperstep.includePaths')) void client.sendNotification(INCLUDE_PATHS_NOTIFICATION, { includePaths: resolvedIncludePaths() });
+      }),
+    );
   } catch (e: unknown) {
     languageServerReady = Promise.reject(e);
   }

@@ -5,3 +5,5 @@ export const TECHNIQUES = ['native', 'trap-and-emulate', 'binary-translation', '
 export const ARCHITECTURES = ['hosted', 'monolithic', 'microkernel'] as const;
 export type Technique = (typeof TECHNIQUES)[number];
 export type Architecture = (typeof ARCHITECTURES)[number];
+/** Client → language server: `{ includePaths: string[] }`, absolute directories searched by %include. */
+export const INCLUDE_PATHS_NOTIFICATION = 'hyperstep/includePaths';

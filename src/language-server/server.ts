@@ -13,6 +13,8 @@ import { paravirtualCodeActions } from './features/paravirtual';
 import { lineAt } from './features/words';
 
 export const SERVER_NAME = 'HyperStep NASM language server';
+/** Client → server: `{ includePaths: string[] }` (absolute directories, NASM -I). Same string as src/extension/ids.ts. */
+export const INCLUDE_PATHS_NOTIFICATION = 'hyperstep/includePaths';
 
 export interface LanguageServerHost {
   /** Reads a file that is not open in the editor (Node: the disk). Absent in the web worker. */
@@ -30,10 +32,11 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
     return undefined;
   };
   let closed = false;
+  let includePaths: readonly string[] = [];
   const publish = (uri: string): void => {
     const doc = documents.get(uri);
     if (!doc || closed) return;
-    const { byUri } = diagnoseDocument(uri, doc.getText(), openText, host.readFile);
+    const { byUri } = diagnoseDocument(uri, doc.getText(), openText, host.readFile, includePaths);
     try {
       for (const [target, diagnostics] of byUri) void connection.sendDiagnostics({ uri: target, diagnostics });
     } catch {
@@ -95,6 +98,11 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
   connection.languages.semanticTokens.on((p) => withDoc(p.textDocument.uri, { data: [] }, (_doc, index) => semanticTokens(index)));
 
   documents.onDidChangeContent((e) => schedule(e.document.uri));
+  connection.onNotification(INCLUDE_PATHS_NOTIFICATION, (params: { includePaths?: unknown }) => {
+    const list = Array.isArray(params?.includePaths) ? params.includePaths.filter((p): p is string => typeof p === 'string') : [];
+    includePaths = list;
+    for (const doc of documents.all()) schedule(doc.uri);
+  });
   connection.onShutdown(() => {
     closed = true;
     for (const timer of pending.values()) clearTimeout(timer);

@@ -55,4 +55,13 @@ describe('language server diagnostics', () => {
     assert.equal(macroError.relatedInformation?.[0]?.location.range.start.line, 3);
     assert.match(macroError.relatedInformation![0]!.message, /macro `twice'/);
   });
+
+  it('searches the include paths the client sends (hyperstep.includePaths), and re-checks open documents', async () => {
+    files['/course/shared/pc.inc'] = 'COM1 equ 0x3F8\n';
+    await client.change(MAIN, 4, 'bits 32\n%include "pc.inc"\n  mov dx, COM1\n');
+    const missing = await waitFor(MAIN, (p) => p.diagnostics.length > 0);
+    assert.match(missing.diagnostics[0]!.message, /unable to open include file `pc.inc'/);
+    await client.rpc.sendNotification('hyperstep/includePaths', { includePaths: ['/course/shared'] });
+    await waitFor(MAIN, (p) => p.diagnostics.length === 0);
+  });
 });
