@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+// The guest's own frames for the call stack: the current instruction, then one frame per tracked CALL
+// (shown at the call instruction) and per interrupt frame (shown at the interrupted instruction, under a
+// separator naming the vector). With the native technique the whole machine is one layer, so this is the
+// whole stack; the VMM techniques will wrap it with composeLayeredStack.
+import { LayerStack } from '../emulator/vmm/layerStack';
+import { guestLayerAtCpl, type Layer } from '../emulator/vmm/layers';
+import { vectorName } from '../emulator/vmm/transitions';
+import { composeLayeredStack, type StackEntry } from './layeredStack';
+import type { DebugRuntime } from './runtime';
+
+function codeEntry(runtime: DebugRuntime, layer: Layer, address: number, subtle: boolean): StackEntry {
+  const program = runtime.program;
+  const site = program?.siteAt(address);
+  const label = program?.labelBelow(address);
+  const name = label !== undefined ? label.name : `0x${address.toString(16).padStart(8, '0')}`;
+  return {
+    kind: 'code', layer, name, address,
+    ...(site !== undefined ? { file: site.file, line: site.line, column: site.column } : {}),
+    ...(subtle || site === undefined ? { subtle: true } : {}),
+  };
+}
+
+/** The instruction that made a call returning to `returnAddress` (a CALL is 2 to 7 bytes long). */
+function callSiteOf(runtime: DebugRuntime, returnAddress: number): number {
+  const program = runtime.program;
+  for (let length = 2; length <= 7; length++) {
+    const at = (returnAddress - length) >>> 0;
+    const site = program?.siteAt(at);
+    if (site !== undefined && site.size === length) return at;
+  }
+  for (const length of [5, 2, 3, 6, 7, 4]) {
+    const at = (returnAddress - length) >>> 0;
+    const insn = runtime.instructionAt(at);
+    if (insn !== undefined && insn.length === length && insn.mnemonic === 'call') return at;
+  }
+  return (returnAddress - 1) >>> 0;
+}
+
+const IRQ_BASE_HINT = 0x20;
+
+function interruptLabel(vector: number | undefined): string {
+  if (vector === undefined) return 'interrupt or exception (recovered from the stack)';
+  if (vector < 32) return `exception ${vectorName(vector)} (vector ${vector})`;
+  const irq = vector >= IRQ_BASE_HINT && vector < IRQ_BASE_HINT + 16 ? ` (IRQ ${vector - IRQ_BASE_HINT} if the PIC is remapped to 0x20)` : '';
+  return `interrupt vector 0x${vector.toString(16)}${irq}`;
+}
+
+/** The whole call stack of a natively running guest, top first. */
+export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
+  const layer = guestLayerAtCpl(runtime.regs.cpl());
+  const frames: StackEntry[] = [codeEntry(runtime, layer, runtime.pc(), false)];
+  for (const f of runtime.guestFrames()) {
+    if (f.kind === 'interrupt') {
+      frames.push({ kind: 'separator', layer, label: `${interruptLabel(f.vector)} → handler above` });
+      frames.push(codeEntry(runtime, layer, f.returnAddress, true));
+    } else {
+      frames.push(codeEntry(runtime, layer, callSiteOf(runtime, f.returnAddress), false));
+    }
+  }
+  // Native: one layer, entered at start, so composeLayeredStack adds no separator.
+  const layers = new LayerStack(layer);
+  return composeLayeredStack(layers.topFirst().map((layerFrame) => ({ layerFrame, frames })));
+}

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: MIT
+// The debug runtime: owns one emulated PC running a guest natively, and knows nothing of DAP or VS Code.
+// A command-driven state machine (idle → stopped ⇄ running → ended): launch loads and boots the program,
+// continue/step/pause arrive as commands, and execution happens in time slices of SLICE_INSTRUCTIONS that
+// yield to the host's event loop through an injected scheduler, so pause, breakpoint changes and every
+// other request are served while the guest runs. Domain events (stopped, output, exited) go to listeners.
+import type { Cpu } from '../emulator/cpu/cpu';
+import { EIP } from '../emulator/cpu/stateLayout';
+import { disassembleOne } from '../emulator/disasm/disassembler';
+import type { Machine, MachineStop } from '../emulator/machine/machine';
+import { createPcMachine } from '../emulator/machine/pc';
+import { defaultRecipe } from '../emulator/machine/recipe';
+import { vectorName } from '../emulator/vmm/transitions';
+import { BreakpointTable, type BreakpointRequest, type ResolvedBreakpoint } from './breakpoints';
+import { CallStackTracker, type GuestFrame } from './callStack';
+import { CpuRegisters } from './cpuAccess';
+import { evaluateExpression, type ExpressionScope } from './expressions';
+import type { FileAccess } from './fileAccess';
+import type { LaunchConfig } from './launchArgs';
+import { assembleProgram, isAssemblySource, loadBinaryProgram, resolveProgramPath, type Program } from './program';
+import { type Job, type JobResult, StepJob, ContinueJob, type StepGranularity, type StepKind } from './stepping';
+
+/** Instructions per slice before yielding to the event loop (~a few ms of guest time on this core). */
+export const SLICE_INSTRUCTIONS = 100_000;
+
+/** Schedules a callback soon (setImmediate in Node, setTimeout/MessageChannel in a browser). */
+export type Scheduler = (callback: () => void) => void;
+
+export const defaultScheduler: Scheduler =
+  typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function'
+    ? (cb) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(cb)
+    : (cb) => void setTimeout(cb, 0);
+
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'pause' | 'exception' | 'goto';
+
+export interface StopInfo {
+  readonly reason: StopReason;
+  /** One sentence a student can act on. */
+  readonly description: string;
+  readonly hitBreakpointIds?: readonly number[];
+  /** For 'exception' stops: the filter id and a short name (`#GP`, `triple fault`). */
+  readonly exception?: { readonly id: string; readonly name: string; readonly details: string };
+}
+
+export interface ExitInfo {
+  /** The guest's status: debug-exit (v << 1) | 1, or an even RUN_STATUS-style code for other endings. */
+  readonly exitCode: number;
+  readonly description: string;
+}
+
+/** Statuses for endings other than the debug-exit port (the same even codes as `hyperstep run`). */
+export const END_STATUS = { shutdown: 4, halted: 6, instructionLimit: 8, outputLimit: 12 } as const;
+
+export interface RuntimeListener {
+  stopped(info: StopInfo): void;
+  output(text: string, category: 'stdout' | 'console' | 'important'): void;
+  exited(info: ExitInfo): void;
+}
+
+/** Which exception filters are on (ids are the DAP exceptionBreakpointFilters). */
+export interface ExceptionFilters {
+  /** Vectors to stop on (empty set: every vector 0..31). Undefined: the filter is off. */
+  guestException?: ReadonlySet<number>;
+  tripleFault: boolean;
+}
+
+type State = 'idle' | 'stopped' | 'running' | 'ended';
+
+export class DebugRuntime implements ExpressionScope {
+  private machine: Machine | undefined;
+  private registers: CpuRegisters | undefined;
+  private programInfo: Program | undefined;
+  private state: State = 'idle';
+  private job: Job | undefined;
+  private pauseRequested = false;
+  private serialDecoder = new TextDecoder('utf-8');
+  private serialPending: number[] = [];
+  private inputPending: number[] = [];
+  private exceptionFilters: ExceptionFilters = { tripleFault: true };
+  /** An exception the CPU is about to deliver that a filter intercepted. */
+  private interceptedException: { vector: number; errorCode: number; eip: number } | undefined;
+  /** Deliver this exception without stopping again (resuming from an exception stop). */
+  private deliverOnce: { vector: number; eip: number } | undefined;
+  private lastStop: StopInfo | undefined;
+  readonly tracker: CallStackTracker;
+  readonly breakpoints: BreakpointTable;
+
+  constructor(
+    private readonly files: FileAccess,
+    private readonly listener: RuntimeListener,
+    private readonly scheduler: Scheduler = defaultScheduler,
+  ) {
+    this.tracker = new CallStackTracker({
+      peek: (a) => this.machine?.peekLinear(a),
+      isCodeAddress: (a) => this.isCodeAddress(a),
+    });
+    this.breakpoints = new BreakpointTable(
+      { setBreakpoint: (a) => this.machine?.cpu.setBreakpoint(a), clearBreakpoint: (a) => this.machine?.cpu.clearBreakpoint(a) },
+      () => this.programInfo,
+    );
+  }
+
+  // ---- launch --------------------------------------------------------------------------------------
+
+  /** Loads (assembles) and boots the program. Returns an error message, or undefined on success. */
+  async launch(config: LaunchConfig): Promise<string | undefined> {
+    if (this.state !== 'idle') return 'this session has already launched a guest';
+    const path = resolveProgramPath(config.program, config.cwd);
+    const includePaths = config.includePaths.map((p) => resolveProgramPath(p, config.cwd));
+    const loaded = isAssemblySource(path)
+      ? await assembleProgram(path, this.files, { includePaths, defines: config.defines })
+      : await loadBinaryProgram(path, this.files);
+    if ('error' in loaded) return loaded.error;
+    for (const w of loaded.warnings) this.listener.output(`${w}\n`, 'console');
+    let machine: Machine;
+    try {
+      machine = createPcMachine(defaultRecipe({ memoryMiB: config.memoryMB }));
+    } catch (e) {
+      return `cannot build the machine: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    const booted = machine.boot(loaded.program.image, { kernelName: config.program, append: '' });
+    if ('error' in booted) {
+      const hint = isAssemblySource(path) ? ' (a .asm guest must assemble to a flat Multiboot image: org 0x100000 and a Multiboot header with the a.out kludge)' : '';
+      return `${config.program}: ${booted.error}${hint}`;
+    }
+    if (config.instructionLimit > 0) machine.limits.instructionLimit = config.instructionLimit;
+    if (config.outputLimitBytes > 0) machine.limits.outputLimit = config.outputLimitBytes;
+    machine.onSerialOutput((b) => this.serialPending.push(b));
+    this.inputPending = Array.from(new TextEncoder().encode(config.serialInput));
+    this.machine = machine;
+    this.registers = CpuRegisters.of(machine);
+    this.programInfo = loaded.program;
+    const core = this.registers.core;
+    core.magicBreakpointsEnabled = true;
+    core.eventHook = (kind, code, errorCode) => this.onCpuEvent(core, kind, code, errorCode);
+    this.state = 'stopped';
+    return undefined;
+  }
+
+  /** After configuration: stop at the entry point or run. */
+  start(stopOnEntry: boolean): void {
+    if (this.state !== 'stopped') return;
+    if (stopOnEntry) this.reportStop({ reason: 'entry', description: `Stopped at the guest entry point 0x${this.pc().toString(16)}` });
+    else this.resume();
+  }
+
+  get program(): Program | undefined {
+    return this.programInfo;
+  }
+
+  get isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  get hasEnded(): boolean {
+    return this.state === 'ended';
+  }
+
+  get isLaunched(): boolean {
+    return this.state !== 'idle';
+  }
+
+  get lastStopInfo(): StopInfo | undefined {
+    return this.lastStop;
+  }
+
+  /** The register file (throws before launch). */
+  get regs(): CpuRegisters {
+    if (this.registers === undefined) throw new RuntimeStateError('no guest is running: launch first');
+    return this.registers;
+  }
+
+  get machineInstance(): Machine {
+    if (this.machine === undefined) throw new RuntimeStateError('no guest is running: launch first');
+    return this.machine;
+  }
+
+  retired(): number {
+    return this.machine?.cpu.retired() ?? 0;
+  }
+
+  // ---- commands ------------------------------------------------------------------------------------
+
+  resume(): void {
+    this.requireStopped();
+    this.runJob(new ContinueJob(this));
+  }
+
+  step(kind: StepKind, granularity: StepGranularity): void {
+    this.requireStopped();
+    this.runJob(new StepJob(this, kind, granularity));
+  }
+
+  /** Asks a running guest to stop at the next slice boundary (a stopped guest: reports 'pause' at once). */
+  pause(): void {
+    if (this.state === 'running') this.pauseRequested = true;
+    else if (this.state === 'stopped') this.reportStop({ reason: 'pause', description: 'Paused' });
+  }
+
+  /** Ends the session's guest (terminate/disconnect): no more events. */
+  terminate(): void {
+    this.state = 'ended';
+    this.job = undefined;
+  }
+
+  setExceptionFilters(filters: ExceptionFilters): void {
+    this.exceptionFilters = filters;
+  }
+
+  setSourceBreakpoints(file: string, requests: readonly (BreakpointRequest & { line: number })[]): ResolvedBreakpoint[] {
+    return this.breakpoints.setSourceBreakpoints(file, requests);
+  }
+
+  // ---- the run loop --------------------------------------------------------------------------------
+
+  private requireStopped(): void {
+    if (this.state === 'idle') throw new RuntimeStateError('no guest is running: launch first');
+    if (this.state === 'ended') throw new RuntimeStateError('the guest has ended');
+    if (this.state === 'running') throw new RuntimeStateError('the guest is running: pause it first');
+  }
+
+  private runJob(job: Job): void {
+    this.state = 'running';
+    this.job = job;
+    this.pauseRequested = false;
+    this.lastStop = undefined;
+    if (this.interceptedException !== undefined) {
+      this.deliverOnce = { vector: this.interceptedException.vector, eip: this.interceptedException.eip };
+      this.interceptedException = undefined;
+    }
+    const tick = (): void => {
+      if (this.job !== job || this.state !== 'running') return;
+      if (this.pauseRequested) {
+        this.pauseRequested = false;
+        this.finishJob({ kind: 'stop', stop: { reason: 'pause', description: 'Paused' } });
+        return;
+      }
+      this.feedSerialInput();
+      let result: JobResult | undefined;
+      try {
+        result = job.slice();
+      } catch (e) {
+        result = { kind: 'stop', stop: { reason: 'exception', description: `internal error while running the guest: ${e instanceof Error ? e.message : String(e)}`, exception: { id: 'internal', name: 'internal error', details: String(e) } } };
+      }
+      this.flushSerial();
+      if (result === undefined) this.scheduler(tick);
+      else this.finishJob(result);
+    };
+    this.scheduler(tick);
+  }
+
+  private finishJob(result: JobResult): void {
+    this.job = undefined;
+    this.breakpoints.clearInternal();
+    if (result.kind === 'ended') {
+      this.state = 'ended';
+      this.flushSerial();
+      this.listener.exited(result.exit);
+      return;
+    }
+    this.reportStop(result.stop);
+  }
+
+  private reportStop(stop: StopInfo): void {
+    this.state = 'stopped';
+    this.lastStop = stop;
+    const sp = this.stackTop();
+    this.tracker.reconcile(sp);
+    this.listener.stopped(stop);
+  }
+
+  /** Converts a machine stop into a job result; undefined means "keep running" (budget). */
+  interpretMachineStop(stop: MachineStop): JobResult | undefined {
+    switch (stop.reason) {
+      case 'budget':
+        return undefined;
+      case 'magic-breakpoint':
+        return { kind: 'stop', stop: { reason: 'breakpoint', description: 'Magic breakpoint: the guest executed xchg bx, bx (Bochs convention)' } };
+      case 'cpu-event': {
+        const ex = this.interceptedException;
+        if (ex === undefined) return undefined;
+        const name = vectorName(ex.vector);
+        const code = ex.errorCode >= 0 ? `(0x${ex.errorCode.toString(16)})` : '';
+        const at = this.describeAddress(ex.eip);
+        const reason = this.registers?.core.lastFaultReason ?? '';
+        return {
+          kind: 'stop',
+          stop: {
+            reason: 'exception',
+            description: `Exception ${name}${code} raised by the instruction at ${at}${reason ? `: ${reason}` : ''}. Continue to deliver it through the guest's IDT.`,
+            exception: { id: 'guest-exception', name, details: `vector ${ex.vector}${ex.errorCode >= 0 ? `, error code 0x${ex.errorCode.toString(16)}` : ''}` },
+          },
+        };
+      }
+      case 'shutdown':
+        if (this.exceptionFilters.tripleFault && this.lastStop?.exception?.id !== 'triple-fault' && !this.shutdownReported) {
+          this.shutdownReported = true;
+          return { kind: 'stop', stop: { reason: 'exception', description: `Triple fault: ${stop.detail}. The CPU has shut down; inspect the state, then continue to end the session.`, exception: { id: 'triple-fault', name: 'triple fault', details: stop.detail } } };
+        }
+        return this.ended(END_STATUS.shutdown, stop.detail);
+      case 'guest-exit':
+        return this.ended(stop.exitStatus ?? 1, stop.detail);
+      case 'halt':
+        return this.ended(END_STATUS.halted, stop.detail);
+      case 'instruction-limit':
+        return this.ended(END_STATUS.instructionLimit, stop.detail);
+      case 'output-limit':
+        return this.ended(END_STATUS.outputLimit, stop.detail);
+      case 'breakpoint':
+      case 'watchpoint':
+        return undefined; // handled by the job (needs the breakpoint table)
+    }
+  }
+
+  private shutdownReported = false;
+
+  private ended(exitCode: number, description: string): JobResult {
+    return { kind: 'ended', exit: { exitCode, description } };
+  }
+
+  /** The CPU's event hook: intercepts filtered exceptions (before delivery) and feeds the call-stack tracker. */
+  private onCpuEvent(core: Cpu, kind: string, code: number, errorCode: number): boolean {
+    if (kind === 'exception') {
+      const filter = this.exceptionFilters.guestException;
+      const eip = core.s[EIP]! >>> 0; // the CPU has rewound EIP to the faulting instruction
+      const skip = this.deliverOnce;
+      this.deliverOnce = undefined;
+      const delivering = skip !== undefined && skip.vector === code && skip.eip === eip;
+      if (!delivering && filter !== undefined && (filter.size === 0 || filter.has(code))) {
+        this.interceptedException = { vector: code, errorCode, eip };
+        return true;
+      }
+    }
+    if (kind === 'exception' || kind === 'software-interrupt' || kind === 'external-interrupt') this.tracker.noteInterrupt(code);
+    return false;
+  }
+
+  private feedSerialInput(): void {
+    if (this.inputPending.length === 0 || this.machine === undefined) return;
+    const space = this.machine.devices.com1?.receiveSpace() ?? 0;
+    if (space <= 0) return;
+    const accepted = this.machine.serialInput(this.inputPending.slice(0, space));
+    this.inputPending = this.inputPending.slice(accepted);
+  }
+
+  flushSerial(): void {
+    if (this.serialPending.length === 0) return;
+    const text = this.serialDecoder.decode(Uint8Array.from(this.serialPending), { stream: true });
+    this.serialPending = [];
+    if (text !== '') this.listener.output(text, 'stdout');
+  }
+
+  /** Prints a message in the Debug Console (logpoints, condition errors). */
+  log(text: string): void {
+    this.listener.output(text.endsWith('\n') ? text : `${text}\n`, 'console');
+  }
+
+  // ---- inspection ----------------------------------------------------------------------------------
+
+  pc(): number {
+    return this.regs.pc();
+  }
+
+  /** Linear address of the top of the stack (SS base + ESP). */
+  stackTop(): number {
+    const ss = this.regs.segment(2);
+    return (ss.base + this.regs.esp()) >>> 0;
+  }
+
+  /** Guest frames (most recent first), beginning with the current instruction. */
+  guestFrames(): readonly GuestFrame[] {
+    return this.tracker.topFirst();
+  }
+
+  isCodeAddress(address: number): boolean {
+    const program = this.programInfo;
+    if (program !== undefined && program.hasSource) return program.siteAt(address) !== undefined;
+    return this.machine?.peekLinear(address) !== undefined;
+  }
+
+  /** "label+0x4 (0x100024)" or "0x100024". */
+  describeAddress(address: number): string {
+    const name = this.programInfo?.symbolize(address);
+    const hex = `0x${(address >>> 0).toString(16)}`;
+    return name === undefined ? hex : `${name} (${hex})`;
+  }
+
+  /** Reads guest linear memory without side effects; stops at the first unmapped byte. */
+  readMemory(address: number, size: 1 | 2 | 4): number | undefined;
+  readMemory(address: number, size: number): number | undefined {
+    let value = 0;
+    for (let i = 0; i < size; i++) {
+      const b = this.machine?.peekLinear((address + i) >>> 0);
+      if (b === undefined) return undefined;
+      value |= b << (8 * i);
+    }
+    return value >>> 0;
+  }
+
+  readBytes(address: number, count: number): Uint8Array {
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const b = this.machine?.peekLinear((address + i) >>> 0);
+      if (b === undefined) break;
+      out.push(b);
+    }
+    return Uint8Array.from(out);
+  }
+
+  /** Writes guest linear memory; returns how many bytes were written (stops at the first unmapped one). */
+  writeBytes(address: number, bytes: Uint8Array): number {
+    let written = 0;
+    for (const b of bytes) {
+      if (this.machine?.pokeLinear((address + written) >>> 0, b) !== true) break;
+      written++;
+    }
+    return written;
+  }
+
+  /** Decodes the instruction at a linear address (mnemonic, length, text); undefined if unmapped. */
+  instructionAt(address: number): { mnemonic: string; length: number; text: string } | undefined {
+    const bytes = this.readBytes(address, 15);
+    if (bytes.length === 0) return undefined;
+    const insn = disassembleOne(bytes, 0, address);
+    const words = insn.text.split(' ');
+    const mnemonic = words.find((w) => !['rep', 'repe', 'repne', 'lock', 'o16', 'cs', 'ds', 'es', 'fs', 'gs', 'ss'].includes(w)) ?? '';
+    return { mnemonic, length: insn.length, text: insn.text };
+  }
+
+  register(name: string): number | undefined {
+    return this.registers?.read(name);
+  }
+
+  symbol(name: string): number | undefined {
+    return this.programInfo?.symbol(name)?.address;
+  }
+
+  here(): number {
+    return this.pc();
+  }
+
+  evaluate(expression: string): number {
+    return evaluateExpression(expression, this);
+  }
+}
+
+/** A command that is not valid in the current state (the session turns it into an error response). */
+export class RuntimeStateError extends Error {}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+// The runtime's jobs: continue, and step in/over/out at line or instruction granularity. A job runs in
+// slices (the runtime yields to the event loop between them) and ends with a stop or the guest's end.
+// Stepping single-steps the CPU and feeds the call-stack tracker; stepping over a CALL/INT (or an interrupt
+// that arrives mid-step) and stepping out run at full speed to the return address with an internal
+// breakpoint, accepting it only once the stack is back above the frame (so recursion returns correctly).
+import type { MachineStop } from '../emulator/machine/machine';
+import type { DebugRuntime, StopInfo, ExitInfo, StopReason } from './runtime';
+
+export type JobResult = { readonly kind: 'stop'; readonly stop: StopInfo } | { readonly kind: 'ended'; readonly exit: ExitInfo };
+
+/** One unit of work the runtime drives slice by slice; slice() returns undefined to be called again. */
+export interface Job {
+  slice(): JobResult | undefined;
+}
+
+export type StepKind = 'in' | 'over' | 'out';
+export type StepGranularity = 'line' | 'instruction';
+
+const SLICE_INSTRUCTIONS = 100_000;
+const SINGLE_STEPS_PER_SLICE = 20_000;
+
+const CALLS = new Set(['call', 'int', 'int3', 'into', 'int1']);
+const RETURNS = new Set(['ret', 'retf', 'iret', 'iretd', 'iretw']);
+
+function breakpointStop(runtime: DebugRuntime): JobResult | undefined {
+  const decision = runtime.breakpoints.decide(runtime.pc(), (e) => runtime.evaluate(e));
+  for (const m of decision.messages) runtime.log(m);
+  if (!decision.stop) return undefined;
+  const reason: StopReason = decision.kind === 'function' ? 'function breakpoint' : decision.kind === 'instruction' ? 'instruction breakpoint' : 'breakpoint';
+  return { kind: 'stop', stop: { reason, description: `Breakpoint at ${runtime.describeAddress(runtime.pc())}`, hitBreakpointIds: decision.ids } };
+}
+
+/** Continue: run at full speed (debug loop) until a breakpoint, an exception filter, a pause or the end. */
+export class ContinueJob implements Job {
+  constructor(private readonly runtime: DebugRuntime) {}
+
+  slice(): JobResult | undefined {
+    const stop = this.runtime.machineInstance.run(SLICE_INSTRUCTIONS, { debug: true });
+    if (stop.reason === 'breakpoint') return breakpointStop(this.runtime);
+    return this.runtime.interpretMachineStop(stop);
+  }
+}
+
+/** Running to a return address with the stack at or above `minStackTop`. */
+interface ReturnPhase {
+  readonly address: number;
+  readonly minStackTop: number;
+}
+
+export class StepJob implements Job {
+  private readonly startPc: number;
+  private readonly startFile: string | undefined;
+  private readonly startLine: number | undefined;
+  private readonly startStackTop: number;
+  private returning: ReturnPhase | undefined;
+  private started = false;
+
+  constructor(private readonly runtime: DebugRuntime, private readonly kind: StepKind, private readonly granularity: StepGranularity) {
+    this.startPc = runtime.pc();
+    const site = runtime.program?.siteAt(this.startPc);
+    this.startFile = site?.file;
+    this.startLine = site?.line;
+    this.startStackTop = runtime.stackTop();
+  }
+
+  slice(): JobResult | undefined {
+    const rt = this.runtime;
+    if (!this.started) {
+      this.started = true;
+      if (this.kind === 'out') {
+        const frame = rt.guestFrames()[0];
+        if (frame !== undefined) this.beginReturn(frame.returnAddress, frame.slot + 4);
+      }
+    }
+    for (let n = 0; n < SINGLE_STEPS_PER_SLICE; n++) {
+      if (this.returning !== undefined) {
+        const result = this.runToReturn(this.returning);
+        if (result !== 'returned') return result;
+        this.returning = undefined;
+        if (this.kind === 'out' || this.isDone()) return this.stepStop();
+        continue;
+      }
+      const pc = rt.pc();
+      const insn = rt.instructionAt(pc);
+      const mnemonic = insn?.mnemonic ?? '';
+      const length = insn?.length ?? 0;
+      if (this.kind !== 'in' && CALLS.has(mnemonic)) {
+        // Step over a call or software interrupt: run until it returns here.
+        this.beginReturn((pc + length) >>> 0, rt.stackTop());
+        continue;
+      }
+      const depthBefore = rt.tracker.depth;
+      const stackBefore = rt.stackTop();
+      const stop = rt.machineInstance.run(1, { debug: false });
+      rt.tracker.afterStep(mnemonic, pc, length, rt.stackTop());
+      const outcome = this.afterMachineStop(stop);
+      if (outcome !== undefined) return outcome;
+      if (this.kind === 'out') {
+        if (RETURNS.has(mnemonic) && rt.stackTop() > stackBefore && rt.stackTop() > this.startStackTop) return this.stepStop();
+        continue;
+      }
+      // An interrupt arrived during a step over: treat the handler as transparent.
+      const top = rt.guestFrames()[0];
+      if (this.kind === 'over' && rt.tracker.depth > depthBefore && top !== undefined && top.kind === 'interrupt') {
+        this.beginReturn(top.returnAddress, top.slot + 4);
+        continue;
+      }
+      if (this.isDone()) return this.stepStop();
+    }
+    return undefined;
+  }
+
+  private beginReturn(address: number, minStackTop: number): void {
+    this.returning = { address, minStackTop };
+    this.runtime.breakpoints.addInternal(address);
+  }
+
+  /** Runs one slice towards the return; 'returned' when there, a result for any other stop. */
+  private runToReturn(phase: ReturnPhase): JobResult | 'returned' | undefined {
+    const rt = this.runtime;
+    const stop = rt.machineInstance.run(SLICE_INSTRUCTIONS, { debug: true });
+    if (stop.reason === 'breakpoint') {
+      const pc = rt.pc();
+      if (pc === phase.address && rt.stackTop() >= phase.minStackTop) {
+        rt.breakpoints.clearInternal();
+        rt.tracker.reconcile(rt.stackTop());
+        return 'returned';
+      }
+      return breakpointStop(rt);
+    }
+    return rt.interpretMachineStop(stop);
+  }
+
+  private afterMachineStop(stop: MachineStop): JobResult | undefined {
+    if (stop.reason === 'budget' || stop.reason === 'breakpoint') return undefined;
+    return this.runtime.interpretMachineStop(stop);
+  }
+
+  /** Line granularity: at the start of another source line, or back at the starting instruction. */
+  private isDone(): boolean {
+    if (this.granularity === 'instruction') return true;
+    const rt = this.runtime;
+    const program = rt.program;
+    if (program === undefined || !program.hasSource || this.startLine === undefined) {
+      // No source for where we started: a line step is an instruction step, unless we can reach source.
+      return program === undefined || !program.hasSource || program.siteAt(rt.pc()) !== undefined;
+    }
+    const pc = rt.pc();
+    const site = program.siteAt(pc);
+    if (site === undefined) return false;
+    return site.file !== this.startFile || site.line !== this.startLine || pc === this.startPc;
+  }
+
+  private stepStop(): JobResult {
+    const what = this.kind === 'in' ? 'Step in' : this.kind === 'over' ? 'Step over' : 'Step out';
+    return { kind: 'stop', stop: { reason: 'step', description: `${what} (${this.granularity}) to ${this.runtime.describeAddress(this.runtime.pc())}` } };
+  }
+}

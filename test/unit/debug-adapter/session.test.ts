@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+// DAP tests of the HyperStep adapter with DebugClient against the in-process session: launch a Multiboot
+// guest assembled in memory, stop on entry, breakpoints (source, function, instruction, conditions, hit
+// counts, logpoints), stepping in/over/out, registers and flags, setVariable, memory, disassembly,
+// evaluate, pause of a looping guest, exception filters, serial output and the exit status.
+import * as assert from 'node:assert/strict';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { expectError, KERNEL, launchStopped, lineOf, SPIN, startHarness, topFrame, type Harness } from './harness';
+
+describe('debug adapter (DAP, in-process)', function () {
+  this.timeout(20_000);
+  let h: Harness;
+
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('stops on entry at the first instruction of start, with serial output and exit status after continue', async () => {
+    const c = h.client;
+    const stopped = await launchStopped(c, { program: KERNEL });
+    assert.equal(stopped.body.reason, 'entry');
+    const frame = await topFrame(c);
+    assert.equal(frame.line, lineOf(KERNEL, 'BP-ENTRY'));
+    assert.equal(frame.name, 'start');
+    assert.equal(frame.instructionPointerReference, '0x00100020');
+    const output = c.assertOutput('stdout', 'hello from the debuggee');
+    const magic = c.waitForEvent('stopped');
+    await c.continueRequest({ threadId: 1 });
+    await output;
+    const magicStop = (await magic) as DebugProtocol.StoppedEvent;
+    assert.equal(magicStop.body.reason, 'breakpoint');
+    assert.match(magicStop.body.description ?? '', /xchg bx, bx/);
+    const exited = c.waitForEvent('exited');
+    const terminated = c.waitForEvent('terminated');
+    await c.continueRequest({ threadId: 1 });
+    assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 7);
+    await terminated;
+  });
+
+  it('verifies source breakpoints, moves them to the next instruction line, and hits them', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: KERNEL });
+    const loop = lineOf(KERNEL, 'BP-LOOP');
+    const set = await c.setBreakpointsRequest({ source: { path: KERNEL }, breakpoints: [{ line: loop - 1 }, { line: 3 }, { line: 10_000 }] });
+    const [moved, header, beyond] = set.body.breakpoints;
+    assert.equal(moved!.verified, true);
+    assert.equal(moved!.line, loop, 'a breakpoint on the label line moves to the instruction below');
+    assert.equal(header!.verified, true, 'a comment line binds to the first instruction after it');
+    assert.equal(beyond!.verified, false);
+    await c.setBreakpointsRequest({ source: { path: KERNEL }, breakpoints: [{ line: loop, condition: 'ecx == 4' }] });
+    const stopped = c.waitForEvent('stopped');
+    await c.continueRequest({ threadId: 1 });
+    await stopped; // the magic breakpoint comes first
+    const atLoop = c.assertStoppedLocation('breakpoint', { line: loop });
+    await c.continueRequest({ threadId: 1 });
+    await atLoop;
+    const ecx = await c.evaluateRequest({ expression: 'ecx', context: 'watch' });
+    assert.match(ecx.body.result, /^0x00000004 /, 'stops before `inc ecx` only once ecx == 4 holds');
+  });
+
+  it('honours hit counts and logpoints', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: KERNEL });
+    const loop = lineOf(KERNEL, 'BP-LOOP');
+    const logged: string[] = [];
+    c.on('output', (e: DebugProtocol.OutputEvent) => {
+      if (e.body.category === 'console' && e.body.output.startsWith('ecx is')) logged.push(e.body.output.trim());
+    });
+    await c.setBreakpointsRequest({ source: { path: KERNEL }, breakpoints: [{ line: loop, logMessage: 'ecx is {ecx}' }, { line: loop + 1, hitCondition: '==6' }] });
+    const magic = c.waitForEvent('stopped');
+    await c.continueRequest({ threadId: 1 });
+    await magic;
+    const hit = c.waitForEvent('stopped');
+    await c.continueRequest({ threadId: 1 });
+    await hit;
+    // The hit-count breakpoint sits on `cmp ecx, 10` (after inc): its 6th hit has ecx = 6.
+    const ecx = await c.evaluateRequest({ expression: 'ecx' });
+    assert.match(ecx.body.result, /^0x00000006 /);
+    assert.deepEqual(logged, ['ecx is 0x0', 'ecx is 0x1', 'ecx is 0x2', 'ecx is 0x3', 'ecx is 0x4', 'ecx is 0x5'], 'the logpoint printed and did not stop');
+  });
+
+  it('steps over, into and out of calls with a tracked call stack', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: KERNEL });
+    const callOuter = lineOf(KERNEL, 'BP-CALL-OUTER');
+    await c.setBreakpointsRequest({ source: { path: KERNEL }, breakpoints: [{ line: callOuter }] });
+    const atCall = c.assertStoppedLocation('breakpoint', { line: callOuter });
+    await c.continueRequest({ threadId: 1 });
+    await atCall;
+    // step in: into outer, then over `push ebx`, then into inner
+    const stop = c.waitForEvent('stopped').then(() => c.stackTraceRequest({ threadId: 1 }));
+    await c.stepInRequest({ threadId: 1 });
+    const inOuter = await stop;
+    assert.equal(inOuter.body.stackFrames[0]!.name, 'outer');
+    assert.equal(inOuter.body.stackFrames[1]!.line, callOuter, 'the caller frame is at the call instruction');
+    assert.equal(inOuter.body.totalFrames, 2);
+    let next = c.waitForEvent('stopped');
+    await c.nextRequest({ threadId: 1 });
+    await next;
+    assert.equal((await topFrame(c)).line, lineOf(KERNEL, 'BP-CALL-INNER'));
+    next = c.waitForEvent('stopped');
+    await c.stepInRequest({ threadId: 1 });
+    await next;
+    const inInner = await c.stackTraceRequest({ threadId: 1 });
+    assert.deepEqual(inInner.body.stackFrames.map((f) => f.name), ['inner', 'outer', 'start']);
+    assert.equal(inInner.body.stackFrames[0]!.line, lineOf(KERNEL, 'BP-INNER'));
+    // paging: the second frame only
+    const paged = await c.stackTraceRequest({ threadId: 1, startFrame: 1, levels: 1 });
+    assert.equal(paged.body.stackFrames.length, 1);
+    assert.equal(paged.body.stackFrames[0]!.name, 'outer');
+    assert.equal(paged.body.totalFrames, 3);
+    next = c.waitForEvent('stopped');
+    await c.stepOutRequest({ threadId: 1 });
+    await next;
+    assert.equal((await topFrame(c)).line, lineOf(KERNEL, 'BP-AFTER-INNER'));
+    next = c.waitForEvent('stopped');
+    await c.stepOutRequest({ threadId: 1 });
+    await next;
+    const back = await c.stackTraceRequest({ threadId: 1 });
+    assert.equal(back.body.stackFrames[0]!.line, lineOf(KERNEL, 'BP-AFTER-OUTER'));
+    assert.equal(back.body.totalFrames, 1);
+    const eax = await c.evaluateRequest({ expression: 'eax' });
+    assert.match(eax.body.result, /^0x0000000a /, 'outer doubled eax = 5');
+  });
+
+  it('steps over a call at line granularity and by single instructions', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: KERNEL });
+    let next = c.waitForEvent('stopped');
+    await c.nextRequest({ threadId: 1 });
+    await next;
+    next = c.waitForEvent('stopped');
+    await c.nextRequest({ threadId: 1 });
+    await next;
+    assert.equal((await topFrame(c)).line, lineOf(KERNEL, 'BP-CALL-PUTS'));
+    const output = c.assertOutput('stdout', 'hello from the debuggee');
+    next = c.waitForEvent('stopped');
+    await c.nextRequest({ threadId: 1 });
+    await next;
+    await output;
+    assert.equal((await topFrame(c)).line, lineOf(KERNEL, 'BP-AFTER-PUTS'));
+    const before = (await topFrame(c)).instructionPointerReference;
+    next = c.waitForEvent('stopped');
+    await c.stepInRequest({ threadId: 1, granularity: 'instruction' });
+    await next;
+    const after = (await topFrame(c)).instructionPointerReference;
+    assert.equal(Number(after) - Number(before), 5, 'mov eax, 5 is five bytes');
+  });
+
+  it('shows registers, decoded EFLAGS, segments and control registers, and sets registers and flags', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: KERNEL });
+    const frame = await topFrame(c);
+    const scopes = await c.scopesRequest({ frameId: frame.id });
+    assert.deepEqual(scopes.body.scopes.map((s) => s.name), ['Registers', 'Segments', 'System']);
+    const regs = await c.variablesRequest({ variablesReference: scopes.body.scopes[0]!.variablesReference });
+    const byName = new Map(regs.body.variables.map((v) => [v.name, v]));
+    assert.equal(byName.get('eax')!.value, '0x2badb002', 'Multiboot hands over EAX = 0x2BADB002');
+    assert.equal(byName.get('eip')!.value, '0x00100020');
+    const eflags = byName.get('eflags')!;
+    const bits = await c.variablesRequest({ variablesReference: eflags.variablesReference });
+    assert.equal(bits.body.variables.find((v) => v.name === 'IF')!.value, '0');
+    const set = await c.setVariableRequest({ variablesReference: scopes.body.scopes[0]!.variablesReference, name: 'ecx', value: '0x1234 + 1' });
+    assert.equal(set.body.value, '0x00001235');
+    const zf = await c.setVariableRequest({ variablesReference: eflags.variablesReference, name: 'ZF', value: '1' });
+    assert.equal(zf.body.value, '1');
+    assert.match((await c.evaluateRequest({ expression: 'zf' })).body.result, /^0x00000001 /);
+    assert.match((await c.evaluateRequest({ expression: 'ecx' })).body.result, /^0x00001235 /);
+    const segments = await c.variablesRequest({ variablesReference: scopes.body.scopes[1]!.variablesReference });
+    const cs = segments.body.variables.find((v) => v.name === 'cs')!;
+    const csParts = await c.variablesRequest({ variablesReference: cs.variablesReference });
+    assert.match(csParts.body.variables.find((v) => v.name === 'access (hidden)')!.value, /code/);
+    assert.equal(csParts.body.variables.find((v) => v.name === 'limit (hidden)')!.value, '0xffffffff');
+    const system = await c.variablesRequest({ variablesReference: scopes.body.scopes[2]!.variablesReference });
+    const cr0 = system.body.variables.find((v) => v.name === 'cr0')!;
+    assert.equal(Number(cr0.value) & 1, 1, 'protected mode: CR0.PE = 1');
+    assert.ok(system.body.variables.some((v) => v.name === 'gdtr'));
+    const readOnly = await expectError(c.setVariableRequest({ variablesReference: cs.variablesReference, name: 'selector', value: '0' }));
+    assert.match(readOnly, /read-only/);
+  });
+
+  it('reads and writes guest memory, disassembles with symbols, and evaluates NASM expressions', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: KERNEL });
+    const msg = await c.evaluateRequest({ expression: 'msg_hello' });
+    const address = msg.body.memoryReference!;
+    const read = await c.customRequest('readMemory', { memoryReference: address, count: 5 });
+    assert.equal(Buffer.from(read.body.data, 'base64').toString('latin1'), 'hello');
+    await c.customRequest('writeMemory', { memoryReference: address, data: Buffer.from('HE').toString('base64') });
+    assert.match((await c.evaluateRequest({ expression: 'word [msg_hello]' })).body.result, /^0x00004548 /);
+    assert.match((await c.evaluateRequest({ expression: 'byte [msg_hello + 2] == 0x6c' })).body.result, /^0x00000001 /);
+    assert.match((await c.evaluateRequest({ expression: '(eax >> 16) & 0xffff' })).body.result, /^0x00002bad /);
+    const unmapped = await c.customRequest('readMemory', { memoryReference: '0xfffffff0', count: 64 });
+    assert.ok((unmapped.body.unreadableBytes ?? 0) > 0 || unmapped.body.data === '');
+    const dis = await c.disassembleRequest({ memoryReference: '0x00100020', instructionCount: 4 });
+    const lines = dis.body!.instructions;
+    assert.equal(lines[0]!.symbol, 'start');
+    assert.match(lines[0]!.instruction, /^mov esp,/);
+    assert.equal(lines[0]!.line, lineOf(KERNEL, 'BP-ENTRY'));
+    assert.match(lines[2]!.instruction, /^call puts/);
+    const back = await c.disassembleRequest({ memoryReference: '0x00100020', instructionOffset: -2, instructionCount: 3 });
+    assert.equal(back.body!.instructions[2]!.address, '0x00100020');
+    assert.match(await expectError(c.evaluateRequest({ expression: 'nosuchlabel + 1' })), /neither a register/);
+  });
+
+  it('breaks on labels (function breakpoints) and instruction breakpoints', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: KERNEL });
+    const fn = await c.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'inner' }, { name: 'missing' }] });
+    assert.equal(fn.body.breakpoints[0]!.verified, true);
+    assert.equal(fn.body.breakpoints[1]!.verified, false);
+    const atInner = c.assertStoppedLocation('function breakpoint', { line: lineOf(KERNEL, 'BP-INNER') });
+    await c.continueRequest({ threadId: 1 });
+    await atInner;
+    await c.setFunctionBreakpointsRequest({ breakpoints: [] });
+    const dis = await c.disassembleRequest({ memoryReference: (await topFrame(c)).instructionPointerReference!, instructionCount: 2 });
+    const ret = dis.body!.instructions[1]!;
+    assert.equal(ret.instruction, 'ret');
+    const ib = await c.customRequest('setInstructionBreakpoints', { breakpoints: [{ instructionReference: ret.address }] });
+    assert.equal(ib.body.breakpoints[0].verified, true);
+    const stopped = c.waitForEvent('stopped');
+    await c.continueRequest({ threadId: 1 });
+    assert.equal(((await stopped) as DebugProtocol.StoppedEvent).body.reason, 'instruction breakpoint');
+    assert.equal((await topFrame(c)).instructionPointerReference, ret.address);
+  });
+
+  it('pauses a guest that loops forever, and answers requests while it runs', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: SPIN });
+    await c.continueRequest({ threadId: 1 });
+    const threads = await c.threadsRequest();
+    assert.deepEqual(threads.body.threads.map((t) => t.name), ['vCPU 0']);
+    assert.match(await expectError(c.stackTraceRequest({ threadId: 1 })), /running/);
+    const paused = c.waitForEvent('stopped');
+    await c.pauseRequest({ threadId: 1 });
+    assert.equal(((await paused) as DebugProtocol.StoppedEvent).body.reason, 'pause');
+    const frame = await topFrame(c);
+    assert.ok([lineOf(SPIN, 'BP-SPIN'), lineOf(SPIN, 'BP-SPIN') + 1].includes(frame.line));
+  });
+
+  it('stops on a guest exception before delivery when the filter is on', async () => {
+    const c = h.client;
+    const entry = c.waitForEvent('stopped');
+    const init = c.waitForEvent('initialized').then(async () => {
+      await c.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'guest-exception', condition: '#DE' }] });
+      await c.configurationDoneRequest();
+    });
+    await c.launch({ technique: 'native', program: SPIN, defines: { FAULT: 1 }, stopOnEntry: false });
+    await init;
+    const stop = (await entry) as DebugProtocol.StoppedEvent;
+    assert.equal(stop.body.reason, 'exception');
+    assert.equal((await topFrame(c)).line, lineOf(SPIN, 'BP-FAULT'));
+    const info = await c.exceptionInfoRequest({ threadId: 1 });
+    assert.equal(info.body.exceptionId, '#DE');
+  });
+
+  it('refuses bad launches and malformed, out-of-order and unknown requests, and lives on', async () => {
+    const c = h.client;
+    await c.initializeRequest();
+    assert.match(await expectError(c.threadsRequest().then(() => c.stackTraceRequest({ threadId: 1 }))), /launch first/);
+    assert.match(await expectError(c.customRequest('noSuchRequest')), /unknown request/);
+    assert.match(await expectError(c.launchRequest({ program: KERNEL } as DebugProtocol.LaunchRequestArguments)), /trap-and-emulate' is not implemented/);
+    assert.match(await expectError(c.launchRequest({ program: KERNEL, technique: 'native', memoryMB: 'lots' } as DebugProtocol.LaunchRequestArguments)), /memoryMB/);
+    assert.match(await expectError(c.launchRequest({ technique: 'native' } as DebugProtocol.LaunchRequestArguments)), /'program' is required/);
+    assert.match(await expectError(c.launchRequest({ technique: 'native', program: '/no/such/file.asm' } as DebugProtocol.LaunchRequestArguments)), /cannot read/);
+    assert.match(await expectError(c.continueRequest({ threadId: 1 })), /launch first/);
+    assert.match(await expectError(c.setBreakpointsRequest({} as DebugProtocol.SetBreakpointsArguments)), /source/);
+    assert.match(await expectError(c.configurationDoneRequest()), /before a successful launch/);
+    const ok = await c.launchRequest({ technique: 'native', program: KERNEL } as DebugProtocol.LaunchRequestArguments);
+    assert.equal(ok.success, true);
+    assert.match(await expectError(c.customRequest('readMemory', { memoryReference: 'nowhere', count: 4 })), /memory reference/);
+  });
+});
