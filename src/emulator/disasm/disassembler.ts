@@ -5,7 +5,7 @@
 import { DecodedInstruction, DecodeFault, decodeInstruction, Prefix } from '../isa/decoder';
 import { REGISTER_NAMES } from '../isa/encoder-ea';
 import { INSTRUCTION_FORMS } from '../isa/table';
-import type { InstructionForm } from '../isa/types';
+import type { InstructionForm, OperandKind } from '../isa/types';
 import { formatOperand, hex, type Symbolizer } from './format-operands';
 
 export type { Symbolizer } from './format-operands';
@@ -29,22 +29,46 @@ export interface DisassembledInstruction {
 }
 
 const STRING_COMPARES = new Set(['cmpsb', 'cmpsw', 'cmpsd', 'scasb', 'scasw', 'scasd']);
+/** Operand kinds whose text shows the operand size (so a 66h prefix needs no `o16`). */
+const SIZED_OPERANDS: ReadonlySet<OperandKind> = new Set<OperandKind>(['Ev', 'Gv', 'Zv', 'eAX', 'Iz', 'Ov', 'Jz', 'Ap', 'Mp', 'Rv']);
+/** MOV stores that take XRELEASE without LOCK. */
+const RELEASE_STORES = new Set(['MOV Eb,Gb', 'MOV Ev,Gv', 'MOV Eb,Ib', 'MOV Ev,Iz']);
+/** Near branches that take the BND prefix (MPX): Jcc, JMP rel32/indirect, CALL, RET; not JMP rel8. */
+function isBndBranch(form: InstructionForm): boolean {
+  if (form.category !== 'control') return false;
+  if (/^(JMP Jz|JMP Ev|CALL Jz|CALL Ev|RET|RET Iw)$/.test(form.sdm)) return true;
+  return form.mnemonic.startsWith('j') && form.mnemonic !== 'jmp' && form.mnemonic !== 'jecxz';
+}
+/** RET/RETF with 66h print as `retw`/`retfw`. */
+const RET_FORMS = new Set(['RET', 'RET Iw', 'RETF', 'RETF Iw']);
 
 function prefixWords(d: DecodedInstruction, form: InstructionForm): string {
   const words: string[] = [];
   const repeatable = form.category === 'string';
+  // A segment override with no memory operand to carry it is written first (`es movsb`, `fs rep ...`).
+  if (d.segmentOverride >= 0 && !d.isMemory) words.push(REGISTER_NAMES.segment[d.segmentOverride] as string);
+  // F2/F3 on non-string instructions are named as ndisasm names their later meanings: BND on branches,
+  // XACQUIRE/XRELEASE on locked or store forms (Intel SDM Vol. 1, 16.3 HLE; MPX).
+  const locked = (d.prefixes & Prefix.LOCK) !== 0 || (form.mnemonic === 'xchg' && d.isMemory);
   if (form.mandatoryPrefix !== 0xf3) {
-    if ((d.prefixes & Prefix.REP) !== 0) words.push(repeatable && STRING_COMPARES.has(form.mnemonic) ? 'repe' : 'rep');
-    if ((d.prefixes & Prefix.REPNE) !== 0) words.push('repne');
+    if ((d.prefixes & Prefix.REP) !== 0) {
+      words.push(repeatable ? (STRING_COMPARES.has(form.mnemonic) ? 'repe' : 'rep') :
+        locked || (RELEASE_STORES.has(form.sdm) && (d.isMemory || form.opcode >= 0xc6)) ? 'xrelease' : 'rep');
+    }
+    if ((d.prefixes & Prefix.REPNE) !== 0) {
+      words.push(repeatable ? 'repne' : isBndBranch(form) ? 'bnd' :
+        locked ? 'xacquire' : 'repne');
+    }
   }
   if ((d.prefixes & Prefix.LOCK) !== 0) words.push('lock');
-  if (d.segmentOverride >= 0 && !d.hasModrm && !form.operands.some((k) => k === 'Ob' || k === 'Ov')) {
-    words.push(REGISTER_NAMES.segment[d.segmentOverride] as string);
-  } else if (d.segmentOverride >= 0 && d.hasModrm && !d.isMemory) {
-    words.push(REGISTER_NAMES.segment[d.segmentOverride] as string);
+  // A 66h/67h that nothing printed shows is written as `o16`/`a16`, as ndisasm does.
+  const segmentMemory = d.isMemory && form.operands.includes('Sw');
+  if ((d.prefixes & Prefix.OPERAND_SIZE) !== 0 && form.mandatoryPrefix !== 0x66 && form.operandSize === 0 &&
+    (segmentMemory || !form.operands.some((k) => SIZED_OPERANDS.has(k))) && !RET_FORMS.has(form.sdm)) {
+    words.push(d.operandSize === 16 ? 'o16' : 'o32');
   }
-  // A 66h that the printed form does not show (PUSH imm8) is written as `o16`.
-  if ((d.prefixes & Prefix.OPERAND_SIZE) !== 0 && form.sdm === 'PUSH Ibs') words.push('o16');
+  // ndisasm shows an unused 67h only on operand-less instructions (`a16 movsb`, `a16 cld`).
+  if ((d.prefixes & Prefix.ADDRESS_SIZE) !== 0 && form.operands.length === 0) words.push(d.addressSize === 16 ? 'a16' : 'a32');
   return words.length === 0 ? '' : `${words.join(' ')} `;
 }
 
@@ -60,7 +84,14 @@ export function disassembleOne(
     return { address, length: 1, text: `db ${hex(byte)}`, formIndex: -1, fault: d.fault };
   }
   const operands = form.operands.map((_, i) => formatOperand(d, form, i, address, options.symbolize));
-  const text = `${prefixWords(d, form)}${form.mnemonic}${operands.length === 0 ? '' : ' ' + operands.join(',')}`;
+  // ndisasm reads 67 90 as the old one-byte XCHG EAX,EAX rather than NOP.
+  if (form.sdm === 'NOP' && (d.prefixes & Prefix.ADDRESS_SIZE) !== 0 && d.prefixes === Prefix.ADDRESS_SIZE) {
+    return { address, length: d.length, text: 'xchg eax,eax', formIndex: form.index, fault: d.fault };
+  }
+  let mnemonic = form.mnemonic;
+  if (RET_FORMS.has(form.sdm) && d.operandSize === 16) mnemonic = form.sdm === 'RET Iw' ? 'retnw' : `${form.mnemonic}w`;
+  else if (form.mnemonic === 'jecxz' && d.addressSize === 16) mnemonic = 'jcxz';
+  const text = `${prefixWords(d, form)}${mnemonic}${operands.length === 0 ? '' : ' ' + operands.join(',')}`;
   return { address, length: d.length, text, formIndex: form.index, fault: d.fault };
 }
 

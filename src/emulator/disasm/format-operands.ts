@@ -28,7 +28,7 @@ export function formatMemory(d: DecodedInstruction, moffs: boolean, symbolize: S
   const segment = d.segmentOverride >= 0 ? `${REGISTER_NAMES.segment[d.segmentOverride]}:` : '';
   if (moffs) {
     const width = d.addressSize === 16 ? 'word ' : '';
-    return `[${width}${segment}${address(d.displacement >>> 0, symbolize)}]`;
+    return `[${segment}${width}${address(d.displacement >>> 0, symbolize)}]`;
   }
   const parts: string[] = [];
   if (d.addressSize === 16) {
@@ -42,9 +42,10 @@ export function formatMemory(d: DecodedInstruction, moffs: boolean, symbolize: S
     }
   }
   if (parts.length === 0) {
-    const width = d.addressSize === 16 ? 'word' : 'dword';
+    // ndisasm marks the ModRM absolute form (mod 00, r/m 101) as `dword`, not the SIB one (base 101).
     const value = d.addressSize === 16 ? d.displacement & 0xffff : d.displacement >>> 0;
-    return `[${width} ${segment}${address(value, symbolize)}]`;
+    const width = d.addressSize === 16 ? 'word ' : d.hasSib ? '' : 'dword ';
+    return `[${width}${segment}${address(value, symbolize)}]`;
   }
   const displacement = d.displacementSize === 0 ? '' : signedHex(d.displacement);
   return `[${segment}${parts.join('+')}${displacement}]`;
@@ -115,11 +116,15 @@ export function formatOperand(
       return `${explicit ? SIZE_KEYWORDS[size] + ' ' : ''}${hex(d.immediate)}`;
     }
     case 'Jb': case 'Jz': {
-      const mask = size === 16 ? 0xffff : 0xffffffff;
+      // ndisasm wraps a rel16 target to 16 bits but prints rel8 targets unwrapped even under 66h.
+      const mask = size === 16 && kind === 'Jz' ? 0xffff : 0xffffffff;
       const target = ((instructionAddress + d.length + d.immediate) & mask) >>> 0;
       const isJcc = form.mnemonic.startsWith('j') && form.mnemonic !== 'jmp' && form.mnemonic !== 'jecxz';
-      const distance = kind === 'Jb' && form.mnemonic === 'jmp' ? 'short ' : kind === 'Jz' && isJcc ? 'near ' : '';
-      return `${distance}${address(target, symbolize)}`;
+      const distance = kind === 'Jb' && form.mnemonic === 'jmp' ? 'short ' : kind === 'Jz' && size === 16 ? 'word ' :
+        kind === 'Jz' && isJcc ? 'near ' : '';
+      // LOOPcc with a 16-bit address size count in CX: ndisasm writes `loop 0x10,cx`.
+      const counter = form.mnemonic.startsWith('loop') && d.addressSize === 16 ? ',cx' : '';
+      return `${distance}${address(target, symbolize)}${counter}`;
     }
     case 'Ap': return `${size === 16 ? 'word ' : ''}${hex(d.farSelector)}:${hex(d.immediate)}`;
   }

@@ -82,7 +82,7 @@ function operandOf(d: DecodedInstruction, form: InstructionForm, position: numbe
     case 'Iw': return { kind: 'imm', ...known(d.immediate) };
     case 'Iz': return { kind: 'imm', ...known(d.immediate), bits: size, strict: true };
     case 'Jb': case 'Jz': {
-      const target = ((address + d.length + d.immediate) & (size === 16 ? 0xffff : 0xffffffff)) >>> 0;
+      const target = ((address + d.length + d.immediate) & (size === 16 && kind === 'Jz' ? 0xffff : 0xffffffff)) >>> 0;
       const loop = form.mnemonic.startsWith('loop') || form.mnemonic === 'jecxz';
       return { kind: 'imm', ...known(target), ...(loop ? {} : { distance: kind === 'Jb' ? 'short' as const : 'near' as const }) };
     }

@@ -1,6 +1,6 @@
 // Bounded fuzz of the decoder and disassembler: random and mutated byte strings never throw, lengths stay
-// within 1..15, and every instruction the decoder accepts re-encodes (via its statement) to bytes that
-// decode to the same instruction. Seeds are fixed so a failure is reproducible; `FUZZ_ITERATIONS` raises
+// within 1..15, every instruction the decoder accepts re-encodes (via its statement) to bytes that
+// decode to the same instruction, and random byte streams disassemble exactly as `ndisasm -b32` does. Seeds are fixed so a failure is reproducible; `FUZZ_ITERATIONS` raises
 // the count for a longer run (npm test runs the bounded default).
 
 import { strict as assert } from 'node:assert';
@@ -8,6 +8,7 @@ import { disassembleOne } from '../../../src/emulator/disasm/disassembler';
 import { statementOf } from '../../../src/emulator/disasm/to-statement';
 import { DecodedInstruction, DecodeFault, decodeInstruction, MAX_INSTRUCTION_LENGTH } from '../../../src/emulator/isa/decoder';
 import { encodeInstruction } from '../../../src/emulator/isa/encoder';
+import { disassembleWithNdisasm } from '../isa/nasm-oracle';
 import { meaningOf } from './semantics';
 
 /** xorshift32: small deterministic generator. */
@@ -71,5 +72,35 @@ describe('decoder and disassembler fuzz (bounded)', function () {
     }
     assert.ok(checked > ITERATIONS / 10, `only ${checked} instructions decoded`);
     assert.deepEqual(failures.slice(0, 15), [], `${failures.length} of ${checked}`);
+  });
+});
+
+describe('disassembler vs ndisasm on random byte streams (bounded)', function () {
+  this.timeout(60000);
+
+  it('prints what ndisasm prints wherever both decode the same instruction', () => {
+    const next = generator(0x9e3779b9);
+    const bytes = new Uint8Array(Math.min(ITERATIONS, 40000) * 4);
+    for (let i = 0; i < bytes.length; i++) {
+      const r = next();
+      bytes[i] = (r & 3) === 0 ? (INTERESTING[(r >>> 8) % INTERESTING.length] as number) : (r >>> 16) & 0xff;
+    }
+    const failures: string[] = [];
+    let compared = 0;
+    for (const line of disassembleWithNdisasm(bytes)) {
+      const ours = disassembleOne(bytes, line.offset, line.offset);
+      if (ours.formIndex < 0 || ours.fault !== DecodeFault.None) continue; // outside the table's subset
+      if (ours.length * 2 !== line.hex.length) {
+        // ndisasm refuses SETcc with ModRM.reg != 0; the CPU (and we) ignore that field (SDM SETcc).
+        // It then prints `db 0x0f` (or the lone prefix before it) where we see the SETcc.
+        const setcc = / set[a-z]+ /.test(` ${ours.text} `) && (line.text.startsWith('db') || line.hex.length === 2);
+        if (!setcc) failures.push(`${line.hex}: ndisasm '${line.text}' (length ${line.hex.length / 2}), ours '${ours.text}' (length ${ours.length})`);
+        continue;
+      }
+      compared++;
+      if (ours.text.replace(/\s+/g, ' ') !== line.text.replace(/\s+/g, ' ')) failures.push(`${line.hex}: ndisasm '${line.text}', ours '${ours.text}'`);
+    }
+    assert.ok(compared > bytes.length / 8, `only ${compared} lines compared`);
+    assert.deepEqual(failures.slice(0, 20), [], `${failures.length} differences in ${compared} lines`);
   });
 });
