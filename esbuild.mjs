@@ -40,6 +40,8 @@ for (const b of bundles) {
     banner: b.banner ? { js: b.banner } : undefined,
     // The web bundles must not pull Node built-ins in by accident: fail loudly instead.
     ...(b.platform === 'browser' ? { mainFields: ['browser', 'module', 'main'] } : {}),
+    // @vscode/debugadapter needs Node's 'events' and 'url'; the web bundle gets small stand-ins (debug adapter's).
+    ...(b.platform === 'browser' ? { alias: { events: './src/debug-adapter/web/events.ts', url: './src/debug-adapter/web/url.ts' } } : {}),
   };
   if (watch) {
     const ctx = await esbuild.context(options);

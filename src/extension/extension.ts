@@ -1,6 +1,7 @@
 // The extension's composition root, shared by the Node and the web extension host entries.
 // It is the only place that wires VS Code to the debug adapter, the language server and the views.
 import * as vscode from 'vscode';
+import { registerDebugAdapterFactory } from './debugAdapterFactory';
 import { HyperStepConfigurationProvider } from './debugConfiguration';
 import { DEBUG_TYPE, INCLUDE_PATHS_NOTIFICATION, LANGUAGE_ID } from './ids';
 
@@ -47,6 +48,7 @@ export function activateHyperStep(context: vscode.ExtensionContext, host: Extens
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Initial),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
   );
+  registerDebugAdapterFactory(context);
   // The language server starts in the background: activation never waits for it, and a failure is shown
   // in the output channel rather than breaking the debugger.
   // Creating the client can throw too (code-server's web-worker host refuses workers for extensions
