@@ -45,6 +45,11 @@ export interface TimedDevice {
   nextDeadline(): number;
   /** Bring the device up to virtual cycle `now`, raising whatever interrupts fell due. */
   advanceTo(now: number): void;
+  /**
+   * Set by the machine: the device calls it when the guest reprograms it so that its next deadline moves
+   * (e.g. a new PIT count). The machine then ends the current CPU slice early and reschedules.
+   */
+  onDeadlineChange?: () => void;
 }
 
 /** A device whose complete state can be saved as plain data (JSON-safe) and restored. */

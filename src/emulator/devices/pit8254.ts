@@ -82,6 +82,7 @@ export class Pit8254 implements PortDevice, TimedDevice, StatefulDevice<Pit8254S
   readonly portRanges: readonly AddressRange[] = [{ base: PIT_BASE, length: 4 }];
   readonly byteWide = true;
   private channels: PitChannelState[] = [resetChannel(), resetChannel(), resetChannel()];
+  onDeadlineChange?: () => void;
 
   constructor(
     private readonly clock: VirtualClock,
@@ -183,6 +184,7 @@ export class Pit8254 implements PortDevice, TimedDevice, StatefulDevice<Pit8254S
 
   loadState(state: Pit8254State): void {
     this.channels = state.channels.map((c) => ({ ...c }));
+    this.onDeadlineChange?.();
   }
 
   /** Counter values and modes for debuggers (no side effects). */
@@ -215,6 +217,7 @@ export class Pit8254 implements PortDevice, TimedDevice, StatefulDevice<Pit8254S
     ch.edgesDelivered = 0;
     // Datasheet: after a control word OUT is low in mode 0 and high in the other modes.
     this.setOutput(select, mode !== 0);
+    if (select === 0) this.onDeadlineChange?.();
   }
 
   private readBack(value: number): void {
@@ -238,6 +241,7 @@ export class Pit8254 implements PortDevice, TimedDevice, StatefulDevice<Pit8254S
     ch.startTick = this.tick() + 1;
     ch.edgesDelivered = 0;
     if (index === 0 && ch.mode === 0) this.irqSink.setIrq(PIT_IRQ, false);
+    if (index === 0) this.onDeadlineChange?.();
   }
 
   /** Tick of the next rising edge of OUT that has not been delivered, or Infinity. */

@@ -66,6 +66,8 @@ export class Machine implements VirtualClock, MachineControl {
   /** Once the guest has exited or shut down, every later run() reports the same stop. */
   private finalStop: MachineStop | null = null;
   private readonly timed: TimedDevice[];
+  /** A device deadline moved during a CPU slice: the CPU was asked to stop so the slice can be recomputed. */
+  private rescheduleRequested = false;
 
   constructor(readonly recipe: MachineRecipe, cpuFactory: CpuFactory) {
     const problems = validateRecipe(recipe);
@@ -79,8 +81,9 @@ export class Machine implements VirtualClock, MachineControl {
     });
     for (const d of this.devices.portDevices) this.ports.attach(d);
     this.timed = this.devices.timedDevices;
+    for (const d of this.timed) d.onDeadlineChange = () => this.requestReschedule();
     this.cpu = cpuFactory(this);
-    applyFirmwareState(recipe.firmware, this.ports);
+    applyFirmwareState(recipe.firmware, this.ports); // programs the PIT: the first slice is recomputed
   }
 
   /**
@@ -98,6 +101,14 @@ export class Machine implements VirtualClock, MachineControl {
 
   now(): number {
     return this.cpu.retired() * this.recipe.cyclesPerInstruction + this.idleCycles;
+  }
+
+  /**
+   * Cycles spent outside guest instructions (a VMM's handlers, world switches, I/O hops): they advance virtual
+   * time like idle cycles do, so devices see the time a virtualized guest loses to its VMM.
+   */
+  addCycles(cycles: number): void {
+    if (Number.isFinite(cycles) && cycles > 0) this.idleCycles += cycles;
   }
 
   // ---- MachineControl (called by devices during a CPU slice) ---------------------------------------
@@ -166,6 +177,10 @@ export class Machine implements VirtualClock, MachineControl {
         this.pendingStop = null;
         return stop.reason === 'guest-exit' || stop.reason === 'shutdown' || stop.reason === 'output-limit' ? this.finish(stop) : stop;
       }
+      if (cpuStop === 'exit' && this.rescheduleRequested) {
+        this.rescheduleRequested = false; // the slice ended early because a deadline moved: recompute it
+        continue;
+      }
       switch (cpuStop) {
         case 'budget':
           continue;
@@ -208,6 +223,12 @@ export class Machine implements VirtualClock, MachineControl {
 
   private advanceDevices(now: number): void {
     for (const d of this.timed) d.advanceTo(now);
+  }
+
+  private requestReschedule(): void {
+    if (this.rescheduleRequested) return;
+    this.rescheduleRequested = true;
+    this.cpu?.requestStop(); // absent while the machine is still being built
   }
 
   private stopSoon(stop: MachineStop): void {
@@ -271,6 +292,7 @@ export class Machine implements VirtualClock, MachineControl {
     this.serialBytes = state.serialBytes;
     this.finalStop = state.finalStop;
     this.pendingStop = null;
+    this.rescheduleRequested = false; // the CPU's own stop request was cleared with its state
     this.devices.loadState(state.devices); // after the CPU: device time derives from its counter
   }
 

@@ -52,6 +52,18 @@ describe('Machine run loop', () => {
     assert.equal(m.now() > 50 * count * CYCLES_PER_PIT_TICK, true, 'virtual time advanced while halted');
   });
 
+  it('delivers timer interrupts to a busy guest on time even when it reprograms the PIT mid-slice', () => {
+    const count = 500;
+    const setup = timerSetup(count);
+    const script: ScriptOp[] = [...setup, { op: 'sti' }, { op: 'nop' }, { op: 'eoi' }, { op: 'jmp', to: setup.length + 1 }];
+    const { m, cpu } = build(script);
+    m.run(20 * count * CYCLES_PER_PIT_TICK); // one huge slice request: the PIT write must cut it short
+    const { interruptTimes } = cpu().state;
+    assert.ok(interruptTimes.length >= 18, `got ${interruptTimes.length} interrupts`);
+    const gaps = interruptTimes.slice(1).map((t, i) => t - interruptTimes[i]);
+    assert.ok(gaps.every((g) => g === count * CYCLES_PER_PIT_TICK), `gaps ${gaps.slice(0, 5)}`);
+  });
+
   it('ends with the debug-exit status and reports the same stop on every later run', () => {
     const { m, cpu } = build([{ op: 'out', port: 0x3f8, value: 0x41 }, { op: 'out', port: 0xf4, value: 0x10, size: 4 }, { op: 'nop' }, { op: 'nop' }]);
     const stop = m.run(100);
