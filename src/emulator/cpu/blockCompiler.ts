@@ -8,7 +8,7 @@
 
 import type { Cpu } from './cpu';
 import type { Block, Insn } from './insn';
-import { getZF, setLazyKeepCF, testCondition } from './lazyFlags';
+import { getCF, getZF, testCondition } from './lazyFlags';
 import {
   ARITH_FLAGS, EFLAGS, EIP, Flag, MODE, LAZY_BITS, LAZY_KIND, LAZY_MASK, LAZY_OP1, LAZY_OP2, LAZY_RESULT, SEG_LIMIT, Seg,
 } from './stateLayout';
@@ -20,7 +20,7 @@ import {
  */
 export type CompiledBlock = (cpu: Cpu, s: Int32Array, max: number) => number;
 
-const HELPERS = { setLazyKeepCF, testCondition, getZF };
+const HELPERS = { testCondition, getZF, getCF };
 
 let compilerAvailable = true;
 
@@ -34,89 +34,177 @@ const INLINE_ALU: Record<number, { kind: number; expr: string; write: boolean } 
   7: { kind: 3, expr: '(a - b) | 0', write: false },
 };
 
-function lazy(kind: number): string {
-  return `s[${LAZY_KIND}] = ${kind}; s[${LAZY_OP1}] = a; s[${LAZY_OP2}] = b; s[${LAZY_RESULT}] = r; ` +
-    `s[${LAZY_BITS}] = 32; s[${LAZY_MASK}] = ${ARITH_FLAGS};`;
+/**
+ * Compile-time knowledge of the lazy flags: `kind` < 0 means the state slots are authoritative; otherwise
+ * the last flag-setting instruction's operands sit in the generated locals fa/fb/fr (32-bit, kind `kind`,
+ * pending flags `mask`), and are stored to the slots ("flushed") only where something may observe them:
+ * before a handler call, a possible fault, or a return. A loop that only adds, compares and branches never
+ * touches the lazy-flag slots until it exits.
+ */
+interface FlagState {
+  kind: number;
+  mask: number;
+}
+
+const SLOTS_AUTHORITATIVE: FlagState = { kind: -1, mask: 0 };
+
+function flushCode(state: FlagState): string {
+  if (state.kind < 0) return '';
+  return `s[${LAZY_KIND}] = ${state.kind}; s[${LAZY_OP1}] = fa; s[${LAZY_OP2}] = fb; s[${LAZY_RESULT}] = fr; ` +
+    `s[${LAZY_BITS}] = 32; s[${LAZY_MASK}] = ${state.mask};`;
+}
+
+/** CF as a 0/1 expression from the known state. */
+function carryExpression(state: FlagState): string {
+  if ((state.mask & Flag.CF) === 0) return `(s[${EFLAGS}] & 1)`;
+  if (state.kind === 1) return '((fr >>> 0) < (fa >>> 0) ? 1 : 0)';
+  if (state.kind === 3) return '((fa >>> 0) < (fb >>> 0) ? 1 : 0)';
+  return '0';
+}
+
+/** A condition (tttn) evaluated from the known state, or undefined when it needs the helpers (PF). */
+function conditionExpression(state: FlagState, cc: number): string | undefined {
+  const cf = `(${carryExpression(state)} !== 0)`;
+  const zf = '(fr === 0)';
+  const sf = '(fr < 0)';
+  const of = state.kind === 1 ? '(((fa ^ fr) & (fb ^ fr)) < 0)' : state.kind === 3 ? '(((fa ^ fb) & (fa ^ fr)) < 0)' : 'false';
+  let base: string;
+  switch (cc >> 1) {
+    case 0: base = of; break;
+    case 1: base = cf; break;
+    case 2: base = zf; break;
+    case 3: base = `(${cf} || ${zf})`; break;
+    case 4: base = sf; break;
+    case 5: return undefined;
+    case 6: base = `(${sf} !== ${of})`; break;
+    default: base = `(${zf} || ${sf} !== ${of})`; break;
+  }
+  return (cc & 1) === 0 ? base : `!${base}`;
+}
+
+interface Emitted {
+  code: string;
+  state: FlagState;
 }
 
 /** Inline JavaScript for an instruction, or undefined to call its handler. `next` is EIP after it. */
-function inline(insn: Insn, next: string): string | undefined {
+function inline(insn: Insn, next: string, state: FlagState): Emitted | undefined {
   const op = insn.opcode;
   const reg32 = insn.mod === 3 && insn.osize === 4;
+  const alu = (dst: number, srcExpr: string, opNumber: number): Emitted | undefined => {
+    const a = INLINE_ALU[opNumber];
+    if (a === undefined) return undefined;
+    return {
+      code: `fa = s[${dst}]; fb = ${srcExpr}; { const a = fa, b = fb; fr = ${a.expr}; }${a.write ? ` s[${dst}] = fr;` : ''}`,
+      state: { kind: a.kind, mask: ARITH_FLAGS },
+    };
+  };
   if (op < 0x40 && (op & 7) < 4 && (op & 1) === 1 && reg32) { // ALU Ev,Gv / Gv,Ev, 32-bit registers
-    const alu = INLINE_ALU[(op >> 3) & 7];
-    if (alu === undefined) return undefined;
     const toRm = (op & 2) === 0;
-    const dst = toRm ? insn.rm : insn.reg;
-    const src = toRm ? insn.reg : insn.rm;
-    return `{ const a = s[${dst}], b = s[${src}], r = ${alu.expr}; ${lazy(alu.kind)}${alu.write ? ` s[${dst}] = r;` : ''} }`;
+    return alu(toRm ? insn.rm : insn.reg, `s[${toRm ? insn.reg : insn.rm}]`, (op >> 3) & 7);
   }
-  if ((op === 0x81 || op === 0x83) && reg32) {
-    const alu = INLINE_ALU[insn.reg];
-    if (alu === undefined) return undefined;
-    return `{ const a = s[${insn.rm}], b = ${insn.imm | 0}, r = ${alu.expr}; ${lazy(alu.kind)}${alu.write ? ` s[${insn.rm}] = r;` : ''} }`;
-  }
+  if ((op === 0x81 || op === 0x83) && reg32) return alu(insn.rm, `${insn.imm | 0}`, insn.reg);
   if (op === 0x85 && reg32) {
-    return `{ const a = s[${insn.rm}], b = s[${insn.reg}], r = a & b; ${lazy(5)} }`;
+    return { code: `fa = s[${insn.rm}]; fb = s[${insn.reg}]; fr = fa & fb;`, state: { kind: 5, mask: ARITH_FLAGS } };
   }
-  if (op >= 0x40 && op <= 0x4f && insn.osize === 4) {
+  if (op >= 0x40 && op <= 0x4f && insn.osize === 4) { // INC/DEC: CF is kept (materialised into EFLAGS)
     const n = op & 7;
     const dec = op >= 0x48;
-    return `{ const v = s[${n}], r = (v ${dec ? '-' : '+'} 1) | 0; s[${n}] = r; h.setLazyKeepCF(s, ${dec ? 3 : 1}, v, 1, r, 32); }`;
+    const keepCarry = state.kind < 0
+      ? `if ((s[${LAZY_MASK}] & 1) !== 0) s[${EFLAGS}] = (s[${EFLAGS}] & ~1) | h.getCF(s);`
+      : (state.mask & Flag.CF) !== 0 ? `s[${EFLAGS}] = (s[${EFLAGS}] & ~1) | ${carryExpression(state)};` : '';
+    return {
+      code: `${keepCarry} fa = s[${n}]; fb = 1; fr = (fa ${dec ? '-' : '+'} 1) | 0; s[${n}] = fr;`,
+      state: { kind: dec ? 3 : 1, mask: ARITH_FLAGS & ~Flag.CF },
+    };
   }
   if ((op === 0x89 || op === 0x8b) && reg32) {
-    return op === 0x89 ? `s[${insn.rm}] = s[${insn.reg}];` : `s[${insn.reg}] = s[${insn.rm}];`;
+    return { code: op === 0x89 ? `s[${insn.rm}] = s[${insn.reg}];` : `s[${insn.reg}] = s[${insn.rm}];`, state };
   }
-  if (op >= 0xb8 && op <= 0xbf && insn.osize === 4) return `s[${op & 7}] = ${insn.imm | 0};`;
+  if (op >= 0xb8 && op <= 0xbf && insn.osize === 4) return { code: `s[${op & 7}] = ${insn.imm | 0};`, state };
   if (op === 0x8d && insn.mod !== 3 && insn.osize === 4 && insn.asize === 4) {
     let expr = `${insn.disp | 0}`;
     if (insn.base >= 0) expr += ` + s[${insn.base}]`;
     if (insn.index >= 0) expr += ` + (s[${insn.index}] << ${insn.scale})`;
-    return `s[${insn.reg}] = (${expr}) | 0;`;
+    return { code: `s[${insn.reg}] = (${expr}) | 0;`, state };
   }
   const relative = (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xeb || op === 0xe9;
   if (relative && insn.osize === 4) {
     const target = `((${next}) + ${insn.imm | 0}) | 0`;
-    const jump = `{ const t = ${target}; if ((t >>> 0) > (s[${SEG_LIMIT + Seg.CS}] >>> 0)) { cpu.insnStart = ${next} - ${insn.length}; ` +
-      `s[${EIP}] = ${next}; cpu.jump(t); } s[${EIP}] = t; }`;
-    if (op === 0xeb || op === 0xe9) return jump;
+    const jump = `{ const t = ${target}; if ((t >>> 0) > (s[${SEG_LIMIT + Seg.CS}] >>> 0)) { ${flushCode(state)} ` +
+      `cpu.insnStart = ${next} - ${insn.length}; s[${EIP}] = ${next}; cpu.jump(t); } s[${EIP}] = t; }`;
+    if (op === 0xeb || op === 0xe9) return { code: jump, state };
     const cc = op & 15;
+    if (state.kind >= 0) {
+      const known = conditionExpression(state, cc);
+      if (known !== undefined) return { code: `if (${known}) ${jump} else s[${EIP}] = ${next};`, state };
+      return { code: `${flushCode(state)} if (h.testCondition(s, ${cc})) ${jump} else s[${EIP}] = ${next};`, state: SLOTS_AUTHORITATIVE };
+    }
     const condition = cc === 4 ? 'h.getZF(s)' : cc === 5 ? '!h.getZF(s)' : `h.testCondition(s, ${cc})`;
-    return `if (${condition}) ${jump} else s[${EIP}] = ${next};`;
+    return { code: `if (${condition}) ${jump} else s[${EIP}] = ${next};`, state };
   }
   return undefined;
+}
+
+/** One pass over the block starting from flag state `start`. */
+function emitBody(insns: readonly Insn[], start: FlagState, doneExpression: string): Emitted {
+  const lines: string[] = [];
+  let state = start;
+  for (let k = 0; k < insns.length; k++) {
+    const insn = insns[k]!;
+    const begin = `(base + ${insn.offset}) | 0`;
+    const next = `(base + ${insn.offset + insn.length}) | 0`;
+    const emitted = inline(insn, next, state);
+    if (emitted !== undefined) {
+      lines.push(emitted.code);
+      state = emitted.state;
+      if (k === insns.length - 1 && !emitted.code.includes(`s[${EIP}] =`)) lines.push(`s[${EIP}] = ${next};`);
+      continue;
+    }
+    lines.push(`${flushCode(state)} cpu.insnStart = ${begin}; s[${EIP}] = ${next}; i${k}.handler(cpu, i${k});`);
+    lines.push(`if (cpu.blockBreak) return ${doneExpression} + ${k + 1};`);
+    state = SLOTS_AUTHORITATIVE;
+  }
+  return { code: lines.join('\n'), state };
+}
+
+function sameState(a: FlagState, b: FlagState): boolean {
+  return a.kind === b.kind && a.mask === b.mask;
 }
 
 /** Compile `block` (entered at any EIP: code is position independent through `base`). */
 export function compileBlock(block: Block): CompiledBlock | null {
   if (!compilerAvailable) return null;
   const insns = block.insns;
-  const lines: string[] = [];
   const count = insns.length;
-  for (let k = 0; k < insns.length; k++) {
-    const insn = insns[k]!;
-    const start = `(base + ${insn.offset}) | 0`;
-    const next = `(base + ${insn.offset + insn.length}) | 0`;
-    const code = inline(insn, next);
-    const isLast = k === insns.length - 1;
-    if (code !== undefined) {
-      lines.push(code);
-      if (isLast && !code.includes(`s[${EIP}]`)) lines.push(`s[${EIP}] = ${next};`);
-      continue;
-    }
-    lines.push(`cpu.insnStart = ${start}; s[${EIP}] = ${next}; i${k}.handler(cpu, i${k});`);
-    lines.push(`if (cpu.blockBreak) return done + ${k + 1};`);
-  }
   const last = insns[count - 1]!.opcode;
   const mayLoop = (last >= 0x70 && last <= 0x7f) || (last >= 0x180 && last <= 0x18f) || last === 0xeb || last === 0xe9;
   // Pending events end the loop: a stop request, a mode bit (halt/shadow/shutdown), or INTR with IF = 1.
   const events = `cpu.stopRequest !== null || s[${MODE}] !== 0 || ((s[${EFLAGS}] & ${Flag.IF}) !== 0 && cpu.interrupts.pending())`;
-  const body = mayLoop
-    ? `for (;;) {\ncpu.compiledDone = done;\n${lines.join('\n')}\ndone += ${count};\n` +
-      `if (s[${EIP}] !== base || done + ${count} > max || ${events}) return done;\n}`
-    : `cpu.compiledDone = 0;\n${lines.join('\n')}\nreturn ${count};`;
+  const first = emitBody(insns, SLOTS_AUTHORITATIVE, '0');
+  let body: string;
+  if (!mayLoop) {
+    body = `cpu.compiledDone = 0;\n${first.code}\n${flushCode(first.state)}\nreturn ${count};`;
+  } else {
+    // The loop body is compiled from the state the first pass ends in; if a second pass ends in the same
+    // state the flags can stay in locals across iterations, otherwise they are flushed at the back edge.
+    let loopStart = first.state;
+    let loop = emitBody(insns, loopStart, 'done');
+    let backEdgeFlush = '';
+    if (!sameState(loop.state, loopStart)) {
+      loopStart = SLOTS_AUTHORITATIVE;
+      backEdgeFlush = flushCode(first.state);
+      loop = emitBody(insns, loopStart, 'done');
+    }
+    body = `cpu.compiledDone = 0;\n${first.code}\ndone = ${count};\n` +
+      `if (s[${EIP}] !== base || done + ${count} > max || ${events}) { ${flushCode(first.state)} return done; }\n` +
+      `${backEdgeFlush}\nfor (;;) {\ncpu.compiledDone = done;\n${loop.code}\ndone += ${count};\n` +
+      `if (s[${EIP}] !== base || done + ${count} > max || ${events}) { ${flushCode(loop.state)} return done; }\n` +
+      `${loopStart.kind < 0 ? flushCode(loop.state) : ''}\n}`;
+  }
   const prologue = insns.map((_, k) => `const i${k} = insns[${k}];`).join('\n');
-  const source = `${prologue}\nreturn function compiledBlock(cpu, s, max) {\nconst base = s[${EIP}];\nlet done = 0;\n${body}\n};`;
+  const source = `${prologue}\nreturn function compiledBlock(cpu, s, max) {\nconst base = s[${EIP}];\n` +
+    `let done = 0, fa = 0, fb = 0, fr = 0;\n${body}\n};`;
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the block compiler's whole purpose
     const factory = new Function('h', 'insns', source) as (h: typeof HELPERS, insns: Insn[]) => CompiledBlock;
