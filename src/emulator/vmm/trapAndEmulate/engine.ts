@@ -1,0 +1,321 @@
+// The trap-and-emulate engine on the real machine (issue 5, technique 1): the guest kernel is deprivileged to
+// ring 1 under VMM-owned GDT/IDT/TSS (shadowTables.ts), every exception, software interrupt and external
+// interrupt is intercepted through the CPU's event hook, classified by SDM exit reason and handled by the
+// named-step handlers (handlers.ts); guest faults and interrupts are reflected through the guest's virtual IDT
+// (reflect.ts). Sensitive-but-unprivileged instructions (POPF, PUSHF, SGDT, SIDT, STR, SMSW, MOV from CS/SS)
+// are not intercepted and show the real state, which is the lesson of samples/vmm/popf-demo.asm and redpill.asm.
+// Every VMM entry and exit is recorded as Transitions and charged to the cost ledger per layer and reason.
+
+import type { Cpu, CpuEventKind } from '../../cpu/cpu';
+import { CPL, CR, CpuMode, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_SELECTOR, MODE, SEG_SELECTOR, TR_ACCESS, TR_BASE, TR_LIMIT, TR_SELECTOR } from '../../cpu/stateLayout';
+import { Ia32CpuAdapter } from '../../machine/cpuAdapter';
+import type { Machine, MachineStop } from '../../machine/machine';
+import { ioPath } from '../architectures';
+import { CostLedger } from '../costLedger';
+import type { CostModel, CostParameter } from '../costModel';
+import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '../engine';
+import type { ExitCount } from '../exitDispatcher';
+import { exitReasonName, ExitReason } from '../exitReasons';
+import type { HandlerExecutionState } from '../handlerSteps';
+import { guestLayerAtCpl, type Architecture, type Layer } from '../layers';
+import { LayerStack, type LayerFrame } from '../layerStack';
+import { faultReason, injectionReason, softwareInterruptReason, TransitionLog, type TransitionInput, type TransitionKind } from '../transitions';
+import { CpuGuestAccess } from './cpuGuestAccess';
+import { EflagsBit, SegmentRegister, type GuestInstruction } from './guestAccess';
+import { classifyTrap, reflectOutcome, trapAndEmulateDispatcher, type TrapContext } from './handlers';
+import { compressedSelector, deliverToGuest } from './reflect';
+import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, SHADOW_GDT_LIMIT, TSS_OFFSET, VMM_REGION_SIZE, VMM_TSS, type MemoryWriter } from './shadowTables';
+import { VirtualCpu, type VirtualCpuSnapshot } from './virtualCpu';
+
+export interface TrapAndEmulateOptions {
+  readonly architecture: Architecture;
+  readonly costModel: CostModel;
+  readonly log?: TransitionLog;
+  readonly ledger?: CostLedger;
+}
+
+interface PendingEvent {
+  kind: CpuEventKind;
+  code: number;
+  errorCode: number;
+}
+
+export class TrapAndEmulateEngine implements ExecutionEngine {
+  readonly technique = 'trap-and-emulate' as const;
+  readonly vcpu = new VirtualCpu();
+  readonly log: TransitionLog;
+  readonly ledger: CostLedger;
+  readonly vmmBase: number;
+  private layerStack = new LayerStack('guest-kernel');
+  private readonly dispatcher = trapAndEmulateDispatcher();
+  private readonly cpu: Cpu;
+  private readonly guest: CpuGuestAccess;
+  private readonly memory: MemoryWriter;
+  private pending: PendingEvent | null = null;
+  private attached = false;
+
+  constructor(private readonly machine: Machine, private readonly options: TrapAndEmulateOptions) {
+    if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('trap-and-emulate needs the IA-32 core (createPcMachine)');
+    this.cpu = machine.cpu.core;
+    this.guest = new CpuGuestAccess(this.cpu, machine.ports);
+    this.log = options.log ?? new TransitionLog();
+    this.ledger = options.ledger ?? new CostLedger();
+    const ram = machine.memory.ram;
+    this.vmmBase = (ram.length - VMM_REGION_SIZE) & ~0xfff;
+    const view = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+    this.memory = {
+      read32: (address) => (address >= 0 && address + 4 <= ram.length ? view.getUint32(address, true) : undefined),
+      write32: (address, value) => view.setUint32(address, value >>> 0, true),
+    };
+  }
+
+  get stack(): LayerStack {
+    return this.layerStack;
+  }
+
+  /** Deprivileges the booted guest: virtual CPU from the real state, VMM tables, ring-1 segments, IF = 1, IOPL 0. */
+  attach(): EngineStop | undefined {
+    const s = this.cpu.s;
+    if ((s[CR]! & 0x80000000) !== 0) return { kind: 'stop', message: 'the guest runs with paging on: this needs memory virtualization' };
+    const v = this.vcpu;
+    v.gdtr = { base: s[GDTR_BASE]! >>> 0, limit: s[GDTR_LIMIT]! & 0xffff };
+    v.idtr = { base: s[IDTR_BASE]! >>> 0, limit: s[IDTR_LIMIT]! & 0xffff };
+    v.cr0 = s[CR]! >>> 0;
+    v.cr3 = s[CR + 3]! >>> 0;
+    v.cr4 = s[CR + 4]! >>> 0;
+    v.tr = s[TR_SELECTOR]! & 0xffff;
+    v.ldtr = s[LDTR_SELECTOR]! & 0xffff;
+    v.interruptFlag = (this.guest.getEflags() & EflagsBit.IF) !== 0;
+    v.cpl = 0;
+    buildShadowGdt(this.memory, this.vmmBase, v.gdtr.base, v.gdtr.limit);
+    buildVmmIdtAndTss(this.memory, this.vmmBase);
+    s[GDTR_BASE] = this.vmmBase + GDT_OFFSET;
+    s[GDTR_LIMIT] = SHADOW_GDT_LIMIT;
+    s[IDTR_BASE] = this.vmmBase + IDT_OFFSET;
+    s[IDTR_LIMIT] = 0x7ff;
+    s[TR_SELECTOR] = VMM_TSS;
+    s[TR_BASE] = this.vmmBase + TSS_OFFSET;
+    s[TR_LIMIT] = 103;
+    s[TR_ACCESS] = 0x8b;
+    for (const segment of [SegmentRegister.CS, SegmentRegister.SS, SegmentRegister.DS, SegmentRegister.ES, SegmentRegister.FS, SegmentRegister.GS]) {
+      const selector = s[SEG_SELECTOR + segment]! & 0xffff;
+      if ((selector & 0xfffc) === 0) continue;
+      if (!this.guest.loadSegment(segment, compressedSelector(selector))) {
+        return { kind: 'stop', message: `cannot deprivilege segment selector 0x${selector.toString(16)}` };
+      }
+    }
+    this.guest.setEflags((this.guest.getEflags() & ~EflagsBit.IOPL) | EflagsBit.IF);
+    this.cpu.blocks.clear();
+    this.cpu.eventHook = (kind, code, errorCode) => this.intercept(kind, code, errorCode);
+    this.layerStack = new LayerStack('guest-kernel');
+    this.attached = true;
+    return undefined;
+  }
+
+  run(budget: number): EngineStop {
+    if (!this.attached) {
+      const problem = this.attach();
+      if (problem !== undefined) return problem;
+    }
+    let remaining = budget;
+    while (remaining > 0) {
+      // While a virtual interrupt waits for the virtual IF, return to the VMM after every instruction (the
+      // software analogue of VT-x interrupt-window exiting, exit reason 7) so it is injected on time.
+      const window = this.vcpu.pendingVectors.length > 0 && !this.vcpu.halted;
+      const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
+      const before = this.cpu.retired;
+      const stop = this.machine.run(window ? 1 : remaining);
+      const ran = this.cpu.retired - before;
+      this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
+      remaining -= Math.max(ran, 1);
+      if (stop.reason === 'cpu-event') {
+        const problem = this.handlePending();
+        if (problem !== undefined) return problem;
+        continue;
+      }
+      if (window && stop.reason === 'budget') {
+        this.syncFromRealCpu();
+        const problem = this.injectPending('interrupt window opened');
+        if (problem !== undefined) return problem;
+        continue;
+      }
+      if (stop.reason !== 'budget') return this.machineStop(stop);
+    }
+    return { kind: 'budget' };
+  }
+
+  step(): EngineStop {
+    const stop = this.run(1);
+    return stop.kind === 'budget' ? { kind: 'step-done' } : stop;
+  }
+
+  activeHandler(): HandlerExecutionState | undefined {
+    return undefined; // handlers run to completion in this first version (see docs/vmm/engines.md)
+  }
+
+  virtualCpu(): VirtualCpuState {
+    return this.vcpu.snapshot();
+  }
+
+  exitCounts(): readonly ExitCount[] {
+    return this.dispatcher.exitCounts();
+  }
+
+  saveState(): EngineState {
+    return { technique: this.technique, virtualCpu: this.vcpu.snapshot(), stack: this.layerStack.toJSON() };
+  }
+
+  loadState(state: EngineState): void {
+    if (state.virtualCpu !== undefined) this.vcpu.restore(state.virtualCpu as VirtualCpuSnapshot);
+    this.layerStack = LayerStack.fromJSON(state.stack as readonly LayerFrame[]);
+  }
+
+  // ---- VMM entries -------------------------------------------------------------------------------------
+
+  private intercept(kind: CpuEventKind, code: number, errorCode: number): boolean {
+    if (kind !== 'exception' && kind !== 'software-interrupt' && kind !== 'external-interrupt') return false;
+    this.pending = { kind, code, errorCode };
+    return true;
+  }
+
+  /** The virtual CPL follows the real one (1 → 0); code at real CPL 3 always runs with the real IF, 1. */
+  private syncFromRealCpu(): void {
+    const cpl = this.cpu.s[CPL]!;
+    this.vcpu.cpl = cpl === 3 ? 3 : 0;
+    if (cpl === 3) this.vcpu.interruptFlag = (this.guest.getEflags() & EflagsBit.IF) !== 0;
+  }
+
+  private handlePending(): EngineStop | undefined {
+    const event = this.pending;
+    this.pending = null;
+    if (event === null) return { kind: 'stop', message: 'the CPU stopped for the VMM without an event' };
+    this.syncFromRealCpu();
+    const guestLayer = guestLayerAtCpl(this.cpu.s[CPL]!);
+    this.reconcileStack(guestLayer);
+    if (event.kind === 'external-interrupt') return this.handleExternalInterrupt(event.code, guestLayer);
+
+    const softwareInterrupt = event.kind === 'software-interrupt';
+    const vector = event.code;
+    const instruction = this.faultingInstruction(softwareInterrupt);
+    const exit = classifyTrap(this.guest, instruction, vector, event.errorCode, softwareInterrupt);
+    const realCpl = this.cpu.s[CPL]!;
+    const reason = softwareInterrupt
+      ? softwareInterruptReason(vector, realCpl, vector === 0x80 ? 'system call' : undefined)
+      : faultReason(vector, instruction?.text ?? 'instruction', realCpl);
+    this.record(guestLayer, 'vmm', 'trap', reason, ['exceptionDelivery'], instruction, {
+      exitReason: exit.reason,
+      exitName: exitReasonName(exit.reason),
+      vector,
+      ...(event.errorCode >= 0 ? { errorCode: event.errorCode } : {}),
+      ...(exit.qualification !== 0 ? { qualification: exit.qualification } : {}),
+    });
+    const context: TrapContext = instruction === undefined ? { guest: this.guest, vcpu: this.vcpu, notes: [] } : { guest: this.guest, vcpu: this.vcpu, instruction, notes: [] };
+    const execution = this.dispatcher.dispatch(exit, context, (parameter) => this.charge('vmm', reason, parameter as CostParameter));
+    const outcome = execution.runToCompletion();
+    switch (outcome.kind) {
+      case 'stop':
+        return { kind: 'stop', message: outcome.message };
+      case 'reflect': {
+        const problem = reflectOutcome(context, outcome.vector, outcome.errorCode, softwareInterrupt);
+        if (problem !== undefined) return { kind: 'stop', message: problem };
+        this.record('vmm', 'guest-kernel', 'fault-reflection', `reflect ${softwareInterrupt ? `int 0x${vector.toString(16)}` : reason} through the guest's virtual IDT`, [], undefined, { vector: outcome.vector });
+        return undefined;
+      }
+      default:
+        if (exit.reason === ExitReason.IoInstruction) this.recordIoPath(instruction?.text ?? 'port access', reason);
+        if (this.vcpu.tablesDirty) this.rebuildShadowGdt();
+        if (this.vcpu.halted) this.cpu.s[MODE] |= CpuMode.Halted;
+        this.record('vmm', guestLayer, 'resume', `resume after ${reason}`, [], undefined, {});
+        return this.injectPending('virtual IF is 1');
+    }
+  }
+
+  private handleExternalInterrupt(vector: number, guestLayer: Layer): EngineStop | undefined {
+    const reason = `IRQ vector 0x${vector.toString(16)} arrives in the VMM`;
+    this.record(guestLayer, 'vmm', 'trap', reason, ['exceptionDelivery'], undefined, { exitReason: ExitReason.ExternalInterrupt, vector });
+    if (this.options.architecture === 'hosted') {
+      // Sugerman et al. 2001: a physical interrupt in the VMM world is re-raised in the host world.
+      this.record('vmm', 'host-os-kernel', 'world-switch', 'world switch VMM→host (re-raise the physical interrupt)', ['worldSwitch'], undefined, {});
+      this.record('host-os-kernel', 'vmm', 'world-switch', 'world switch host→VMM', ['worldSwitch'], undefined, {});
+    }
+    if (!this.vcpu.raise(vector)) return { kind: 'stop', message: 'interrupt flood: more than 256 virtual interrupts wait for the guest' };
+    const problem = this.injectPending('virtual IF is 1');
+    if (problem !== undefined) return problem;
+    if (this.layerStack.current === 'vmm') this.record('vmm', guestLayer, 'resume', 'resume: virtual IF is 0, the interrupt stays pending', [], undefined, {});
+    return undefined;
+  }
+
+  /** Injects the next deliverable virtual interrupt through the guest's virtual IDT. */
+  private injectPending(why: string): EngineStop | undefined {
+    const vector = this.vcpu.takeDeliverable();
+    if (vector === undefined) return undefined;
+    this.cpu.s[MODE] &= ~CpuMode.Halted;
+    const from = this.layerStack.current;
+    if (from !== 'vmm') this.record(from, 'vmm', 'trap', `VMM regains control: ${why}`, [], undefined, { exitReason: ExitReason.InterruptWindow });
+    const result = deliverToGuest(this.guest, this.vcpu, vector, -1, 'external-interrupt');
+    if (!result.ok) return { kind: 'stop', message: `cannot inject vector ${vector}: ${result.problem}` };
+    this.record('vmm', 'guest-kernel', 'interrupt-injection', injectionReason(vector, vector === 0x20 ? 'virtual IRQ0, timer' : 'virtual IRQ'), ['interruptInjection'], undefined, { vector });
+    return undefined;
+  }
+
+  private faultingInstruction(softwareInterrupt: boolean): GuestInstruction | undefined {
+    const csBase = this.guest.getSegmentBase(SegmentRegister.CS);
+    const eip = this.guest.getEip();
+    if (!softwareInterrupt) return this.guest.decodeAt((csBase + eip) >>> 0);
+    const intN = this.guest.readLinear((csBase + eip - 2) >>> 0, 1) === 0xcd;
+    return this.guest.decodeAt((csBase + eip - (intN ? 2 : 1)) >>> 0);
+  }
+
+  private recordIoPath(what: string, reason: string): void {
+    for (const hop of ioPath(this.options.architecture, what)) {
+      this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, undefined, {});
+    }
+    void reason;
+  }
+
+  private rebuildShadowGdt(): void {
+    buildShadowGdt(this.memory, this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit);
+    this.vcpu.tablesDirty = false;
+    this.cpu.blocks.clear();
+  }
+
+  /** Brings the layer stack in line with where the guest actually is (native IRETs leave no transition). */
+  private reconcileStack(guestLayer: Layer): void {
+    if (this.layerStack.current === guestLayer) return;
+    const transition = this.log.record({ cycle: this.machine.now(), from: this.layerStack.current, to: guestLayer, kind: 'resume', reason: 'iret (ran on the real CPU, no trap)', details: {}, cost: 0 });
+    if (!this.layerStack.apply(transition).ok) this.layerStack = new LayerStack(guestLayer);
+  }
+
+  private record(from: Layer, to: Layer, kind: TransitionKind, reason: string, costs: readonly CostParameter[], instruction: GuestInstruction | undefined, details: Record<string, string | number | boolean>): void {
+    const cost = this.options.costModel.pathCycles(costs);
+    const input: TransitionInput = { cycle: this.machine.now(), from, to, kind, reason, details, cost, ...(instruction === undefined ? {} : { instruction: { address: instruction.address, bytes: instruction.bytes, text: instruction.text } }) };
+    const transition = this.log.record(input);
+    if (!this.layerStack.apply(transition).ok) this.layerStack = new LayerStack(to);
+    if (cost > 0) {
+      this.ledger.charge(to === 'guest-kernel' || to === 'guest-user' ? from : to, reason, cost);
+      this.machine.addCycles(cost);
+    }
+  }
+
+  /** Charges a handler step: to the ledger, and to virtual time (the guest sees time pass while the VMM works). */
+  private charge(layer: Layer, reason: string, parameter: CostParameter): void {
+    const cycles = this.options.costModel.cycles(parameter);
+    this.ledger.charge(layer, reason, cycles);
+    this.machine.addCycles(cycles);
+  }
+
+  private machineStop(stop: MachineStop): EngineStop {
+    switch (stop.reason) {
+      case 'guest-exit':
+        return { kind: 'guest-exit', status: stop.exitStatus ?? 0 };
+      case 'shutdown':
+        return { kind: 'shutdown', reason: stop.detail };
+      case 'halt':
+        return { kind: 'halt' };
+      case 'breakpoint':
+        return { kind: 'breakpoint', address: this.guest.getEip() };
+      default:
+        return { kind: 'stop', message: stop.detail };
+    }
+  }
+}
