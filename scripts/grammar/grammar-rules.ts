@@ -247,12 +247,20 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
           patterns: [{ include: '#directives' }, { include: '#operands' }],
         },
         {
-          // `section .text align=16` / `segment` (manual 7.3 and 8.9.2); also the primitive `[section .x]`.
-          match: `(?i)${before}(section|segment)\\s+([\\w$#@~.?]+)`,
-          captures: {
+          // `section .text align=16 progbits` / `segment` (manual 7.3 and 8.9.2); attributes until the line end.
+          begin: `(?i)${before}(section|segment)\\s+([\\w$#@~.?]+)`,
+          beginCaptures: {
             '1': { name: `keyword.other.directive.section.${suffix}` },
             '2': { name: `entity.name.section.${suffix}` },
           },
+          end: '(?=;|\\]|$)',
+          patterns: [
+            {
+              match: `(?i)${before}(?:align|alloc|noalloc|exec|noexec|write|nowrite|progbits|nobits|note|preinit_array|init_array|fini_array|tls|notls|pointer|start|vstart|follows|vfollows)${after}`,
+              name: `storage.modifier.section-attribute.${suffix}`,
+            },
+            { include: '#operands' },
+          ],
         },
         {
           begin: `(${word(dataDirectives)})`,

@@ -108,3 +108,14 @@ origin: istruc point
 ; <--- keyword.other.preprocessor.hyperstep-nasm
 %endif
 %endif
+section .data align=16 progbits write ; attributes
+; <------- keyword.other.directive.section.hyperstep-nasm
+;       ^^^^^ entity.name.section.hyperstep-nasm
+;             ^^^^^ storage.modifier.section-attribute.hyperstep-nasm
+;                   ^^ constant.numeric.integer.decimal.hyperstep-nasm
+;                      ^^^^^^^^ storage.modifier.section-attribute.hyperstep-nasm
+;                               ^^^^^ storage.modifier.section-attribute.hyperstep-nasm
+;                                     ^^^^^^^^^^^^ comment.line.semicolon.hyperstep-nasm
+[section .rodata]
+;^^^^^^^ keyword.other.directive.section.hyperstep-nasm
+;               ^ punctuation.definition.directive.end.hyperstep-nasm
