@@ -103,6 +103,8 @@ export function statementOf(d: DecodedInstruction, address: number): Instruction
   if ((d.prefixes & Prefix.OPERAND_SIZE) !== 0 && form.mandatoryPrefix !== 0x66) prefixes.push(d.operandSize === 16 ? 'o16' : 'o32');
   // A 16-bit absolute address shows no 16-bit register: the address size must be written (`a16`).
   if (d.isMemory && d.addressSize === 16 && d.base < 0) prefixes.push('a16');
+  // A 67h with no memory operand still changes the instruction (LOOP/JECXZ count in CX) and its length.
+  if (!d.isMemory && (d.prefixes & Prefix.ADDRESS_SIZE) !== 0) prefixes.push(d.addressSize === 16 ? 'a16' : 'a32');
   const operands = form.operands.map((_, i) => operandOf(d, form, i, address));
   return { mnemonic: form.mnemonic, prefixes, operands };
 }

@@ -37,6 +37,11 @@ export const FORM_SECOND_IMMEDIATE = new Uint8Array(FORM_COUNT);
 export const FORM_OPCODE_REGISTER = new Uint8Array(FORM_COUNT);
 /** Per form: bit n set when ModRM.reg = n names an existing register (Sw, Cd, Dd), else 0xFF. */
 export const FORM_VALID_REG = new Uint8Array(FORM_COUNT);
+/**
+ * Per form: 1 when a 66h/F2h/F3h prefix makes it #UD (VMREAD/VMWRITE, VMPTRLD/VMPTRST: those prefixes
+ * select other instructions — VMXON/VMCLEAR, or AMD's EXTRQ/INSERTQ — never an operand size).
+ */
+export const FORM_REJECTS_SIMD_PREFIX = new Uint8Array(FORM_COUNT);
 /** Per form: 1 when the LOCK prefix is allowed. */
 export const FORM_LOCKABLE = new Uint8Array(FORM_COUNT);
 
@@ -64,6 +69,7 @@ function build(): void {
     FORM_MODRM_MOD[i] = form.modrmMod === 'mem' ? 1 : form.modrmMod === 'reg' || form.modrmRm >= 0 ? 2 : 0;
     FORM_OPERAND_SIZE[i] = form.operandSize;
     FORM_LOCKABLE[i] = form.prefixesAllowed & 1;
+    FORM_REJECTS_SIMD_PREFIX[i] = form.category === 'vmx' && form.mandatoryPrefix === 0 && form.modrmRm < 0 ? 1 : 0;
     // ES CS SS DS FS GS (MOV Sreg, r/m excludes CS); CR0 CR2 CR3 CR4; DR0-DR3 DR6 DR7.
     FORM_VALID_REG[i] = form.sdm === 'MOV Sw,Ev' ? 0b111101 : form.operands.includes('Sw') ? 0b111111 :
       form.operands.includes('Cd') ? 0b11101 : form.operands.includes('Dd') ? 0b11001111 : 0xff;

@@ -19,6 +19,7 @@ const FORM_OPCODE_REGISTER = tables.FORM_OPCODE_REGISTER;
 const FORM_OPERAND_SIZE = tables.FORM_OPERAND_SIZE;
 const FORM_SECOND_IMMEDIATE = tables.FORM_SECOND_IMMEDIATE;
 const FORM_VALID_REG = tables.FORM_VALID_REG;
+const FORM_REJECTS_SIMD_PREFIX = tables.FORM_REJECTS_SIMD_PREFIX;
 const OPCODE_HAS_MODRM = tables.OPCODE_HAS_MODRM;
 const ImmediateCode = tables.ImmediateCode;
 
@@ -198,6 +199,9 @@ export function decodeInstruction(
   if (formIndex < 0) return fail(out, DecodeFault.InvalidOpcode, pos - start);
   // Segment/control/debug register numbers that do not exist are #UD (MOV to CS too).
   if (modrm >= 0 && ((FORM_VALID_REG[formIndex] as number) >> reg & 1) === 0) {
+    return fail(out, DecodeFault.InvalidOpcode, pos - start);
+  }
+  if (FORM_REJECTS_SIMD_PREFIX[formIndex] === 1 && (prefixes & (Prefix.OPERAND_SIZE | Prefix.REP | Prefix.REPNE)) !== 0) {
     return fail(out, DecodeFault.InvalidOpcode, pos - start);
   }
   out.formIndex = formIndex;

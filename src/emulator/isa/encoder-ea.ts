@@ -2,8 +2,8 @@
 // memory operand (Intel SDM Vol. 2, Tables 2-1/2-2/2-3), with NASM's choices (verified against nasm 2.16):
 // [eax*1] → [eax]; [eax*2|3|5|9] → [eax+eax*(n-1)] unless `nosplit`; index-only → SIB with disp32;
 // [esp] needs a SIB; [ebp] needs disp8 0; an ESP index with scale 1 is swapped into the base;
-// a zero displacement is dropped ([eax+0] = [eax]) unless relocatable or sized; unknown or relocatable
-// displacements keep the full width.
+// a zero displacement is dropped ([eax+0] = [eax]) unless relocatable or sized; unknown, relocatable or
+// label-based (`symbolic`) displacements keep the full width.
 
 import type { MemoryOperand, RegisterName } from './operands';
 
@@ -59,7 +59,7 @@ function fitsSignedByte(value: number): boolean {
 function displacementSizeFor(memory: MemoryOperand, full: 2 | 4, mustHaveDisplacement: boolean): 0 | 1 | 2 | 4 {
   if (memory.displacementBits === 8) return 1;
   if (memory.displacementBits === 16 || memory.displacementBits === 32) return full;
-  if (!memory.known || memory.relocatable) return full;
+  if (!memory.known || memory.relocatable || memory.symbolic === true) return full;
   const value = full === 4 ? memory.value | 0 : memory.value << 16 >> 16;
   if (value === 0 && !mustHaveDisplacement) return 0;
   return fitsSignedByte(value) ? 1 : full;

@@ -117,7 +117,8 @@ function matchImmediate(kind: OperandKind, immediate: ImmediateOperand, form: In
   }
   switch (kind) {
     case 'one':
-      return immediate.known && !immediate.relocatable && immediate.value === 1 && !immediate.strict ? undefined : 'combination';
+      return immediate.known && !immediate.relocatable && immediate.symbolic !== true && immediate.value === 1 &&
+        !immediate.strict ? undefined : 'combination';
     case 'Ib': case 'Iw': case 'Iz':
       if (immediate.distance !== undefined) return 'combination';
       if (immediate.strict && kind === 'Ib' && immediate.bits !== undefined && immediate.bits > 8) return 'combination';
@@ -211,7 +212,8 @@ export function matchForm(
     if (signedIndex >= 0) {
       const immediate = ordered[signedIndex] as ImmediateOperand;
       const explicitByte = immediate.bits === 8;
-      if (!explicitByte && (!immediate.known || immediate.relocatable || !fitsSignedByte(immediate.value, size))) {
+      if (!explicitByte && (!immediate.known || immediate.relocatable || immediate.symbolic === true ||
+        !fitsSignedByte(immediate.value, size))) {
         return 'combination';
       }
     }

@@ -18,6 +18,7 @@ export type OperandBits = 8 | 16 | 32 | 48 | 64 | 80;
  * `relocatable` is false once the final addresses are known. For `-f elf32`, a value that depends on a
  * section-relative or external symbol is relocatable: the encoder must not shrink its field to a
  * sign-extended imm8/disp8 form (NASM keeps the full width), and it reports where the field landed.
+ * NASM also keeps the full width for label-based values in `-f bin`: mark those `symbolic`.
  */
 export interface ValueInfo {
   /** The evaluated value (for relocatable values, the addend as NASM would store it in the field). */
@@ -26,6 +27,14 @@ export interface ValueInfo {
   readonly known: boolean;
   /** True when the value depends on a symbol whose final address the output format leaves to the linker. */
   readonly relocatable: boolean;
+  /**
+   * True when the value involves a label's address (a section-relative value), in every output format
+   * including `-f bin`: NASM never shrinks such a field to a sign-extended imm8 or a disp8 (`add eax, lbl`
+   * is 05 id and `[ebx+lbl]` takes disp32 even when lbl < 128), whereas `lbl2 - lbl1`, `$ - $$` and plain
+   * `equ` numbers are simple values that do shrink. Jump targets ignore it (same-section jumps are
+   * optimised). Optional extension: absent means false. Verified with nasm 2.16 -f bin.
+   */
+  readonly symbolic?: boolean;
 }
 
 export interface RegisterOperand {

@@ -30,7 +30,8 @@ export function meaningOf(d: DecodedInstruction, address: number): string {
   const mask = d.operandSize === 16 ? 0xffff : 0xffffffff;
   const prefixes = d.prefixes & (Prefix.LOCK | Prefix.REP | Prefix.REPNE);
   const operands = statement.operands.map((o) => operandMeaning(o, mask, d));
-  // XCHG is symmetric: `xchg di,ax` and `xchg ax,di` are the same instruction.
+  // XCHG is symmetric: `xchg di,ax` and `xchg ax,di` are the same instruction; XCHG EAX,EAX is NOP.
   if (form.mnemonic === 'xchg') operands.sort();
+  if (form.mnemonic === 'xchg' && d.operandSize === 32 && operands[0] === 'eax' && operands[1] === 'eax') return `nop/32/${prefixes} `;
   return `${form.mnemonic}/${d.operandSize}/${prefixes} ${operands.join(', ')}`;
 }

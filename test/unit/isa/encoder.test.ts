@@ -121,3 +121,24 @@ describe('isa encoder', () => {
     assert.ok(!encode(stmt('add', [reg('eax'), imm(1)], ['bogus'])).ok);
   });
 });
+
+describe('isa encoder: label-based values in -f bin', () => {
+  it('keeps full-width fields for symbolic values as nasm does, and shrinks plain numbers', function () {
+    this.timeout(20000);
+    // nasm -f bin: `add eax, lbl` stays 05 id and `[ebx+lbl]` stays disp32 even though lbl = 0.
+    const run = assembleWithNasm('bits 32\nlbl:\nadd eax, lbl\nmov eax, [ebx+lbl]\npush lbl\nadd eax, end-lbl\nend:\n');
+    const symbolic = { symbolic: true };
+    const statements: InstructionStatement[] = [
+      stmt('add', [reg('eax'), imm(0, symbolic)]),
+      stmt('mov', [reg('eax'), mem({ base: 'ebx', value: 0, hasDisplacement: true, symbolic: true })]),
+      stmt('push', [imm(0, symbolic)]),
+      stmt('add', [reg('eax'), imm(0x13)]),
+    ];
+    statements.forEach((statement, i) => {
+      const line = run.lines.get(i + 3);
+      assert.ok(line, `nasm line ${i + 3}`);
+      const result = encode(statement, line.offset);
+      assert.ok(result.ok && hex(result.bytes) === hex(line.bytes), `${i}: nasm ${hex(line.bytes)}`);
+    });
+  });
+});

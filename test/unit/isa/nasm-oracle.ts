@@ -46,12 +46,14 @@ export function assembleWithNasm(source: string): NasmRun {
     let listing = '';
     try { listing = readFileSync(join(dir, 'out.lst'), 'latin1'); } catch { listing = ''; }
     for (const text of listing.split('\n')) {
-      const match = /^\s*(\d+) ([0-9A-F]{8}) ([0-9A-F]+)-?(\s|$)/.exec(text);
+      // Relocated or label-based fields are bracketed: `05[00000000]`, `E8(FCFFFFFF)`.
+      const match = /^\s*(\d+) ([0-9A-F]{8}) ([0-9A-F[\]()]+)-?(\s|$)/.exec(text);
       if (match === null) continue;
       const line = Number(match[1]);
+      const hex = (match[3] as string).replace(/[[\]()]/g, '');
       const entry = lines.get(line);
-      if (entry === undefined) lines.set(line, { line, offset: parseInt(match[2] as string, 16), hex: match[3] as string });
-      else entry.hex += match[3];
+      if (entry === undefined) lines.set(line, { line, offset: parseInt(match[2] as string, 16), hex });
+      else entry.hex += hex;
     }
     let binary = new Uint8Array(0);
     try { binary = new Uint8Array(readFileSync(join(dir, 'out.bin'))); } catch { binary = new Uint8Array(0); }
