@@ -87,6 +87,11 @@ export class Cpu {
   private readonly breakpoints = new Set<number>();
   private readonly breakpointFilter = new Uint8Array(65536);
   private breakpointGeneration = 0;
+  /** Data breakpoints: linear byte address → 1 read, 2 write, 3 both; active only inside runDebug. */
+  private readonly watchpoints = new Map<number, number>();
+  private watching = false;
+  /** The access that stopped the last 'watchpoint' run. */
+  lastWatchpoint: { readonly address: number; readonly write: boolean } | null = null;
 
   constructor(options: CpuOptions) {
     this.ports = options.ports;
@@ -227,6 +232,7 @@ export class Cpu {
 
   /** Linear read with paging; `supervisor` forces a CPL-0 access (descriptor tables, TSS). */
   readLinear(linear: number, size: AccessSize, supervisor = false): number {
+    if (this.watching) this.checkWatchpoints(linear, size, false);
     const user = !supervisor && this.s[CPL] === 3;
     if ((linear & 0xfff) + size <= 0x1000) return this.mmu.readPhysical(this.mmu.translate(linear, false, user), size);
     let value = 0;
@@ -237,6 +243,7 @@ export class Cpu {
   }
 
   writeLinear(linear: number, size: AccessSize, value: number, supervisor = false): void {
+    if (this.watching) this.checkWatchpoints(linear, size, true);
     const user = !supervisor && this.s[CPL] === 3;
     if ((linear & 0xfff) + size <= 0x1000) {
       this.mmu.writePhysical(this.mmu.translate(linear, true, user), size, value);
@@ -413,6 +420,15 @@ export class Cpu {
    * (recomputed when breakpoints change), so a block without breakpoints runs at full speed.
    */
   runDebug(budget: number): CpuStopReason {
+    this.watching = this.watchpoints.size > 0;
+    try {
+      return this.debugLoop(budget);
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  private debugLoop(budget: number): CpuStopReason {
     const s = this.s;
     const counters = this.counters;
     const filter = this.breakpointFilter;
@@ -494,6 +510,34 @@ export class Cpu {
     this.breakpoints.delete(linear >>> 0);
     this.breakpointFilter.fill(0);
     for (const address of this.breakpoints) this.breakpointFilter[address & 0xffff] = 1;
+  }
+
+  /**
+   * Data breakpoint on `size` bytes at a linear address (debug loop only). Like DR7 breakpoints it is a
+   * trap: the accessing instruction completes, then runDebug returns 'watchpoint' (lastWatchpoint says
+   * where). Checked on every data access while the debug loop runs with watchpoints set.
+   */
+  setWatchpoint(linear: number, size: number, kind: 'read' | 'write' | 'access'): void {
+    const bits = kind === 'read' ? 1 : kind === 'write' ? 2 : 3;
+    for (let i = 0; i < size; i++) this.watchpoints.set((linear + i) >>> 0, bits);
+  }
+
+  clearWatchpoint(linear: number, size: number): void {
+    for (let i = 0; i < size; i++) this.watchpoints.delete((linear + i) >>> 0);
+  }
+
+  private checkWatchpoints(linear: number, size: number, write: boolean): void {
+    const need = write ? 2 : 1;
+    for (let i = 0; i < size; i++) {
+      const address = (linear + i) >>> 0;
+      const bits = this.watchpoints.get(address);
+      if (bits !== undefined && (bits & need) !== 0) {
+        this.lastWatchpoint = { address, write };
+        this.stopRequest = 'watchpoint';
+        this.blockBreak = true;
+        return;
+      }
+    }
   }
 
   clearAllBreakpoints(): void {

@@ -401,3 +401,28 @@ describe('cpu system and control instructions', () => {
   });
 });
 
+
+describe('cpu watchpoints', () => {
+  it('a write watchpoint stops the debug loop after the writing instruction; the fast loop ignores it', () => {
+    const program = nasm(`
+      mov ecx, 50
+    l: mov [0x3100], ecx
+      mov eax, [0x3200]
+      dec ecx
+      jnz l
+      cli
+      hlt`);
+    const m = createMachine();
+    bootFlat(m, program);
+    m.cpu.setWatchpoint(0x3102, 1, 'write');
+    m.cpu.setWatchpoint(0x3200, 4, 'read');
+    m.cpu.clearWatchpoint(0x3200, 4);
+    assert.equal(m.cpu.runDebug(1000), 'watchpoint');
+    assert.deepEqual(m.cpu.lastWatchpoint, { address: 0x3102, write: true });
+    assert.equal(m.cpu.s[EIP], CODE_BASE + 11, 'stopped after the MOV (a trap)');
+    assert.equal(read32(m.ram, 0x3100), 50);
+    assert.equal(m.cpu.runDebug(1000), 'watchpoint');
+    assert.equal(read32(m.ram, 0x3100), 49);
+    assert.equal(m.cpu.run(10000), 'halt');
+  });
+});
