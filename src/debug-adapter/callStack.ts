@@ -26,12 +26,14 @@ export interface GuestFrame {
 export interface StackMemory {
   /** Side-effect-free byte read of linear memory; undefined if unmapped. */
   peek(linear: number): number | undefined;
+  /** Side-effect-free bulk read of linear memory, up to the first unmapped byte. */
+  readBlock(linear: number, length: number): Uint8Array;
   /** True when `address` may hold code worth trusting as a return address (e.g. inside the program). */
   isCodeAddress(address: number): boolean;
 }
 
 /** How far above ESP the scan looks (bytes). Kernel stacks in the samples are a few KiB. */
-const SCAN_BYTES = 8192;
+const SCAN_BYTES = 4096;
 
 export class CallStackTracker {
   /** Bottom (oldest) first. */
@@ -84,16 +86,17 @@ export class CallStackTracker {
     this.prune(stackTop);
     const lowest = this.frames.length > 0 ? this.frames[this.frames.length - 1]!.slot : (stackTop + SCAN_BYTES) >>> 0;
     const found: GuestFrame[] = [];
-    for (let slot = stackTop; slot < lowest && slot - stackTop < SCAN_BYTES; slot += 4) {
-      const interrupt = this.interruptFrameAt(slot);
-      if (interrupt !== undefined) {
-        found.push(interrupt);
-        slot += 8; // skip CS and EFLAGS
+    const span = Math.min(SCAN_BYTES, Math.max(0, lowest - stackTop));
+    const block = this.memory.readBlock(stackTop, span);
+    const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+    for (let offset = 0; offset + 4 <= block.length; offset += 4) {
+      const value = view.getUint32(offset, true);
+      if (offset + 12 <= block.length && this.looksLikeIretFrame(value, view.getUint32(offset + 4, true), view.getUint32(offset + 8, true))) {
+        found.push({ kind: 'interrupt', returnAddress: value, slot: (stackTop + offset) >>> 0, exact: false });
+        offset += 8; // skip CS and EFLAGS
         continue;
       }
-      const value = this.read32(slot);
-      if (value === undefined) break;
-      if (this.memory.isCodeAddress(value) && this.followsCall(value)) found.push({ kind: 'call', returnAddress: value, slot, exact: false });
+      if (this.memory.isCodeAddress(value) && this.followsCall(value)) found.push({ kind: 'call', returnAddress: value, slot: (stackTop + offset) >>> 0, exact: false });
     }
     // `found` is top (lowest slot) first; frames are kept bottom first.
     for (let k = found.length - 1; k >= 0; k--) this.frames.push(found[k]!);
@@ -145,10 +148,13 @@ export class CallStackTracker {
     const cs = this.read32((slot + 4) >>> 0);
     const eflags = this.read32((slot + 8) >>> 0);
     if (eip === undefined || cs === undefined || eflags === undefined) return undefined;
-    if (cs === 0 || cs > 0xffff || (cs & 0xfff8) === 0) return undefined;
-    if ((eflags & 0x2) === 0 || (eflags & 0xffc08028) !== 0) return undefined;
-    if (!this.memory.isCodeAddress(eip)) return undefined;
-    return { kind: 'interrupt', returnAddress: eip, slot, exact: false };
+    return this.looksLikeIretFrame(eip, cs, eflags) ? { kind: 'interrupt', returnAddress: eip, slot, exact: false } : undefined;
+  }
+
+  private looksLikeIretFrame(eip: number, cs: number, eflags: number): boolean {
+    if (cs === 0 || cs > 0xffff || (cs & 0xfff8) === 0) return false;
+    if ((eflags & 0x2) === 0 || (eflags & 0xffc08028) !== 0) return false;
+    return this.memory.isCodeAddress(eip);
   }
 
   /** True when the bytes just before `address` decode as a CALL ending exactly at `address`. */

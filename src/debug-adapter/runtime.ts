@@ -92,6 +92,7 @@ export class DebugRuntime implements ExpressionScope {
   ) {
     this.tracker = new CallStackTracker({
       peek: (a) => this.machine?.peekLinear(a),
+      readBlock: (a, length) => this.readBytes(a, length),
       isCodeAddress: (a) => this.isCodeAddress(a),
     });
     this.breakpoints = new BreakpointTable(
@@ -397,14 +398,33 @@ export class DebugRuntime implements ExpressionScope {
     return value >>> 0;
   }
 
+  /**
+   * Reads guest linear memory without side effects, a page at a time (one translation per page, then a
+   * copy from RAM); stops at the first unmapped byte.
+   */
   readBytes(address: number, count: number): Uint8Array {
-    const out: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const b = this.machine?.peekLinear((address + i) >>> 0);
-      if (b === undefined) break;
-      out.push(b);
+    const machine = this.machine;
+    const registers = this.registers;
+    if (machine === undefined || registers === undefined || count <= 0) return new Uint8Array(0);
+    const ram = machine.memory.ram;
+    const mmu = registers.core.mmu;
+    const out = new Uint8Array(count);
+    let n = 0;
+    while (n < count) {
+      const linear = (address + n) >>> 0;
+      const physical = mmu.peekTranslate(linear);
+      if (physical === undefined) break;
+      const chunk = Math.min(count - n, 0x1000 - (linear & 0xfff));
+      if (physical + chunk > ram.length) {
+        const b = machine.peekPhysical(physical);
+        if (b === undefined) break;
+        out[n++] = b;
+        continue;
+      }
+      out.set(ram.subarray(physical, physical + chunk), n);
+      n += chunk;
     }
-    return Uint8Array.from(out);
+    return out.subarray(0, n);
   }
 
   /** Writes guest linear memory; returns how many bytes were written (stops at the first unmapped one). */

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+// Debug-adapter benchmark (issue 7 targets: step p50 ≤ 1 ms, p99 ≤ 5 ms; continue to a breakpoint 100 M
+// instructions away ≤ 1 s). Drives HyperStepDebugSession in-process exactly as VS Code's inline host does
+// (handleMessage / onDidSendMessage, no transport) and measures request → stopped event.
+// Usage: npx tsx bench/debug-adapter/run.ts [--steps N] [--loop ITERATIONS]
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { join } from 'node:path';
+import { nodeFileAccess } from '../../src/debug-adapter/nodeFiles';
+import { HyperStepDebugSession } from '../../src/debug-adapter/session';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const STEPS = option('--steps', 300);
+const LOOP = option('--loop', 33_333_333);
+const PROGRAM = join(__dirname, 'loop.asm');
+
+class InlineClient {
+  private seq = 1;
+  private readonly pending = new Map<number, (r: DebugProtocol.Response) => void>();
+  private readonly waiters: { event: string; resolve: (e: DebugProtocol.Event) => void }[] = [];
+  readonly session = new HyperStepDebugSession({ files: nodeFileAccess });
+
+  constructor() {
+    this.session.onDidSendMessage((m) => {
+      const msg = m as DebugProtocol.ProtocolMessage;
+      if (msg.type === 'response') {
+        const r = msg as DebugProtocol.Response;
+        this.pending.get(r.request_seq)?.(r);
+        this.pending.delete(r.request_seq);
+      } else if (msg.type === 'event') {
+        const e = msg as DebugProtocol.Event;
+        const k = this.waiters.findIndex((w) => w.event === e.event);
+        if (k >= 0) this.waiters.splice(k, 1)[0]!.resolve(e);
+      }
+    });
+  }
+
+  request(command: string, args: unknown = {}): Promise<DebugProtocol.Response> {
+    const seq = this.seq++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, (r) => (r.success ? resolve(r) : reject(new Error(`${command}: ${r.message}`))));
+      this.session.handleMessage({ seq, type: 'request', command, arguments: args } as DebugProtocol.Request);
+    });
+  }
+
+  event(name: string): Promise<DebugProtocol.Event> {
+    return new Promise((resolve) => this.waiters.push({ event: name, resolve }));
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function launch(loop: number): Promise<InlineClient> {
+  const c = new InlineClient();
+  await c.request('initialize', { adapterID: 'hyperstep', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+  const initialized = c.event('initialized');
+  const entry = c.event('stopped');
+  await c.request('launch', { program: PROGRAM, technique: 'native', stopOnEntry: true, defines: { LOOP_COUNT: loop } });
+  await initialized;
+  await c.request('configurationDone');
+  await entry;
+  return c;
+}
+
+async function stepLatency(granularity: 'line' | 'instruction'): Promise<number[]> {
+  const c = await launch(1_000_000_000);
+  const times: number[] = [];
+  const WARMUP = 50; // let the JIT settle; these steps are not counted
+  for (let k = 0; k < STEPS + WARMUP; k++) {
+    const stopped = c.event('stopped');
+    const t0 = performance.now();
+    await c.request('next', { threadId: 1, granularity });
+    await stopped;
+    if (k >= WARMUP) times.push(performance.now() - t0);
+    if (k % 20 === 0) await c.request('stackTrace', { threadId: 1 }); // as the UI does after a stop
+  }
+  await c.request('disconnect');
+  return times.sort((a, b) => a - b);
+}
+
+async function continueToBreakpoint(): Promise<{ ms: number; instructions: number }> {
+  const c = await launch(LOOP);
+  const lines = (await import('node:fs')).readFileSync(PROGRAM, 'utf8').split('\n');
+  const doneLine = lines.findIndex((l) => l.startsWith('done:')) + 2;
+  await c.request('setBreakpoints', { source: { path: PROGRAM }, breakpoints: [{ line: doneLine }] });
+  const before = c.session as unknown as { runtime: { retired(): number } };
+  const start = before.runtime.retired();
+  const stopped = c.event('stopped');
+  const t0 = performance.now();
+  await c.request('continue', { threadId: 1 });
+  await stopped;
+  const ms = performance.now() - t0;
+  const instructions = before.runtime.retired() - start;
+  await c.request('disconnect');
+  return { ms, instructions };
+}
+
+async function main(): Promise<void> {
+  for (const g of ['line', 'instruction'] as const) {
+    const t = await stepLatency(g);
+    console.log(`  slowest: ${t.slice(-6).map((x) => x.toFixed(1)).join(", ")} ms`);
+    console.log(`step (${g}) ×${t.length}: p50 ${percentile(t, 50).toFixed(3)} ms, p99 ${percentile(t, 99).toFixed(3)} ms, max ${t[t.length - 1]!.toFixed(3)} ms`);
+  }
+  const run = await continueToBreakpoint();
+  console.log(`continue to breakpoint: ${(run.instructions / 1e6).toFixed(1)} M instructions in ${run.ms.toFixed(0)} ms (${(run.instructions / run.ms / 1e3).toFixed(1)} MIPS)`);
+}
+
+void main();
