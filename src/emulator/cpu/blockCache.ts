@@ -59,14 +59,17 @@ export class BlockCache {
         if (insns.length === 0) throw e; // the first instruction's fetch fault is the guest's fault
         break; // a later fetch fault: end the block before it; it faults when reached
       }
+      if ((last >>> 12) !== firstPage) {
+        // An instruction straddling into the next linear page depends on that page's mapping too, which
+        // the physical key does not capture: end the block before it, or (when it comes first) run it
+        // from a block that is never cached, so a remapped second page is always seen.
+        if (insns.length > 0) break;
+        insn.offset = 0;
+        return new Block([insn], pages, -1);
+      }
       insn.offset = offset;
       insns.push(insn);
       offset += insn.length;
-      if ((last >>> 12) !== firstPage) {
-        const second = cpu.mmu.translate(last, false, cpu.s[CPL] === 3) >>> 12;
-        if (!pages.includes(second)) pages.push(second);
-        break;
-      }
       at = (at + insn.length) | 0;
       if (insn.endsBlock || (at >>> 12) !== firstPage) break;
     }

@@ -190,3 +190,45 @@ describe('cpu paging', () => {
     assert.equal(m.cpu.s[0], 7);
   });
 });
+
+describe('cpu decoded-code cache and paging', () => {
+  it('an instruction straddling two pages sees a remapped second page', () => {
+    const m = createMachine();
+    bootFlat(m, nasm(`${ENABLE_PAGING}
+      call 0x10ffe
+      mov [0x3100], eax
+      mov dword [${PT + 0x11 * 4}], 0x12000 | 7
+      invlpg [0x11000]
+      call 0x10ffe
+      mov [0x3104], eax
+      cli
+      hlt`));
+    buildTables(m.ram);
+    m.ram.set([0xb8, 0x11], 0x10ffe); // mov eax, imm32 (first immediate byte on page 0x10)
+    m.ram.set([0x22, 0x33, 0x44, 0xc3], 0x11000); // rest of the immediate, ret
+    m.ram.set([0x55, 0x66, 0x77, 0xc3], 0x12000);
+    assert.equal(m.cpu.run(1000), 'halt');
+    assert.equal(read32(m.ram, 0x3100), 0x44332211);
+    assert.equal(read32(m.ram, 0x3104), 0x77665511);
+  });
+
+  it('self-modifying code inside a hot (compiled) loop takes effect on the next iteration', () => {
+    const m = createMachine();
+    bootFlat(m, nasm(`
+      mov ecx, 40
+      xor ebx, ebx
+    again:
+      mov eax, 1
+      add ebx, eax
+      cmp ecx, 20
+      jne same
+      mov byte [again + 1], 3   ; patch the immediate of "mov eax, 1" while the loop is compiled
+    same:
+      dec ecx
+      jnz again
+      cli
+      hlt`));
+    assert.equal(m.cpu.run(10000), 'halt');
+    assert.equal(m.cpu.s[3], 21 * 1 + 19 * 3);
+  });
+});
