@@ -219,6 +219,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
         const problem = reflectOutcome(context, outcome.vector, outcome.errorCode, softwareInterrupt);
         if (problem !== undefined) return { kind: 'stop', message: problem };
         this.record('vmm', 'guest-kernel', 'fault-reflection', `reflect ${softwareInterrupt ? `int 0x${vector.toString(16)}` : reason} through the guest's virtual IDT`, [], undefined, { vector: outcome.vector });
+        this.charge('vmm', reason, 'vmmExit'); // leaving the VMM into the guest's handler
         return undefined;
       }
       default:
