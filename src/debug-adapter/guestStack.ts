@@ -37,6 +37,20 @@ function callSiteOf(runtime: DebugRuntime, returnAddress: number): number {
   return (returnAddress - 1) >>> 0;
 }
 
+/**
+ * INT n and INT3 are traps: the frame's EIP is the next instruction (SDM Vol. 3A 6.5). When the bytes just
+ * before it are `int imm8` (CD ib) or `int3` (CC), show the frame at that instruction, with its vector.
+ */
+function softwareInterruptBefore(runtime: DebugRuntime, returnAddress: number): { address: number; vector: number } | undefined {
+  const bytes = runtime.readBytes((returnAddress - 2) >>> 0, 2);
+  if (bytes.length !== 2) return undefined;
+  const program = runtime.program;
+  const known = (at: number, size: number): boolean => program === undefined || !program.hasSource || program.siteAt(at)?.size === size;
+  if (bytes[0] === 0xcd && known((returnAddress - 2) >>> 0, 2)) return { address: (returnAddress - 2) >>> 0, vector: bytes[1]! };
+  if (bytes[1] === 0xcc && known((returnAddress - 1) >>> 0, 1)) return { address: (returnAddress - 1) >>> 0, vector: 3 };
+  return undefined;
+}
+
 const IRQ_BASE_HINT = 0x20;
 
 function interruptLabel(vector: number | undefined): string {
@@ -52,8 +66,10 @@ export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
   const frames: StackEntry[] = [codeEntry(runtime, layer, runtime.pc(), false)];
   for (const f of runtime.guestFrames()) {
     if (f.kind === 'interrupt') {
-      frames.push({ kind: 'separator', layer, label: `${interruptLabel(f.vector)} → handler above` });
-      frames.push(codeEntry(runtime, layer, f.returnAddress, true));
+      const softwareInterrupt = softwareInterruptBefore(runtime, f.returnAddress);
+      const vector = f.vector ?? softwareInterrupt?.vector;
+      frames.push({ kind: 'separator', layer, label: `${interruptLabel(vector)} → handler above` });
+      frames.push(codeEntry(runtime, layer, softwareInterrupt?.address ?? f.returnAddress, softwareInterrupt === undefined));
     } else {
       frames.push(codeEntry(runtime, layer, callSiteOf(runtime, f.returnAddress), false));
     }

@@ -5,7 +5,7 @@
 // evaluate, pause of a looping guest, exception filters, serial output and the exit status.
 import * as assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { expectError, KERNEL, launchStopped, lineOf, SPIN, startHarness, topFrame, type Harness } from './harness';
+import { expectError, KERNEL, launchStopped, lineOf, SPIN, startHarness, topFrame, TRAP, type Harness } from './harness';
 
 describe('debug adapter (DAP, in-process)', function () {
   this.timeout(20_000);
@@ -272,5 +272,56 @@ describe('debug adapter (DAP, in-process)', function () {
     const ok = await c.launchRequest({ technique: 'native', program: KERNEL } as DebugProtocol.LaunchRequestArguments);
     assert.equal(ok.success, true);
     assert.match(await expectError(c.customRequest('readMemory', { memoryReference: 'nowhere', count: 4 })), /memory reference/);
+  });
+});
+
+describe('debug adapter: call stack across interrupt frames', function () {
+  this.timeout(20_000);
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('recovers handler frames and the interrupted code after a full-speed continue', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: TRAP });
+    await c.setBreakpointsRequest({ source: { path: TRAP }, breakpoints: [{ line: lineOf(TRAP, 'BP-HELPER') }] });
+    const hit = c.waitForEvent('stopped');
+    await c.continueRequest({ threadId: 1 });
+    await hit;
+    const trace = await c.stackTraceRequest({ threadId: 1 });
+    const frames = trace.body.stackFrames;
+    assert.deepEqual(frames.map((f) => f.name.startsWith('interrupt vector 0x30') ? 'SEPARATOR' : f.name), ['helper', 'handler', 'SEPARATOR', 'start']);
+    assert.equal(frames[1]!.line, lineOf(TRAP, 'BP-HANDLER-CALL'));
+    assert.equal(frames[2]!.presentationHint, 'label');
+    assert.equal(frames[3]!.line, lineOf(TRAP, 'BP-INT'), 'the interrupted frame is shown at the INT instruction');
+  });
+
+  it('steps into an INT handler, out through IRET, and over INT n', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: TRAP });
+    await c.setBreakpointsRequest({ source: { path: TRAP }, breakpoints: [{ line: lineOf(TRAP, 'BP-INT') }] });
+    let stop = c.waitForEvent('stopped');
+    await c.continueRequest({ threadId: 1 });
+    await stop;
+    stop = c.waitForEvent('stopped');
+    await c.stepInRequest({ threadId: 1 });
+    await stop;
+    const inHandler = await c.stackTraceRequest({ threadId: 1 });
+    assert.equal(inHandler.body.stackFrames[0]!.line, lineOf(TRAP, 'BP-HANDLER-CALL'));
+    assert.equal(inHandler.body.stackFrames[1]!.presentationHint, 'label');
+    stop = c.waitForEvent('stopped');
+    await c.stepOutRequest({ threadId: 1 });
+    await stop;
+    assert.equal((await topFrame(c)).line, lineOf(TRAP, 'BP-INT-AGAIN'));
+    stop = c.waitForEvent('stopped');
+    await c.nextRequest({ threadId: 1 });
+    await stop;
+    const after = await c.stackTraceRequest({ threadId: 1 });
+    assert.equal(after.body.stackFrames[0]!.line, lineOf(TRAP, 'BP-AFTER-INT'));
+    assert.equal(after.body.totalFrames, 1);
   });
 });
