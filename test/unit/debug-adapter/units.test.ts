@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+// Unit tests of the adapter's pure parts: debugger expressions over the assembler's parser, launch
+// argument validation, hit conditions and logpoint interpolation, exception-vector conditions, base64,
+// and the layered call stack built from the VMM's layer stack (separators at layer boundaries).
+import * as assert from 'node:assert/strict';
+import { hitConditionMet, interpolate } from '../../../src/debug-adapter/breakpoints';
+import { evaluateExpression, ExpressionError, type ExpressionScope } from '../../../src/debug-adapter/expressions';
+import { composeLayeredStack, separatorLabel, type StackEntry } from '../../../src/debug-adapter/layeredStack';
+import { validateLaunchArgs } from '../../../src/debug-adapter/launchArgs';
+import { fromBase64, parseVectorList, toBase64 } from '../../../src/debug-adapter/session';
+import { LayerStack } from '../../../src/emulator/vmm/layerStack';
+import type { Transition } from '../../../src/emulator/vmm/transitions';
+
+const memory = new Map<number, number>([[0x1000, 0x78], [0x1001, 0x56], [0x1002, 0x34], [0x1003, 0x12], [0x2000, 0x00], [0x2001, 0x10], [0x2002, 0], [0x2003, 0]]);
+const scope: ExpressionScope = {
+  register: (n) => ({ eax: 5, esp: 0x1ff8, ecx: 0xffffffff, zf: 1, al: 5 } as Record<string, number>)[n],
+  symbol: (n) => (n === 'msg' ? 0x1000 : n === 'table' ? 0x2000 : undefined),
+  readMemory: (a, size) => {
+    let v = 0;
+    for (let i = 0; i < size; i++) {
+      const b = memory.get(a + i);
+      if (b === undefined) return undefined;
+      v |= b << (8 * i);
+    }
+    return v >>> 0;
+  },
+  here: () => 0x100020,
+};
+
+describe('debugger expressions (NASM syntax over the assembler parser)', () => {
+  const ev = (t: string): number => evaluateExpression(t, scope);
+  it('evaluates registers, flags, labels, numbers in NASM forms and operators', () => {
+    assert.equal(ev('eax+4'), 9);
+    assert.equal(ev('eax == 5'), 1);
+    assert.equal(ev('eax == 5 && zf'), 1);
+    assert.equal(ev('ecx'), 0xffffffff);
+    assert.equal(ev('ecx + 1'), 0);
+    assert.equal(ev('0ffh + 10b + 0x10 + $'), 0xff + 2 + 16 + 0x100020);
+    assert.equal(ev('msg + 2'), 0x1002);
+    assert.equal(ev('-1 // 2'), 0, 'signed division');
+    assert.equal(ev('eax > 3 ? 100 : 200'), 100);
+  });
+  it('reads memory operands with size keywords, nested', () => {
+    assert.equal(ev('[msg]'), 0x12345678);
+    assert.equal(ev('byte [msg + 1]'), 0x56);
+    assert.equal(ev('word [msg]'), 0x5678);
+    assert.equal(ev('dword [[table]]'), 0x12345678, '[table] holds 0x1000');
+    assert.equal(ev('byte [msg] == 0x78'), 1);
+  });
+  it('reports unknown names, unmapped memory and syntax errors as ExpressionError', () => {
+    assert.throws(() => ev('nope'), ExpressionError);
+    assert.throws(() => ev('[0x9000]'), /not mapped/);
+    assert.throws(() => ev('eax +'), ExpressionError);
+    assert.throws(() => ev('[eax'), /missing/);
+    assert.throws(() => ev('1 / 0'), /division by zero/);
+    assert.throws(() => ev(''), /empty/);
+  });
+});
+
+describe('launch arguments', () => {
+  it('accepts a native launch with defaults and notes ignored attributes', () => {
+    const v = validateLaunchArgs({ program: 'k.asm', technique: 'native', architecture: 'hosted', whatever: 1 });
+    assert.ok('config' in v);
+    assert.equal(v.config.memoryMB, 32);
+    assert.equal(v.config.stopOnEntry, false);
+    assert.ok(v.notes.some((n) => n.includes('whatever')));
+    assert.ok(v.notes.some((n) => n.includes('no effect')));
+  });
+  it('refuses techniques that are not implemented yet, with a way forward', () => {
+    for (const technique of ['trap-and-emulate', 'binary-translation', 'paravirtual', 'hardware-assisted']) {
+      const v = validateLaunchArgs({ program: 'k.asm', technique });
+      assert.ok('problems' in v);
+      assert.match(v.problems[0]!, new RegExp(`${technique}' is not implemented.*native`));
+    }
+  });
+  it('names every schema violation', () => {
+    const v = validateLaunchArgs({
+      program: 3, technique: 'magic', memoryMB: 1024, vcpus: 0, includePaths: 'x', defines: { A: {} }, vmxControls: { bogus: true },
+      costOverrides: { vmExit: -1 }, stopOnEntry: 'yes', exceptionBitmap: -1,
+    });
+    assert.ok('problems' in v);
+    const text = v.problems.join('\n');
+    for (const key of ["'program'", "'technique'", "'memoryMB'", "'vcpus'", "'includePaths'", "'defines.A'", "'vmxControls.bogus'", "'costOverrides.vmExit'", "'stopOnEntry'", "'exceptionBitmap'"]) {
+      assert.ok(text.includes(key), `missing a problem for ${key}:\n${text}`);
+    }
+    assert.ok('problems' in validateLaunchArgs(null));
+    assert.match((validateLaunchArgs({ program: 'k.asm', technique: 'native', vcpus: 2 }) as { problems: string[] }).problems[0]!, /one vCPU/);
+  });
+});
+
+describe('breakpoint conditions', () => {
+  it('hit conditions', () => {
+    assert.equal(hitConditionMet('3', 2), false);
+    assert.equal(hitConditionMet('3', 3), true);
+    assert.equal(hitConditionMet('3', 4), true);
+    assert.equal(hitConditionMet('==3', 4), false);
+    assert.equal(hitConditionMet('%2', 4), true);
+    assert.equal(hitConditionMet('%2', 3), false);
+    assert.equal(hitConditionMet('<2', 1), true);
+    assert.equal(typeof hitConditionMet('often', 1), 'string');
+  });
+  it('logpoint interpolation', () => {
+    assert.equal(interpolate('eax={eax} {{literal}}', (e) => evaluateExpression(e, scope)), 'eax=0x5 {literal}');
+    assert.match(interpolate('{nope}', (e) => evaluateExpression(e, scope)), /^<.*neither/);
+  });
+  it('exception vectors by number or mnemonic', () => {
+    assert.deepEqual([...parseVectorList('13, #PF 0x6')].sort((a, b) => a - b), [6, 13, 14]);
+    assert.equal(parseVectorList('').size, 0);
+    assert.throws(() => parseVectorList('#XX'));
+    assert.throws(() => parseVectorList('40'));
+  });
+  it('base64 round trip without Buffer', () => {
+    for (const text of ['', 'a', 'ab', 'abc', 'hello world']) {
+      const bytes = new TextEncoder().encode(text);
+      assert.equal(toBase64(bytes), Buffer.from(text).toString('base64'));
+      assert.deepEqual([...fromBase64(toBase64(bytes))], [...bytes]);
+    }
+  });
+});
+
+describe('layered call stack from the VMM layer stack', () => {
+  let seq = 0;
+  const transition = (t: Omit<Transition, 'seq' | 'cycle' | 'cost' | 'details'>): Transition => ({ seq: seq++, cycle: 0, cost: 0, details: {}, ...t });
+  const code = (layer: StackEntry['layer'], name: string): StackEntry => ({ kind: 'code', layer, name, address: 0 });
+
+  it('puts a label separator at each layer boundary saying what crossed it', () => {
+    const stack = new LayerStack('guest-kernel');
+    assert.deepEqual(stack.apply(transition({ from: 'guest-kernel', to: 'vmm', kind: 'trap', reason: '#GP: cli at CPL1' })), { ok: true });
+    const rows = composeLayeredStack(stack.topFirst().map((layerFrame) => ({
+      layerFrame,
+      frames: layerFrame.layer === 'vmm' ? [code('vmm', 'emulate_cli')] : [code('guest-kernel', 'puts'), code('guest-kernel', 'start')],
+    })));
+    assert.deepEqual(rows.map((r) => (r.kind === 'separator' ? `--${r.label}--` : r.name)), ['emulate_cli', '--trap #GP: cli at CPL1 → VMM--', 'puts', 'start']);
+  });
+
+  it('labels hypercalls and VM exits with their reasons, and native stacks have no separator', () => {
+    const stack = new LayerStack('guest-kernel');
+    stack.apply(transition({ from: 'guest-kernel', to: 'vmm', kind: 'hypercall', reason: 'hypercall 18 console_io' }));
+    assert.equal(separatorLabel(stack.topFirst()[0]!), 'hypercall 18 console_io → VMM');
+    const native = new LayerStack('guest-kernel');
+    const rows = composeLayeredStack(native.topFirst().map((layerFrame) => ({ layerFrame, frames: [code('guest-kernel', 'start')] })));
+    assert.equal(rows.filter((r) => r.kind === 'separator').length, 0);
+  });
+});
