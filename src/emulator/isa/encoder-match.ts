@@ -162,6 +162,15 @@ function shapeOf(form: InstructionForm): FormShape {
 }
 
 const IDENTITY: readonly (readonly number[])[] = [[], [0], [0, 1], [0, 1, 2]];
+const SCRATCH_SIZING: Sizing = { size: 0, unsizedByteMemory: false, unsizedMemory: false, immediateSize: 0 };
+
+function resetSizing(sizing: Sizing): Sizing {
+  sizing.size = 0;
+  sizing.unsizedByteMemory = false;
+  sizing.unsizedMemory = false;
+  sizing.immediateSize = 0;
+  return sizing;
+}
 const SWAPPED: readonly number[] = [1, 0];
 
 /** Tries one form (and, for commutative TEST/XCHG, its swapped operand order). */
@@ -170,8 +179,9 @@ export function matchForm(
 ): FormMatch | MismatchReason {
   if (operands.length !== form.operands.length) return 'combination';
   const attempt = (order: readonly number[]): FormMatch | MismatchReason => {
-    const sizing: Sizing = { size: 0, unsizedByteMemory: false, unsizedMemory: false, immediateSize: 0 };
-    const ordered = order.map((i) => operands[i] as Operand);
+    // One scratch sizing record (matching is not re-entrant) and no operand copy in the common order.
+    const sizing = resetSizing(SCRATCH_SIZING);
+    const ordered = order === SWAPPED ? [operands[1] as Operand, operands[0] as Operand] : operands;
     for (let i = 0; i < form.operands.length; i++) {
       const reason = matchOperand(form.operands[i] as OperandKind, ordered[i] as Operand, form, sizing);
       if (reason !== undefined) return reason;

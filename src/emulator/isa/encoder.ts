@@ -63,14 +63,17 @@ function hasJump(form: InstructionForm): boolean {
 }
 
 class ByteWriter {
-  readonly bytes: number[] = [];
+  /** No instruction is longer than 15 bytes; room for malformed input too. */
+  private readonly buffer = new Uint8Array(32);
+  length = 0;
   readonly fields: EncodedField[] = [];
-  push(...values: number[]): void { this.bytes.push(...values); }
-  value(value: number, size: 1 | 2 | 4, field?: Omit<EncodedField, 'offset' | 'size'>): void {
-    if (field !== undefined) this.fields.push({ ...field, offset: this.bytes.length, size });
+  push(value: number): void { this.buffer[this.length++] = value; }
+  value(value: number, size: 1 | 2 | 4, operandIndex: number, part: EncodedField['part']): void {
+    this.fields.push({ operandIndex, part, offset: this.length, size });
     // `>>>` takes the value modulo 2^32 first, so negative values come out as two's complement.
-    for (let i = 0; i < size; i++) this.bytes.push((value >>> (8 * i)) & 0xff);
+    for (let i = 0; i < size; i++) this.buffer[this.length++] = (value >>> (8 * i)) & 0xff;
   }
+  bytes(): Uint8Array { return this.buffer.slice(0, this.length); }
 }
 
 function memoryOf(match: FormMatch): { operand: MemoryOperand; position: number } | undefined {
@@ -133,35 +136,33 @@ function emit(
       writer.push(address.modrm | reg << 3);
       if (address.sib >= 0) writer.push(address.sib);
       if (address.displacementSize !== 0) {
-        writer.value(address.displacement, address.displacementSize, {
-          operandIndex: sources[memory.position] as number, part: 'displacement',
-        });
+        writer.value(address.displacement, address.displacementSize, sources[memory.position] as number, 'displacement');
       }
     } else writer.push(0xc0 | reg << 3 | (rmRegister < 0 ? 0 : rmRegister));
   }
   // Value fields after ModRM/SIB/displacement, in operand order.
-  const instructionLength = writer.bytes.length + valueBytesAfter(match, addressBits);
+  const instructionLength = writer.length + valueBytesAfter(match, addressBits);
   form.operands.forEach((kind, i) => {
     const operand = match.operands[i] as Operand;
     const operandIndex = sources[i] as number;
     if (kind === 'Ob' || kind === 'Ov') {
       const value = (operand as MemoryOperand).value;
-      writer.value(value, addressBits === 16 ? 2 : 4, { operandIndex, part: 'displacement' });
+      writer.value(value, addressBits === 16 ? 2 : 4, operandIndex, 'displacement');
     } else if (kind === 'Ib' || kind === 'Ibs') {
-      writer.value((operand as ImmediateOperand).value, 1, { operandIndex, part: 'immediate' });
+      writer.value((operand as ImmediateOperand).value, 1, operandIndex, 'immediate');
     } else if (kind === 'Iw') {
-      writer.value((operand as ImmediateOperand).value, 2, { operandIndex, part: 'immediate' });
+      writer.value((operand as ImmediateOperand).value, 2, operandIndex, 'immediate');
     } else if (kind === 'Iz') {
-      writer.value((operand as ImmediateOperand).value, match.operandSize === 16 ? 2 : 4, { operandIndex, part: 'immediate' });
+      writer.value((operand as ImmediateOperand).value, match.operandSize === 16 ? 2 : 4, operandIndex, 'immediate');
     } else if (kind === 'Jb' || kind === 'Jz') {
       const target = operand as ImmediateOperand;
       const size = kind === 'Jb' ? 1 : match.operandSize === 16 ? 2 : 4;
       const relative = target.relocatable ? target.value : target.value - (ctx.address + instructionLength);
-      writer.value(relative, size, { operandIndex, part: 'relative' });
+      writer.value(relative, size, operandIndex, 'relative');
     } else if (kind === 'Ap') {
       const far = operand as FarPointerOperand;
-      writer.value(far.offset.value, match.operandSize === 16 ? 2 : 4, { operandIndex, part: 'immediate' });
-      writer.value(far.segment.value, 2, { operandIndex, part: 'segment' });
+      writer.value(far.offset.value, match.operandSize === 16 ? 2 : 4, operandIndex, 'immediate');
+      writer.value(far.segment.value, 2, operandIndex, 'segment');
     }
   });
   return { writer };
@@ -207,7 +208,7 @@ function encodeUnchecked(stmt: InstructionStatement, ctx: EncodeContext): Encode
       const target = match.operands[0] as ImmediateOperand;
       const forcedShort = target.distance === 'short';
       if (target.distance === 'near' || (target.strict && !forcedShort && target.bits !== 8)) return undefined;
-      if (target.known && !target.relocatable && !relativeFits(match, writer.bytes.length, ctx)) {
+      if (target.known && !target.relocatable && !relativeFits(match, writer.length, ctx)) {
         if (forcedShort) return { ok: false, message: 'short jump is out of range' };
         shortOutOfRange = true;
         return undefined;
@@ -216,7 +217,7 @@ function encodeUnchecked(stmt: InstructionStatement, ctx: EncodeContext): Encode
     } else if (hasJump(match.form) && (match.operands[0] as ImmediateOperand).distance === 'short') {
       return undefined;
     }
-    return { ok: true, bytes: Uint8Array.from(writer.bytes), fields: writer.fields, formIndex: match.form.index };
+    return { ok: true, bytes: writer.bytes(), fields: writer.fields, formIndex: match.form.index };
   };
   for (const form of forms) {
     const match = matchForm(form, operands, defaultSize);
