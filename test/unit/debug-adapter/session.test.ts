@@ -325,3 +325,25 @@ describe('debug adapter: call stack across interrupt frames', function () {
     assert.equal(after.body.totalFrames, 1);
   });
 });
+
+describe('debug adapter: triple fault', function () {
+  this.timeout(20_000);
+  it('stops on a triple fault for inspection, then ends the session with the shutdown status', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const stopped = c.waitForEvent('stopped');
+      await Promise.all([c.configurationSequence(), c.launch({ technique: 'native', program: SPIN, defines: { TRIPLE: 1 } })]);
+      const stop = (await stopped) as DebugProtocol.StoppedEvent;
+      assert.equal(stop.body.reason, 'exception');
+      assert.match(stop.body.description ?? '', /[Tt]riple fault/);
+      assert.equal((await c.exceptionInfoRequest({ threadId: 1 })).body.exceptionId, 'triple fault');
+      assert.ok((await c.stackTraceRequest({ threadId: 1 })).body.stackFrames.length >= 1, 'the dead CPU can still be inspected');
+      const exited = c.waitForEvent('exited');
+      await c.continueRequest({ threadId: 1 });
+      assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 4);
+    } finally {
+      await h.close();
+    }
+  });
+});
