@@ -1,9 +1,11 @@
 // Builds the TextMate grammar for NASM-syntax IA-32 assembly (syntaxes/hyperstep-nasm.tmLanguage.json).
 //
 // Pure function of the mnemonic vocabulary (isa-vocabulary.ts derives it from the instruction table in
-// src/emulator/isa): build-grammar.ts writes the result to disk, the unit test compares the committed file. Lexical rules follow the NASM 2.16 manual: ch. 3.1 (statement layout, prefixes),
-// 3.2 (pseudo-instructions), 3.4.1-3.4.3 (numeric constants, character strings and constants), 3.5 (expressions),
-// 3.9 (local labels, `..@`), ch. 4 (preprocessor), ch. 7-8 (directives).
+// src/emulator/isa): build-grammar.ts writes the result to disk, the unit test compares the committed file.
+// This file holds the statement-level rules (labels, preprocessor, directives, instructions by class);
+// operand-rules.ts the operand-level ones. Lexical rules follow the NASM 2.16 manual: ch. 3.1 (statement
+// layout, prefixes), 3.2 (pseudo-instructions), 3.9 (local labels, `..@`), ch. 4 (preprocessor), ch. 7-8
+// (directives).
 //
 // Why these scopes (checked against the rules of VS Code's Dark+ and Light+ themes, extensions/theme-defaults:
 // `keyword` and `storage.*` are #569cd6 / #0000ff, `keyword.control` #C586C0 / #AF00DB, `support.function` and
@@ -22,9 +24,13 @@
 // Labels use entity.name.label (not entity.name.function) and macro names entity.name.macro so that the yellow
 // and teal families stay reserved for the virtualization classes.
 import * as classes from './instruction-classes';
+import { operandRepository } from './operand-rules';
+import {
+  after, alternation, before, dataDirectives, identifier, preprocessorWords, reserveDirectives,
+  statementDirectives, suffix, word, type Rule,
+} from './regex-words';
 
 export const scopeName = 'source.asm.nasm.hyperstep';
-const suffix = 'hyperstep-nasm';
 
 /** Scope of the mnemonic token for each class; exported so tests assert the same names. */
 export const classScopes = {
@@ -63,109 +69,15 @@ export const fallbackVocabulary: GrammarVocabulary = {
   plain: classes.plainMnemonics,
 };
 
-type Captures = Record<string, { name?: string; patterns?: Rule[] }>;
-interface Rule {
-  name?: string;
-  match?: string;
-  begin?: string;
-  end?: string;
-  captures?: Captures;
-  beginCaptures?: Captures;
-  endCaptures?: Captures;
-  contentName?: string;
-  patterns?: Rule[];
-  include?: string;
-}
-
-// NASM identifier characters (manual 3.1): letters, digits, _ $ # @ ~ . ?; the first may not be a digit.
-const identChar = '[\\w$#@~.?]';
-// `\b` first: a pattern that opens with a bare look-behind defeats Oniguruma's search optimisation and made
-// tokenizing ~8x slower; `\b` plus a look-behind for the non-word identifier characters means the same here,
-// because every guarded word starts with a letter or digit.
-const before = '\\b(?<![$#@~.?])';
-const after = `(?!${identChar})`;
-const identifier = `[A-Za-z_?][\\w$#@~.?]*`;
-
-interface TrieNode {
-  terminal: boolean;
-  readonly children: Map<string, TrieNode>;
-}
-
-/**
- * The words as one prefix-factored regular expression (`c(?:l(?:i|ts)|pu)…`). Oniguruma cannot use its
- * literal-string search for a long case-insensitive alternation, so a flat `cli|clts|cpuid|…` is tried word by
- * word at every position; the factored form fails after one character on most positions, which makes
- * tokenizing several times faster. Longer words come before the word that is their prefix, so the match
- * never stops early.
- */
-function alternation(words: readonly string[]): string {
-  const root: TrieNode = { terminal: false, children: new Map() };
-  for (const w of new Set(words.map((x) => x.toLowerCase()))) {
-    let node = root;
-    for (const ch of w) {
-      let next = node.children.get(ch);
-      if (!next) {
-        next = { terminal: false, children: new Map() };
-        node.children.set(ch, next);
-      }
-      node = next;
-    }
-    node.terminal = true;
-  }
-  const emit = (node: TrieNode): string => {
-    const branches = [...node.children.keys()].sort().map((ch) => escapeRegex(ch) + emit(node.children.get(ch)!));
-    if (branches.length === 0) return '';
-    const body = branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
-    if (!node.terminal) return body;
-    return branches.length === 1 && node.children.size === 1 && [...node.children.values()][0]!.children.size === 0
-      ? `${body}?`
-      : `(?:${body})?`;
-  };
-  return emit(root);
-}
-
-function escapeRegex(ch: string): string {
-  return /[\\^$.*+?()[\]{}|]/.test(ch) ? `\\${ch}` : ch;
-}
-
-function word(words: readonly string[]): string {
-  return `(?i)${before}(?:${alternation(words)})${after}`;
-}
-
-const dataDirectives = ['db', 'dw', 'dd', 'dq', 'dt', 'do', 'dy', 'dz'];
-const reserveDirectives = ['resb', 'resw', 'resd', 'resq', 'rest', 'reso', 'resy', 'resz'];
-const sizeKeywords = ['byte', 'word', 'dword', 'qword', 'tword', 'oword', 'yword', 'zword'];
-const jumpModifiers = ['short', 'near', 'far', 'strict'];
-const statementDirectives = [
-  'bits', 'use16', 'use32', 'org', 'align', 'alignb', 'global', 'extern', 'common', 'static', 'cpu', 'default',
-  'absolute', 'struc', 'endstruc', 'istruc', 'at', 'iend', 'incbin', 'times', 'equ',
-];
-const generalRegisters = [
-  'al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh', 'ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di',
-  'eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi',
-];
-const segmentRegisters = ['cs', 'ds', 'es', 'fs', 'gs', 'ss'];
-const controlRegisters = ['cr0', 'cr1', 'cr2', 'cr3', 'cr4'];
-const debugRegisters = ['dr0', 'dr1', 'dr2', 'dr3', 'dr4', 'dr5', 'dr6', 'dr7'];
-const otherRegisters = [
-  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((n) => [`st${n}`, `mm${n}`, `xmm${n}`]), 'st', 'tr6', 'tr7',
-];
-// NASM manual ch. 4: preprocessor directives (the `%` is part of the token).
-const preprocessorWords = [
-  'define', 'xdefine', 'idefine', 'ixdefine', 'undef', 'assign', 'iassign', 'defstr', 'idefstr', 'deftok',
-  'defalias', 'strcat', 'strlen', 'substr', 'macro', 'imacro', 'endmacro', 'unmacro', 'exitmacro', 'rotate',
-  'rep', 'endrep', 'exitrep', 'include', 'pathsearch', 'depend', 'use', 'push', 'pop', 'repl', 'local',
-  'arg', 'stacksize', 'line', 'error', 'warning', 'fatal', 'pragma', 'clear', 'else', 'endif',
-  ...['if', 'elif'].flatMap((k) =>
-    ['', 'n'].flatMap((n) =>
-      ['', 'def', 'macro', 'ctx', 'idn', 'idni', 'id', 'num', 'str', 'token', 'empty', 'env', 'usable', 'usingable'].map(
-        (t) => `${k}${n}${t}`,
-      ),
-    ),
-  ),
-];
-
+/** Rules by name: statement-level rules first (their order is the JSON's), then operand-level ones. */
 function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
+  return {
+    ...statementRepository(vocabulary),
+    ...operandRepository(),
+  };
+}
+
+function statementRepository(vocabulary: GrammarVocabulary): Record<string, Rule> {
   const operandsUntilEol: Rule[] = [{ include: '#operands' }];
   const instruction = (words: readonly string[], scope: string): Rule => ({
     begin: `(${word(words)})`,
@@ -363,128 +275,6 @@ function repository(vocabulary: GrammarVocabulary): Record<string, Rule> {
           name: `meta.macro-call.${suffix}`,
           patterns: [{ include: '#strings' }, ...operandsUntilEol],
         },
-      ],
-    },
-    operands: {
-      patterns: [
-        { include: '#comment' },
-        { include: '#memory' },
-        { include: '#operandKeywords' },
-        { include: '#registers' },
-        { include: '#macroParameters' },
-        { include: '#characterConstants' },
-        { include: '#numbers' },
-        { include: '#operators' },
-      ],
-    },
-    operandKeywords: {
-      patterns: [
-        {
-          match: `(${word(sizeKeywords)})`,
-          captures: { '1': { name: `storage.type.size.${suffix}` } },
-        },
-        {
-          // `dword ptr [x]` is MASM; NASM reads `ptr` as a symbol, so flag it where MASM habits put it.
-          match: `(?i)${before}ptr(?=\\s*\\[)`,
-          name: `invalid.illegal.masm-ptr.${suffix}`,
-        },
-        {
-          match: `(${word(jumpModifiers)})`,
-          captures: { '1': { name: `storage.modifier.jump.${suffix}` } },
-        },
-        {
-          match: `(${word(['seg', 'wrt'])})`,
-          captures: { '1': { name: `keyword.operator.word.${suffix}` } },
-        },
-      ],
-    },
-    registers: {
-      patterns: [
-        { match: `(${word(generalRegisters)})`, captures: { '1': { name: `variable.other.register.general.${suffix}` } } },
-        { match: `(${word(segmentRegisters)})`, captures: { '1': { name: `variable.other.register.segment.${suffix}` } } },
-        { match: `(${word(controlRegisters)})`, captures: { '1': { name: `variable.other.register.control.${suffix}` } } },
-        { match: `(${word(debugRegisters)})`, captures: { '1': { name: `variable.other.register.debug.${suffix}` } } },
-        { match: `(${word(otherRegisters)})`, captures: { '1': { name: `variable.other.register.${suffix}` } } },
-      ],
-    },
-    memory: {
-      // `[seg: base + index*scale + disp]` (manual 3.3); unterminated brackets end at the line end.
-      begin: '\\[',
-      beginCaptures: { '0': { name: `punctuation.definition.memory.begin.${suffix}` } },
-      end: '\\]|(?=;|$)',
-      endCaptures: { '0': { name: `punctuation.definition.memory.end.${suffix}` } },
-      name: `meta.memory-operand.${suffix}`,
-      patterns: [
-        {
-          match: `(?i)${before}(cs|ds|es|fs|gs|ss)\\s*(:)`,
-          captures: {
-            '1': { name: `variable.other.register.segment.override.${suffix}` },
-            '2': { name: `punctuation.separator.segment-override.${suffix}` },
-          },
-        },
-        { include: '#operandKeywords' },
-        { include: '#registers' },
-        { include: '#macroParameters' },
-        { include: '#characterConstants' },
-        { include: '#numbers' },
-        { include: '#operators' },
-      ],
-    },
-    macroParameters: {
-      patterns: [
-        { match: '%%[\\w$#@~.?]+', name: `variable.other.macro-local.${suffix}` },
-        { match: '%\\$+[\\w$#@~.?]+', name: `variable.other.context-local.${suffix}` },
-        { match: '%[+-]?[0-9]+|%\\{[+-]?[0-9]+(?::[+-]?[0-9]+)?\\}', name: `variable.parameter.macro.${suffix}` },
-      ],
-    },
-    numbers: {
-      // NASM manual 3.4.1. Underscores may separate digits anywhere after the first.
-      patterns: [
-        { match: `(?i)${before}[0-9][0-9_]*(?:\\.[0-9_]*(?:e[+-]?[0-9]+)?|e[+-]?[0-9]+)${after}`, name: `constant.numeric.float.${suffix}` },
-        { match: `(?i)${before}(?:0[xh][0-9a-f_]+|[0-9][0-9a-f_]*h)${after}|\\$(?<!${identChar}\\$)[0-9][0-9a-f_]*${after}`, name: `constant.numeric.integer.hexadecimal.${suffix}` },
-        { match: `(?i)${before}(?:0[by][01_]+|[01][01_]*[by])${after}`, name: `constant.numeric.integer.binary.${suffix}` },
-        { match: `(?i)${before}(?:0[oq][0-7_]+|[0-7][0-7_]*[oq])${after}`, name: `constant.numeric.integer.octal.${suffix}` },
-        { match: `(?i)${before}(?:0[dt][0-9_]+|[0-9][0-9_]*d?)${after}`, name: `constant.numeric.integer.decimal.${suffix}` },
-        { match: `\\$(?<!${identChar}\\$)\\$?${after}`, name: `variable.language.location-counter.${suffix}` },
-      ],
-    },
-    strings: {
-      // In db/dw/dd... quoted text is a string (manual 3.4.2).
-      patterns: [
-        { match: "'[^']*(?:'|$)", name: `string.quoted.single.${suffix}` },
-        { match: '"[^"]*(?:"|$)', name: `string.quoted.double.${suffix}` },
-        {
-          begin: '`',
-          end: '`|$',
-          name: `string.quoted.other.backquote.${suffix}`,
-          patterns: [{ include: '#escapes' }],
-        },
-      ],
-    },
-    characterConstants: {
-      // Elsewhere a quoted string is a character constant, a number (manual 3.4.3).
-      patterns: [
-        { match: "'[^']*(?:'|$)", name: `constant.character.quoted.single.${suffix}` },
-        { match: '"[^"]*(?:"|$)', name: `constant.character.quoted.double.${suffix}` },
-        {
-          begin: '`',
-          end: '`|$',
-          name: `constant.character.quoted.backquote.${suffix}`,
-          patterns: [{ include: '#escapes' }],
-        },
-      ],
-    },
-    escapes: {
-      // Backquote escapes (manual 3.4.2): \' \" \` \\ \? \a \b \t \n \v \f \r \e, octal, \x, \u, \U.
-      match: "\\\\(?:[0-7]{1,3}|x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|['\"`\\\\?abtnvfre])",
-      name: `constant.character.escape.backquote.${suffix}`,
-    },
-    operators: {
-      patterns: [
-        { match: '<<<|>>>|<<|>>|//|%%|==|!=|<>|<=>|<=|>=|&&|\\|\\||\\^\\^|[-+*/%&|^~!<>=]', name: `keyword.operator.${suffix}` },
-        { match: ',', name: `punctuation.separator.operand.${suffix}` },
-        { match: '\\(', name: `punctuation.section.parens.begin.${suffix}` },
-        { match: '\\)', name: `punctuation.section.parens.end.${suffix}` },
       ],
     },
   };
