@@ -14,7 +14,7 @@ import { readEflags, writeEflags } from './lazyFlags';
 import { Mmu } from './mmu';
 import { resetState } from './reset';
 import {
-  ARITH_FLAGS, COUNTER_RETIRED, COUNTER_SLOTS, SEG_LIMIT, CPL, CpuMode, EFLAGS, EIP, Flag, MODE, SEG_BASE, SEG_RIGHTS,
+  ARITH_FLAGS, COUNTER_RETIRED, COUNTER_SLOTS, DR, SEG_LIMIT, CPL, CpuMode, EFLAGS, EIP, Flag, MODE, SEG_BASE, SEG_RIGHTS,
   SEG_VALID_HIGH, SEG_VALID_LOW, STATE_BYTES, STATE_SLOTS, Seg, SegmentRight,
 } from './stateLayout';
 
@@ -68,6 +68,8 @@ export class Cpu {
   blockBreak = false;
   /** Instructions a compiled block completed before its current iteration (fault accounting). */
   compiledDone = 0;
+  /** Retired count when a TF single step began (-1: none pending). */
+  private singleStepFrom = -1;
   /** Run only one instruction of the next block (end of an interrupt shadow). */
   private breakAfterOne = false;
   /** Stop reason requested by an instruction (HLT → 'halt', hook → 'exit', triple fault → 'shutdown'). */
@@ -314,10 +316,26 @@ export class Cpu {
     }
     const mode = s[MODE]!;
     if ((mode & CpuMode.Shutdown) !== 0) return 'shutdown';
+    if ((mode & CpuMode.SingleStep) !== 0) {
+      s[MODE] = s[MODE]! & ~CpuMode.SingleStep;
+      // EFLAGS.TF was set when the last instruction began: a #DB trap after it (SDM Vol. 3A 17.3.1.4),
+      // unless it faulted (then nothing retired and the fault was delivered instead).
+      const executed = this.counters[COUNTER_RETIRED]! > this.singleStepFrom;
+      this.singleStepFrom = -1;
+      if (executed) {
+        s[DR + 6] = s[DR + 6]! | 0x4000; // DR6.BS
+        this.insnStart = s[EIP]!;
+        deliverException(this, Vector.DB, -1);
+        if (this.stopRequest !== null) return this.betweenBlocks();
+        return null;
+      }
+    }
     if ((mode & CpuMode.InterruptShadow) !== 0) {
       s[MODE] = mode & ~CpuMode.InterruptShadow;
       this.breakAfterOne = true; // recognise interrupts right after the shadowed instruction
-      return (mode & CpuMode.Halted) !== 0 ? 'halt' : null;
+      if ((mode & CpuMode.Halted) !== 0) return 'halt';
+      this.armSingleStep();
+      return null;
     }
     if ((s[EFLAGS]! & Flag.IF) !== 0 && this.interrupts.pending()) {
       s[MODE] = mode & ~CpuMode.Halted;
@@ -326,7 +344,23 @@ export class Cpu {
       if (this.stopRequest !== null) return this.betweenBlocks();
       return null;
     }
-    return (mode & CpuMode.Halted) !== 0 ? 'halt' : null;
+    if ((mode & CpuMode.Halted) !== 0) return 'halt';
+    this.armSingleStep();
+    return null;
+  }
+
+  /** With EFLAGS.TF set, run exactly one instruction and trap (#DB) after it. */
+  private armSingleStep(): void {
+    const s = this.s;
+    if ((s[EFLAGS]! & Flag.TF) === 0) return;
+    this.singleStepFrom = this.counters[COUNTER_RETIRED]!;
+    s[MODE] = s[MODE]! | CpuMode.SingleStep;
+    this.breakAfterOne = true;
+  }
+
+  /** Slow-path test of the block-entry condition when IF or TF is set. */
+  private eventCheck(): boolean {
+    return (this.s[EFLAGS]! & Flag.TF) !== 0 || this.interrupts.pending();
   }
 
   /** Deliver a caught guest fault at the faulting instruction (or shut down on a triple fault). */
@@ -352,7 +386,7 @@ export class Cpu {
     const counters = this.counters;
     let remaining = budget;
     while (remaining > 0) {
-      if (this.stopRequest !== null || s[MODE] !== 0 || ((s[EFLAGS]! & Flag.IF) !== 0 && this.interrupts.pending())) {
+      if (this.stopRequest !== null || s[MODE] !== 0 || (s[EFLAGS]! & (Flag.IF | Flag.TF)) !== 0 && this.eventCheck()) {
         const stop = this.betweenBlocks();
         if (stop !== null) return stop;
       }
@@ -435,7 +469,7 @@ export class Cpu {
     let remaining = budget;
     let skipBreakpointAt = (s[SEG_BASE + Seg.CS]! + s[EIP]!) >>> 0; // resume over the current one
     while (remaining > 0) {
-      if (this.stopRequest !== null || s[MODE] !== 0 || ((s[EFLAGS]! & Flag.IF) !== 0 && this.interrupts.pending())) {
+      if (this.stopRequest !== null || s[MODE] !== 0 || (s[EFLAGS]! & (Flag.IF | Flag.TF)) !== 0 && this.eventCheck()) {
         const stop = this.betweenBlocks();
         if (stop !== null) return stop;
       }

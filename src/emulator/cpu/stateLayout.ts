@@ -123,6 +123,7 @@ export const enum CpuMode {
   Halted = 1,
   InterruptShadow = 2, // one instruction after STI / MOV SS / POP SS (SDM Vol. 3A 6.8.3)
   Shutdown = 4,
+  SingleStep = 8, // EFLAGS.TF was set when the current instruction began: #DB after it
 }
 
 /** EFLAGS bits (SDM Vol. 1 3.4.3). */

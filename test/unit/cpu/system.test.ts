@@ -4,7 +4,7 @@
 // debug loop's breakpoints, and compiled-vs-interpreted equivalence.
 import { strict as assert } from 'node:assert';
 import { Cpu } from '../../../src/emulator/cpu/cpu';
-import { CPL, CR, EIP } from '../../../src/emulator/cpu/stateLayout';
+import { CPL, CR, DR, EIP } from '../../../src/emulator/cpu/stateLayout';
 import { at, bootFlat, CODE_BASE, createMachine, nasm, read32, SEL, setGate, type TestMachine } from './harness';
 
 const H1 = 0x400;
@@ -424,5 +424,32 @@ describe('cpu watchpoints', () => {
     assert.equal(m.cpu.runDebug(1000), 'watchpoint');
     assert.equal(read32(m.ram, 0x3100), 49);
     assert.equal(m.cpu.run(10000), 'halt');
+  });
+});
+
+describe('cpu single-step trap', () => {
+  it('EFLAGS.TF raises #DB after each instruction (DR6.BS), not inside the handler', () => {
+    const m = createMachine();
+    bootFlat(m, nasm(`
+      pushfd
+      or dword [esp], 0x100
+      popfd            ; TF takes effect for the next instruction
+      mov eax, 1
+      mov eax, 2
+      pushfd
+      and dword [esp], ~0x100
+      popfd
+      mov eax, 3
+      cli
+      hlt
+      ${at(0x200)}
+      inc dword [0x3100]   ; count traps
+      iretd`));
+    setGate(m.ram, 1, CODE_BASE + 0x200);
+    assert.equal(m.cpu.run(1000), 'halt');
+    // Traps after: mov 1, mov 2, pushfd, and, popf (TF was set when POPF began) = 5.
+    assert.equal(read32(m.ram, 0x3100), 5);
+    assert.equal(m.cpu.s[0], 3);
+    assert.equal(m.cpu.s[DR + 6]! & 0x4000, 0x4000, 'DR6.BS');
   });
 });
