@@ -81,6 +81,21 @@ pkg.contributes = {
     },
   ],
   grammars: [{ language: 'hyperstep-nasm', scopeName: 'source.asm.nasm.hyperstep', path: './syntaxes/hyperstep-nasm.tmLanguage.json' }],
+  // The language server's semantic tokens (type keyword + a virtualization-class modifier) replace the
+  // grammar's colours; map them back to the grammar's scopes so themes still set the classes apart.
+  semanticTokenScopes: [
+    {
+      language: 'hyperstep-nasm',
+      scopes: {
+        keyword: ['keyword.other.instruction.hyperstep-nasm'],
+        'keyword.privileged': ['keyword.control.privileged.instruction.hyperstep-nasm'],
+        'keyword.ioSensitive': ['keyword.control.privileged.io-sensitive.instruction.hyperstep-nasm'],
+        'keyword.sensitive': ['support.function.sensitive.instruction.hyperstep-nasm'],
+        'keyword.vmx': ['support.type.vmx.instruction.hyperstep-nasm'],
+        'keyword.hypercall': ['support.type.vmx.instruction.hyperstep-nasm'],
+      },
+    },
+  ],
   snippets: [{ language: 'hyperstep-nasm', path: './snippets/hyperstep-nasm.code-snippets' }],
   breakpoints: [{ language: 'hyperstep-nasm' }],
   debuggers: [
