@@ -36,17 +36,23 @@ function tokenSpans(page, word) {
       .map((s) => ({ className: s.className, line: s.closest('.view-line')?.textContent?.trim() ?? '' })), word);
 }
 
-/** Waits until the colouring stops changing (TextMate tokens first, semantic tokens later). */
+/**
+ * Waits until the colouring has not changed for 3 s: TextMate tokens come first, the language server's
+ * semantic tokens later, and those repaint the mnemonics (which once merged cli and mov into one colour).
+ */
 async function settledTokens(page) {
   let previous = '';
-  for (let i = 0; i < 40; i++) {
+  let stableSince = Date.now();
+  const deadline = Date.now() + 45_000;
+  while (Date.now() < deadline) {
     const snapshot = { cli: await tokenSpans(page, 'cli'), mov: await tokenSpans(page, 'mov') };
     const key = JSON.stringify(snapshot);
-    if (key === previous && snapshot.cli.length > 0 && snapshot.mov.length > 0) return snapshot;
+    if (key !== previous) stableSince = Date.now();
+    else if (Date.now() - stableSince >= 3000 && snapshot.cli.length > 0 && snapshot.mov.length > 0) return snapshot;
     previous = key;
-    await page.waitForTimeout(750);
+    await page.waitForTimeout(500);
   }
-  throw new Error('the editor colouring did not settle within 30 s');
+  throw new Error('the editor colouring did not settle within 45 s');
 }
 
 async function main() {
