@@ -228,12 +228,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout(decoder.decode(Uint8Array.from(pending), { stream: true }));
     pending = [];
   };
-  let input = Array.from(args.input, (c) => c.charCodeAt(0) & 0xff);
+  machine.serialInput(Array.from(args.input, (c) => c.charCodeAt(0) & 0xff));
   const deadline = args.timeLimitSeconds > 0 ? Date.now() + args.timeLimitSeconds * 1000 : Infinity;
   const slice = 4_000_000;
   let stop: MachineStop;
   for (;;) {
-    if (input.length > 0) input = input.slice(machine.serialInput(input.slice(0, Math.max(0, machine.devices.com1?.receiveSpace() ?? 0))));
     stop = machine.run(slice, { debug: args.debugLoop });
     flush();
     if (stop.reason === 'magic-breakpoint') continue; // nothing to stop for without a debugger

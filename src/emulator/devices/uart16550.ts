@@ -76,6 +76,8 @@ export interface Uart16550State {
   scr: number;
   fcr: number;
   receiveFifo: number[];
+  /** Host bytes waiting to enter the receive FIFO as the guest makes room (paced input, never overruns). */
+  hostQueue: number[];
   /** THR-empty interrupt armed (set when THR empties, cleared by reading IIR while it is the source or writing THR). */
   thrEmptyPending: boolean;
 }
@@ -108,6 +110,7 @@ export class Uart16550 implements PortDevice, StatefulDevice<Uart16550State> {
       scr: 0,
       fcr: 0,
       receiveFifo: [],
+      hostQueue: [],
       thrEmptyPending: false,
     };
   }
@@ -127,6 +130,22 @@ export class Uart16550 implements PortDevice, StatefulDevice<Uart16550State> {
     if (this.state.receiveFifo.length > 0) this.state.lsr |= LSR_DATA_READY;
     this.updateIrq();
     return accepted;
+  }
+
+  /**
+   * Host → guest at the guest's pace: bytes wait in a host-side queue and enter the receive FIFO whenever
+   * it has room (as a terminal with flow control would deliver them), so none is lost to overrun.
+   */
+  queueHostInput(bytes: Iterable<number>): void {
+    for (const b of bytes) this.state.hostQueue.push(b & 0xff);
+    this.refillFromHost();
+  }
+
+  private refillFromHost(): void {
+    const s = this.state;
+    if (s.hostQueue.length === 0) return;
+    const room = this.receiveSpace();
+    if (room > 0) this.receive(s.hostQueue.splice(0, room));
   }
 
   /** Bytes the guest can still accept without overrun (lets a host pace its input). */
@@ -218,11 +237,11 @@ export class Uart16550 implements PortDevice, StatefulDevice<Uart16550State> {
   }
 
   saveState(): Uart16550State {
-    return { ...this.state, receiveFifo: [...this.state.receiveFifo] };
+    return { ...this.state, receiveFifo: [...this.state.receiveFifo], hostQueue: [...this.state.hostQueue] };
   }
 
   loadState(state: Uart16550State): void {
-    this.state = { ...state, receiveFifo: [...state.receiveFifo] };
+    this.state = { ...state, receiveFifo: [...state.receiveFifo], hostQueue: [...(state.hostQueue ?? [])] };
     // The PIC's saved state already holds the IRQ4 line level: resynchronise silently, raise no edge.
     this.irqLevel = this.interruptIdentification() !== IIR_NO_INTERRUPT;
   }
@@ -244,6 +263,7 @@ export class Uart16550 implements PortDevice, StatefulDevice<Uart16550State> {
     const s = this.state;
     const byte = s.receiveFifo.length > 0 ? s.receiveFifo.shift()! : 0;
     if (s.receiveFifo.length === 0) s.lsr &= ~LSR_DATA_READY;
+    this.refillFromHost();
     this.updateIrq();
     return byte;
   }

@@ -127,9 +127,9 @@ export class Machine implements VirtualClock, MachineControl {
     this.serialListeners.push(listener);
   }
 
-  /** Host → guest bytes on COM1; returns how many the UART accepted. */
-  serialInput(bytes: Iterable<number>): number {
-    return this.devices.com1?.receive(bytes) ?? 0;
+  /** Host → guest bytes on COM1, delivered as the guest reads them (none lost to overrun). */
+  serialInput(bytes: Iterable<number>): void {
+    this.devices.com1?.queueHostInput(bytes);
   }
 
   private serialByte(byte: number): void {

@@ -90,6 +90,15 @@ describe('16550A UART', () => {
     assert.equal(bus.read(LSR, 1) & 1, 0);
   });
 
+  it('paces queued host input into the FIFO as the guest reads, without overrun', () => {
+    const { uart, bus } = setup();
+    uart.queueHostInput([1, 2, 3]);
+    const got: number[] = [];
+    while (bus.read(LSR, 1) & 1) got.push(bus.read(THR, 1));
+    assert.deepEqual(got, [1, 2, 3]);
+    assert.equal(bus.read(LSR, 1) & 0x02, 0, 'no overrun');
+  });
+
   it('holds one byte without FIFOs: a second byte overruns', () => {
     const { uart } = setup();
     assert.equal(uart.receive([1, 2]), 1);

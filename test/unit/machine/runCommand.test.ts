@@ -73,6 +73,26 @@ describe('hyperstep run', function () {
     }
   });
 
+  it('feeds --input to the guest through the UART receive FIFO (an echo guest upper-cases it)', async () => {
+    const echo = guest(`mov ecx, 5
+next:
+    mov dx, 0x3fd
+wait:
+    in al, dx
+    test al, 1                ; LSR.DR: a byte has arrived
+    jz wait
+    mov dx, 0x3f8
+    in al, dx
+    sub al, 0x20
+    out dx, al
+    loop next
+    mov al, 0
+    out 0xf4, al`);
+    const io = memoryIo({ '/echo.asm': echo });
+    assert.equal(await runCommand(['echo.asm', '--input', 'hello'], io), 1, io.err);
+    assert.equal(io.out, 'HELLO');
+  });
+
   it('prints the final state with --dump', async () => {
     const io = memoryIo({ '/g.asm': guest('mov eax, 0x12345678\nmov al, 3\nout 0xf4, al') });
     assert.equal(await runCommand(['g.asm', '--dump'], io), 7);
