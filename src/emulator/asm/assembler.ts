@@ -4,11 +4,11 @@
 // forward references in the first pass). The last, stable pass is the output. NASM manual 2.1.23, 3.x.
 import type { EncodeContext, EncodeResult, InstructionStatement } from '../isa/operands';
 import { DiagnosticSink, LineOrigin } from './diagnostics';
-import { AsmError, evaluate, evaluateBig, EvalContext, needsBigInt, Value } from './expressions';
-import { Body, ParsedLine } from './parser';
+import { AsmError, evaluate, evaluateBig, EvalContext, mentionsSymbol, needsBigInt, Value } from './expressions';
+import { Body, OperandAst, ParsedLine } from './parser';
 import { SourceLine } from './preprocessor';
 import { EXTERN_BASE, Section } from './sections';
-import { buildOperands } from './operandBuilder';
+import { buildOperands, OperandValues } from './operandBuilder';
 import { executeDirective } from './directives';
 
 export type Encoder = (stmt: InstructionStatement, ctx: EncodeContext) => EncodeResult;
@@ -53,7 +53,7 @@ export interface EmittedRange {
 
 const MAX_PASSES = 64;
 /** Bound on the bytes a single `times` may produce (prevents `times 1<<40 nop` from exhausting memory). */
-const MAX_TIMES_BYTES = 64 * 1024 * 1024;
+const MAX_TIMES_BYTES = 16 * 1024 * 1024;
 
 export class Assembler {
   readonly sections: Section[] = [];
@@ -61,7 +61,34 @@ export class Assembler {
   readonly externs: SymbolEntry[] = [];
   readonly globalsDeclared = new Map<string, LineOrigin>();
   sink = new DiagnosticSink();
-  emitted: EmittedRange[] = [];
+  /** Output ranges of this pass, as parallel typed arrays (no allocation per statement per pass). */
+  private emittedLog = new Int32Array(4 * 1024);
+  private emittedCount = 0;
+
+  /** The final pass's output ranges, one per statement that produced bytes or reserved space. */
+  get emitted(): EmittedRange[] {
+    const out: EmittedRange[] = [];
+    const log = this.emittedLog;
+    for (let k = 0; k < this.emittedCount; k++) {
+      const at = k * 4;
+      out.push({ statement: log[at]!, section: log[at + 1]! >> 1, offset: log[at + 2]!, size: log[at + 3]!, reserved: (log[at + 1]! & 1) === 1 });
+    }
+    return out;
+  }
+
+  private logEmitted(statement: number, section: number, offset: number, size: number, reserved: boolean): void {
+    const at = this.emittedCount * 4;
+    if (at + 4 > this.emittedLog.length) {
+      const next = new Int32Array(this.emittedLog.length * 2);
+      next.set(this.emittedLog);
+      this.emittedLog = next;
+    }
+    this.emittedLog[at] = statement;
+    this.emittedLog[at + 1] = (section << 1) | (reserved ? 1 : 0);
+    this.emittedLog[at + 2] = offset;
+    this.emittedLog[at + 3] = size;
+    this.emittedCount++;
+  }
 
   pass = 0;
   changed = false;
@@ -115,7 +142,7 @@ export class Assembler {
 
   private startPass(): void {
     this.sink = new DiagnosticSink();
-    this.emitted = [];
+    this.emittedCount = 0;
     this.changed = false;
     this.bits = this.format === 'bin' ? 16 : 32;
     for (const s of this.sections) s.resetForPass();
@@ -230,6 +257,35 @@ export class Assembler {
     return name;
   }
 
+  /** Local symbols by scope (the last non-local label), so lookups never build `global.local` strings. */
+  private readonly localScopes = new Map<string, Map<string, SymbolEntry>>();
+  private scopeName = '\u0000';
+  private scope: Map<string, SymbolEntry> | undefined;
+
+  private currentScope(): Map<string, SymbolEntry> {
+    if (this.scopeName !== this.lastGlobal || !this.scope) {
+      this.scopeName = this.lastGlobal;
+      let scope = this.localScopes.get(this.lastGlobal);
+      if (!scope) this.localScopes.set(this.lastGlobal, (scope = new Map()));
+      this.scope = scope;
+    }
+    return this.scope;
+  }
+
+  /** The symbol a name written in the source refers to here (undefined if none yet). */
+  findSymbol(rawName: string): SymbolEntry | undefined {
+    if (rawName.charCodeAt(0) === 46 /* . */ && rawName.charCodeAt(1) !== 46) {
+      const scope = this.currentScope();
+      let sym = scope.get(rawName);
+      if (!sym) {
+        sym = this.symbols.get(this.lastGlobal + rawName);
+        if (sym) scope.set(rawName, sym);
+      }
+      return sym;
+    }
+    return this.symbols.get(rawName);
+  }
+
   symbolValue(sym: SymbolEntry): Value {
     switch (sym.kind) {
       case 'extern':
@@ -245,7 +301,7 @@ export class Assembler {
 
   readonly evalContext: EvalContext = {
     lookup: (name) => {
-      const sym = this.symbols.get(this.qualify(name));
+      const sym = this.findSymbol(name);
       if (!sym || sym.definedPass === 0) return undefined;
       return this.symbolValue(sym);
     },
@@ -276,8 +332,8 @@ export class Assembler {
     }
   }
 
-  defineSymbol(name: string, kind: SymbolKind, section: number, offset: number, base: number, known: boolean, origin: LineOrigin, start: number, end: number): void {
-    let sym = this.symbols.get(name);
+  defineSymbol(name: string, kind: SymbolKind, section: number, offset: number, base: number, known: boolean, origin: LineOrigin, start: number, end: number, entry?: SymbolEntry): void {
+    let sym = entry ?? this.symbols.get(name);
     if (!sym) {
       sym = { name, kind, section, offset, base, known, global: false, definedPass: 0, order: this.symbolOrder++, externIndex: -1, origin, column: start + 1 };
       this.symbols.set(name, sym);
@@ -300,8 +356,21 @@ export class Assembler {
     sym.column = start + 1;
   }
 
+  /** Per statement: the symbol its label defined last pass (saves re-qualifying names every pass). */
+  private readonly labelCache: (SymbolEntry | undefined)[] = [];
+
   /** Defines a label at the current location. */
   defineLabel(rawName: string, origin: LineOrigin, start: number, end: number, isEqu: boolean): string {
+    const cached = this.labelCache[this.statementIndex];
+    if (cached && !isEqu && cached.kind === 'label' && cached.definedPass === this.pass - 1 && this.lastGlobalFor(rawName, cached)) {
+      if (!rawName.startsWith('.') && !rawName.startsWith('..@')) this.lastGlobal = cached.name;
+      if (this.absolute) this.defineSymbol(cached.name, 'label', -1, this.absolute.value, 0, true, origin, start, end, cached);
+      else {
+        this.markUsed(this.current);
+        this.defineSymbol(cached.name, 'label', this.current.index, this.current.size, 0, true, origin, start, end, cached);
+      }
+      return cached.name;
+    }
     const name = this.qualify(rawName);
     if (!isEqu && !rawName.startsWith('.') && !rawName.startsWith('..@')) this.lastGlobal = name;
     if (isEqu) return name;
@@ -314,7 +383,14 @@ export class Assembler {
       this.markUsed(this.current);
       this.defineSymbol(name, 'label', this.current.index, this.current.size, 0, true, origin, start, end);
     }
+    this.labelCache[this.statementIndex] = this.symbols.get(name);
     return name;
+  }
+
+  /** A cached local label is only valid while it belongs to the same scope as when it was cached. */
+  private lastGlobalFor(rawName: string, cached: SymbolEntry): boolean {
+    if (rawName.charCodeAt(0) !== 46 || rawName.charCodeAt(1) === 46) return true;
+    return cached.name.length === this.lastGlobal.length + rawName.length && cached.name.startsWith(this.lastGlobal);
   }
 
   private executeStatement(stmt: PreparedStatement): void {
@@ -346,7 +422,7 @@ export class Assembler {
     this.clearStatementStart();
     if (!this.absolute && this.current === section) {
       const size = section.size - startOffset;
-      if (size > 0) this.emitted.push({ statement: this.statementIndex, section: section.index, offset: startOffset, size, reserved: !section.progbits || body.k === 'res' });
+      if (size > 0) this.logEmitted(this.statementIndex, section.index, startOffset, size, !section.progbits || body.k === 'res');
     }
   }
 
@@ -375,8 +451,10 @@ export class Assembler {
           this.markStatementStart();
           this.executeBody(body.inner, origin);
           const grew = this.cursor() - before;
+          // Decide from the first repetition whether the whole `times` fits the output bound.
+          const projected = k === 0 ? Math.max(1, grew) * v.n : 0;
           this.timesBudget -= Math.max(1, grew);
-          if (this.timesBudget < 0) {
+          if (projected > MAX_TIMES_BYTES || this.timesBudget < 0) {
             this.error(origin, body.start, body.end, `TIMES output exceeds ${MAX_TIMES_BYTES} bytes`);
             return;
           }
@@ -487,22 +565,45 @@ export class Assembler {
     this.current.relocations.push({ offset, size: size as 1 | 2 | 4, pcRelative, base: v.base });
   }
 
+  /**
+   * Encodings are cached per statement across passes: an instruction whose operands mention no symbol
+   * is encoded once; others are re-encoded only when an operand value (or, for branches, the address)
+   * changed. Most of a large program is stable after pass 1, so later passes cost little.
+   */
+  private readonly encodeCache: (CachedEncoding | undefined)[] = [];
+
   private executeInstruction(body: Extract<Body, { k: 'insn' }>, origin: LineOrigin): void {
     if (!this.outputAllowed(origin, body.start, body.end)) return;
-    const built = buildOperands(this, body, origin);
-    if (!built) return;
+    const k = this.statementIndex;
+    const cached = this.encodeCache[k];
     const address = this.here().n;
     let result: EncodeResult;
-    try {
-      result = this.encode({ mnemonic: body.mnemonic, prefixes: body.prefixes, operands: built.operands }, { bits: this.bits, address });
-    } catch (e) {
-      result = { ok: false, message: `internal encoder error: ${e instanceof Error ? e.message : String(e)}` };
+    let values: OperandValues[];
+    if (cached && cached.symbolFree && cached.bits === this.bits && (!cached.branch || cached.address === address)) {
+      result = cached.result;
+      values = cached.values;
+    } else {
+      const built = buildOperands(this, body, origin);
+      if (!built) return;
+      values = built.values;
+      const branch = isBranch(body.mnemonic);
+      if (cached && cached.bits === this.bits && (!branch || cached.address === address) && sameValues(cached.values, values)) {
+        result = cached.result;
+      } else {
+        try {
+          result = this.encode({ mnemonic: body.mnemonic, prefixes: body.prefixes, operands: built.operands }, { bits: this.bits, address });
+        } catch (e) {
+          result = { ok: false, message: `internal encoder error: ${e instanceof Error ? e.message : String(e)}` };
+        }
+        this.encodeCache[k] = { bits: this.bits, address, branch, values, result, symbolFree: cached?.symbolFree ?? !body.operands.some(operandMentionsSymbol) };
+      }
     }
     if (!result.ok) {
       const op = result.operandIndex !== undefined ? body.operands[result.operandIndex] : undefined;
       this.error(origin, op ? op.start : body.start, op ? op.end : body.end, result.message);
       return;
     }
+    const built = { values };
     const fieldStart = this.current.size;
     const bytes = result.bytes;
     const length = bytes.length;
@@ -522,6 +623,48 @@ export class Assembler {
       this.addRelocation(value, fieldStart + field.offset, field.size, field.part === 'relative', origin, body.start, body.end);
     }
     this.current.writeBytes(patched ?? bytes);
+  }
+}
+
+interface CachedEncoding {
+  readonly bits: 16 | 32;
+  readonly address: number;
+  readonly branch: boolean;
+  readonly values: OperandValues[];
+  readonly result: EncodeResult;
+  readonly symbolFree: boolean;
+}
+
+const BRANCHES = new Set(['jmp', 'call', 'loop', 'loope', 'loopz', 'loopne', 'loopnz', 'jcxz', 'jecxz']);
+
+function isBranch(mnemonic: string): boolean {
+  return mnemonic.charCodeAt(0) === 106 /* j */ || BRANCHES.has(mnemonic);
+}
+
+function sameValue(a: Value | undefined, b: Value | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.n === b.n && a.base === b.base && a.known === b.known;
+}
+
+function sameValues(a: readonly OperandValues[], b: readonly OperandValues[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) {
+    if (!sameValue(a[k]!.main, b[k]!.main) || !sameValue(a[k]!.segment, b[k]!.segment)) return false;
+  }
+  return true;
+}
+
+function operandMentionsSymbol(op: OperandAst): boolean {
+  switch (op.k) {
+    case 'reg':
+      return false;
+    case 'imm':
+      return mentionsSymbol(op.expr);
+    case 'mem':
+      return op.expr !== undefined && mentionsSymbol(op.expr);
+    case 'far':
+      return mentionsSymbol(op.segment) || mentionsSymbol(op.offset);
   }
 }
 

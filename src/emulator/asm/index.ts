@@ -121,7 +121,9 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
   const readFile = options.readFile ?? ((): string | undefined => undefined);
   const preSink = new DiagnosticSink();
   const pre = new Preprocessor({ includePaths: options.includePaths ?? [], defines: options.defines ?? {}, readFile }, preSink);
-  const lines = pre.run(source.path, source.text);
+  let lines = pre.run(source.path, source.text);
+  // A runaway expansion is reported once; assembling its truncated output would only waste time.
+  if (pre.outputOverflowReported) lines = [];
   const statements: PreparedStatement[] = lines.map((line) => ({ line, parsed: parseCached(line.text) }));
   const readBinary = (name: string, from: string): Uint8Array | undefined => {
     const dir = from.includes('/') ? from.slice(0, from.lastIndexOf('/')) : '.';

@@ -40,7 +40,7 @@ const STANDARD_MACRO_COST: Readonly<Record<string, number>> = {
 };
 const MAX_INCLUDE_DEPTH = 64;
 /** Upper bound on preprocessed lines: %rep 1000000 of a macro calling a %rep cannot exhaust memory. */
-const MAX_OUTPUT_LINES = 2_000_000;
+const MAX_OUTPUT_LINES = 1_000_000;
 
 /** Splits source text into lines with their origins; handles `\` line continuation. */
 export function splitSource(file: string, text: string): SourceLine[] {
@@ -101,7 +101,8 @@ export class Preprocessor {
   private readonly activeMacros = new Set<MultiLineMacro>();
   private macroDepth = 0;
   private includeDepth = 0;
-  private outputOverflowReported = false;
+  /** Set when the output limit was hit: the result is truncated and not worth assembling. */
+  outputOverflowReported = false;
   /** Files read, with their text, so a host can cache them and the listing can show their lines. */
   readonly files = new Map<string, readonly SourceLine[]>();
 
@@ -465,6 +466,12 @@ export class Preprocessor {
     this.multis.set(key, list);
   }
 
+  /** Index of an %exitrep/%exitmacro marker emitted since `mark`, or -1. */
+  private findMarker(mark: number, marker: string): number {
+    for (let k = mark; k < this.output.length; k++) if (this.output[k]!.text === marker) return k;
+    return -1;
+  }
+
   private expandRep(rest: string, body: readonly SourceLine[], line: SourceLine, column: number, frame: MacroFrame | undefined): void {
     const count = this.evaluateConstant(rest, line, column);
     if (count === undefined) return;
@@ -476,7 +483,7 @@ export class Preprocessor {
       if (this.outputOverflowReported) return;
       const mark = this.output.length;
       this.processLines(body, frame);
-      const exit = this.output.findIndex((l, idx) => idx >= mark && l.text === '%exitrep');
+      const exit = this.findMarker(mark, '%exitrep');
       if (exit >= 0) {
         this.output.length = exit;
         return;
@@ -563,7 +570,7 @@ export class Preprocessor {
     const mark = this.output.length;
     this.processLines(expanded, { params, unique, name: macro.name });
     this.activeMacros.delete(macro);
-    const exit = this.output.findIndex((l, idx) => idx >= mark && l.text === '%exitmacro');
+    const exit = this.findMarker(mark, '%exitmacro');
     if (exit >= 0) this.output.length = exit;
     this.macroDepth--;
   }
