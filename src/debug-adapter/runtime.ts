@@ -75,7 +75,6 @@ export class DebugRuntime implements ExpressionScope {
   private pauseRequested = false;
   private serialDecoder = new TextDecoder('utf-8');
   private serialPending: number[] = [];
-  private inputPending: number[] = [];
   private exceptionFilters: ExceptionFilters = { tripleFault: true };
   /** An exception the CPU is about to deliver that a filter intercepted. */
   private interceptedException: { vector: number; errorCode: number; eip: number } | undefined;
@@ -127,7 +126,8 @@ export class DebugRuntime implements ExpressionScope {
     if (config.instructionLimit > 0) machine.limits.instructionLimit = config.instructionLimit;
     if (config.outputLimitBytes > 0) machine.limits.outputLimit = config.outputLimitBytes;
     machine.onSerialOutput((b) => this.serialPending.push(b));
-    this.inputPending = Array.from(new TextEncoder().encode(config.serialInput));
+    // The UART paces host input into its receive FIFO as the guest reads it (none lost to overrun).
+    if (config.serialInput !== '') machine.serialInput(new TextEncoder().encode(config.serialInput));
     this.machine = machine;
     this.registers = CpuRegisters.of(machine);
     this.programInfo = loaded.program;
@@ -236,7 +236,6 @@ export class DebugRuntime implements ExpressionScope {
         this.finishJob({ kind: 'stop', stop: { reason: 'pause', description: 'Paused' } });
         return;
       }
-      this.feedSerialInput();
       let result: JobResult | undefined;
       try {
         result = job.slice();
@@ -334,14 +333,6 @@ export class DebugRuntime implements ExpressionScope {
     }
     if (kind === 'exception' || kind === 'software-interrupt' || kind === 'external-interrupt') this.tracker.noteInterrupt(code);
     return false;
-  }
-
-  private feedSerialInput(): void {
-    if (this.inputPending.length === 0 || this.machine === undefined) return;
-    const space = this.machine.devices.com1?.receiveSpace() ?? 0;
-    if (space <= 0) return;
-    const accepted = this.machine.serialInput(this.inputPending.slice(0, space));
-    this.inputPending = this.inputPending.slice(accepted);
   }
 
   flushSerial(): void {
@@ -451,8 +442,15 @@ export class DebugRuntime implements ExpressionScope {
     return this.registers?.read(name);
   }
 
+  /** A label's address; `.local` names resolve within the enclosing non-local label, as NASM does. */
   symbol(name: string): number | undefined {
-    return this.programInfo?.symbol(name)?.address;
+    const program = this.programInfo;
+    if (program === undefined) return undefined;
+    const direct = program.symbol(name);
+    if (direct !== undefined || !name.startsWith('.') || this.registers === undefined) return direct?.address;
+    const enclosing = program.labelBelow(this.pc())?.name;
+    const parent = enclosing === undefined ? undefined : enclosing.split('.')[0];
+    return parent === undefined ? undefined : program.symbol(`${parent}${name}`)?.address;
   }
 
   here(): number {

@@ -5,7 +5,11 @@
 // evaluate, pause of a looping guest, exception filters, serial output and the exit status.
 import * as assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { expectError, KERNEL, launchStopped, lineOf, SPIN, startHarness, topFrame, TRAP, type Harness } from './harness';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assemble } from '../../../src/emulator/asm';
+import { expectError, FIXTURES, KERNEL, launchStopped, lineOf, SPIN, startHarness, topFrame, TRAP, type Harness } from './harness';
 
 describe('debug adapter (DAP, in-process)', function () {
   this.timeout(20_000);
@@ -204,6 +208,8 @@ describe('debug adapter (DAP, in-process)', function () {
     const back = await c.disassembleRequest({ memoryReference: '0x00100020', instructionOffset: -2, instructionCount: 3 });
     assert.equal(back.body!.instructions[2]!.address, '0x00100020');
     assert.match(await expectError(c.evaluateRequest({ expression: 'nosuchlabel + 1' })), /neither a register/);
+    const local = await c.evaluateRequest({ expression: '.count', context: 'hover' });
+    assert.equal(local.body.memoryReference, (await c.evaluateRequest({ expression: 'start.count' })).body.memoryReference, 'a .local label resolves within the enclosing label');
   });
 
   it('breaks on labels (function breakpoints) and instruction breakpoints', async () => {
@@ -342,6 +348,55 @@ describe('debug adapter: triple fault', function () {
       const exited = c.waitForEvent('exited');
       await c.continueRequest({ threadId: 1 });
       assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 4);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('debug adapter: prebuilt flat binary (no source map)', function () {
+  this.timeout(20_000);
+  it('boots a flat Multiboot image, stops on entry at an address-only frame, and steps by instruction', async () => {
+    const text = readFileSync(KERNEL, 'utf8');
+    const built = assemble({ path: KERNEL, text }, { format: 'bin', listing: false });
+    assert.equal(built.ok, true);
+    const dir = mkdtempSync(join(tmpdir(), 'hyperstep-da-'));
+    const image = join(dir, 'kernel.bin');
+    writeFileSync(image, built.output);
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      await launchStopped(c, { program: image });
+      const frame = await topFrame(c);
+      assert.equal(frame.source, undefined);
+      assert.equal(frame.instructionPointerReference, '0x00100020');
+      assert.equal(frame.presentationHint, 'subtle');
+      const bp = await c.setBreakpointsRequest({ source: { path: KERNEL }, breakpoints: [{ line: 20 }] });
+      assert.equal(bp.body.breakpoints[0]!.verified, false);
+      const stop = c.waitForEvent('stopped');
+      await c.nextRequest({ threadId: 1 });
+      await stop;
+      assert.equal((await topFrame(c)).instructionPointerReference, '0x00100025', 'mov esp, imm32 is five bytes');
+      const dis = await c.disassembleRequest({ memoryReference: '0x00100025', instructionCount: 1 });
+      assert.match(dis.body!.instructions[0]!.instruction, /^mov esi,0x/);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('debug adapter: serial input', function () {
+  this.timeout(20_000);
+  it('feeds serialInput to the guest COM1 and shows its echo in the Debug Console', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const echoed = c.assertOutput('stdout', 'HI THERE');
+      const exited = c.waitForEvent('exited');
+      await Promise.all([c.configurationSequence(), c.launch({ technique: 'native', program: join(FIXTURES, 'echo.asm'), serialInput: 'hi there\n' })]);
+      await echoed;
+      assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, (9 << 1) | 1, 'nine bytes read, newline included');
     } finally {
       await h.close();
     }
