@@ -10,7 +10,8 @@ import { classScopes, grammarText } from '../../scripts/grammar/grammar-rules';
 import { vocabularyFromIsa } from '../../scripts/grammar/isa-vocabulary';
 import { FORMS_BY_MNEMONIC, INSTRUCTION_FORMS, MNEMONIC_ALIASES } from '../../src/emulator/isa/table';
 import type { OperandKind, VirtualizationClass } from '../../src/emulator/isa/types';
-import { grammarPath, tokenizeLines, type ScopedToken } from '../grammar/tokenize';
+import type * as textmate from 'vscode-textmate';
+import { colourLines, grammarPath, tokenizeLines, type ScopedToken } from '../grammar/tokenize';
 
 const kernelPath = join(__dirname, '..', 'grammar', 'kernels', 'classes-kernel.asm');
 type ClassName = keyof typeof classScopes;
@@ -108,36 +109,46 @@ describe('NASM TextMate grammar', () => {
     assert.deepEqual(classOf(mnemonicToken(plainMov!)!), ['plain']);
   });
 
-  it('gives the five class scopes pairwise different colours in Dark+ and in Light+', () => {
-    // Token-colour rules of VS Code's default themes (extensions/theme-defaults/themes/dark_vs.json +
-    // dark_plus.json, light_vs.json + light_plus.json) for the scope families this grammar uses. A theme
-    // rule matches a scope when it equals it or is a dot-separated prefix of it; the longest prefix wins.
-    const themes: Record<string, Record<string, string>> = {
-      'Dark+': {
-        keyword: '#569cd6', 'keyword.control': '#c586c0', storage: '#569cd6', 'storage.modifier': '#569cd6',
-        'support.function': '#dcdcaa', 'support.type': '#4ec9b0', 'constant.character': '#569cd6',
-        'constant.character.escape': '#d7ba7d', variable: '#9cdcfe',
-      },
-      'Light+': {
-        keyword: '#0000ff', 'keyword.control': '#af00db', storage: '#0000ff', 'storage.modifier': '#0000ff',
-        'support.function': '#795e26', 'support.type': '#267f99', 'constant.character': '#0000ff',
-        'constant.character.escape': '#ee0000', variable: '#001080',
-      },
+  it('gives the five classes, registers and macro calls different colours in Dark+ and in Light+', async () => {
+    // Token-colour rules of VS Code's default themes for the scope families this grammar uses (from
+    // extensions/theme-defaults/themes dark_vs.json + dark_plus.json and light_vs.json + light_plus.json).
+    // vscode-textmate resolves them exactly as the editor does (longest scope prefix, parent scopes).
+    const rule = (scope: string, foreground: string) => ({ scope, settings: { foreground } });
+    const themes: Record<string, textmate.IRawTheme> = {
+      'Dark+': { settings: [
+        { settings: { foreground: '#D4D4D4', background: '#1E1E1E' } },
+        rule('comment', '#6A9955'), rule('constant.numeric', '#B5CEA8'), rule('string', '#CE9178'),
+        rule('keyword', '#569CD6'), rule('keyword.control', '#C586C0'), rule('keyword.operator', '#D4D4D4'),
+        rule('storage', '#569CD6'), rule('storage.modifier', '#569CD6'), rule('meta.preprocessor', '#569CD6'),
+        rule('support.function', '#DCDCAA'), rule('entity.name.function', '#DCDCAA'), rule('support.type', '#4EC9B0'),
+        rule('entity.name.type', '#4EC9B0'), rule('variable', '#9CDCFE'), rule('constant.character', '#569CD6'),
+        rule('constant.character.escape', '#D7BA7D'), rule('entity.name.label', '#C8C8C8'), rule('invalid', '#F44747'),
+      ] },
+      'Light+': { settings: [
+        { settings: { foreground: '#000000', background: '#FFFFFF' } },
+        rule('comment', '#008000'), rule('constant.numeric', '#098658'), rule('string', '#A31515'),
+        rule('keyword', '#0000FF'), rule('keyword.control', '#AF00DB'), rule('keyword.operator', '#000000'),
+        rule('storage', '#0000FF'), rule('storage.modifier', '#0000FF'), rule('meta.preprocessor', '#0000FF'),
+        rule('support.function', '#795E26'), rule('entity.name.function', '#795E26'), rule('support.type', '#267F99'),
+        rule('entity.name.type', '#267F99'), rule('variable', '#001080'), rule('constant.character', '#0000FF'),
+        rule('constant.character.escape', '#EE0000'), rule('entity.name.label', '#000000'), rule('invalid', '#CD3131'),
+      ] },
     };
-    const colour = (rules: Record<string, string>, scope: string): string | undefined => {
-      const parts = scope.split('.');
-      for (let n = parts.length; n > 0; n--) {
-        const hit = rules[parts.slice(0, n).join('.')];
-        if (hit) return hit;
-      }
-      return undefined;
-    };
-    const classes: ClassName[] = ['plain', 'privileged', 'sensitive', 'vmx', 'hypercall'];
+    const samples: [string, string][] = [
+      ['plain', '    mov eax, 1'], ['privileged', '    hlt'], ['io', '    cli'], ['sensitive', '    popf'],
+      ['vmx', '    vmcall'], ['hypercall', '    int 0x82'], ['register', '    push ebx'], ['macro call', '    PUTC 1'],
+    ];
     for (const [theme, rules] of Object.entries(themes)) {
-      const colours = classes.map((c) => colour(rules, classScopes[c]));
-      assert.ok(colours.every(Boolean), `${theme}: an uncoloured class scope: ${colours.join(', ')}`);
-      assert.equal(new Set(colours).size, classes.length, `${theme}: colours collide: ${classes.map((c, i) => `${c}=${colours[i]}`).join(' ')}`);
-      assert.notEqual(colour(rules, 'variable.other.register.general.hyperstep-nasm'), colour(rules, classScopes.plain));
+      const lines = await colourLines(samples.map(([, text]) => text).join('\n'), rules);
+      const colourOf = (index: number, word: string) => lines[index]!.find((t) => t.text.trim() === word)!.foreground;
+      const colours = Object.fromEntries(samples.map(([name, text], i) => {
+        const word = name === 'register' ? 'ebx' : text.trim().split(/\s+/)[0]!;
+        return [name, colourOf(i, word)];
+      }));
+      const described = JSON.stringify(colours);
+      assert.equal(colours.io, colours.privileged, `${theme}: I/O-sensitive is in the privileged family ${described}`);
+      const distinct = ['plain', 'privileged', 'sensitive', 'vmx', 'hypercall', 'register', 'macro call'].map((n) => colours[n]);
+      assert.equal(new Set(distinct).size, distinct.length, `${theme}: colours collide ${described}`);
     }
   });
 });
