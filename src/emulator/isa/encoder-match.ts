@@ -48,7 +48,10 @@ function matchOperand(kind: OperandKind, operand: Operand, form: InstructionForm
     sizing.size = size;
     return undefined;
   };
-  if (operand.kind === 'far') return kind === 'Ap' ? undefined : 'combination';
+  if (operand.kind === 'far') {
+    if (kind !== 'Ap') return 'combination';
+    return operand.bits === undefined ? undefined : impose(operand.bits);
+  }
   if (operand.kind === 'reg') {
     const info = registerInfo(operand.name);
     if (info === undefined) return 'combination';
@@ -83,7 +86,11 @@ function matchMemory(
   impose: (size: 8 | 16 | 32) => MismatchReason | undefined,
 ): MismatchReason | undefined {
   const bits = memory.bits;
-  if (kind === 'Mp') return memory.distance === 'far' || bits === 48 ? undefined : 'combination';
+  if (kind === 'Mp') {
+    // `jmp word far [eax]` is m16:16 (66h); `dword`/no size is m16:32.
+    if (memory.distance !== 'far' && bits !== 48) return 'combination';
+    return bits === 16 || bits === 32 ? impose(bits) : undefined;
+  }
   if (memory.distance === 'far') return 'combination';
   if (SIZE_FREE_MEMORY.has(kind)) return bits === undefined || bits === 48 || bits === 64 || kind === 'M' ? undefined : 'size-mismatch';
   if (kind === 'Ob' || kind === 'Ov') {
@@ -113,7 +120,8 @@ function matchMemory(
 
 function matchImmediate(kind: OperandKind, immediate: ImmediateOperand, form: InstructionForm, sizing: Sizing): MismatchReason | undefined {
   if (immediate.bits === 16 || immediate.bits === 32) {
-    if (kind === 'Iz' || kind === 'Ibs') sizing.immediateSize = immediate.bits;
+    // `push word 5`, `jmp word label` (66h, rel16): the size keyword sets the operand size.
+    if (kind === 'Iz' || kind === 'Ibs' || kind === 'Jz') sizing.immediateSize = immediate.bits;
   }
   switch (kind) {
     case 'one':
@@ -133,6 +141,11 @@ function matchImmediate(kind: OperandKind, immediate: ImmediateOperand, form: In
       // LOOPcc/JECXZ have only a rel8 form and NASM takes no distance keyword on them.
       if (immediate.distance !== undefined && (form.mnemonic.startsWith('loop') || form.mnemonic === 'jecxz')) {
         return 'combination';
+      }
+      // Jcc takes `word`/`dword` only together with `near` (`jz near dword x`); `jz dword x` is an error.
+      if (immediate.bits !== undefined && immediate.bits !== 8 && immediate.distance !== 'near' &&
+        form.mnemonic.startsWith('j') && form.mnemonic !== 'jmp') {
+        return 'size-mismatch';
       }
       return undefined;
     default: return 'combination';
@@ -154,7 +167,7 @@ function shapeOf(form: InstructionForm): FormShape {
     shape = {
       byteForm: form.operands.some((k) => k === 'Eb' || k === 'Gb' || k === 'Zb' || k === 'AL' || k === 'Ob'),
       variable: form.operands.some((k) => k === 'Ev' || k === 'Gv' || k === 'Zv' || k === 'eAX' || k === 'Ov' ||
-        k === 'Iz' || k === 'Ibs' || k === 'Rv'),
+        k === 'Iz' || k === 'Ibs' || k === 'Rv' || k === 'Jz' || k === 'Ap' || k === 'Mp'),
     };
     SHAPES[form.index] = shape;
   }

@@ -207,7 +207,9 @@ function encodeUnchecked(stmt: InstructionStatement, ctx: EncodeContext): Encode
     if (match.form.operands[0] === 'Jb') {
       const target = match.operands[0] as ImmediateOperand;
       const forcedShort = target.distance === 'short';
-      if (target.distance === 'near' || (target.strict && !forcedShort && target.bits !== 8)) return undefined;
+      // `near`, or a `word`/`dword` size on the target (`jmp dword label`), asks for the rel16/32 form.
+      if (target.distance === 'near' || target.bits === 16 || target.bits === 32 ||
+        (target.strict && !forcedShort && target.bits !== 8)) return undefined;
       if (target.known && !target.relocatable && !relativeFits(match, writer.length, ctx)) {
         if (forcedShort) return { ok: false, message: 'short jump is out of range' };
         shortOutOfRange = true;

@@ -75,6 +75,8 @@ export interface MemoryOperand extends ValueInfo {
 /** `jmp 0x08:label` / `call far 0x10:0x1234`. */
 export interface FarPointerOperand {
   readonly kind: 'far';
+  /** `jmp word 0x08:0x1234` (ptr16:16, 66h) / `jmp dword ...`. Optional extension. */
+  readonly bits?: 16 | 32;
   readonly segment: ValueInfo;
   readonly offset: ValueInfo;
 }

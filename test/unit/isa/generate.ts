@@ -215,6 +215,26 @@ export function specialCases(): GeneratedCase[] {
   stmt('mov', [], [reg('ds'), reg('ax')]);
   stmt('sldt', [], [mem({ base: 'eax' })]);
   stmt('lar', [], [reg('eax'), reg('ebx')]);
+  // Size keywords on branch targets and far pointers.
+  const sizedTarget = (delta: number, bits: 16 | 32): SampleOperand => ({
+    text: `${sizeKeyword(bits)} $+0x${delta.toString(16)}`,
+    build: (address) => ({ kind: 'imm', value: address + delta, known: true, relocatable: false, bits }),
+  });
+  for (const op of ['jmp', 'call', 'jz']) { stmt(op, [], [sizedTarget(0x10, 32)]); stmt(op, [], [sizedTarget(0x10, 16)]); }
+  for (const bits of [16, 32] as const) {
+    stmt('jz', [], [{
+      text: `near ${sizeKeyword(bits)} $+0x40`,
+      build: (address) => ({ kind: 'imm', value: address + 0x40, known: true, relocatable: false, bits, distance: 'near' }),
+    }]);
+  }
+  const farSized = (bits: 16 | 32): SampleOperand => ({
+    text: `${sizeKeyword(bits)} 0x8:0x1000`,
+    build: () => ({ kind: 'far', segment: v(8), offset: v(0x1000), bits }),
+  });
+  for (const op of ['jmp', 'call']) {
+    stmt(op, [], [farSized(16)]); stmt(op, [], [farSized(32)]);
+    stmt(op, [], [mem({ base: 'eax' }, 16, 'far')]); stmt(op, [], [mem({ base: 'ebx', displacement: 8 }, 32, 'far')]);
+  }
   for (const [alias] of MNEMONIC_ALIASES) {
     if (alias.startsWith('j')) stmt(alias, [], [target(0x40)]);
     else if (alias.startsWith('set')) stmt(alias, [], [reg('al')]);
