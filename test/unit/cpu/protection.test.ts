@@ -2,7 +2,7 @@
 // switch and IRET back, the I/O permission bitmap, segment checks, #DF and triple fault → 'shutdown',
 // the STI shadow and HLT. Handlers sit at fixed offsets (see `at`) so gates can point at them.
 import { strict as assert } from 'node:assert';
-import { CPL, EFLAGS, IDTR_LIMIT, SEG_SELECTOR, Seg } from '../../../src/emulator/cpu/stateLayout';
+import { CPL, EFLAGS, GDTR_LIMIT, IDTR_LIMIT, SEG_SELECTOR, Seg } from '../../../src/emulator/cpu/stateLayout';
 import { at, bootFlat, CODE_BASE, createMachine, nasm, read32, SEL, setGate } from './harness';
 
 const H1 = 0x400; // first handler offset
@@ -255,3 +255,115 @@ describe('cpu protection', () => {
 function faultHandlerAfter(offset: number): string {
   return faultHandler(offset, 0x81, false);
 }
+
+describe('cpu protection: returns, gates and descriptor tables', () => {
+  it('RETF to ring 3 loads SS:ESP from the stack and nulls DS when its DPL < CPL', () => {
+    const m = boot(`
+      push dword ${SEL.data3}
+      push dword 0x5000
+      push dword ${SEL.code3}
+      push dword user
+      retf
+    user:
+      mov eax, cs
+      mov ebx, ss
+      mov ecx, ds
+      mov esi, esp
+      int3
+      ${faultHandler(H1, 13, true)}`);
+    setGate(m.ram, 3, CODE_BASE + H2, { dpl: 3 });
+    m.ram.set(nasm('cli\nhlt', CODE_BASE + H2), CODE_BASE + H2);
+    assert.equal(m.cpu.run(1000), 'halt');
+    assert.equal(m.cpu.s[0]! & 0xffff, SEL.code3);
+    assert.equal(m.cpu.s[3]! & 0xffff, SEL.data3);
+    assert.equal(m.cpu.s[1]! & 0xffff, 0, 'DS (ring-0 data) was nulled on the return to ring 3');
+    assert.equal(m.cpu.s[6], 0x5000);
+  });
+
+  it('a JMP to a conforming ring-0 segment from ring 3 keeps CPL 3', () => {
+    const m = boot(`${toRing(3)}
+    user:
+      jmp ${SEL.conforming | 3}:next
+    next:
+      mov eax, cs
+      int3`);
+    setGate(m.ram, 3, CODE_BASE + H2, { dpl: 3 });
+    m.ram.set(nasm('cli\nhlt', CODE_BASE + H2), CODE_BASE + H2);
+    assert.equal(m.cpu.run(1000), 'halt');
+    assert.equal(m.cpu.s[0]! & 0xffff, SEL.conforming | 3);
+  });
+
+  it('a far JMP from ring 3 to a non-conforming ring-0 segment is #GP(selector)', () => {
+    const m = boot(`${toRing(3)}
+    user:
+      jmp ${SEL.code0}:0
+    ${faultHandler(H1, 13, true)}`);
+    setGate(m.ram, 13, CODE_BASE + H1);
+    assert.equal(m.cpu.run(1000), 'halt');
+    assert.equal(read32(m.ram, 0x3000), SEL.code0);
+  });
+
+  it('LLDT makes LDT selectors usable; a not-present segment is #NP(selector)', () => {
+    const m = boot(`
+      mov ax, 0x60
+      lldt ax
+      mov ax, 0x04 | 0   ; LDT entry 0: data, DPL 0, base 0x100000
+      mov ds, ax
+      mov eax, [0x10]
+      mov [ss:0x3100], eax
+      mov ax, 0x0c       ; LDT entry 1: not present
+      mov es, ax
+    ${faultHandler(H1, 11, true)}`);
+    // GDT entry 12 (0x60): LDT descriptor at 0x2800, limit 15; LDT: [0] data at 0x100000, [1] not present.
+    const gdtEntry = 0x800 + 12 * 8;
+    m.ram.set([0x0f, 0x00, 0x00, 0x28, 0x00, 0x82, 0x00, 0x00], gdtEntry);
+    m.cpu.s[GDTR_LIMIT] = 13 * 8 - 1;
+    m.ram.set([0xff, 0xff, 0x00, 0x00, 0x10, 0x92, 0xcf, 0x00], 0x2800);
+    m.ram.set([0xff, 0xff, 0x00, 0x00, 0x10, 0x12, 0xcf, 0x00], 0x2808);
+    m.ram.set([0xef, 0xbe, 0xad, 0xde], 0x100010);
+    setGate(m.ram, 11, CODE_BASE + H1);
+    assert.equal(m.cpu.run(1000), 'halt');
+    assert.equal(read32(m.ram, 0x3100), 0xdeadbeef);
+    assert.equal(read32(m.ram, 0x3004), 11);
+    assert.equal(read32(m.ram, 0x3000), 0x0c);
+  });
+
+  it('a trap gate keeps IF, an interrupt gate clears it', () => {
+    const m = boot(`
+      sti
+      int 0x40
+      int 0x41
+      cli
+      hlt
+      ${at(H1)}
+      pushfd
+      pop dword [0x3100]
+      iretd
+      ${at(H2)}
+      pushfd
+      pop dword [0x3104]
+      iretd`);
+    setGate(m.ram, 0x40, CODE_BASE + H1, { trap: true });
+    setGate(m.ram, 0x41, CODE_BASE + H2);
+    assert.equal(m.cpu.run(1000), 'halt');
+    assert.equal(read32(m.ram, 0x3100) & 0x200, 0x200);
+    assert.equal(read32(m.ram, 0x3104) & 0x200, 0);
+  });
+
+  it('an external interrupt whose gate is not present faults with the EXT bit set', () => {
+    const m = boot(`
+      sti
+      nop
+      nop
+      cli
+      hlt
+    ${faultHandler(H1, 11, true)}`);
+    setGate(m.ram, 0x20, CODE_BASE);
+    m.ram[0x1000 + 0x20 * 8 + 5] &= 0x7f;
+    setGate(m.ram, 11, CODE_BASE + H1);
+    m.interrupts.queue.push(0x20);
+    assert.equal(m.cpu.run(1000), 'halt');
+    assert.equal(read32(m.ram, 0x3000), 0x20 * 8 + 2 + 1);
+  });
+});
+
