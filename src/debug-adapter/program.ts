@@ -144,9 +144,17 @@ export class Program {
   }
 }
 
+/** Compares paths the way the client may spell them: '/' separators, no '.'/'..' segments, drive letter case. */
 function normalizePath(path: string): string {
   const p = path.replace(/\\/g, '/');
-  return /^[A-Za-z]:\//.test(p) ? p[0]!.toLowerCase() + p.slice(1) : p;
+  const parts: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '.') continue;
+    if (part === '..' && parts.length > 1 && parts[parts.length - 1] !== '..') parts.pop();
+    else parts.push(part);
+  }
+  const joined = parts.join('/');
+  return /^[A-Za-z]:\//.test(joined) ? joined[0]!.toLowerCase() + joined.slice(1) : joined;
 }
 
 /** Lines whose statement is data (db/dw/…/incbin), never an instruction even if the bytes decode. */

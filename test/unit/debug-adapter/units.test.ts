@@ -7,6 +7,7 @@ import { hitConditionMet, interpolate } from '../../../src/debug-adapter/breakpo
 import { evaluateExpression, ExpressionError, type ExpressionScope } from '../../../src/debug-adapter/expressions';
 import { composeLayeredStack, separatorLabel, type StackEntry } from '../../../src/debug-adapter/layeredStack';
 import { validateLaunchArgs } from '../../../src/debug-adapter/launchArgs';
+import { Program } from '../../../src/debug-adapter/program';
 import { fromBase64, parseVectorList, toBase64 } from '../../../src/debug-adapter/session';
 import { LayerStack } from '../../../src/emulator/vmm/layerStack';
 import type { Transition } from '../../../src/emulator/vmm/transitions';
@@ -140,5 +141,28 @@ describe('layered call stack from the VMM layer stack', () => {
     const native = new LayerStack('guest-kernel');
     const rows = composeLayeredStack(native.topFirst().map((layerFrame) => ({ layerFrame, frames: [code('guest-kernel', 'start')] })));
     assert.equal(rows.filter((r) => r.kind === 'separator').length, 0);
+  });
+});
+
+describe('program source map lookups', () => {
+  const program = new Program(new Uint8Array(0), '/a/b/m.asm', [
+    { address: 0x100000, size: 2, file: '/a/b/../inc/x.inc', line: 3, column: 5 },
+    { address: 0x100002, size: 1, file: '/a/b/../inc/x.inc', line: 7, column: 5 },
+    { address: 0x100010, size: 1, file: 'C:\\w\\k.asm', line: 1, column: 1 },
+  ], [{ name: 'fn', address: 0x100000 }, { name: 'fn.loop', address: 0x100002 }]);
+
+  it('binds breakpoint lines to the next instruction line, matching paths as clients spell them', () => {
+    assert.deepEqual(program.resolveLine('/a/inc/x.inc', 1), { line: 3, addresses: [0x100000] });
+    assert.deepEqual(program.resolveLine('/a/./inc/x.inc', 4), { line: 7, addresses: [0x100002] });
+    assert.equal(program.resolveLine('/a/inc/x.inc', 8), undefined);
+    assert.deepEqual(program.resolveLine('c:/w/k.asm', 1), { line: 1, addresses: [0x100010] });
+    assert.deepEqual(program.instructionLines('/a/inc/x.inc', 1, 10), [3, 7]);
+  });
+
+  it('symbolises addresses by the nearest label', () => {
+    assert.equal(program.symbolize(0x100000), 'fn');
+    assert.equal(program.symbolize(0x100003), 'fn.loop+0x1');
+    assert.equal(program.symbolize(0x100003, true), undefined);
+    assert.equal(program.labelBelow(0xfffff), undefined);
   });
 });
