@@ -31,7 +31,7 @@ export const defaultScheduler: Scheduler =
     ? (cb) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(cb)
     : (cb) => void setTimeout(cb, 0);
 
-export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'pause' | 'exception' | 'goto';
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'pause' | 'exception';
 
 export interface StopInfo {
   readonly reason: StopReason;
@@ -81,6 +81,8 @@ export class DebugRuntime implements ExpressionScope {
   /** Deliver this exception without stopping again (resuming from an exception stop). */
   private deliverOnce: { vector: number; eip: number } | undefined;
   private lastStop: StopInfo | undefined;
+  /** The triple-fault stop is reported once; continuing from it ends the session. */
+  private shutdownReported = false;
   readonly tracker: CallStackTracker;
   readonly breakpoints: BreakpointTable;
 
@@ -293,7 +295,7 @@ export class DebugRuntime implements ExpressionScope {
         };
       }
       case 'shutdown':
-        if (this.exceptionFilters.tripleFault && this.lastStop?.exception?.id !== 'triple-fault' && !this.shutdownReported) {
+        if (this.exceptionFilters.tripleFault && !this.shutdownReported) {
           this.shutdownReported = true;
           return { kind: 'stop', stop: { reason: 'exception', description: `Triple fault: ${stop.detail}. The CPU has shut down; inspect the state, then continue to end the session.`, exception: { id: 'triple-fault', name: 'triple fault', details: stop.detail } } };
         }
@@ -311,8 +313,6 @@ export class DebugRuntime implements ExpressionScope {
         return undefined; // handled by the job (needs the breakpoint table)
     }
   }
-
-  private shutdownReported = false;
 
   private ended(exitCode: number, description: string): JobResult {
     return { kind: 'ended', exit: { exitCode, description } };
