@@ -121,8 +121,10 @@ export class Assembler {
     let previousLayout = '';
     for (this.pass = 1; this.pass <= MAX_PASSES; this.pass++) {
       this.startPass();
+      this.swapStatementPositions();
       for (let k = 0; k < this.statements.length; k++) {
         this.statementIndex = k;
+        this.recordStatementPosition(k);
         this.currentStatement = this.statements[k]!;
         this.executeStatement(this.statements[k]!);
       }
@@ -303,7 +305,11 @@ export class Assembler {
     lookup: (name) => {
       const sym = this.findSymbol(name);
       if (!sym || sym.definedPass === 0) return undefined;
-      return this.symbolValue(sym);
+      const v = this.symbolValue(sym);
+      if (this.forwardShift > 0 && sym.kind === 'label' && sym.definedPass === this.pass - 1 && sym.section === this.current.index && !this.absolute && sym.offset >= this.forwardFrom) {
+        v.n += this.forwardShift;
+      }
+      return v;
     },
     here: () => this.here(),
     sectionStart: () => this.sectionStart(),
@@ -356,6 +362,43 @@ export class Assembler {
     sym.column = start + 1;
   }
 
+  /**
+   * Forward-reference estimate (speeds convergence, same result): jumps only grow from NASM's
+   * optimistic start, so a label ahead of the current statement in the same section has moved at least
+   * as far as the current statement has since the last pass. Using that lower bound lets a jump that
+   * must become near do so one pass earlier instead of one pass per knock-on effect.
+   */
+  private prevStatementSection = new Int32Array(0);
+  private prevStatementOffset = new Int32Array(0);
+  private curStatementSection = new Int32Array(0);
+  private curStatementOffset = new Int32Array(0);
+  private forwardShift = 0;
+  private forwardFrom = 0;
+
+  private recordStatementPosition(k: number): void {
+    const section = this.absolute ? -1 : this.current.index;
+    const offset = this.absolute ? 0 : this.current.size;
+    this.curStatementSection[k] = section;
+    this.curStatementOffset[k] = offset;
+    if (this.pass > 1 && section >= 0 && this.prevStatementSection[k] === section) {
+      this.forwardShift = offset - this.prevStatementOffset[k]!;
+      this.forwardFrom = this.prevStatementOffset[k]!;
+    } else this.forwardShift = 0;
+  }
+
+  private swapStatementPositions(): void {
+    const n = this.statements.length;
+    if (this.curStatementSection.length !== n) {
+      this.curStatementSection = new Int32Array(n).fill(-1);
+      this.curStatementOffset = new Int32Array(n);
+      this.prevStatementSection = new Int32Array(n).fill(-1);
+      this.prevStatementOffset = new Int32Array(n);
+      return;
+    }
+    [this.prevStatementSection, this.curStatementSection] = [this.curStatementSection, this.prevStatementSection];
+    [this.prevStatementOffset, this.curStatementOffset] = [this.curStatementOffset, this.prevStatementOffset];
+  }
+
   /** Per statement: the symbol its label defined last pass (saves re-qualifying names every pass). */
   private readonly labelCache: (SymbolEntry | undefined)[] = [];
 
@@ -389,8 +432,8 @@ export class Assembler {
 
   /** A cached local label is only valid while it belongs to the same scope as when it was cached. */
   private lastGlobalFor(rawName: string, cached: SymbolEntry): boolean {
-    if (rawName.charCodeAt(0) !== 46 || rawName.charCodeAt(1) === 46) return true;
-    return cached.name.length === this.lastGlobal.length + rawName.length && cached.name.startsWith(this.lastGlobal);
+    if (rawName.charCodeAt(0) !== 46 || rawName.charCodeAt(1) === 46) return cached.name === rawName;
+    return cached.name.length === this.lastGlobal.length + rawName.length && cached.name.startsWith(this.lastGlobal) && cached.name.endsWith(rawName);
   }
 
   private executeStatement(stmt: PreparedStatement): void {
