@@ -1,5 +1,6 @@
 // Guest MIPS of the CPU on a simple ALU loop (add/xor/lea/dec/jnz), in the fast loop and in the debug
-// loop with 10 execution breakpoints set (none hit). Bounded: ~50 M instructions per measurement.
+// loop with 10 execution breakpoints set (none hit), plus a memory/stack/call loop for contrast.
+// Bounded: the given millions of instructions per measurement (default 50).
 // Run: npx tsx bench/cpu/alu-loop.ts [millionInstructions]
 import { createMachine, bootFlat, nasm, CODE_BASE } from '../../test/unit/cpu/harness';
 
@@ -14,9 +15,23 @@ l:
   jnz l
   hlt`);
 
-function measure(debug: boolean): number {
+const memoryProgram = nasm(`
+  mov ecx, 0x7fffffff
+  mov esi, 0x40000
+l:
+  mov eax, [esi]
+  add [esi + 4], eax
+  push eax
+  pop ebx
+  call f
+  dec ecx
+  jnz l
+  hlt
+f: ret`);
+
+function measure(debug: boolean, code = program): number {
   const machine = createMachine(16 << 20);
-  bootFlat(machine, program);
+  bootFlat(machine, code);
   const cpu = machine.cpu;
   if (debug) for (let i = 0; i < 10; i++) cpu.setBreakpoint(CODE_BASE + 0x1000 + i * 0x40);
   cpu.run(100000); // warm-up
@@ -31,3 +46,6 @@ function measure(debug: boolean): number {
 const fast = measure(false);
 const debug = measure(true);
 console.log(`ALU loop: fast loop ${fast.toFixed(1)} MIPS, debug loop (10 breakpoints) ${debug.toFixed(1)} MIPS`);
+const memoryFast = measure(false, memoryProgram);
+const memoryDebug = measure(true, memoryProgram);
+console.log(`memory/call loop: fast loop ${memoryFast.toFixed(1)} MIPS, debug loop (10 breakpoints) ${memoryDebug.toFixed(1)} MIPS`);

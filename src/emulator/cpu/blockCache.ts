@@ -21,6 +21,7 @@ export class BlockCache {
   constructor(private readonly cpu: Cpu) {}
 
   clear(): void {
+    this.cpu.codeGeneration++;
     for (const page of this.byPage.keys()) this.cpu.mmu.codePages[page] = 0;
     this.byKey.clear();
     this.byPage.clear();

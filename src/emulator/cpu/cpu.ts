@@ -70,6 +70,9 @@ export class Cpu {
   compiledDone = 0;
   /** Retired count when a TF single step began (-1: none pending). */
   private singleStepFrom = -1;
+  /** Bumped when code translation may change (see lookupBlock). */
+  codeGeneration = 0;
+  private previousBlock: Block | null = null;
   /** Run only one instruction of the next block (end of an interrupt shadow). */
   private breakAfterOne = false;
   /** Stop reason requested by an instruction (HLT → 'halt', hook → 'exit', triple fault → 'shutdown'). */
@@ -102,6 +105,9 @@ export class Cpu {
     this.hotBlock = options.jit === false ? -1 : Cpu.HOT_BLOCK;
     this.mmu = new Mmu(this.s, options.memory, this.fault);
     this.blocks = new BlockCache(this);
+    this.mmu.onTranslationChange = () => {
+      this.codeGeneration++;
+    };
     this.mmu.onCodeWrite = (page) => {
       this.blocks.invalidatePage(page);
       this.blockBreak = true;
@@ -111,6 +117,7 @@ export class Cpu {
 
   /** Reset to the power-on state (SDM Vol. 3A 9.1.1): real mode, CS:IP = F000:FFF0. */
   reset(): void {
+    this.codeGeneration++;
     resetState(this);
     this.blocks.clear();
     this.mmu.flush(true);
@@ -372,8 +379,35 @@ export class Cpu {
     deliverException(this, this.fault.vector, this.fault.hasErrorCode ? this.fault.errorCode : -1);
   }
 
+  /**
+   * The block at EIP. Each block remembers its last two successors (taken / fall-through) with the code
+   * generation they were found in; a hit skips the CS:EIP translation and the hash lookup. The generation
+   * changes whenever translation or the code segment may change (TLB flush, INVLPG, CS or CPL load).
+   */
   private lookupBlock(): Block {
-    return this.blocks.lookup(this.s[EIP]!);
+    const eip = this.s[EIP]!;
+    const previous = this.previousBlock;
+    const generation = this.codeGeneration;
+    if (previous !== null && previous.successorGeneration === generation) {
+      const first = previous.successor0;
+      if (first !== null && previous.successorEip0 === eip && first.valid) return (this.previousBlock = first);
+      const second = previous.successor1;
+      if (second !== null && previous.successorEip1 === eip && second.valid) return (this.previousBlock = second);
+    }
+    const block = this.blocks.lookup(eip);
+    if (previous !== null) {
+      if (previous.successorGeneration !== generation) {
+        previous.successorGeneration = generation;
+        previous.successor0 = null;
+        previous.successor1 = null;
+      }
+      if (block.key >= 0) {
+        if (previous.successor0 === null || !previous.successor0.valid) { previous.successor0 = block; previous.successorEip0 = eip; }
+        else { previous.successor1 = block; previous.successorEip1 = eip; }
+      }
+    }
+    this.previousBlock = block.key >= 0 ? block : null;
+    return block;
   }
 
   /** Compile a block once it has run this many times. */
@@ -609,6 +643,7 @@ export class Cpu {
   }
 
   loadState(snapshot: CpuSnapshot): void {
+    this.codeGeneration++;
     this.s.set(snapshot.state);
     this.counters.set(snapshot.counters);
     this.blocks.clear();

@@ -58,6 +58,12 @@ export class Block {
   breakpointGeneration = -1;
   breakpointEntry = -1;
   hasBreakpoint = false;
+  /** Last two successor blocks, the EIPs they start at, and the code generation they are valid for. */
+  successor0: Block | null = null;
+  successor1: Block | null = null;
+  successorEip0 = 0;
+  successorEip1 = 0;
+  successorGeneration = -1;
   constructor(
     readonly insns: Insn[],
     /** Physical pages the bytes came from (one, or two when the last instruction straddles). */

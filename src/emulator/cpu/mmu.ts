@@ -28,6 +28,8 @@ export class Mmu {
   private readonly pageKind: Uint8Array;
   /** Per RAM page: 1 when decoded code is cached from it (writes must invalidate). */
   readonly codePages: Uint8Array;
+  /** Called when cached translations are dropped (INVLPG, CR3/CR0/CR4 flushes). */
+  onTranslationChange: () => void = () => undefined;
   /** Called with a physical page number when a write hits a page holding decoded code. */
   onCodeWrite: (page: number) => void = () => undefined;
 
@@ -139,10 +141,12 @@ export class Mmu {
   /** INVLPG (SDM Vol. 2 INVLPG): drop one page, global or not. */
   invalidatePage(linear: number): void {
     this.tlb[linear >>> 12] = 0;
+    this.onTranslationChange();
   }
 
   /** CR3 load: flush all non-global entries (SDM Vol. 3A 4.10.4.1); `all` also drops global ones. */
   flush(all: boolean): void {
+    this.onTranslationChange();
     if (this.filledOverflow) {
       if (all) this.tlb.fill(0);
       else for (let i = 0; i < this.tlb.length; i++) if ((this.tlb[i]! & TlbBit.Global) === 0) this.tlb[i] = 0;

@@ -66,6 +66,7 @@ export function markAccessed(cpu: Cpu, selector: number): void {
 /** Fill segment register `seg`'s visible selector and hidden cache from a descriptor. */
 export function loadSegmentCache(cpu: Cpu, seg: number, selector: number, low: number, high: number): void {
   const s = cpu.s;
+  if (seg === Seg.CS) cpu.codeGeneration++;
   const limit = descriptorLimit(low, high);
   s[SEG_SELECTOR + seg] = selector & 0xffff;
   s[SEG_BASE + seg] = descriptorBase(low, high);
@@ -90,6 +91,7 @@ export function loadSegmentCache(cpu: Cpu, seg: number, selector: number, low: n
 /** Real-mode (and unreal-free) load: base = selector << 4, 64 KiB limit kept as loaded. */
 export function loadRealModeSegment(cpu: Cpu, seg: number, selector: number): void {
   const s = cpu.s;
+  if (seg === Seg.CS) cpu.codeGeneration++;
   s[SEG_SELECTOR + seg] = selector & 0xffff;
   s[SEG_BASE + seg] = (selector & 0xffff) << 4;
   s[SEG_RIGHTS + seg] = (s[SEG_RIGHTS + seg]! & SegmentRight.Big) | SegmentRight.Usable | SegmentRight.Readable | SegmentRight.Writable;
@@ -148,6 +150,7 @@ export function loadDataSegment(cpu: Cpu, seg: number, selector: number): void {
 export function loadCodeSegment(cpu: Cpu, selector: number, low: number, high: number, cpl: number): void {
   loadSegmentCache(cpu, Seg.CS, (selector & 0xfffc) | cpl, low, high);
   cpu.s[CPL] = cpl;
+  cpu.codeGeneration++;
 }
 
 /**
