@@ -96,6 +96,7 @@ function emit(
     const registerBits = [operand.base, operand.index].map((r) => (r === undefined ? 0 : registerInfo(r)?.bits ?? 0));
     if (registerBits.includes(16)) addressBits = 16;
     else if (registerBits.includes(32)) addressBits = 32;
+    else if (operand.displacementBits === 16 || operand.displacementBits === 32) addressBits = operand.displacementBits;
     if (form.operands[memory.position] !== 'Ob' && form.operands[memory.position] !== 'Ov') {
       const result = encodeAddress(operand, addressBits);
       if ('error' in result) return { error: result.error };

@@ -212,6 +212,13 @@ export function specialCases(): GeneratedCase[] {
   stmt('mov', [], [reg('eax'), mem({ displacement: 0x1234 }, undefined)]);
   stmt('mov', ['a16'], [reg('eax'), mem({ displacement: 0x1234 })]);
   stmt('mov', [], [reg('ebx'), mem({ displacement: 0x1000 })]);
+  // Displacement sizes on absolute addresses: `byte` is ignored, `word` selects 16-bit addressing.
+  for (const displacementBits of [8, 16, 32] as const) {
+    stmt('mov', [], [reg('eax'), mem({ displacement: 0x10, displacementBits })]);
+    stmt('mov', [], [reg('ebx'), mem({ displacement: 0x10, displacementBits })]);
+  }
+  stmt('mov', [], [reg('eax'), mem({ base: 'bx', displacementBits: 16 })]);
+  stmt('mov', [], [reg('eax'), mem({ base: 'ebp', displacementBits: 8 })]);
   stmt('mov', [], [reg('ds'), reg('ax')]);
   stmt('sldt', [], [mem({ base: 'eax' })]);
   stmt('lar', [], [reg('eax'), reg('ebx')]);
