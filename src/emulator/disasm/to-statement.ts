@@ -25,7 +25,9 @@ function memoryOperand(d: DecodedInstruction, bits: OperandBits | undefined, mof
   };
   if (moffs || (d.base < 0 && d.index < 0)) {
     const value = d.addressSize === 16 ? d.displacement & 0xffff : d.displacement >>> 0;
-    return { ...common, value, scale: 1, hasDisplacement: true };
+    // A ModRM absolute address with AL/eAX would become the shorter moffs form; NASM keeps the ModRM
+    // form for `[byte addr]` (size ignored, with a warning), so say that.
+    return { ...common, value, scale: 1, hasDisplacement: true, ...(moffs ? {} : { displacementBits: 8 as const }) };
   }
   let base: Reg32 | Reg16 | undefined;
   let index: Reg32 | Reg16 | undefined;
