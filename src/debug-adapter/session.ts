@@ -236,6 +236,7 @@ export class HyperStepDebugSession extends DebugSession {
         if (this.frames.length === 0) this.frames = nativeCallStack(rt);
         const start = args['startFrame'] === undefined ? 0 : requireInteger(args, 'startFrame', 'startFrame');
         const levels = args['levels'] === undefined || args['levels'] === 0 ? this.frames.length : requireInteger(args, 'levels', 'levels');
+        if (start < 0 || levels < 0) throw new AdapterError(ErrorCode.BadArguments, "'startFrame' and 'levels' must not be negative");
         const stackFrames = this.frames.slice(start, start + levels).map((entry, k) => this.toDapFrame(entry, start + k));
         return { stackFrames, totalFrames: this.frames.length };
       },

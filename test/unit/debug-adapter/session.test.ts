@@ -278,6 +278,9 @@ describe('debug adapter (DAP, in-process)', function () {
     const ok = await c.launchRequest({ technique: 'native', program: KERNEL } as DebugProtocol.LaunchRequestArguments);
     assert.equal(ok.success, true);
     assert.match(await expectError(c.customRequest('readMemory', { memoryReference: 'nowhere', count: 4 })), /memory reference/);
+    assert.match(await expectError(c.customRequest('threads', ['not', 'an', 'object'])), /must be an object/);
+    assert.match(await expectError(c.evaluateRequest({ expression: 42 } as unknown as DebugProtocol.EvaluateArguments)), /'expression' is required/);
+    assert.equal((await c.threadsRequest()).body.threads.length, 1, 'still alive after all of that');
   });
 });
 
