@@ -69,6 +69,11 @@ export class ExitDispatcher<Context> {
     return new HandlerExecution(definition, context, charge);
   }
 
+  /** Counts an exit that a technique handles outside the dispatcher (e.g. a hypercall as VMCALL). */
+  count(exit: VmExit): void {
+    this.counts.set(exit.reason, (this.counts.get(exit.reason) ?? 0) + 1);
+  }
+
   /** How often each reason was dispatched, ascending by reason. */
   exitCounts(): readonly ExitCount[] {
     return [...this.counts.entries()]

@@ -17,7 +17,7 @@ import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '
 import type { ExitCount } from '../exitDispatcher';
 import { exitReasonName, ExitReason } from '../exitReasons';
 import type { HandlerExecutionState } from '../handlerSteps';
-import { guestLayerAtCpl, type Architecture, type Layer } from '../layers';
+import { guestLayerAtCpl, type Architecture, type Layer, type Technique } from '../layers';
 import { LayerStack, type LayerFrame } from '../layerStack';
 import { faultReason, injectionReason, softwareInterruptReason, TransitionLog, type TransitionInput, type TransitionKind } from '../transitions';
 import { CpuGuestAccess } from './cpuGuestAccess';
@@ -41,20 +41,20 @@ interface PendingEvent {
 }
 
 export class TrapAndEmulateEngine implements ExecutionEngine {
-  readonly technique = 'trap-and-emulate' as const;
+  readonly technique: Technique = 'trap-and-emulate';
   readonly vcpu = new VirtualCpu();
   readonly log: TransitionLog;
   readonly ledger: CostLedger;
   readonly vmmBase: number;
-  private layerStack = new LayerStack('guest-kernel');
-  private readonly dispatcher = trapAndEmulateDispatcher();
-  private readonly cpu: Cpu;
-  private readonly guest: CpuGuestAccess;
-  private readonly memory: MemoryWriter;
-  private pending: PendingEvent | null = null;
-  private attached = false;
+  protected layerStack = new LayerStack('guest-kernel');
+  protected readonly dispatcher = trapAndEmulateDispatcher();
+  protected readonly cpu: Cpu;
+  protected readonly guest: CpuGuestAccess;
+  protected readonly memory: MemoryWriter;
+  protected pending: PendingEvent | null = null;
+  protected attached = false;
 
-  constructor(private readonly machine: Machine, private readonly options: TrapAndEmulateOptions) {
+  constructor(protected readonly machine: Machine, protected readonly options: TrapAndEmulateOptions) {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('trap-and-emulate needs the IA-32 core (createPcMachine)');
     this.cpu = machine.cpu.core;
     this.guest = new CpuGuestAccess(this.cpu, machine.ports);
@@ -121,10 +121,15 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     while (remaining > 0) {
       // While a virtual interrupt waits for the virtual IF, return to the VMM after every instruction (the
       // software analogue of VT-x interrupt-window exiting, exit reason 7) so it is injected on time.
+      const idle = this.idle();
+      if (idle !== 'no') {
+        if (idle !== 'yes') return idle;
+        continue;
+      }
       const window = this.vcpu.pendingVectors.length > 0 && !this.vcpu.halted;
       const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
       const before = this.cpu.retired;
-      const stop = this.machine.run(window ? 1 : remaining);
+      const stop = this.machine.run(window ? 1 : Math.max(1, Math.min(remaining, this.sliceLimit())));
       const ran = this.cpu.retired - before;
       this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
       remaining -= Math.max(ran, 1);
@@ -133,6 +138,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
         if (problem !== undefined) return problem;
         continue;
       }
+      const timed = this.afterSlice();
+      if (timed !== undefined) return timed;
       if (window && stop.reason === 'budget') {
         this.syncFromRealCpu();
         const problem = this.injectPending('interrupt window opened');
@@ -142,6 +149,21 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       if (stop.reason !== 'budget') return this.machineStop(stop);
     }
     return { kind: 'budget' };
+  }
+
+  /** Instructions the next slice may run (a technique with its own timers stops the guest at their deadlines). */
+  protected sliceLimit(): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /** Called after every slice (timer expiry, event delivery); a stop ends the run. */
+  protected afterSlice(): EngineStop | undefined {
+    return undefined;
+  }
+
+  /** 'no' when the guest can run; 'yes' after the engine idled (time skipped), or a stop. */
+  protected idle(): 'no' | 'yes' | EngineStop {
+    return 'no';
   }
 
   step(): EngineStop {
@@ -172,20 +194,20 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
 
   // ---- VMM entries -------------------------------------------------------------------------------------
 
-  private intercept(kind: CpuEventKind, code: number, errorCode: number): boolean {
+  protected intercept(kind: CpuEventKind, code: number, errorCode: number): boolean {
     if (kind !== 'exception' && kind !== 'software-interrupt' && kind !== 'external-interrupt') return false;
     this.pending = { kind, code, errorCode };
     return true;
   }
 
   /** The virtual CPL follows the real one (1 → 0); code at real CPL 3 always runs with the real IF, 1. */
-  private syncFromRealCpu(): void {
+  protected syncFromRealCpu(): void {
     const cpl = this.cpu.s[CPL]!;
     this.vcpu.cpl = cpl === 3 ? 3 : 0;
     if (cpl === 3) this.vcpu.interruptFlag = (this.guest.getEflags() & EflagsBit.IF) !== 0;
   }
 
-  private handlePending(): EngineStop | undefined {
+  protected handlePending(): EngineStop | undefined {
     const event = this.pending;
     this.pending = null;
     if (event === null) return { kind: 'stop', message: 'the CPU stopped for the VMM without an event' };
@@ -227,11 +249,12 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
         if (this.vcpu.tablesDirty) this.rebuildShadowGdt();
         if (this.vcpu.halted) this.cpu.s[MODE] |= CpuMode.Halted;
         this.record('vmm', guestLayer, 'resume', `resume after ${reason}`, [], undefined, {});
+        if (instruction?.mnemonic === 'iretd' || instruction?.mnemonic === 'iret') this.popHandlerFrame();
         return this.injectPending('virtual IF is 1');
     }
   }
 
-  private handleExternalInterrupt(vector: number, guestLayer: Layer): EngineStop | undefined {
+  protected handleExternalInterrupt(vector: number, guestLayer: Layer): EngineStop | undefined {
     const reason = `IRQ vector 0x${vector.toString(16)} arrives in the VMM`;
     this.record(guestLayer, 'vmm', 'trap', reason, ['exceptionDelivery'], undefined, { exitReason: ExitReason.ExternalInterrupt, vector });
     if (this.options.architecture === 'hosted') {
@@ -247,7 +270,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   /** Injects the next deliverable virtual interrupt through the guest's virtual IDT. */
-  private injectPending(why: string): EngineStop | undefined {
+  protected injectPending(why: string): EngineStop | undefined {
     const vector = this.vcpu.takeDeliverable();
     if (vector === undefined) return undefined;
     this.cpu.s[MODE] &= ~CpuMode.Halted;
@@ -259,7 +282,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     return undefined;
   }
 
-  private faultingInstruction(softwareInterrupt: boolean): GuestInstruction | undefined {
+  protected faultingInstruction(softwareInterrupt: boolean): GuestInstruction | undefined {
     const csBase = this.guest.getSegmentBase(SegmentRegister.CS);
     const eip = this.guest.getEip();
     if (!softwareInterrupt) return this.guest.decodeAt((csBase + eip) >>> 0);
@@ -267,27 +290,35 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     return this.guest.decodeAt((csBase + eip - (intN ? 2 : 1)) >>> 0);
   }
 
-  private recordIoPath(what: string, reason: string): void {
+  protected recordIoPath(what: string, reason: string): void {
     for (const hop of ioPath(this.options.architecture, what)) {
       this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, undefined, {});
     }
     void reason;
   }
 
-  private rebuildShadowGdt(): void {
+  protected rebuildShadowGdt(): void {
     buildShadowGdt(this.memory, this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit);
     this.vcpu.tablesDirty = false;
     this.cpu.blocks.clear();
   }
 
+  /** After a handler's IRET: the handler frame returns to the frame it interrupted. */
+  protected popHandlerFrame(): void {
+    const frames = this.layerStack.bottomFirst();
+    const top = frames[frames.length - 1];
+    const below = frames[frames.length - 2];
+    if (top !== undefined && below !== undefined && top.layer === below.layer) this.layerStack = LayerStack.fromJSON(frames.slice(0, -1));
+  }
+
   /** Brings the layer stack in line with where the guest actually is (native IRETs leave no transition). */
-  private reconcileStack(guestLayer: Layer): void {
+  protected reconcileStack(guestLayer: Layer): void {
     if (this.layerStack.current === guestLayer) return;
     const transition = this.log.record({ cycle: this.machine.now(), from: this.layerStack.current, to: guestLayer, kind: 'resume', reason: 'iret (ran on the real CPU, no trap)', details: {}, cost: 0 });
     if (!this.layerStack.apply(transition).ok) this.layerStack = new LayerStack(guestLayer);
   }
 
-  private record(from: Layer, to: Layer, kind: TransitionKind, reason: string, costs: readonly CostParameter[], instruction: GuestInstruction | undefined, details: Record<string, string | number | boolean>): void {
+  protected record(from: Layer, to: Layer, kind: TransitionKind, reason: string, costs: readonly CostParameter[], instruction: GuestInstruction | undefined, details: Record<string, string | number | boolean>): void {
     const cost = this.options.costModel.pathCycles(costs);
     const input: TransitionInput = { cycle: this.machine.now(), from, to, kind, reason, details, cost, ...(instruction === undefined ? {} : { instruction: { address: instruction.address, bytes: instruction.bytes, text: instruction.text } }) };
     const transition = this.log.record(input);
@@ -299,13 +330,13 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   /** Charges a handler step: to the ledger, and to virtual time (the guest sees time pass while the VMM works). */
-  private charge(layer: Layer, reason: string, parameter: CostParameter): void {
+  protected charge(layer: Layer, reason: string, parameter: CostParameter): void {
     const cycles = this.options.costModel.cycles(parameter);
     this.ledger.charge(layer, reason, cycles);
     this.machine.addCycles(cycles);
   }
 
-  private machineStop(stop: MachineStop): EngineStop {
+  protected machineStop(stop: MachineStop): EngineStop {
     switch (stop.reason) {
       case 'guest-exit':
         return { kind: 'guest-exit', status: stop.exitStatus ?? 0 };

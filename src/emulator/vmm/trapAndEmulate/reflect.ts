@@ -69,8 +69,11 @@ export function deliverToGuest(guest: GuestCpuAccess, vcpu: VirtualCpu, vector: 
   const handler = ((low & 0xffff) | (high & 0xffff0000)) >>> 0;
   const codeDescriptor = guestDescriptor(guest, vcpu, targetSelector);
   if (codeDescriptor === undefined) return { ok: false, problem: `the gate for vector ${vector} names selector 0x${targetSelector.toString(16)}, not in the guest GDT` };
-  const targetDpl = (codeDescriptor[1] >>> 13) & 3;
-  if (targetDpl !== 0 && targetDpl !== 3) return { ok: false, problem: `handler code segment DPL ${targetDpl} (only rings 0 and 3 are virtualized)` };
+  // DPL 0 (a guest written for bare metal) and DPL 1 (a paravirtual guest's FLAT_RING1_CS) are both the
+  // virtual kernel; ring 2 is not virtualized.
+  const descriptorDpl = (codeDescriptor[1] >>> 13) & 3;
+  if (descriptorDpl === 2) return { ok: false, problem: 'handler code segment DPL 2 (only the kernel and ring 3 are virtualized)' };
+  const targetDpl = descriptorDpl <= 1 ? 0 : 3;
 
   const eflags = virtualizedEflags(guest.getEflags(), vcpu);
   const oldCs = guest.getSelector(SegmentRegister.CS);

@@ -1,0 +1,415 @@
+// The paravirtual engine (issue 5, technique 2): a Xen-style guest kernel in ring 1 that calls the VMM with
+// hypercalls (`int 0x82`, ABI in ../hypercalls.ts and docs/vmm/hypercall-abi.md) instead of executing
+// privileged instructions. It reuses the trap-and-emulate machinery for deprivileging, reflection and the
+// transition/cost records, and adds: the ABI's flat ring-1/ring-3 selectors, the trap table (with fast
+// system-call gates the CPU delivers straight to ring 1, never entering the VMM), the shared-info page with the
+// event mask as the virtual IF, event channels with one-shot timers (VIRQ_TIMER) and upcalls, and the iret,
+// console_io, sched_op and multicall hypercalls. Paging hypercalls stop with "needs memory virtualization".
+
+import type { CpuEventKind } from '../../cpu/cpu';
+import { CPL, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, TR_ACCESS, TR_BASE, TR_LIMIT, TR_SELECTOR } from '../../cpu/stateLayout';
+import { CPU_HZ } from '../../machine/layout';
+import type { Machine } from '../../machine/machine';
+import type { EngineStop } from '../engine';
+import { ExitReason } from '../exitReasons';
+import { HypercallConstants as K, HypercallError, hypercallInfo, hypercallLabel, PvSelectors, SharedInfoLayout as SI } from '../hypercalls';
+import { guestLayerAtCpl, type Technique } from '../layers';
+import { hypercallExit } from '../vmExit';
+import { EflagsBit, SegmentRegister } from '../trapAndEmulate/guestAccess';
+import { deliverToGuest } from '../trapAndEmulate/reflect';
+import { TrapAndEmulateEngine, type TrapAndEmulateOptions } from '../trapAndEmulate/engine';
+import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, TSS_OFFSET, VMM_TSS } from '../trapAndEmulate/shadowTables';
+
+/** Where the paravirtual extras live in the VMM region (after the trap-and-emulate tables). */
+const VIRTUAL_IDT_OFFSET = 0x5000; // the trap table as IDT gates
+const CALLBACK_IDT_OFFSET = 0x5800; // one gate: the event callback
+const VIRTUAL_TSS_OFFSET = 0x5900; // SS0:ESP0 from stack_switch, for reflections from ring 3
+const FLAT_INDEX = 259; // FLAT_RING1_CS = 0x0819 → index 259 … FLAT_RING3_DS = 0x0833 → index 262
+const VIRTUAL_TSS_SELECTOR = 263 * 8;
+const PV_GDT_LIMIT = 264 * 8 - 1;
+const MAX_MULTICALL_ENTRIES = 64;
+const MAX_CONSOLE_BYTES = 4096;
+
+export class ParavirtualEngine extends TrapAndEmulateEngine {
+  override readonly technique: Technique = 'paravirtual';
+  private sharedInfo = -1;
+  private eventCallback = 0;
+  private failsafeCallback = 0;
+  private timerDeadlineNs = 0;
+  private timerPort = -1;
+  private nextPort = 1;
+  private blocked = false;
+  private lastEvent = 'event';
+  private readonly fastVectors = new Set<number>();
+
+  constructor(machine: Machine, options: TrapAndEmulateOptions) {
+    super(machine, options);
+  }
+
+  /** The guest enters at CPL 1 with the ABI's flat selectors, events masked. */
+  override attach(): EngineStop | undefined {
+    const s = this.cpu.s;
+    buildShadowGdt(this.memory, this.vmmBase, 0, 0); // no guest descriptors: a PV guest uses the ABI's flat selectors
+    buildVmmIdtAndTss(this.memory, this.vmmBase);
+    const gdt = this.vmmBase + GDT_OFFSET;
+    const limitField = ((this.vmmBase >>> 12) - 1) & 0xfffff; // flat segments end below the VMM region
+    const flat = (index: number, access: number) => {
+      this.memory.write32(gdt + index * 8, (limitField & 0xffff) >>> 0);
+      this.memory.write32(gdt + index * 8 + 4, ((access << 8) | (limitField & 0xf0000) | (0xc << 20)) >>> 0);
+    };
+    flat(FLAT_INDEX, 0xba); // ring-1 code
+    flat(FLAT_INDEX + 1, 0xb2); // ring-1 data
+    flat(FLAT_INDEX + 2, 0xfa); // ring-3 code
+    flat(FLAT_INDEX + 3, 0xf2); // ring-3 data
+    const vtss = this.vmmBase + VIRTUAL_TSS_OFFSET;
+    this.memory.write32(gdt + VIRTUAL_TSS_SELECTOR, (((vtss & 0xffff) << 16) | 103) >>> 0);
+    this.memory.write32(gdt + VIRTUAL_TSS_SELECTOR + 4, (((vtss >>> 16) & 0xff) | 0x8900 | (vtss & 0xff000000)) >>> 0);
+    s[GDTR_BASE] = gdt;
+    s[GDTR_LIMIT] = PV_GDT_LIMIT;
+    s[IDTR_BASE] = this.vmmBase + IDT_OFFSET;
+    s[IDTR_LIMIT] = 0x7ff;
+    s[TR_SELECTOR] = VMM_TSS;
+    s[TR_BASE] = this.vmmBase + TSS_OFFSET;
+    s[TR_LIMIT] = 103;
+    s[TR_ACCESS] = 0x8b;
+    const v = this.vcpu;
+    v.gdtr = { base: gdt, limit: PV_GDT_LIMIT };
+    v.idtr = { base: this.vmmBase + VIRTUAL_IDT_OFFSET, limit: 0x7ff };
+    v.tr = VIRTUAL_TSS_SELECTOR;
+    v.interruptFlag = false;
+    v.cpl = 0;
+    for (let offset = 0; offset < 0x800; offset += 4) this.memory.write32(v.idtr.base + offset, 0);
+    if (!this.guest.loadSegment(SegmentRegister.CS, PvSelectors.FLAT_RING1_CS)) return { kind: 'stop', message: 'cannot load FLAT_RING1_CS' };
+    for (const segment of [SegmentRegister.SS, SegmentRegister.DS, SegmentRegister.ES, SegmentRegister.FS, SegmentRegister.GS]) {
+      this.guest.loadSegment(segment, PvSelectors.FLAT_RING1_DS);
+    }
+    this.guest.setEflags((this.guest.getEflags() & ~EflagsBit.IOPL) | EflagsBit.IF);
+    this.cpu.blocks.clear();
+    this.cpu.eventHook = (kind, code, errorCode) => this.intercept(kind, code, errorCode);
+    this.attached = true;
+    return undefined;
+  }
+
+  /** Fast-trap vectors are delivered by the CPU itself (real DPL-3 gates to ring 1): no VMM entry. */
+  protected override intercept(kind: CpuEventKind, code: number, errorCode: number): boolean {
+    if (kind === 'software-interrupt' && this.fastVectors.has(code)) return false;
+    return super.intercept(kind, code, errorCode);
+  }
+
+  /** The virtual IF of a PV guest is the inverse of the shared-info event mask. */
+  protected override syncFromRealCpu(): void {
+    this.vcpu.cpl = this.cpu.s[CPL]! === 3 ? 3 : 0;
+    this.vcpu.interruptFlag = this.readMask() === 0 || this.vcpu.cpl === 3;
+  }
+
+  protected override handlePending(): ReturnType<TrapAndEmulateEngine['run']> | undefined {
+    const event = this.pending;
+    if (event?.kind === 'software-interrupt' && event.code === 0x82) {
+      this.pending = null;
+      return this.hypercall();
+    }
+    if (event?.kind === 'external-interrupt') {
+      this.pending = null; // physical PC interrupts are not forwarded to a PV guest (it has event channels)
+      return undefined;
+    }
+    return super.handlePending();
+  }
+
+  /** Events instead of vectors: an upcall when a port is pending and the mask is clear. */
+  protected override injectPending(): EngineStop | undefined {
+    return this.deliverUpcall();
+  }
+
+  protected override sliceLimit(): number {
+    if (this.timerDeadlineNs === 0) return Number.POSITIVE_INFINITY;
+    const cycles = Math.ceil((this.timerDeadlineNs * CPU_HZ) / 1e9) - this.machine.now();
+    return Math.max(1, Math.ceil(cycles / this.machine.recipe.cyclesPerInstruction));
+  }
+
+  protected override afterSlice(): EngineStop | undefined {
+    this.updateSystemTime();
+    if (this.timerDeadlineNs !== 0 && this.systemTimeNs() >= this.timerDeadlineNs) {
+      this.timerDeadlineNs = 0;
+      if (this.timerPort >= 0) this.raiseEvent(this.timerPort, 'VIRQ_TIMER');
+    }
+    return this.deliverUpcall();
+  }
+
+  /** sched_op(block): skip virtual time to the timer deadline, raise the event, deliver it. */
+  protected override idle(): 'no' | 'yes' | EngineStop {
+    if (!this.blocked) return 'no';
+    if (this.pendingWord() !== 0) {
+      this.blocked = false;
+      return this.deliverUpcall() ?? 'yes';
+    }
+    if (this.timerDeadlineNs === 0) return { kind: 'stop', message: 'sched_op(block) with no timer armed and no event source: the guest would sleep forever' };
+    const target = Math.ceil((this.timerDeadlineNs * CPU_HZ) / 1e9);
+    this.machine.addCycles(target - this.machine.now());
+    this.blocked = false;
+    this.updateSystemTime();
+    this.timerDeadlineNs = 0;
+    if (this.timerPort >= 0) this.raiseEvent(this.timerPort, 'VIRQ_TIMER');
+    return this.deliverUpcall() ?? 'yes';
+  }
+
+  // ---- hypercalls ---------------------------------------------------------------------------------
+
+  private hypercall(): EngineStop | undefined {
+    this.syncFromRealCpu();
+    const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
+    this.reconcileStack(layer);
+    const number = this.guest.getGpr(0);
+    const reason = hypercallLabel(number);
+    const instruction = this.faultingInstruction(true);
+    const args = [3, 1, 2, 6, 7].map((register) => this.guest.getGpr(register));
+    this.record(layer, 'vmm', 'hypercall', reason, ['hypercall'], instruction, {
+      exitReason: ExitReason.Vmcall,
+      hypercall: number,
+      ebx: args[0]!, ecx: args[1]!, edx: args[2]!, esi: args[3]!, edi: args[4]!,
+    });
+    this.dispatcher.count(hypercallExit({ source: 'hypercall', cpl: this.cpu.s[CPL]! }, number)); // a VMCALL, reason 18
+    if (layer !== 'guest-kernel') return this.finishHypercall(layer, reason, HypercallError.EPERM);
+    this.charge('vmm', reason, 'vmmEntry');
+    const result = this.perform(number, args, reason);
+    if (typeof result === 'object') return result;
+    if (result === 'no-return') return this.deliverUpcall();
+    if (this.blocked) {
+      // sched_op(block): the VMM keeps the CPU until an event arrives (idle() skips virtual time to it).
+      this.guest.setGpr(0, 0);
+      this.charge('vmm', reason, 'vmmExit');
+      return undefined;
+    }
+    return this.finishHypercall(layer, reason, result);
+  }
+
+  private finishHypercall(layer: 'guest-kernel' | 'guest-user' | string, reason: string, result: number): EngineStop | undefined {
+    this.guest.setGpr(0, result >>> 0);
+    this.charge('vmm', reason, 'vmmExit');
+    this.record('vmm', layer === 'guest-user' ? 'guest-user' : 'guest-kernel', 'resume', `return from ${reason}: eax = ${result | 0}`, [], undefined, { result: result | 0 });
+    return this.deliverUpcall();
+  }
+
+  /** Performs one hypercall; returns EAX, 'no-return' (iret), or a stop. */
+  private perform(number: number, args: readonly number[], reason: string): number | 'no-return' | EngineStop {
+    const [ebx = 0, ecx = 0, edx = 0] = args;
+    this.charge('vmm', reason, 'emulationStep');
+    switch (number) {
+      case 0: return this.setTrapTable(ebx);
+      case 1: case 14: case 26:
+        return { kind: 'stop', message: `${hypercallInfo(number)?.name}: paging hypercalls need memory virtualization, which is not implemented yet` };
+      case 3: {
+        if ((ebx & 3) !== 1) return HypercallError.EINVAL;
+        const vtss = this.vmmBase + VIRTUAL_TSS_OFFSET;
+        this.memory.write32(vtss + 4, ecx);
+        this.memory.write32(vtss + 8, ebx & 0xffff);
+        const tss = this.vmmBase + TSS_OFFSET; // the real TSS's ring-1 stack, for fast traps the CPU delivers
+        this.memory.write32(tss + 12, ecx);
+        this.memory.write32(tss + 16, ebx & 0xffff);
+        return 0;
+      }
+      case 4:
+        if ((edx & 0xfff) !== 0 || edx + SI.SIZE > this.vmmBase) return HypercallError.EINVAL;
+        this.eventCallback = ebx;
+        this.failsafeCallback = ecx;
+        this.sharedInfo = edx;
+        this.writeGate(this.vmmBase + CALLBACK_IDT_OFFSET, PvSelectors.FLAT_RING1_CS, ebx, 0x8e);
+        this.updateSystemTime();
+        return 0;
+      case 13: return this.multicall(ebx, ecx, reason);
+      case 15:
+        this.timerDeadlineNs = ebx + ecx * 0x100000000;
+        return 0;
+      case 17: return ebx === K.XENVER_version ? K.ABI_VERSION : HypercallError.ENOSYS;
+      case 18: return this.consoleIo(ebx, ecx, edx);
+      case 23: return this.iret();
+      case 29: return this.schedOp(ebx, ecx, edx);
+      case 32: return this.eventChannelOp(ebx, ecx);
+      default: return HypercallError.ENOSYS;
+    }
+  }
+
+  private setTrapTable(table: number): number {
+    for (let entry = 0; entry < 256; entry++) {
+      const address = table + entry * 8;
+      const head = this.guest.readLinear(address, 4);
+      const handler = this.guest.readLinear(address + 4, 4);
+      if (head === undefined || handler === undefined) return HypercallError.EFAULT;
+      if (handler === 0) return 0;
+      const vector = head & 0xff;
+      const flags = (head >>> 8) & 0xff;
+      const cs = head >>> 16;
+      if ((cs & 3) === 0 || (cs & 3) === 2) return HypercallError.EINVAL;
+      const dpl = flags & K.TI_DPL_MASK;
+      const gateType = (flags & K.TI_MASK_EVENTS) !== 0 ? 0xe : 0xf;
+      this.writeGate(this.vcpu.idtr.base + vector * 8, cs, handler, 0x80 | (dpl << 5) | gateType);
+      if ((flags & K.TI_FAST) !== 0) {
+        if (dpl !== 3 || vector < 32) return HypercallError.EINVAL;
+        this.writeGate(this.vmmBase + IDT_OFFSET + vector * 8, cs, handler, 0xef); // real DPL-3 trap gate to ring 1
+        this.fastVectors.add(vector);
+      }
+    }
+    return HypercallError.EINVAL;
+  }
+
+  private consoleIo(cmd: number, count: number, buffer: number): number | EngineStop {
+    if (cmd === K.CONSOLEIO_read) return 0;
+    if (cmd !== K.CONSOLEIO_write) return HypercallError.ENOSYS;
+    if (count > MAX_CONSOLE_BYTES) return HypercallError.EINVAL;
+    const bytes: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const byte = this.guest.readLinear(buffer + i, 1);
+      if (byte === undefined) return HypercallError.EFAULT;
+      bytes.push(byte);
+    }
+    this.recordIoPath(`console_io write ${count} bytes`, 'console');
+    for (const byte of bytes) this.machine.ports.write(0x3f8, 1, byte); // the console is COM1
+    return count;
+  }
+
+  private schedOp(cmd: number, reason: number, status: number): number | EngineStop {
+    switch (cmd) {
+      case K.SCHEDOP_yield:
+        return 0;
+      case K.SCHEDOP_block:
+        this.writeMask(0);
+        this.blocked = true;
+        return 0;
+      case K.SCHEDOP_shutdown:
+        this.machine.ports.write(0xf4, 4, reason === K.SHUTDOWN_crash ? status | 1 : status); // the same exit path as native
+        return 0;
+      default:
+        return HypercallError.ENOSYS;
+    }
+  }
+
+  private eventChannelOp(cmd: number, arg: number): number {
+    switch (cmd) {
+      case K.EVTCHNOP_bind_virq:
+        if (arg !== K.VIRQ_TIMER || this.nextPort > 31) return HypercallError.EINVAL;
+        this.timerPort = this.nextPort++;
+        return this.timerPort;
+      case K.EVTCHNOP_send:
+        if (arg < 0 || arg > 31) return HypercallError.EINVAL;
+        this.raiseEvent(arg, `port ${arg}`);
+        return 0;
+      case K.EVTCHNOP_unmask:
+        if (arg < 0 || arg > 31 || this.sharedInfo < 0) return HypercallError.EINVAL;
+        this.guest.writeLinear(this.sharedInfo + SI.EVTCHN_MASK, 4, (this.readWord(SI.EVTCHN_MASK) & ~(1 << arg)) >>> 0);
+        return 0;
+      case K.EVTCHNOP_close:
+        if (arg === this.timerPort) this.timerPort = -1;
+        return 0;
+      default:
+        return HypercallError.ENOSYS;
+    }
+  }
+
+  private multicall(calls: number, count: number, reason: string): number | EngineStop {
+    if (count > MAX_MULTICALL_ENTRIES) return HypercallError.EINVAL;
+    for (let i = 0; i < count; i++) {
+      const entry = calls + i * 32;
+      const op = this.guest.readLinear(entry, 4);
+      if (op === undefined || op === 13 || op === 23) return HypercallError.EINVAL;
+      const args = [0, 1, 2, 3, 4].map((n) => this.guest.readLinear(entry + 8 + n * 4, 4) ?? 0);
+      const result = this.perform(op, args, reason);
+      if (typeof result === 'object') return result;
+      this.guest.writeLinear(entry + 4, 4, (result === 'no-return' ? 0 : result) >>> 0);
+    }
+    return 0;
+  }
+
+  /** The iret hypercall: the ring-1 stack holds EAX, EIP, CS, EFLAGS [, ESP, SS]. */
+  private iret(): 'no-return' | EngineStop {
+    const g = this.guest;
+    const base = g.getSegmentBase(SegmentRegister.SS) + g.getGpr(4);
+    const [eax, eip, cs, eflags, esp, ss] = [0, 4, 8, 12, 16, 20].map((o) => g.readLinear((base + o) >>> 0, 4));
+    if (eax === undefined || eip === undefined || cs === undefined || eflags === undefined) return this.failsafe();
+    const toUser = (cs & 3) === 3;
+    if (!g.loadSegment(SegmentRegister.CS, cs & 0xffff)) return this.failsafe();
+    if (toUser) {
+      if (esp === undefined || ss === undefined || !g.loadSegment(SegmentRegister.SS, ss & 0xffff)) return this.failsafe();
+      g.setGpr(4, esp);
+      for (const segment of [SegmentRegister.DS, SegmentRegister.ES]) {
+        if ((g.getSelector(segment) & 3) !== 3) g.loadSegment(segment, PvSelectors.FLAT_RING3_DS);
+      }
+    } else {
+      g.setGpr(4, (g.getGpr(4) + 16) | 0);
+    }
+    g.setGpr(0, eax);
+    g.setEip(eip);
+    g.setEflags(((eflags & ~(EflagsBit.IOPL | EflagsBit.VM)) | EflagsBit.IF) >>> 0);
+    this.writeMask((eflags & EflagsBit.IF) !== 0 ? 0 : 1);
+    this.vcpu.cpl = toUser ? 3 : 0;
+    this.charge('vmm', hypercallLabel(23), 'vmmExit');
+    this.record('vmm', toUser ? 'guest-user' : 'guest-kernel', 'resume', `iret hypercall to ${toUser ? 'ring 3' : 'the kernel'} at 0x${eip.toString(16)}`, [], undefined, {});
+    this.popHandlerFrame();
+    return 'no-return';
+  }
+
+  private failsafe(): EngineStop {
+    return { kind: 'stop', message: `iret hypercall with an invalid frame (failsafe callback 0x${this.failsafeCallback.toString(16)} not modelled)` };
+  }
+
+  // ---- events -------------------------------------------------------------------------------------
+
+  private raiseEvent(port: number, what: string): void {
+    if (this.sharedInfo < 0) return;
+    this.guest.writeLinear(this.sharedInfo + SI.EVTCHN_PENDING, 4, (this.readWord(SI.EVTCHN_PENDING) | (1 << port)) >>> 0);
+    this.guest.writeLinear(this.sharedInfo + SI.UPCALL_PENDING, 1, 1);
+    this.lastEvent = `port ${port}, ${what}`;
+  }
+
+  private deliverUpcall(): EngineStop | undefined {
+    if (this.sharedInfo < 0 || this.eventCallback === 0 || this.blocked) return undefined;
+    if (this.readByte(SI.UPCALL_PENDING) === 0 || this.readMask() !== 0) return undefined;
+    if ((this.pendingWord() & ~this.readWord(SI.EVTCHN_MASK)) === 0) return undefined;
+    this.vcpu.cpl = this.cpu.s[CPL]! === 3 ? 3 : 0;
+    this.vcpu.interruptFlag = true;
+    const from = this.layerStack.current;
+    if (from !== 'vmm') this.record(from, 'vmm', 'trap', `VMM regains control: ${this.lastEvent} pending`, [], undefined, {});
+    const saved = this.vcpu.idtr;
+    this.vcpu.idtr = { base: this.vmmBase + CALLBACK_IDT_OFFSET, limit: 7 };
+    const result = deliverToGuest(this.guest, this.vcpu, 0, -1, 'external-interrupt');
+    this.vcpu.idtr = saved;
+    if (!result.ok) return { kind: 'stop', message: `cannot deliver the event upcall: ${result.problem}` };
+    this.writeMask(1);
+    this.record('vmm', 'guest-kernel', 'interrupt-injection', `event upcall (${this.lastEvent})`, ['interruptInjection'], undefined, {});
+    return undefined;
+  }
+
+  private writeGate(address: number, selector: number, handler: number, typeAttributes: number): void {
+    this.memory.write32(address, ((handler & 0xffff) | (selector << 16)) >>> 0);
+    this.memory.write32(address + 4, ((handler & 0xffff0000) | (typeAttributes << 8)) >>> 0);
+  }
+
+  private systemTimeNs(): number {
+    return Math.floor((this.machine.now() * 1e9) / CPU_HZ);
+  }
+
+  private updateSystemTime(): void {
+    if (this.sharedInfo < 0) return;
+    const ns = this.systemTimeNs();
+    this.guest.writeLinear(this.sharedInfo + SI.SYSTEM_TIME_NS, 4, ns >>> 0);
+    this.guest.writeLinear(this.sharedInfo + SI.SYSTEM_TIME_NS + 4, 4, Math.floor(ns / 0x100000000) >>> 0);
+  }
+
+  private readByte(offset: number): number {
+    return this.sharedInfo < 0 ? 0 : this.guest.readLinear(this.sharedInfo + offset, 1) ?? 0;
+  }
+
+  private readWord(offset: number): number {
+    return this.sharedInfo < 0 ? 0 : this.guest.readLinear(this.sharedInfo + offset, 4) ?? 0;
+  }
+
+  private readMask(): number {
+    return this.sharedInfo < 0 ? 1 : this.readByte(SI.UPCALL_MASK);
+  }
+
+  private writeMask(value: 0 | 1): void {
+    if (this.sharedInfo >= 0) this.guest.writeLinear(this.sharedInfo + SI.UPCALL_MASK, 1, value);
+  }
+
+  private pendingWord(): number {
+    return this.readWord(SI.EVTCHN_PENDING);
+  }
+}
