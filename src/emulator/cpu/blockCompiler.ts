@@ -146,6 +146,30 @@ function inline(insn: Insn, next: string, state: FlagState): Emitted | undefined
   return undefined;
 }
 
+/** Effective-address expression for a 32-bit-address memory operand (same as exec/operands.ts `ea`). */
+function eaExpression(insn: Insn): string {
+  let expr = `${insn.disp | 0}`;
+  if (insn.base >= 0) expr += ` + s[${insn.base}]`;
+  if (insn.index >= 0) expr += ` + (s[${insn.index}] << ${insn.scale})`;
+  return `((${expr}) | 0)`;
+}
+
+/**
+ * Memory and stack moves called straight on the CPU (no handler/operand-decoding layers). They may fault
+ * or invalidate code, so the caller records insnStart/EIP and flushes flags first, and checks blockBreak.
+ */
+function memoryMove(insn: Insn): string | undefined {
+  const op = insn.opcode;
+  if (insn.osize !== 4) return undefined;
+  if (op >= 0x50 && op <= 0x57) return `cpu.push(s[${op & 7}], 4);`;
+  if (op >= 0x58 && op <= 0x5f) return `s[${op & 7}] = cpu.pop(4);`;
+  if (insn.mod === 3 || insn.asize !== 4) return undefined;
+  if (op === 0x8b) return `s[${insn.reg}] = cpu.read32(${insn.seg}, ${eaExpression(insn)});`;
+  if (op === 0x89) return `cpu.write32(${insn.seg}, ${eaExpression(insn)}, s[${insn.reg}]);`;
+  if (op === 0xc7 && insn.reg === 0) return `cpu.write32(${insn.seg}, ${eaExpression(insn)}, ${insn.imm | 0});`;
+  return undefined;
+}
+
 /** One pass over the block starting from flag state `start`. */
 function emitBody(insns: readonly Insn[], start: FlagState, doneExpression: string): Emitted {
   const lines: string[] = [];
@@ -159,6 +183,13 @@ function emitBody(insns: readonly Insn[], start: FlagState, doneExpression: stri
       lines.push(emitted.code);
       state = emitted.state;
       if (k === insns.length - 1 && !emitted.code.includes(`s[${EIP}] =`)) lines.push(`s[${EIP}] = ${next};`);
+      continue;
+    }
+    const move = memoryMove(insn);
+    if (move !== undefined) {
+      lines.push(`${flushCode(state)} cpu.insnStart = ${begin}; s[${EIP}] = ${next}; ${move}`);
+      lines.push(`if (cpu.blockBreak) return ${doneExpression} + ${k + 1};`);
+      state = SLOTS_AUTHORITATIVE;
       continue;
     }
     lines.push(`${flushCode(state)} cpu.insnStart = ${begin}; s[${EIP}] = ${next}; i${k}.handler(cpu, i${k});`);

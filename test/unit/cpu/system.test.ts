@@ -376,6 +376,11 @@ describe('cpu system and control instructions', () => {
       xor ebx, eax
       lea edx, [eax + ebx*2 + 3]
       mov [esi + ecx*4], edx
+      mov ebx, [esi + ecx*4 + 8]
+      push ebx
+      push eax
+      pop edi
+      pop ebp
       sub edx, 7
       adc edi, edx
       inc ebp
