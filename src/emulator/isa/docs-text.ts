@@ -207,7 +207,33 @@ export const TECHNIQUE_OVERRIDES: Readonly<Record<string, Partial<TechniqueNotes
   iret: { trapAndEmulate: 'Returning to ring 1/3 works natively, but restoring IF/IOPL is silently filtered like POPF; the VMM emulates IRET to keep the virtual flags.', paravirtual: 'Replaced by the iret hypercall.' },
   'mov': {
     trapAndEmulate: 'Plain moves run natively. MOV to/from CRn/DRn faults #GP and is emulated (a guest CR3 write updates shadow page tables); MOV from CS/SS reveals RPL 1 instead of 0.',
+    binaryTranslation: 'Plain moves are copied unchanged; MOV CRn/DRn and MOV from CS/SS are rewritten to use the virtual CPU.',
+    paravirtual: 'Plain moves are unchanged; CR3 loads become the new_baseptr hypercall and other control-register writes hypercalls.',
     vtx: 'MOV to CR3 exits when "CR3-load exiting" is set (unneeded with EPT); MOV CR0/CR4 exit for bits owned by the VMM via the guest/host masks; MOV DR exits when "MOV-DR exiting" is set.',
+  },
+  push: {
+    trapAndEmulate: 'Runs natively; only PUSH CS/SS is sensitive: the pushed selector shows RPL 1, revealing the deprivileged ring.',
+    binaryTranslation: 'Copied unchanged except PUSH CS/SS, which is rewritten to push the virtual selector.',
+    paravirtual: 'Unchanged: the PV kernel knows it runs in ring 1.',
+    vtx: 'Runs natively; the guest sees its own selectors.',
+  },
+  pop: {
+    trapAndEmulate: 'Runs natively; POP into a segment register loads a descriptor from the VMM-built GDT/LDT (the guest\'s ring-0 selectors must be remapped to ring 1).',
+    binaryTranslation: 'Copied unchanged except POP Sreg, which is checked against the virtual descriptor tables.',
+    paravirtual: 'Unchanged: the PV kernel uses ring-1 selectors.',
+    vtx: 'Runs natively on the guest\'s own descriptor tables.',
+  },
+  jmp: {
+    trapAndEmulate: 'Near jumps run natively; a far JMP loads CS through the VMM\'s GDT and checks privilege, so a guest far jump to its ring-0 code segment must be remapped.',
+    binaryTranslation: 'Ends a translated block: the translator chains to the translation of the target (far jumps go through the VMM).',
+    paravirtual: 'Unchanged (the PV kernel uses ring-1 code selectors).',
+    vtx: 'Runs natively in non-root operation.',
+  },
+  call: {
+    trapAndEmulate: 'Near calls run natively; far calls check privilege through the VMM\'s GDT and call gates.',
+    binaryTranslation: 'Ends a translated block; the return address pushed is the guest address, not the translation-cache address.',
+    paravirtual: 'Unchanged (the PV kernel uses ring-1 code selectors).',
+    vtx: 'Runs natively in non-root operation.',
   },
   in: { vtx: 'Exits (reason 30, I/O instruction) according to the I/O bitmaps; the exit qualification gives port, size and direction.' },
   out: { vtx: 'Exits (reason 30, I/O instruction) according to the I/O bitmaps; the exit qualification gives port, size and direction.' },
