@@ -73,8 +73,8 @@ idtr: dw 256*8 - 1
       dd idt
 end:
 section .bss follows=.text
-alignb 8
-idt: resb 256*8
+alignb 4096                             ; data on its own page: writes next to code would invalidate the
+idt: resb 256*8                         ; CPU's decoded blocks (self-modifying-code detection is per page)
 ticks: resd 1
 resb 4096
 stack_top:

@@ -61,7 +61,7 @@ export function runQemu(elf: string, options: { memoryMiB?: number; append?: str
     '-nic', 'none', '-no-reboot', '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-d', 'int,cpu_reset', '-D', log,
   ];
   if (options.append) args.push('-append', options.append);
-  const result = spawnSync('qemu-system-i386', args, { encoding: 'latin1', timeout: options.timeoutMs ?? 20000 });
+  const result = spawnSync('qemu-system-i386', args, { encoding: 'latin1', timeout: options.timeoutMs ?? 60000 });
   let interruptLog = '';
   try {
     interruptLog = readFileSync(log, 'latin1');
