@@ -4,7 +4,7 @@
 // segments.ts. Guest faults are thrown as the one preallocated GuestFault and caught here; nothing the
 // guest does raises a host exception out of run().
 
-import type { AccessSize, CpuStopReason, InterruptLine, PhysicalMemoryBus, PortBus } from '../hw/contracts';
+import type { AccessSize, CpuStopReason, InterruptLine, PhysicalMemoryBus, PortBus, VirtualClock } from '../hw/contracts';
 import { BlockCache } from './blockCache';
 import { compileBlock, instructionIndexAt } from './blockCompiler';
 import { GuestFault, Vector } from './faults';
@@ -28,6 +28,11 @@ export interface CpuOptions {
   readonly ports: PortBus;
   readonly interrupts: InterruptLine;
   readonly features?: Partial<CpuFeatures>;
+  /**
+   * Virtual time for RDTSC (cycles from the machine's cost model). Without one, the TSC counts retired
+   * instructions. Either way it never reads the host clock.
+   */
+  readonly clock?: VirtualClock;
   /** Compile hot blocks to JavaScript (default true); false keeps the pure interpreter. */
   readonly jit?: boolean;
 }
@@ -61,6 +66,7 @@ export class Cpu {
   readonly ports: PortBus;
   readonly interrupts: InterruptLine;
   readonly features: CpuFeatures;
+  readonly clock: VirtualClock | null;
   readonly blocks: BlockCache;
   /** EIP of the instruction being executed (faults report it). */
   insnStart = 0;
@@ -101,6 +107,7 @@ export class Cpu {
   constructor(options: CpuOptions) {
     this.ports = options.ports;
     this.interrupts = options.interrupts;
+    this.clock = options.clock ?? null;
     this.features = { vmx: options.features?.vmx ?? false };
     this.hotBlock = options.jit === false ? -1 : Cpu.HOT_BLOCK;
     this.mmu = new Mmu(this.s, options.memory, this.fault);

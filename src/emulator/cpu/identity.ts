@@ -3,7 +3,8 @@
 // generation with VT-x, which is what the VMX lessons describe). Feature bits match what this CPU really
 // implements: no x87 FPU (FPU = 0), PSE, TSC, MSR, CX8 = 0, SEP, PGE, CMOV; VMX (CPUID.1:ECX bit 5) only
 // when the machine is configured with hardware assist. The TSC is the retired-instruction count plus the
-// offset written through IA32_TIME_STAMP_COUNTER, so time is deterministic.
+// offset written through IA32_TIME_STAMP_COUNTER (or the machine's virtual clock when one is given), so
+// time is deterministic.
 
 import type { Cpu } from './cpu';
 import { Vector } from './faults';
@@ -70,11 +71,16 @@ export function resetMsrs(cpu: Cpu): void {
 
 const TWO_64 = 1n << 64n;
 
-/** TSC = retired instructions + the offset in the IA32_TIME_STAMP_COUNTER slot, modulo 2^64. */
+/** Cycles from the machine's virtual clock, or retired instructions when the CPU runs without one. */
+function timeBase(cpu: Cpu): number {
+  return cpu.clock !== null ? Math.floor(cpu.clock.now()) : cpu.counters[COUNTER_RETIRED]!;
+}
+
+/** TSC = virtual time (see timeBase) + the offset in the IA32_TIME_STAMP_COUNTER slot, modulo 2^64. */
 function timeStampCounter(cpu: Cpu): bigint {
   const s = cpu.s;
   const offset = (BigInt(s[MSR + 1]! >>> 0) << 32n) | BigInt(s[MSR]! >>> 0);
-  return (BigInt(cpu.counters[COUNTER_RETIRED]!) + offset) % TWO_64;
+  return (BigInt(timeBase(cpu)) + offset) % TWO_64;
 }
 
 /** RDTSC / RDMSR(0x10) into EDX:EAX. */
@@ -106,7 +112,7 @@ export function writeMsr(cpu: Cpu): void {
   if (msr === 0x10) {
     // Writing the TSC sets the offset so that the counter reads the written value now.
     const wanted = (BigInt(s[2]! >>> 0) << 32n) | BigInt(s[0]! >>> 0);
-    const offset = (((wanted - BigInt(cpu.counters[COUNTER_RETIRED]!)) % TWO_64) + TWO_64) % TWO_64;
+    const offset = (((wanted - BigInt(timeBase(cpu))) % TWO_64) + TWO_64) % TWO_64;
     s[MSR] = Number(BigInt.asIntN(32, offset));
     s[MSR + 1] = Number(BigInt.asIntN(32, offset >> 32n));
     return;

@@ -458,3 +458,19 @@ describe('cpu single-step trap', () => {
     assert.equal(m.cpu.s[DR + 6]! & 0x4000, 0x4000, 'DR6.BS');
   });
 });
+
+describe('cpu time stamp counter with a virtual clock', () => {
+  it('RDTSC reads the machine clock when one is given (never the host clock)', () => {
+    const machine = createMachine();
+    let cycles = 123456789;
+    const cpu = new Cpu({ memory: { ram: machine.ram, isMmio: (a) => a >= machine.ram.length, mmioRead: () => -1, mmioWrite: () => undefined },
+      ports: machine.ports, interrupts: machine.interrupts, clock: { now: () => cycles } });
+    bootFlat({ ...machine, cpu }, nasm('rdtsc\nmov [0x3100], eax\nmov [0x3104], edx\nrdtsc\ncli\nhlt'));
+    assert.equal(cpu.run(2), 'budget');
+    assert.equal(read32(machine.ram, 0x3100), 123456789);
+    cycles = 2 ** 33 + 5;
+    assert.equal(cpu.run(100), 'halt');
+    assert.equal(cpu.s[0]! >>> 0, 5);
+    assert.equal(cpu.s[2], 2);
+  });
+});
