@@ -13,6 +13,7 @@ import { CostModel } from '../../../src/emulator/vmm/costModel';
 import type { Architecture } from '../../../src/emulator/vmm/layers';
 import { TrapAndEmulateEngine } from '../../../src/emulator/vmm/trapAndEmulate/engine';
 import { IDT_OFFSET } from '../../../src/emulator/vmm/trapAndEmulate/shadowTables';
+import { TRAP_AND_EMULATE_STEPS } from '../../../src/emulator/vmm/handlerSteps';
 import { SAMPLES_VMM, buildKernel, scratchDir } from './tools';
 
 const dir = scratchDir('trap-and-emulate');
@@ -112,6 +113,38 @@ describe('trap-and-emulate engine on the machine', function () {
     }
     assert.ok(totals['monolithic']! < totals['microkernel']!);
     assert.ok(totals['microkernel']! < totals['hosted']!);
+  });
+
+  it('lets a debugger step through the VMM handler of a trap, one named step at a time', () => {
+    const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
+    const loaded = machine.boot(kernel('minikernel'), { kernelName: 'minikernel' });
+    if ('error' in loaded) throw new Error(loaded.error);
+    const engine = new TrapAndEmulateEngine(machine, { architecture: 'monolithic', costModel: new CostModel('p4-2006') });
+    let guard = 0;
+    while (engine.activeHandler() === undefined && guard++ < 100) assert.deepEqual(engine.step(), { kind: 'step-done' });
+    const handler = engine.activeHandler();
+    assert.ok(handler, 'the first privileged instruction (lgdt) stopped at its handler');
+    assert.deepEqual(handler.stepNames.slice(0, 6), [...TRAP_AND_EMULATE_STEPS]);
+    assert.equal(handler.nextStep, 0);
+    const top = engine.stack.topFirst()[0]!;
+    assert.equal(top.layer, 'vmm');
+    assert.match(top.reason, /^#GP: lgdt \[.*\] at CPL1$/);
+    assert.equal(top.handler?.handler.startsWith('lgdt'), true);
+    const gdtrBefore = engine.virtualCpu().gdtr;
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      seen.push(engine.activeHandler()!.stepNames[engine.activeHandler()!.nextStep]!);
+      engine.step();
+    }
+    assert.deepEqual(seen, ['save guest state', 'decode faulting instruction', 'check', 'emulate on the virtual CPU']);
+    assert.notDeepEqual(engine.virtualCpu().gdtr, gdtrBefore, 'the virtual GDTR changed at the emulate step');
+    const eip = machine.cpu.summary().registers['eip'];
+    engine.step(); // advance guest EIP
+    assert.notEqual(machine.cpu.summary().registers['eip'], eip);
+    engine.step(); // resume
+    assert.equal(engine.activeHandler(), undefined);
+    assert.equal(engine.stack.current, 'guest-kernel');
+    assert.deepEqual(engine.run(20_000_000), { kind: 'guest-exit', status: status(0x10) });
   });
 
   it('is deterministic: two runs give the same transitions and costs', () => {

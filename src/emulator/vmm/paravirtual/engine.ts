@@ -115,6 +115,10 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     return super.handlePending();
   }
 
+  protected override handlesItself(vector: number): boolean {
+    return vector === 0x82;
+  }
+
   /** Events instead of vectors: an upcall when a port is pending and the mask is clear. */
   protected override injectPending(): EngineStop | undefined {
     return this.deliverUpcall();

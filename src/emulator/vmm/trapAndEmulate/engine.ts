@@ -16,7 +16,8 @@ import type { CostModel, CostParameter } from '../costModel';
 import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '../engine';
 import type { ExitCount } from '../exitDispatcher';
 import { exitReasonName, ExitReason } from '../exitReasons';
-import type { HandlerExecutionState } from '../handlerSteps';
+import type { HandlerExecution, HandlerExecutionState } from '../handlerSteps';
+import type { VmExit } from '../vmExit';
 import { guestLayerAtCpl, type Architecture, type Layer, type Technique } from '../layers';
 import { LayerStack, type LayerFrame } from '../layerStack';
 import { faultReason, injectionReason, softwareInterruptReason, TransitionLog, type TransitionInput, type TransitionKind } from '../transitions';
@@ -32,6 +33,16 @@ export interface TrapAndEmulateOptions {
   readonly costModel: CostModel;
   readonly log?: TransitionLog;
   readonly ledger?: CostLedger;
+}
+
+interface ActiveHandler {
+  readonly execution: HandlerExecution<TrapContext>;
+  readonly context: TrapContext;
+  readonly exit: VmExit;
+  readonly reason: string;
+  readonly softwareInterrupt: boolean;
+  readonly guestLayer: Layer;
+  readonly instruction?: GuestInstruction;
 }
 
 interface PendingEvent {
@@ -52,6 +63,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   protected readonly guest: CpuGuestAccess;
   protected readonly memory: MemoryWriter;
   protected pending: PendingEvent | null = null;
+  /** The VMM handler in progress while the debugger steps through it. */
+  protected active: ActiveHandler | null = null;
   protected attached = false;
 
   constructor(protected readonly machine: Machine, protected readonly options: TrapAndEmulateOptions) {
@@ -117,6 +130,10 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       const problem = this.attach();
       if (problem !== undefined) return problem;
     }
+    if (this.active !== null) {
+      const finished = this.completeActive();
+      if (finished !== undefined) return finished;
+    }
     let remaining = budget;
     while (remaining > 0) {
       // While a virtual interrupt waits for the virtual IF, return to the VMM after every instruction (the
@@ -166,13 +183,44 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     return 'no';
   }
 
+  /**
+   * One debugger step: while a VMM handler is active, exactly one of its named steps; otherwise one guest
+   * instruction — and if that instruction traps into the VMM, the step ends at the start of the handler, so
+   * the next steps walk through "save guest state", "decode faulting instruction", … one at a time.
+   */
   step(): EngineStop {
-    const stop = this.run(1);
-    return stop.kind === 'budget' ? { kind: 'step-done' } : stop;
+    if (!this.attached) {
+      const problem = this.attach();
+      if (problem !== undefined) return problem;
+    }
+    if (this.active !== null) {
+      this.active.execution.step();
+      this.layerStack.setHandler(this.active.execution.snapshot());
+      if (this.active.execution.finished) return this.finishActive() ?? { kind: 'step-done' };
+      return { kind: 'step-done' };
+    }
+    const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
+    const before = this.cpu.retired;
+    const stop = this.machine.run(1);
+    this.ledger.chargeInstructions(layer, this.cpu.retired - before, this.options.costModel.cycles('instruction'));
+    if (stop.reason === 'cpu-event') {
+      if (this.pending?.kind === 'exception' || (this.pending?.kind === 'software-interrupt' && !this.handlesItself(this.pending.code))) {
+        return this.startPending() ?? { kind: 'step-done' };
+      }
+      return this.handlePending() ?? { kind: 'step-done' };
+    }
+    if (stop.reason !== 'budget') return this.machineStop(stop);
+    return { kind: 'step-done' };
+  }
+
+  /** Software interrupts a technique handles without named steps (the paravirtual hypercall). */
+  protected handlesItself(vector: number): boolean {
+    void vector;
+    return false;
   }
 
   activeHandler(): HandlerExecutionState | undefined {
-    return undefined; // handlers run to completion in this first version (see docs/vmm/engines.md)
+    return this.active?.execution.snapshot();
   }
 
   virtualCpu(): VirtualCpuState {
@@ -184,7 +232,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   saveState(): EngineState {
-    return { technique: this.technique, virtualCpu: this.vcpu.snapshot(), stack: this.layerStack.toJSON() };
+    const handler = this.active?.execution.snapshot();
+    return { technique: this.technique, virtualCpu: this.vcpu.snapshot(), stack: this.layerStack.toJSON(), ...(handler === undefined ? {} : { activeHandler: handler }) };
   }
 
   loadState(state: EngineState): void {
@@ -207,7 +256,18 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     if (cpl === 3) this.vcpu.interruptFlag = (this.guest.getEflags() & EflagsBit.IF) !== 0;
   }
 
+  /** Handles the intercepted event completely (free-running). */
   protected handlePending(): EngineStop | undefined {
+    const started = this.startPending();
+    if (started !== undefined) return started;
+    return this.completeActive();
+  }
+
+  /**
+   * Records the VMM entry and starts its handler without running any step (the debugger then steps through
+   * it). External interrupts are handled at once. Returns a stop, or undefined.
+   */
+  protected startPending(): EngineStop | undefined {
     const event = this.pending;
     this.pending = null;
     if (event === null) return { kind: 'stop', message: 'the CPU stopped for the VMM without an event' };
@@ -233,14 +293,34 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     });
     const context: TrapContext = instruction === undefined ? { guest: this.guest, vcpu: this.vcpu, notes: [] } : { guest: this.guest, vcpu: this.vcpu, instruction, notes: [] };
     const execution = this.dispatcher.dispatch(exit, context, (parameter) => this.charge('vmm', reason, parameter as CostParameter));
-    const outcome = execution.runToCompletion();
+    this.active = { execution, context, exit, reason, softwareInterrupt, guestLayer, ...(instruction === undefined ? {} : { instruction }) };
+    this.layerStack.setHandler(execution.snapshot());
+    return undefined;
+  }
+
+  /** Runs the active handler's remaining steps and applies its outcome. */
+  protected completeActive(): EngineStop | undefined {
+    const active = this.active;
+    if (active === null) return undefined;
+    active.execution.runToCompletion();
+    return this.finishActive();
+  }
+
+  /** Applies the finished handler's outcome: resume, reflect through the guest IDT, or stop. */
+  protected finishActive(): EngineStop | undefined {
+    const active = this.active;
+    if (active === null) return undefined;
+    this.active = null;
+    this.layerStack.setHandler(undefined);
+    const { execution, context, exit, reason, softwareInterrupt, guestLayer, instruction } = active;
+    const outcome = execution.outcome ?? { kind: 'stop', message: 'a VMM handler ended without an outcome' };
     switch (outcome.kind) {
       case 'stop':
         return { kind: 'stop', message: outcome.message };
       case 'reflect': {
         const problem = reflectOutcome(context, outcome.vector, outcome.errorCode, softwareInterrupt);
         if (problem !== undefined) return { kind: 'stop', message: problem };
-        this.record('vmm', 'guest-kernel', 'fault-reflection', `reflect ${softwareInterrupt ? `int 0x${vector.toString(16)}` : reason} through the guest's virtual IDT`, [], undefined, { vector: outcome.vector });
+        this.record('vmm', 'guest-kernel', 'fault-reflection', `reflect ${softwareInterrupt ? `int 0x${(exit.vector ?? 0).toString(16)}` : reason} through the guest's virtual IDT`, [], undefined, { vector: outcome.vector });
         this.charge('vmm', reason, 'vmmExit'); // leaving the VMM into the guest's handler
         return undefined;
       }
