@@ -1,6 +1,7 @@
 // UI smoke test (`npm run test:ui`): installs the packaged .vsix into a clean code-server (VS Code 1.100),
 // opens a guest .asm sample in headless Chromium, and checks what a user sees: the status bar names
-// HyperStep's language, and a privileged mnemonic (cli) is coloured differently from a plain one (mov).
+// HyperStep's language, a privileged mnemonic (cli) is coloured differently from a plain one (mov), and
+// the hyperstep debugger offers its dynamic launch configurations.
 // Saves test-results/ui-smoke.png; with --update-docs also copies it to docs/images/editor.png.
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -53,6 +54,31 @@ async function settledTokens(page) {
     await page.waitForTimeout(500);
   }
   throw new Error('the editor colouring did not settle within 45 s');
+}
+
+/**
+ * "Debug: Select and Start Debugging" lists HyperStep among the debuggers with dynamic configurations;
+ * choosing it shows the configurations its registered provider returns (one per technique).
+ */
+async function checkDynamicConfigurations(page) {
+  const input = page.locator('.quick-input-widget input[type="text"]');
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  await page.keyboard.press('Control+Shift+P');
+  await input.fill('>Debug: Select and Start Debugging');
+  await rows.filter({ hasText: 'Select and Start Debugging' }).first().click();
+  const ours = rows.filter({ hasText: manifest.contributes.debuggers[0].label });
+  await ours.first().waitFor({ timeout: 30_000 });
+  await ours.first().click();
+  await page.waitForFunction(() => {
+    const labels = [...document.querySelectorAll('.quick-input-list .monaco-list-row')].map((r) => r.textContent ?? '');
+    return labels.length > 0 && labels.every((l) => l.includes('HyperStep:'));
+  }, undefined, { timeout: 30_000 });
+  // Each configuration is listed once per place it could be saved to (workspace, user settings).
+  const labels = [...new Set((await page.locator('.quick-input-list .monaco-list-row .label-name').allTextContents()).map((l) => l.trim()))];
+  console.log(`dynamic configurations: ${labels.join(' | ')}`);
+  assert.equal(labels.length, manifest.contributes.debuggers[0].configurationAttributes.launch.properties.technique.enum.length,
+    'expected one dynamic configuration per technique');
+  await page.keyboard.press('Escape');
 }
 
 async function main() {
@@ -108,6 +134,7 @@ async function main() {
     mkdirSync(dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot });
     console.log(`screenshot: ${relative(repoRoot, screenshot)}`);
+    await checkDynamicConfigurations(page);
     if (process.argv.includes('--update-docs')) {
       mkdirSync(join(repoRoot, 'docs', 'images'), { recursive: true });
       copyFileSync(screenshot, join(repoRoot, 'docs', 'images', 'editor.png'));

@@ -93,8 +93,8 @@ suite('hyperstep debug configurations', () => {
   });
 
   test('the dynamic configurations offer one launch per technique', async () => {
-    // VS Code has no API to list another extension's dynamic configurations, so ask the registered
-    // provider class the same way the workbench's "Select and Start Debugging" list does.
+    // VS Code has no API to list another extension's dynamic configurations, so this asks the provider
+    // class inside the real host; test/ui/smoke.mjs checks the registered one through the workbench list.
     const { HyperStepConfigurationProvider } = await import('../../src/extension/debugConfiguration');
     const configurations = await new HyperStepConfigurationProvider().provideDebugConfigurations();
     assert.deepEqual(configurations.map((c) => c.technique), TECHNIQUES);
