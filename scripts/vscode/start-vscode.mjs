@@ -45,7 +45,9 @@ async function main() {
   const port = (await portIsFree(requested)) ? requested : await freePort();
   const folder = resolve(option('folder', join(repoRoot, 'samples')));
   const logFile = join(profile, 'code-server.log');
-  const server = await startCodeServer({ userDataDir, extensionsDir, env, logFile, port });
+  // The samples' %include files live in samples/include (nasm -I samples/include).
+  const settings = { 'hyperstep.includePaths': [join(repoRoot, 'samples', 'include')] };
+  const server = await startCodeServer({ userDataDir, extensionsDir, env, logFile, port, settings });
   const stop = () => {
     server.stop();
     console.log('\ncode-server stopped.');

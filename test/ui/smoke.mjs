@@ -94,7 +94,11 @@ async function main() {
   try {
     console.log(installExtension(vsix, dirs));
     const { workspace, file, cliLine } = prepareWorkspace(scratch);
-    server = await startCodeServer({ ...dirs, logFile: join(scratch, 'code-server.log'), settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
+    server = await startCodeServer({ ...dirs, logFile: join(scratch, 'code-server.log'), settings: {
+      'workbench.colorTheme': 'Default Dark Modern',
+      // The samples' %include files live in samples/include (what `-I samples/include` gives nasm).
+      'hyperstep.includePaths': [join(workspace, 'samples', 'include')],
+    } });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(workbenchUrl(server.origin, { folder: workspace }));
