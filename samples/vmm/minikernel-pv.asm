@@ -11,8 +11,8 @@
 ;   sti; hlt         -> sched_op(SCHEDOP_block)
 ;   iret to ring 3   -> the iret hypercall (it also sets the event mask from the frame's IF)
 ;   out 0xf4         -> sched_op(SCHEDOP_shutdown, poweroff, status)
-; It must not run natively (int 0x82 has no handler on bare metal); the tests assemble and link it, and the
-; paravirtual engine runs it.
+; It cannot run natively (int 0x82 has no handler on bare metal). The paravirtual engine
+; (src/emulator/vmm/paravirtual/engine.ts) runs it; test/unit/vmm/paravirtual.test.ts checks the output below.
 ;
 ; Expected serial output under `paravirtual` - the same as minikernel.asm natively (equivalence):
 ;     minikernel: booting
