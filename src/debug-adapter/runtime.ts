@@ -19,6 +19,7 @@ import type { FileAccess } from './fileAccess';
 import type { LaunchConfig } from './launchArgs';
 import { assembleProgram, isAssemblySource, loadBinaryProgram, resolveProgramPath, type Program } from './program';
 import { type Job, type JobResult, StepJob, ContinueJob, type StepGranularity, type StepKind } from './stepping';
+import { ReverseDebugger } from './reverse';
 
 /** Instructions per slice before yielding to the event loop (~a few ms of guest time on this core). */
 export const SLICE_INSTRUCTIONS = 100_000;
@@ -85,6 +86,8 @@ export class DebugRuntime implements ExpressionScope {
   private shutdownReported = false;
   readonly tracker: CallStackTracker;
   readonly breakpoints: BreakpointTable;
+  /** Execution history and the reverse jobs (stepBack, reverseContinue). */
+  readonly reverse: ReverseDebugger = new ReverseDebugger(this);
 
   constructor(
     private readonly files: FileAccess,
@@ -127,10 +130,13 @@ export class DebugRuntime implements ExpressionScope {
     }
     if (config.instructionLimit > 0) machine.limits.instructionLimit = config.instructionLimit;
     if (config.outputLimitBytes > 0) machine.limits.outputLimit = config.outputLimitBytes;
-    machine.onSerialOutput((b) => this.serialPending.push(b));
+    machine.onSerialOutput((b) => {
+      if (this.reverse.admitSerialByte()) this.serialPending.push(b); // each byte once, replays included
+    });
     // The UART paces host input into its receive FIFO as the guest reads it (none lost to overrun).
     if (config.serialInput !== '') machine.serialInput(new TextEncoder().encode(config.serialInput));
     this.machine = machine;
+    this.reverse.attach(machine);
     this.registers = CpuRegisters.of(machine);
     this.programInfo = loaded.program;
     const core = this.registers.core;
@@ -194,6 +200,14 @@ export class DebugRuntime implements ExpressionScope {
     this.runJob(new StepJob(this, kind, granularity));
   }
 
+  /** Runs a reverse job (reverse.ts); no intercepted exception is pending delivery at the destination. */
+  reverseRun(job: Job): void {
+    this.requireStopped();
+    this.interceptedException = undefined;
+    this.deliverOnce = undefined;
+    this.runJob(job);
+  }
+
   /** Asks a running guest to stop at the next slice boundary (a stopped guest: reports 'pause' at once). */
   pause(): void {
     if (this.state === 'running') this.pauseRequested = true;
@@ -244,6 +258,7 @@ export class DebugRuntime implements ExpressionScope {
       } catch (e) {
         result = { kind: 'stop', stop: { reason: 'exception', description: `internal error while running the guest: ${e instanceof Error ? e.message : String(e)}`, exception: { id: 'internal', name: 'internal error', details: String(e) } } };
       }
+      this.reverse.record();
       this.flushSerial();
       if (result === undefined) this.scheduler(tick);
       else this.finishJob(result);

@@ -7,6 +7,7 @@
 import { DebugSession, ExitedEvent, InitializedEvent, OutputEvent, Response, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { EXCEPTION_MNEMONICS } from '../emulator/vmm/transitions';
+import { isConsoleCommand, runConsoleCommand } from './consoleCommands';
 import { disassembleAround, toDapInstructions } from './disassembly';
 import { AdapterError, ErrorCode, requireArgs, requireInteger, requireString } from './errors';
 import { basenameOf, type FileAccess } from './fileAccess';
@@ -153,6 +154,7 @@ export class HyperStepDebugSession extends DebugSession {
         const checked = validateLaunchArgs(args);
         if ('problems' in checked) throw new AdapterError(ErrorCode.BadLaunch, `Cannot launch: ${checked.problems.join('; ')}`);
         for (const note of checked.notes) this.sendEvent(new OutputEvent(`${note}\n`, 'console'));
+        rt.reverse.configure(args);
         const error = await rt.launch(checked.config);
         if (error !== undefined) throw new AdapterError(ErrorCode.BadLaunch, error);
         this.launchConfig = checked.config;
@@ -224,6 +226,16 @@ export class HyperStepDebugSession extends DebugSession {
         return { allThreadsContinued: true };
       },
       next: async (args) => this.step('over', args),
+      stepBack: async (args) => {
+        this.variables.reset();
+        rt.reverseRun(rt.reverse.stepBack(args['granularity'] === 'instruction' ? 'instruction' : 'line'));
+        return undefined;
+      },
+      reverseContinue: async () => {
+        this.variables.reset();
+        rt.reverseRun(rt.reverse.reverseContinue());
+        return undefined;
+      },
       stepIn: async (args) => this.step('in', args),
       stepOut: async (args) => this.step('out', args),
       pause: async () => {
@@ -260,6 +272,7 @@ export class HyperStepDebugSession extends DebugSession {
       evaluate: async (args) => {
         const expression = requireString(args, 'expression', 'expression');
         this.requireStopped();
+        if (args['context'] === 'repl' && isConsoleCommand(expression)) return { result: runConsoleCommand(rt, expression), variablesReference: 0 };
         const value = rt.evaluate(expression);
         const signed = value | 0;
         const text = `${hex8(value)} (${value}${signed < 0 ? ` / ${signed}` : ''})`;
@@ -370,6 +383,7 @@ export function capabilities(): DebugProtocol.Capabilities {
     supportsWriteMemoryRequest: true,
     supportsDisassembleRequest: true,
     supportsSteppingGranularity: true,
+    supportsStepBack: true,
     exceptionBreakpointFilters: [
       {
         filter: 'guest-exception',

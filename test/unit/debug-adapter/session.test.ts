@@ -405,3 +405,30 @@ describe('debug adapter: serial input', function () {
     }
   });
 });
+
+describe('debug adapter: Debug Console commands', function () {
+  this.timeout(20_000);
+  it('examines memory and instructions, decodes the GDT and IDT, and explains itself', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      await launchStopped(c, { program: TRAP });
+      await c.setBreakpointsRequest({ source: { path: TRAP }, breakpoints: [{ line: lineOf(TRAP, 'BP-INT') }] });
+      const stop = c.waitForEvent('stopped');
+      await c.continueRequest({ threadId: 1 });
+      await stop;
+      const repl = async (expression: string): Promise<string> => (await c.evaluateRequest({ expression, context: 'repl' })).body.result;
+      assert.match(await repl('x/2i handler'), /^0x[0-9a-f]{8} <handler>: call helper\n0x[0-9a-f]{8}: iretd?$/);
+      assert.match(await repl('x/4b start'), /^0x00100020: 0xbc 0x/);
+      assert.match(await repl('x/s $'), /^0x/);
+      const idt = await repl('info idt');
+      assert.match(idt, /0x30: 0x[0-9a-f]{4}:0x[0-9a-f]{8} <handler> interrupt gate, DPL 0/);
+      assert.match(await repl('info gdt'), /GDT at 0x[0-9a-f]{8}.*\n {2}0x0000: null\n.*code, readable/s);
+      assert.match(await repl('info layers'), /native: no VMM/);
+      assert.match(await repl('info nonsense'), /^commands:/);
+      assert.match(await repl('eax + 1'), /^0x/, 'expressions still work in the console');
+    } finally {
+      await h.close();
+    }
+  });
+});

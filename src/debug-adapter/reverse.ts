@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+// Reverse debugging for the runtime: records the machine's execution history while the guest runs (see
+// src/emulator/debug/history.ts) and turns stepBack and reverseContinue into jobs that travel back through
+// it. Travelling restores a checkpoint and replays deterministically with the runtime's CPU hooks muted (no
+// exception filters, no magic breakpoints, no call-stack feeding), so a replay passes exactly where the
+// recorded run went. Serial output is shown once per byte index: bytes re-sent by a replay, or by running
+// forward again over already recorded ground, are not printed twice. Going back discards the checkpoints
+// after the destination; running forward again re-executes (deterministically, unless the user changed
+// registers or memory) and records a fresh future.
+import type { Cpu } from '../emulator/cpu/cpu';
+import { ExecutionHistory } from '../emulator/debug/history';
+import type { Machine } from '../emulator/machine/machine';
+import { RuntimeStateError, type DebugRuntime, type StopInfo, type StopReason } from './runtime';
+import type { Job, JobResult, StepGranularity } from './stepping';
+
+/** Retired instructions between checkpoints: a reverse step replays at most about this many. */
+export const REVERSE_CHECKPOINT_INTERVAL = 200_000;
+export const DEFAULT_HISTORY_MB = 64;
+/** First window (instructions) searched backwards for the previous source line; it grows 8× per miss. */
+const LINE_WINDOW = 64;
+
+export class ReverseDebugger {
+  private history: ExecutionHistory | undefined;
+  private machine: Machine | undefined;
+  private historyMB = DEFAULT_HISTORY_MB;
+  /** Serial bytes already shown (by index since boot). */
+  private serialShown = 0;
+
+  constructor(readonly runtime: DebugRuntime) {}
+
+  /** Reads the `reverseHistoryMB` launch attribute (validated by launchArgs; 0 turns recording off). */
+  configure(launchArgs: Record<string, unknown>): void {
+    const mb = launchArgs['reverseHistoryMB'];
+    this.historyMB = typeof mb === 'number' && Number.isFinite(mb) && mb >= 0 ? mb : DEFAULT_HISTORY_MB;
+  }
+
+  /** Starts recording on a freshly booted machine (first checkpoint at its current instruction count). */
+  attach(machine: Machine): void {
+    this.machine = machine;
+    this.serialShown = machine.serialByteCount;
+    if (this.historyMB <= 0) return;
+    this.history = new ExecutionHistory(machine, { budgetBytes: this.historyMB * 1024 * 1024, interval: REVERSE_CHECKPOINT_INTERVAL });
+    this.history.checkpoint();
+  }
+
+  get recorder(): ExecutionHistory | undefined {
+    return this.history;
+  }
+
+  /** Call from the machine's serial listener: true when this byte index has not been shown yet. */
+  admitSerialByte(): boolean {
+    const index = this.machine?.serialByteCount ?? 0; // already counts this byte
+    if (index <= this.serialShown) return false;
+    this.serialShown = index;
+    return true;
+  }
+
+  /** Called between run slices: takes a checkpoint when one is due. */
+  record(): void {
+    this.history?.maybeCheckpoint();
+  }
+
+  stepBack(granularity: StepGranularity): Job {
+    const history = this.requireHistory();
+    return { slice: () => (granularity === 'line' && this.runtime.program?.hasSource === true ? this.stepBackLine(history) : this.stepBackInstruction(history)) };
+  }
+
+  reverseContinue(): Job {
+    return new ReverseContinueJob(this, this.requireHistory());
+  }
+
+  private requireHistory(): ExecutionHistory {
+    if (this.history === undefined) throw new RuntimeStateError('reverse debugging is off for this session (reverseHistoryMB is 0)');
+    return this.history;
+  }
+
+  // ---- travelling ----------------------------------------------------------------------------------
+
+  /** Runs `work` with the runtime's CPU hooks muted, so a replay retraces the recorded run. */
+  muted<T>(work: () => T): T {
+    const core = this.runtime.regs.core as Cpu;
+    const hook = core.eventHook;
+    const magic = core.magicBreakpointsEnabled;
+    core.eventHook = null;
+    core.magicBreakpointsEnabled = false;
+    try {
+      return work();
+    } finally {
+      core.eventHook = hook;
+      core.magicBreakpointsEnabled = magic;
+    }
+  }
+
+  /** Travels to instruction `count` (throws if it is not recorded). */
+  travel(history: ExecutionHistory, count: number): void {
+    const result = this.muted(() => history.travelTo(count));
+    if (!result.ok) throw new RuntimeStateError(result.error);
+    this.runtime.tracker.reset(); // rebuilt from the stack when the stop is reported
+  }
+
+  now(): number {
+    return this.runtime.retired();
+  }
+
+  stop(reason: StopReason, description: string): JobResult {
+    const stop: StopInfo = { reason, description: `Paused (reverse): ${description}` };
+    return { kind: 'stop', stop };
+  }
+
+  atHistoryStart(history: ExecutionHistory): JobResult {
+    const oldest = history.oldest ?? 0;
+    this.travel(history, oldest);
+    const what = oldest === 0 ? 'the guest entry point' : 'the oldest recorded checkpoint (older history was dropped to stay within reverseHistoryMB)';
+    return this.stop(oldest === 0 ? 'entry' : 'pause', `reached the start of the recorded history at instruction ${oldest}, ${what}, at ${this.runtime.describeAddress(this.runtime.pc())}`);
+  }
+
+  private stepBackInstruction(history: ExecutionHistory): JobResult {
+    const now = this.now();
+    if (now <= (history.oldest ?? now)) return this.atHistoryStart(history);
+    this.travel(history, now - 1);
+    return this.stop('step', `stepped back to instruction ${now - 1} at ${this.runtime.describeAddress(this.runtime.pc())}`);
+  }
+
+  /**
+   * Back to where the previous source line began: the last instruction before now whose address maps to
+   * another line than the current one, then back to the start of that line's run. Searches growing windows
+   * before now, single-stepping forward through each to learn the addresses.
+   */
+  private stepBackLine(history: ExecutionHistory): JobResult {
+    const rt = this.runtime;
+    const now = this.now();
+    const oldest = history.oldest ?? now;
+    if (now <= oldest) return this.atHistoryStart(history);
+    const program = rt.program!;
+    const lineKey = (pc: number): string | undefined => {
+      const site = program.siteAt(pc);
+      return site === undefined ? undefined : `${site.file}:${site.line}`;
+    };
+    const current = lineKey(rt.pc());
+    for (let window = LINE_WINDOW; ; window *= 8) {
+      const from = Math.max(oldest, now - window);
+      const pcs = this.addressesBetween(history, from, now);
+      let j = pcs.length - 1;
+      while (j >= 0 && (lineKey(pcs[j]!) === undefined || lineKey(pcs[j]!) === current)) j--;
+      if (j >= 0) {
+        const target = lineKey(pcs[j]!);
+        let i = j;
+        while (i > 0 && lineKey(pcs[i - 1]!) === target) i--;
+        if (i > 0 || from === oldest) {
+          this.travel(history, from + i);
+          const site = program.siteAt(rt.pc());
+          return this.stop('step', `stepped back to line ${site?.line ?? '?'} (instruction ${from + i}) at ${rt.describeAddress(rt.pc())}`);
+        }
+      } else if (from === oldest) {
+        return this.atHistoryStart(history);
+      }
+    }
+  }
+
+  /** Linear addresses of the instructions about to execute at counts from … to-1. */
+  private addressesBetween(history: ExecutionHistory, from: number, to: number): Uint32Array {
+    const rt = this.runtime;
+    const pcs = new Uint32Array(to - from);
+    this.travel(history, from);
+    this.muted(() => {
+      for (let k = 0; k < pcs.length; k++) {
+        pcs[k] = rt.pc();
+        const result = history.replayTo(from + k + 1);
+        if (!result.ok) throw new RuntimeStateError(result.error);
+      }
+    });
+    return pcs;
+  }
+}
+
+interface Hit {
+  readonly count: number;
+  readonly pc: number;
+}
+
+/**
+ * Reverse-continue: scans the recorded segments backwards, newest first, one per slice (so pause is
+ * honoured). Each segment is replayed forward in the debug loop with the breakpoints set; the last hit
+ * before now wins. Conditions, hit counts and logpoints are not evaluated in reverse: any execution
+ * breakpoint address counts.
+ */
+class ReverseContinueJob implements Job {
+  private readonly start: number;
+  private readonly counts: number[];
+  private segment: number;
+
+  constructor(private readonly reverse: ReverseDebugger, private readonly history: ExecutionHistory) {
+    this.start = reverse.now();
+    this.counts = history.checkpointCounts();
+    this.segment = history.indexAtOrBefore(this.start - 1);
+  }
+
+  slice(): JobResult | undefined {
+    if (this.segment < 0) return this.reverse.atHistoryStart(this.history);
+    const hit = this.scanSegment(this.segment);
+    if (hit === undefined) {
+      this.segment--;
+      return undefined;
+    }
+    const rt = this.reverse.runtime;
+    this.reverse.travel(this.history, hit.count);
+    if (rt.pc() !== hit.pc) {
+      // The hit came after an interrupt or exception was delivered at this count: deliver it again.
+      this.reverse.muted(() => rt.machineInstance.run(1, { debug: true }));
+      if (rt.pc() !== hit.pc || rt.retired() !== hit.count) this.reverse.travel(this.history, hit.count);
+    }
+    return this.reverse.stop('breakpoint', `breakpoint at ${rt.describeAddress(rt.pc())}, instruction ${hit.count} (${this.start - hit.count} instructions before where reverse-continue started)`);
+  }
+
+  /** Replays segment `index` (up to the next checkpoint or the start position); returns its last hit. */
+  private scanSegment(index: number): Hit | undefined {
+    const rt = this.reverse.runtime;
+    const from = this.counts[index]!;
+    const to = Math.min(this.counts[index + 1] ?? this.start, this.start);
+    this.reverse.travel(this.history, from);
+    let last: Hit | undefined;
+    if (from < to && rt.breakpoints.isBreakpointAddress(rt.pc())) last = { count: from, pc: rt.pc() };
+    const machine = rt.machineInstance;
+    this.reverse.muted(() => {
+      for (;;) {
+        const left = to - machine.cpu.retired();
+        if (left <= 0) break;
+        const stop = machine.run(left, { debug: true });
+        if (stop.reason === 'breakpoint') {
+          if (machine.cpu.retired() < to && rt.breakpoints.isBreakpointAddress(rt.pc())) last = { count: machine.cpu.retired(), pc: rt.pc() };
+          continue;
+        }
+        if (stop.reason === 'budget' || stop.reason === 'watchpoint') continue;
+        break; // the recorded run ended here too
+      }
+    });
+    return last;
+  }
+}
