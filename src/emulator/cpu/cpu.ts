@@ -12,7 +12,7 @@ import { Vector } from './faults';
 import type { Block } from './insn';
 import { deliverException, deliverExternalInterrupt } from './interrupts';
 import { resetState } from './reset';
-import { COUNTER_RETIRED, CpuMode, DR, EFLAGS, EIP, Flag, MODE, SEG_BASE, Seg } from './stateLayout';
+import { COUNTER_RETIRED, COUNTER_STEP_FROM, CpuMode, DR, EFLAGS, EIP, Flag, MODE, SEG_BASE, Seg } from './stateLayout';
 
 export type { CpuEventHook, CpuEventKind, CpuFeatures, CpuOptions, CpuSnapshot } from './cpuCore';
 
@@ -20,8 +20,6 @@ export class Cpu extends CpuCore {
   readonly blocks: BlockCache;
   /** Compiled-block fault accounting: instructions completed before the current iteration. */
   compiledDone = 0;
-  /** Retired count when a TF single step began (-1: none pending). */
-  private singleStepFrom = -1;
   private previousBlock: Block | null = null;
   /** Run only one instruction of the next block (end of an interrupt shadow, single step). */
   private breakAfterOne = false;
@@ -68,8 +66,7 @@ export class Cpu extends CpuCore {
       s[MODE] = s[MODE]! & ~CpuMode.SingleStep;
       // EFLAGS.TF was set when the last instruction began: a #DB trap after it (SDM Vol. 3A 17.3.1.4),
       // unless it faulted (then nothing retired and the fault was delivered instead).
-      const executed = this.counters[COUNTER_RETIRED]! > this.singleStepFrom;
-      this.singleStepFrom = -1;
+      const executed = this.counters[COUNTER_RETIRED]! > this.counters[COUNTER_STEP_FROM]!;
       if (executed) {
         s[DR + 6] = s[DR + 6]! | 0x4000; // DR6.BS
         this.insnStart = s[EIP]!;
@@ -101,7 +98,7 @@ export class Cpu extends CpuCore {
   private armSingleStep(): void {
     const s = this.s;
     if ((s[EFLAGS]! & Flag.TF) === 0) return;
-    this.singleStepFrom = this.counters[COUNTER_RETIRED]!;
+    this.counters[COUNTER_STEP_FROM] = this.counters[COUNTER_RETIRED]!;
     s[MODE] = s[MODE]! | CpuMode.SingleStep;
     this.breakAfterOne = true;
   }

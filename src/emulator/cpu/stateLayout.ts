@@ -91,8 +91,9 @@ export const MSR = SLOT['msr']!;
 export const PENDING_EVENT = SLOT['pendingEvent']!;
 
 /** Float64 counters, stored after the Int32 slots in the same buffer. */
-export const COUNTER_RETIRED = 0; // instructions retired since reset (drives the TSC)
-export const COUNTER_SLOTS = 1;
+export const COUNTER_RETIRED = 0; // instructions retired since reset (drives the TSC without a clock)
+export const COUNTER_STEP_FROM = 1; // retired count when a TF single step began (MODE.SingleStep)
+export const COUNTER_SLOTS = 2;
 
 /** Byte length of the whole state buffer (Float64 area first, so it stays 8-byte aligned). */
 export const STATE_BYTES = COUNTER_SLOTS * 8 + STATE_SLOTS * 4;
