@@ -96,7 +96,17 @@ describe('trap-and-emulate engine on the machine', function () {
     assert.equal(r.engine.vcpu.idtr.limit, 0x7ff, 'the virtual IDTR holds what the guest loaded');
   });
 
-  it('the I/O storm gives the native result; every port access is exit 30; hosted costs most, monolithic least', () => {
+  const expectedChain: Record<Architecture, string[]> = {
+    monolithic: ['vmm>device:io-hop', 'device>vmm:io-hop'],
+    microkernel: ['vmm>management-os:io-hop', 'management-os>device:io-hop', 'device>management-os:io-hop', 'management-os>vmm:io-hop'],
+    hosted: [
+      'vmm>host-os-kernel:world-switch', 'host-os-kernel>host-user-process:io-hop', 'host-user-process>host-os-kernel:trap',
+      'host-os-kernel>device:io-hop', 'device>host-os-kernel:io-hop', 'host-os-kernel>host-user-process:resume',
+      'host-user-process>host-os-kernel:io-hop', 'host-os-kernel>vmm:world-switch',
+    ],
+  };
+
+  it('the I/O storm gives the native result; every port access is exit 30 with the exact chain of its architecture; hosted costs most, monolithic least', () => {
     const totals: Record<string, number> = {};
     for (const architecture of ['monolithic', 'microkernel', 'hosted'] as const) {
       const r = runUnderTrapAndEmulate('iostorm', architecture);
@@ -105,6 +115,11 @@ describe('trap-and-emulate engine on the machine', function () {
       assert.deepEqual(r.stop, { kind: 'guest-exit', status: status(0x10) });
       assert.ok((r.counts.get(30) ?? 0) >= 2500 + 17);
       totals[architecture] = r.engine.ledger.total;
+      // The exact chain of one guest port access (the first OUT to the POST port 0x80).
+      const first = r.transitions.findIndex((t) => t.reason === '#GP: out 0x80, al at CPL1');
+      assert.ok(first >= 0);
+      const chain = r.transitions.slice(first, first + expectedChain[architecture].length + 2).map((t) => `${t.from}>${t.to}:${t.kind}`);
+      assert.deepEqual(chain, ['guest-kernel>vmm:trap', ...expectedChain[architecture], 'vmm>guest-kernel:resume']);
       if (architecture === 'hosted') {
         assert.ok(r.transitions.some((t) => t.reason === 'world switch VMM→host'));
         assert.ok(r.engine.ledger.cyclesIn('host-user-process') > 0);
