@@ -9,6 +9,8 @@
 // instruction, and IRET frames (EIP, CS, EFLAGS with the always-one bit 1; SDM Vol. 3A 6.12.1 Figure 6-4).
 import { disassembleOne } from '../emulator/disasm/disassembler';
 
+export type InterruptSource = 'exception' | 'software-interrupt' | 'external-interrupt';
+
 export interface GuestFrame {
   /** 'call': entered by CALL; 'interrupt': entered by an interrupt, exception or INT n. */
   readonly kind: 'call' | 'interrupt';
@@ -18,6 +20,8 @@ export interface GuestFrame {
   readonly slot: number;
   /** Vector for interrupt frames, when known. */
   readonly vector?: number;
+  /** What delivered it, when known: a CPU exception, INT n, or an external (hardware) interrupt. */
+  readonly source?: InterruptSource;
   /** True when observed executing (stepping or a CPU event); false when recovered by the stack scan. */
   readonly exact: boolean;
 }
@@ -38,13 +42,14 @@ const SCAN_BYTES = 4096;
 export class CallStackTracker {
   /** Bottom (oldest) first. */
   private frames: GuestFrame[] = [];
-  private pendingInterrupt: { vector: number } | null = null;
+  private pendingInterrupt: { vector: number; source: InterruptSource } | null = null;
 
   constructor(private readonly memory: StackMemory) {}
 
   reset(): void {
     this.frames = [];
     this.pendingInterrupt = null;
+    this.recentVectors.clear();
   }
 
   read32(linear: number): number | undefined {
@@ -57,9 +62,17 @@ export class CallStackTracker {
     return value >>> 0;
   }
 
-  /** The CPU is about to deliver an interrupt or exception (reported by the CPU's event hook). */
-  noteInterrupt(vector: number): void {
-    this.pendingInterrupt = { vector };
+  /** Vectors of recent interrupt deliveries by the EIP they will return to, to name recovered frames. */
+  private readonly recentVectors = new Map<number, { vector: number; source: InterruptSource }>();
+
+  /**
+   * The CPU is about to deliver an interrupt or exception (reported by the CPU's event hook); `returnEip` is
+   * the EIP the frame will hold (the faulting instruction, or the next one for traps and interrupts).
+   */
+  noteInterrupt(vector: number, source: InterruptSource, returnEip: number): void {
+    this.pendingInterrupt = { vector, source };
+    if (this.recentVectors.size >= 256) this.recentVectors.clear();
+    this.recentVectors.set(returnEip >>> 0, { vector, source });
   }
 
   /**
@@ -68,10 +81,10 @@ export class CallStackTracker {
    */
   afterStep(executedMnemonic: string, pc: number, length: number, stackTop: number): void {
     if (this.pendingInterrupt !== null) {
-      const vector = this.pendingInterrupt.vector;
+      const { vector, source } = this.pendingInterrupt;
       this.pendingInterrupt = null;
       const frame = this.findInterruptFrame(stackTop, 64);
-      if (frame !== undefined) this.push({ ...frame, vector, exact: true });
+      if (frame !== undefined) this.push({ ...frame, vector, source, exact: true });
     } else if (executedMnemonic === 'call') {
       const returnAddress = (pc + length) >>> 0;
       // Near and far CALL both leave the return EIP on top of the stack (a far call pushes CS first).
@@ -92,7 +105,8 @@ export class CallStackTracker {
     for (let offset = 0; offset + 4 <= block.length; offset += 4) {
       const value = view.getUint32(offset, true);
       if (offset + 12 <= block.length && this.looksLikeIretFrame(value, view.getUint32(offset + 4, true), view.getUint32(offset + 8, true))) {
-        found.push({ kind: 'interrupt', returnAddress: value, slot: (stackTop + offset) >>> 0, exact: false });
+        const seen = this.recentVectors.get(value);
+        found.push({ kind: 'interrupt', returnAddress: value, slot: (stackTop + offset) >>> 0, exact: false, ...(seen !== undefined ? seen : {}) });
         offset += 8; // skip CS and EFLAGS
         continue;
       }

@@ -6,6 +6,7 @@
 import { LayerStack } from '../emulator/vmm/layerStack';
 import { guestLayerAtCpl, type Layer } from '../emulator/vmm/layers';
 import { vectorName } from '../emulator/vmm/transitions';
+import type { InterruptSource } from './callStack';
 import { composeLayeredStack, type StackEntry } from './layeredStack';
 import type { DebugRuntime } from './runtime';
 
@@ -53,11 +54,23 @@ function softwareInterruptBefore(runtime: DebugRuntime, returnAddress: number): 
 
 const IRQ_BASE_HINT = 0x20;
 
-function interruptLabel(vector: number | undefined): string {
+function interruptLabel(vector: number | undefined, source: InterruptSource | undefined): string {
   if (vector === undefined) return 'interrupt or exception (recovered from the stack)';
-  if (vector < 32) return `exception ${vectorName(vector)} (vector ${vector})`;
-  const irq = vector >= IRQ_BASE_HINT && vector < IRQ_BASE_HINT + 16 ? ` (IRQ ${vector - IRQ_BASE_HINT} if the PIC is remapped to 0x20)` : '';
-  return `interrupt vector 0x${vector.toString(16)}${irq}`;
+  const hexVector = `0x${vector.toString(16)}`;
+  switch (source) {
+    case 'exception':
+      return `exception ${vectorName(vector)} (vector ${vector})`;
+    case 'software-interrupt':
+      return `int ${hexVector}`;
+    case 'external-interrupt': {
+      // The firmware leaves the 8259A at vector 0x08 (IRQ0..7 → 0x08..0x0F), on top of the CPU exceptions.
+      const clash = vector < 32 ? ` — same number as ${vectorName(vector)}: the PIC is not remapped` : '';
+      const irq = vector >= IRQ_BASE_HINT && vector < IRQ_BASE_HINT + 16 ? ` (IRQ ${vector - IRQ_BASE_HINT} if the PIC is remapped to 0x20)` : '';
+      return `hardware interrupt, vector ${hexVector}${irq}${clash}`;
+    }
+    default:
+      return vector < 32 ? `exception ${vectorName(vector)} (vector ${vector})` : `interrupt vector ${hexVector}`;
+  }
 }
 
 /** The whole call stack of a natively running guest, top first. */
@@ -68,7 +81,8 @@ export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
     if (f.kind === 'interrupt') {
       const softwareInterrupt = softwareInterruptBefore(runtime, f.returnAddress);
       const vector = f.vector ?? softwareInterrupt?.vector;
-      frames.push({ kind: 'separator', layer, label: `${interruptLabel(vector)} → handler above` });
+      const source = f.source ?? (softwareInterrupt !== undefined ? 'software-interrupt' : undefined);
+      frames.push({ kind: 'separator', layer, label: `${interruptLabel(vector, source)} → handler above` });
       frames.push(codeEntry(runtime, layer, softwareInterrupt?.address ?? f.returnAddress, softwareInterrupt === undefined));
     } else {
       frames.push(codeEntry(runtime, layer, callSiteOf(runtime, f.returnAddress), false));

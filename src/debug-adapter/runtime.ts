@@ -346,7 +346,8 @@ export class DebugRuntime implements ExpressionScope {
         return true;
       }
     }
-    if (kind === 'exception' || kind === 'software-interrupt' || kind === 'external-interrupt') this.tracker.noteInterrupt(code);
+    // Flat code segments are assumed for the frame's return EIP (as everywhere in the native guests).
+    if (kind === 'exception' || kind === 'software-interrupt' || kind === 'external-interrupt') this.tracker.noteInterrupt(code, kind, core.s[EIP]!);
     return false;
   }
 

@@ -14,6 +14,7 @@ export const FIXTURES = join(__dirname, 'fixtures');
 export const KERNEL = join(FIXTURES, 'kernel.asm');
 export const SPIN = join(FIXTURES, 'spin.asm');
 export const TRAP = join(FIXTURES, 'trap.asm');
+export const IRQ = join(FIXTURES, 'irq.asm');
 
 /** 1-based line of the fixture line carrying `marker` (e.g. 'BP-LOOP'). */
 export function lineOf(file: string, marker: string): number {

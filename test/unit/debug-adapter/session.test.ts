@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assemble } from '../../../src/emulator/asm';
-import { expectError, FIXTURES, KERNEL, launchStopped, lineOf, SPIN, startHarness, topFrame, TRAP, type Harness } from './harness';
+import { expectError, FIXTURES, IRQ, KERNEL, launchStopped, lineOf, SPIN, startHarness, topFrame, TRAP, type Harness } from './harness';
 
 describe('debug adapter (DAP, in-process)', function () {
   this.timeout(20_000);
@@ -303,7 +303,7 @@ describe('debug adapter: call stack across interrupt frames', function () {
     await hit;
     const trace = await c.stackTraceRequest({ threadId: 1 });
     const frames = trace.body.stackFrames;
-    assert.deepEqual(frames.map((f) => f.name.startsWith('interrupt vector 0x30') ? 'SEPARATOR' : f.name), ['helper', 'handler', 'SEPARATOR', 'start']);
+    assert.deepEqual(frames.map((f) => (f.name.startsWith('int 0x30') ? 'SEPARATOR' : f.name)), ['helper', 'handler', 'SEPARATOR', 'start']);
     assert.equal(frames[1]!.line, lineOf(TRAP, 'BP-HANDLER-CALL'));
     assert.equal(frames[2]!.presentationHint, 'label');
     assert.equal(frames[3]!.line, lineOf(TRAP, 'BP-INT'), 'the interrupted frame is shown at the INT instruction');
@@ -427,6 +427,32 @@ describe('debug adapter: Debug Console commands', function () {
       assert.match(await repl('info layers'), /native: no VMM/);
       assert.match(await repl('info nonsense'), /^commands:/);
       assert.match(await repl('eax + 1'), /^0x/, 'expressions still work in the console');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('debug adapter: hardware interrupts', function () {
+  this.timeout(20_000);
+  it('shows the timer interrupt frame with its vector under the handler, and exits from the handler', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      await launchStopped(c, { program: IRQ });
+      await c.setBreakpointsRequest({ source: { path: IRQ }, breakpoints: [{ line: lineOf(IRQ, 'BP-TICK') }] });
+      const hit = c.waitForEvent('stopped');
+      await c.continueRequest({ threadId: 1 });
+      await hit;
+      const frames = (await c.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+      assert.deepEqual(frames.map((f) => (f.presentationHint === 'label' ? 'LABEL' : f.name)), ['tick', 'irq0', 'LABEL', 'start.wait']);
+      assert.match(frames[2]!.name, /^hardware interrupt, vector 0x8 — same number as #DF: the PIC is not remapped/);
+      assert.equal(frames[1]!.line, lineOf(IRQ, 'BP-IRQ-CALL'));
+      assert.equal(frames[3]!.line, lineOf(IRQ, 'BP-AFTER-HLT'), 'HLT resumes after itself: the frame holds the next instruction');
+      await c.setBreakpointsRequest({ source: { path: IRQ }, breakpoints: [] });
+      const exited = c.waitForEvent('exited');
+      await c.continueRequest({ threadId: 1 });
+      assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 5);
     } finally {
       await h.close();
     }
