@@ -85,8 +85,9 @@ export function buildDevices(recipe: MachineRecipe, wiring: DeviceWiring): Devic
         set.portDevices.push(set.com1);
         break;
       case 'cmos':
-        set.cmos = new CmosRtc(wiring.clock, cyclesPerSecond, recipe.rtcEpochSeconds, memoryKiB);
+        set.cmos = new CmosRtc(wiring.clock, irqs(), cyclesPerSecond, recipe.rtcEpochSeconds, memoryKiB);
         set.portDevices.push(set.cmos);
+        set.timedDevices.push(set.cmos);
         break;
       case 'debug-exit':
         set.debugExit = new DebugExit(wiring.control);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { CmosRtc } from '../../../src/emulator/devices/cmosRtc';
 import { BochsShutdown, DebugExit, PostCode, debugExitStatus } from '../../../src/emulator/devices/debugPorts';
-import { busWith, ControlRecorder, ManualClock } from './helpers';
+import { busWith, ControlRecorder, IrqRecorder, ManualClock } from './helpers';
 
 const EPOCH = Date.UTC(2024, 1, 29, 23, 59, 58) / 1000; // a leap day, two seconds before midnight
 const HZ = 1000;
@@ -11,8 +11,9 @@ const HZ = 1000;
 describe('CMOS RTC', () => {
   const setup = () => {
     const clock = new ManualClock();
-    const rtc = new CmosRtc(clock, HZ, EPOCH, 32 * 1024);
-    return { clock, rtc, bus: busWith(rtc) };
+    const irq = new IrqRecorder();
+    const rtc = new CmosRtc(clock, irq, HZ, EPOCH, 32 * 1024);
+    return { clock, rtc, irq, bus: busWith(rtc) };
   };
   const reg = (bus: ReturnType<typeof busWith>, index: number) => (bus.write(0x70, 1, index), bus.read(0x71, 1));
 
@@ -40,6 +41,33 @@ describe('CMOS RTC', () => {
     assert.equal(reg(bus, 0x0d), 0x80, 'valid RAM and time');
     const extended = reg(bus, 0x30) | (reg(bus, 0x31) << 8);
     assert.equal(extended, 31 * 1024);
+  });
+
+  it('raises IRQ8 at the periodic rate in virtual time when B.PIE is set; reading C acknowledges', () => {
+    const { clock, rtc, irq, bus } = setup();
+    assert.equal(rtc.nextDeadline(), Infinity, 'no periodic interrupt by default');
+    assert.equal(reg(bus, 0x0c), 0x40, 'PF set at power-on (the divider ran long before)');
+    clock.cycles = 100;
+    bus.write(0x70, 1, 0x0a);
+    bus.write(0x71, 1, 0x20 | 0x0f); // rate 15: 2 Hz (32768 >> 14)
+    bus.write(0x70, 1, 0x0b);
+    bus.write(0x71, 1, 0x02 | 0x40); // 24-hour + PIE
+    assert.equal(irq.level(8), false, 'PF clear: enabling PIE raises nothing yet');
+    assert.equal(rtc.nextDeadline(), 100 + HZ / 2);
+    clock.cycles = 100 + HZ / 2;
+    rtc.advanceTo(clock.cycles);
+    assert.equal(irq.level(8), true);
+    assert.equal(reg(bus, 0x0c), 0xc0, 'IRQF and PF');
+    assert.equal(irq.level(8), false);
+    assert.equal(reg(bus, 0x0c), 0x00, 'flags clear on read');
+    assert.equal(rtc.nextDeadline(), 100 + HZ);
+    // PF keeps running with PIE off; turning PIE back on with PF set interrupts at once (as QEMU does)
+    bus.write(0x70, 1, 0x0b);
+    bus.write(0x71, 1, 0x02);
+    clock.cycles = 100 + 2 * HZ;
+    bus.write(0x70, 1, 0x0b);
+    bus.write(0x71, 1, 0x02 | 0x40);
+    assert.equal(irq.level(8), true);
   });
 
   it('gives the same readings on every run (no host clock)', () => {

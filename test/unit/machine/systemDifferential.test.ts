@@ -18,6 +18,7 @@ interface Case {
 const CASES: Case[] = [
   { kernel: 'serial', status: 1, mustSee: /~\r\n0000005A/, vectors: [] },
   { kernel: 'pit', status: 1, mustSee: /tick 00000003 00000001/, vectors: [0x20, 0x20, 0x20] },
+  { kernel: 'rtc', status: 1, mustSee: /rtc 00000003 000000C0/, vectors: [0x28, 0x28, 0x28] },
   { kernel: 'rings', status: 129, mustSee: /cpl: 3\n.*exception 0000000D err 00000000 at 0000001B/, vectors: [3, 0x80, 0x80, 0x80, 0x0d] },
   { kernel: 'paging', status: 1, mustSee: /#PF cr2\/err: 00301000 00000003/, vectors: [0x0e, 0x0e] },
   { kernel: 'faults', status: 17, mustSee: /#DF err 00000000/, vectors: [0x0d, 6, 0, 0x0d] },
