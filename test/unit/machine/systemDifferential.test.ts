@@ -21,6 +21,7 @@ const CASES: Case[] = [
   { kernel: 'rtc', status: 1, mustSee: /rtc 00000003 000000C0/, vectors: [0x28, 0x28, 0x28] },
   { kernel: 'rings', status: 129, mustSee: /cpl: 3\n.*exception 0000000D err 00000000 at 0000001B/, vectors: [3, 0x80, 0x80, 0x80, 0x0d] },
   { kernel: 'paging', status: 1, mustSee: /#PF cr2\/err: 00301000 00000003/, vectors: [0x0e, 0x0e] },
+  { kernel: 'userpf', status: 1, mustSee: /00302000 00000005 0000001B \n.*00302000 00000007 0000001B \nback in ring 0/, vectors: [0x0e, 0x0e, 0x80] },
   { kernel: 'faults', status: 17, mustSee: /#DF err 00000000/, vectors: [0x0d, 6, 0, 0x0d] },
   { kernel: 'triple', status: 'shutdown', mustSee: /about to triple fault\n$/, vectors: [3, 0x0d] },
 ];
