@@ -100,6 +100,9 @@ export class StepJob implements Job {
         if (RETURNS.has(mnemonic) && rt.stackTop() > stackBefore && rt.stackTop() > this.startStackTop) return this.stepStop();
         continue;
       }
+      // HLT retired and the CPU sleeps until an interrupt: keep going, so the step ends where the guest
+      // continues after waking (through the handler for step in, past it for step over).
+      if (rt.regs.halted()) continue;
       // An interrupt arrived during a step over: treat the handler as transparent.
       const top = rt.guestFrames()[0];
       if (this.kind === 'over' && rt.tracker.depth > depthBefore && top !== undefined && top.kind === 'interrupt') {

@@ -458,3 +458,37 @@ describe('debug adapter: hardware interrupts', function () {
     }
   });
 });
+
+describe('debug adapter: stepping across a hardware interrupt', function () {
+  this.timeout(20_000);
+  it('step over HLT treats the timer handler as transparent; step in enters it', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      await launchStopped(c, { program: IRQ });
+      await c.setBreakpointsRequest({ source: { path: IRQ }, breakpoints: [{ line: lineOf(IRQ, 'BP-HLT') }] });
+      let stop = c.waitForEvent('stopped');
+      await c.continueRequest({ threadId: 1 });
+      await stop;
+      await c.setBreakpointsRequest({ source: { path: IRQ }, breakpoints: [] });
+      stop = c.waitForEvent('stopped');
+      await c.nextRequest({ threadId: 1 });
+      await stop;
+      const over = await c.stackTraceRequest({ threadId: 1 });
+      assert.equal(over.body.stackFrames[0]!.line, lineOf(IRQ, 'BP-AFTER-HLT'));
+      assert.equal(over.body.totalFrames, 1);
+      assert.match((await c.evaluateRequest({ expression: 'dword [ticks]' })).body.result, /^0x00000001 /, 'the tick ran while stepping over');
+      stop = c.waitForEvent('stopped');
+      await c.nextRequest({ threadId: 1 }); // jmp .wait → back at hlt
+      await stop;
+      stop = c.waitForEvent('stopped');
+      await c.stepInRequest({ threadId: 1 });
+      await stop;
+      const into = await c.stackTraceRequest({ threadId: 1 });
+      assert.equal(into.body.stackFrames[0]!.name, 'irq0');
+      assert.equal(into.body.stackFrames[1]!.presentationHint, 'label');
+    } finally {
+      await h.close();
+    }
+  });
+});
