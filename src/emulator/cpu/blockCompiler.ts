@@ -170,6 +170,46 @@ function memoryMove(insn: Insn): string | undefined {
   return undefined;
 }
 
+/**
+ * 32-bit ALU forms with a memory operand (op r32,[m]; op [m],r32; op [m],imm; CMP/TEST-like reads): the
+ * memory access calls the CPU directly, the arithmetic is inline and its flags go to the locals. Emitted
+ * after a flush, so a fault in the access leaves the previous flags in the slots (the instruction did not
+ * complete). ADC/SBB still use their handler.
+ */
+function memoryAlu(insn: Insn): Emitted | undefined {
+  const op = insn.opcode;
+  if (insn.mod === 3 || insn.osize !== 4 || insn.asize !== 4) return undefined;
+  let aluOp: number;
+  let toMemory: boolean;
+  let source: string;
+  if (op < 0x40 && (op & 7) < 4 && (op & 1) === 1) {
+    aluOp = (op >> 3) & 7;
+    toMemory = (op & 2) === 0;
+    source = `s[${insn.reg}]`;
+  } else if (op === 0x81 || op === 0x83) {
+    aluOp = insn.reg;
+    toMemory = true;
+    source = `${insn.imm | 0}`;
+  } else {
+    return undefined;
+  }
+  const alu = INLINE_ALU[aluOp];
+  if (alu === undefined) return undefined;
+  const address = eaExpression(insn);
+  if (!toMemory) {
+    return {
+      code: `{ const m = cpu.read32(${insn.seg}, ${address}); fa = s[${insn.reg}]; fb = m; { const a = fa, b = fb; fr = ${alu.expr}; }` +
+        `${alu.write ? ` s[${insn.reg}] = fr;` : ''} }`,
+      state: { kind: alu.kind, mask: ARITH_FLAGS },
+    };
+  }
+  return {
+    code: `{ const at = ${address}; const m = cpu.read32(${insn.seg}, at); const a = m, b = ${source}; const r = ${alu.expr};` +
+      `${alu.write ? ` cpu.write32(${insn.seg}, at, r);` : ''} fa = a; fb = b; fr = r; }`,
+    state: { kind: alu.kind, mask: ARITH_FLAGS },
+  };
+}
+
 /** One pass over the block starting from flag state `start`. */
 function emitBody(insns: readonly Insn[], start: FlagState, doneExpression: string): Emitted {
   const lines: string[] = [];
@@ -183,6 +223,13 @@ function emitBody(insns: readonly Insn[], start: FlagState, doneExpression: stri
       lines.push(emitted.code);
       state = emitted.state;
       if (k === insns.length - 1 && !emitted.code.includes(`s[${EIP}] =`)) lines.push(`s[${EIP}] = ${next};`);
+      continue;
+    }
+    const memoryOperation = memoryAlu(insn);
+    if (memoryOperation !== undefined) {
+      lines.push(`${flushCode(state)} cpu.insnStart = ${begin}; s[${EIP}] = ${next}; ${memoryOperation.code}`);
+      state = memoryOperation.state;
+      lines.push(`if (cpu.blockBreak) { ${flushCode(state)} return ${doneExpression} + ${k + 1}; }`);
       continue;
     }
     const move = memoryMove(insn);
