@@ -40,6 +40,26 @@ describe('machine determinism (real CPU)', function () {
     assert.ok(results[0].now >= 5 * Math.floor(1193182 / 100) * CYCLES_PER_PIT_TICK, `virtual cycles ${results[0].now}`);
   });
 
+  it('stops at an execution breakpoint in the debug loop only, and continues past it', () => {
+    const m = bootHello();
+    const timerHandler = 0x100000 + readFileSync(buildFlat(SAMPLE_HELLO)).indexOf(Buffer.from([0x60, 0xff, 0x05])); // pushad; inc dword [..]
+    m.cpu.setBreakpoint(timerHandler);
+    const fast = bootHello();
+    fast.cpu.setBreakpoint(timerHandler);
+    assert.equal(runToEnd(fast).reason, 'guest-exit', 'the fast loop ignores breakpoints');
+    let hits = 0;
+    let stop: MachineStop;
+    do {
+      stop = m.run(1_000_000, { debug: true });
+      if (stop.reason === 'breakpoint') {
+        hits++;
+        assert.equal(m.cpu.summary().registers['eip'], timerHandler);
+      }
+    } while (stop.reason === 'breakpoint' || stop.reason === 'budget');
+    assert.equal(stop.reason, 'guest-exit');
+    assert.equal(hits, 5, 'one stop per timer interrupt');
+  });
+
   it('resumes from a snapshot taken between timer interrupts to the same final state', () => {
     const straight = bootHello();
     runToEnd(straight);
