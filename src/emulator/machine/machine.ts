@@ -153,6 +153,8 @@ export class Machine implements VirtualClock, MachineControl {
     const debug = options.debug ?? false;
     const cpi = this.recipe.cyclesPerInstruction;
     const start = this.cpu.retired();
+    let fruitlessWakeups = 0; // timer events while halted that did not get the CPU running again
+    let retiredAtLastHalt = -1;
     for (;;) {
       const retired = this.cpu.retired();
       const left = budget - (retired - start);
@@ -191,6 +193,16 @@ export class Machine implements VirtualClock, MachineControl {
           const wake = this.nextDeadline();
           if (wake === Infinity) {
             return this.finish({ reason: 'halt', detail: 'HLT waiting for an interrupt, but no device will ever raise one' });
+          }
+          // Only the guest can unmask or EOI, so if device events no longer wake it, nothing ever will.
+          const retiredNow = this.cpu.retired();
+          fruitlessWakeups = retiredNow === retiredAtLastHalt ? fruitlessWakeups + 1 : 0;
+          retiredAtLastHalt = retiredNow;
+          if (fruitlessWakeups >= 3) {
+            return this.finish({
+              reason: 'halt',
+              detail: 'HLT waiting for an interrupt, but every interrupt that arrives is masked or blocked in the PIC (missing unmask or EOI?)',
+            });
           }
           const idleFrom = this.now();
           if (wake > idleFrom) this.idleCycles += wake - idleFrom; // skip virtual time while halted

@@ -97,6 +97,13 @@ describe('Machine run loop', () => {
     assert.match(stop.detail, /no device will ever raise one/);
   });
 
+  it('reports a guest halted with IF=1 whose interrupts are all masked instead of skipping time forever', () => {
+    const { m } = build([{ op: 'out', port: 0x21, value: 0xff }, { op: 'sti' }, { op: 'hlt' }, { op: 'hlt' }]);
+    const stop = m.run(1_000_000);
+    assert.equal(stop.reason, 'halt');
+    assert.match(stop.detail, /masked or blocked/);
+  });
+
   it('shuts down on the Bochs "Shutdown" sequence', () => {
     const { m } = build([...'Shutdown'].map((c) => ({ op: 'out' as const, port: 0x8900, value: c.charCodeAt(0) })));
     assert.equal(m.run(100).reason, 'shutdown');
