@@ -85,7 +85,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     }
     this.guest.setEflags((this.guest.getEflags() & ~EflagsBit.IOPL) | EflagsBit.IF);
     this.cpu.blocks.clear();
-    this.cpu.eventHook = (kind, code, errorCode) => this.intercept(kind, code, errorCode);
+    this.installHook();
     this.attached = true;
     return undefined;
   }

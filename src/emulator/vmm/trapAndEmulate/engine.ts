@@ -119,10 +119,22 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     }
     this.guest.setEflags((this.guest.getEflags() & ~EflagsBit.IOPL) | EflagsBit.IF);
     this.cpu.blocks.clear();
-    this.cpu.eventHook = (kind, code, errorCode) => this.intercept(kind, code, errorCode);
+    this.installHook();
     this.layerStack = new LayerStack('guest-kernel');
     this.attached = true;
     return undefined;
+  }
+
+  /**
+   * Installs the VMM's CPU event hook. A hook already present (e.g. the debug adapter observing interrupt
+   * frames) keeps seeing every event first, but only as an observer: the VMM decides what is intercepted.
+   */
+  protected installHook(): void {
+    const observer = this.cpu.eventHook;
+    this.cpu.eventHook = (kind, code, errorCode) => {
+      if (observer !== null) observer(kind, code, errorCode);
+      return this.intercept(kind, code, errorCode);
+    };
   }
 
   run(budget: number): EngineStop {
