@@ -70,6 +70,7 @@ export class ReverseDebugger {
   }
 
   private requireHistory(): ExecutionHistory {
+    if (this.machine === undefined) throw new RuntimeStateError('no guest is running: launch first');
     if (this.history === undefined) throw new RuntimeStateError('reverse debugging is off for this session (reverseHistoryMB is 0)');
     return this.history;
   }
