@@ -6,7 +6,9 @@
 // insnStart/EIP as the interpreter does, so faults, budgets and self-modifying code behave identically.
 // If the host forbids code generation (a strict CSP), compilation is disabled and the interpreter runs.
 
+import { INSTRUCTION_FORMS } from '../isa/table';
 import type { Cpu } from './cpu';
+import { handlerFor } from './dispatch';
 import type { Block, Insn } from './insn';
 import { getCF, getZF, testCondition } from './lazyFlags';
 import {
@@ -218,21 +220,24 @@ function emitBody(insns: readonly Insn[], start: FlagState, doneExpression: stri
     const insn = insns[k]!;
     const begin = `(base + ${insn.offset}) | 0`;
     const next = `(base + ${insn.offset + insn.length}) | 0`;
-    const emitted = inline(insn, next, state);
+    // Only instructions that run their standard handler may be inlined: a handler replaced at decode time
+    // (e.g. by VMX non-root operation, which may turn an instruction into a VM exit) is always called.
+    const standard = insn.formIndex >= 0 && insn.handler === handlerFor(INSTRUCTION_FORMS[insn.formIndex]!, insn);
+    const emitted = standard ? inline(insn, next, state) : undefined;
     if (emitted !== undefined) {
       lines.push(emitted.code);
       state = emitted.state;
       if (k === insns.length - 1 && !emitted.code.includes(`s[${EIP}] =`)) lines.push(`s[${EIP}] = ${next};`);
       continue;
     }
-    const memoryOperation = memoryAlu(insn);
+    const memoryOperation = standard ? memoryAlu(insn) : undefined;
     if (memoryOperation !== undefined) {
       lines.push(`${flushCode(state)} cpu.insnStart = ${begin}; s[${EIP}] = ${next}; ${memoryOperation.code}`);
       state = memoryOperation.state;
       lines.push(`if (cpu.blockBreak) { ${flushCode(state)} return ${doneExpression} + ${k + 1}; }`);
       continue;
     }
-    const move = memoryMove(insn);
+    const move = standard ? memoryMove(insn) : undefined;
     if (move !== undefined) {
       lines.push(`${flushCode(state)} cpu.insnStart = ${begin}; s[${EIP}] = ${next}; ${move}`);
       lines.push(`if (cpu.blockBreak) return ${doneExpression} + ${k + 1};`);
