@@ -265,7 +265,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
       if (byte === undefined) return HypercallError.EFAULT;
       bytes.push(byte);
     }
-    this.recordIoPath(`console_io write ${count} bytes`, 'console');
+    this.recordIoPath(`console_io write ${count} bytes`);
     for (const byte of bytes) this.machine.ports.write(0x3f8, 1, byte); // the console is COM1
     return count;
   }

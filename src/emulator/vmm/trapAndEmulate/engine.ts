@@ -337,7 +337,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
         return undefined;
       }
       default:
-        if (exit.reason === ExitReason.IoInstruction) this.recordIoPath(instruction?.text ?? 'port access', reason);
+        if (exit.reason === ExitReason.IoInstruction) this.recordIoPath(instruction?.text ?? 'port access');
         if (this.vcpu.tablesDirty) this.rebuildShadowGdt();
         if (this.vcpu.halted) this.cpu.s[MODE] |= CpuMode.Halted;
         this.record('vmm', guestLayer, 'resume', `resume after ${reason}`, [], undefined, {});
@@ -382,11 +382,11 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     return this.guest.decodeAt((csBase + eip - (intN ? 2 : 1)) >>> 0);
   }
 
-  protected recordIoPath(what: string, reason: string): void {
+  /** Records the architecture's chain of hops for one device access the VMM forwards (architectures.ts). */
+  protected recordIoPath(what: string): void {
     for (const hop of ioPath(this.options.architecture, what)) {
       this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, undefined, {});
     }
-    void reason;
   }
 
   protected rebuildShadowGdt(): void {
