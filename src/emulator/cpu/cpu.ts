@@ -12,6 +12,8 @@ import { Vector } from './faults';
 import type { Block } from './insn';
 import { deliverException, deliverExternalInterrupt } from './interrupts';
 import { resetState } from './reset';
+import { VmxUnit } from '../vmx/vmxUnit';
+import type { VmxHooks } from './vmxHooks';
 import { COUNTER_RETIRED, COUNTER_STEP_FROM, CpuMode, DR, EFLAGS, EIP, Flag, MODE, SEG_BASE, Seg } from './stateLayout';
 
 export type { CpuEventHook, CpuEventKind, CpuFeatures, CpuOptions, CpuSnapshot } from './cpuCore';
@@ -27,9 +29,12 @@ export class Cpu extends CpuCore {
   private readonly breakpoints = new Set<number>();
   private readonly breakpointFilter = new Uint8Array(65536);
   private breakpointGeneration = 0;
+  /** VMX operation (vmxHooks.ts, src/emulator/vmx); null unless the machine enables VMX. */
+  readonly vmx: VmxHooks | null;
 
   constructor(options: CpuOptions) {
     super(options);
+    this.vmx = this.features.vmx ? new VmxUnit(this) : null;
     this.hotBlock = options.jit === false ? -1 : Cpu.HOT_BLOCK;
     this.blocks = new BlockCache(this);
     this.mmu.onCodeWrite = (page) => {

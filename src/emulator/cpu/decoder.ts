@@ -6,7 +6,7 @@
 import { DecodedInstruction, DecodeFault, decodeInstruction, MAX_INSTRUCTION_LENGTH, Prefix } from '../isa/decoder';
 import { INSTRUCTION_FORMS } from '../isa/table';
 import type { Cpu } from './cpu';
-import { handlerFor, undefinedOpcode } from './dispatch';
+import { handlerFor, nonRootHandler, undefinedOpcode } from './dispatch';
 import { Vector } from './faults';
 import type { Insn } from './insn';
 import { SEG_RIGHTS, Seg, SegmentRight } from './stateLayout';
@@ -53,6 +53,8 @@ export function decodeInto(cpu: Cpu, linear: number, insn: Insn): number {
   insn.rep = (d.prefixes & Prefix.REP) !== 0 ? 1 : (d.prefixes & Prefix.REPNE) !== 0 ? 2 : 0;
   insn.lock = (d.prefixes & Prefix.LOCK) !== 0;
   insn.handler = handlerFor(form, insn);
+  // VMX non-root: forms that may exit consult the VMX controls first (vmxHooks.ts; blocks are flushed on entry/exit).
+  if (cpu.vmx !== null && cpu.vmx.nonRoot && cpu.vmx.mayExit(d.formIndex)) insn.handler = nonRootHandler;
   insn.endsBlock = form.blockBoundary || form.category === 'system' || form.category === 'vmx' ||
     (form.category === 'string' && insn.rep !== 0) || form.privilege !== 'any';
   return (linear + insn.length - 1) | 0;

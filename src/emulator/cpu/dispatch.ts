@@ -2,6 +2,7 @@
 // the VMX hook, everything else to the dense (opcode, ModRM.reg) table filled by exec/*.ts. A form the
 // table lists but the executor lacks is reported as #UD with a reason (never silently ignored).
 
+import { INSTRUCTION_FORMS } from '../isa/table';
 import type { InstructionForm } from '../isa/types';
 import type { Cpu } from './cpu';
 import { registerAlu } from './exec/alu';
@@ -28,6 +29,13 @@ export const undefinedOpcode: Handler = (cpu: Cpu) => {
 
 const notImplemented: Handler = (cpu: Cpu) => {
   cpu.raise(Vector.UD, -1, 'instruction form listed in the table but not implemented by the CPU');
+};
+
+/** VMX non-root operation: the VMX unit decides (exit, done, or run the ordinary handler). See vmxHooks.ts. */
+export const nonRootHandler: Handler = (cpu: Cpu, insn: Insn) => {
+  const decision = cpu.vmx === null ? 'run' : cpu.vmx.instructionExits(cpu, insn);
+  if (decision === 'exit') throw cpu.hookStop; // the VM exit replaced the state; abort without delivering anything
+  if (decision === 'run') handlerFor(INSTRUCTION_FORMS[insn.formIndex]!, insn)(cpu, insn);
 };
 
 export function handlerFor(form: InstructionForm, insn: Insn): Handler {

@@ -37,6 +37,7 @@ export function deliverException(cpu: Cpu, vector: number, errorCode: number): v
     cpu.stopRequest = 'exit';
     return;
   }
+  if (cpu.vmx !== null && cpu.vmx.nonRoot && cpu.vmx.eventExits('exception', vector, pushesErrorCode(vector) ? Math.max(errorCode, 0) : -1)) return; // VMX exception bitmap
   deliverWithDoubleFault(cpu, vector, pushesErrorCode(vector) ? Math.max(errorCode, 0) : -1, Source.Exception);
 }
 
@@ -59,6 +60,7 @@ function deliverWithDoubleFault(cpu: Cpu, vector: number, errorCode: number, sou
 
 /** Triple fault: the processor enters shutdown (SDM Vol. 3A 6.15 interrupt 8, "Exception Class Abort"). */
 export function shutdown(cpu: Cpu): void {
+  if (cpu.vmx !== null && cpu.vmx.nonRoot && cpu.vmx.eventExits('triple-fault', 8, -1)) return; // VM exit 2 (SDM 25.2)
   cpu.s[MODE] |= CpuMode.Shutdown;
   cpu.stopRequest = 'shutdown';
   cpu.blockBreak = true;
@@ -77,6 +79,7 @@ export function softwareInterrupt(cpu: Cpu, vector: number): void {
 
 /** INTR: acknowledge the controller and deliver (between instructions). */
 export function deliverExternalInterrupt(cpu: Cpu): void {
+  if (cpu.vmx !== null && cpu.vmx.nonRoot && cpu.vmx.eventExits('external-interrupt', -1, -1)) return; // pin-based exiting
   const vector = cpu.interrupts.acknowledge() & 0xff;
   if (cpu.eventHook !== null && cpu.eventHook('external-interrupt', vector, -1)) {
     cpu.stopRequest = 'exit';

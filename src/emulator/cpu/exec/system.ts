@@ -269,6 +269,7 @@ function cacheControl(cpu: Cpu, insn: Insn): void {
 /** VMX instructions: #UD unless CR4.VMXE; with VMXE the VMM hook (later issue) decides. */
 export function vmxInstruction(cpu: Cpu, insn: Insn): void {
   if ((cpu.s[CR + 4]! & Cr4.VMXE) === 0) cpu.raise(Vector.UD);
+  if (cpu.vmx !== null) return cpu.vmx.execute(cpu, insn); // VMX operation (src/emulator/vmx, issue 6)
   if (cpu.eventHook !== null && cpu.eventHook('vmx', insn.formIndex, -1)) {
     cpu.s[EIP] = cpu.insnStart;
     cpu.stopRequest = 'exit';

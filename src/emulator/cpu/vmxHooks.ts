@@ -1,0 +1,21 @@
+// The CPU's one hook into VMX operation (src/emulator/vmx, issue 6). `Cpu.vmx` is set only when the machine
+// enables VMX (features.vmx). The CPU calls it for VMX instructions with CR4.VMXE = 1 (exec/system.ts); in
+// VMX non-root operation the decoder routes every form `mayExit` accepts through dispatch.ts
+// `nonRootHandler`, and interrupts.ts asks `eventExits` before delivering an exception, an external
+// interrupt or entering shutdown. The unit performs VM exits itself (host state, or a stop for a software host).
+
+import type { Cpu } from './cpu';
+import type { Insn } from './insn';
+
+export interface VmxHooks {
+  /** In VMX non-root operation. */
+  readonly nonRoot: boolean;
+  /** Decode time, non-root only: may this form exit (or behave differently) under VMX controls? */
+  mayExit(formIndex: number): boolean;
+  /** A VMX instruction with CR4.VMXE = 1 outside non-root operation. */
+  execute(cpu: Cpu, insn: Insn): void;
+  /** Non-root: 'exit' (a VM exit happened), 'done' (the unit completed the instruction) or 'run'. */
+  instructionExits(cpu: Cpu, insn: Insn): 'run' | 'done' | 'exit';
+  /** Non-root: true when the event caused a VM exit instead of being delivered. */
+  eventExits(kind: 'exception' | 'external-interrupt' | 'triple-fault', vector: number, errorCode: number): boolean;
+}
