@@ -34,8 +34,12 @@ export class Ia32CpuAdapter implements MachineCpu {
   }
 
   requestStop(): void {
-    this.core.stopRequest = 'exit';
+    if (this.core.stopRequest === null) this.core.stopRequest = 'exit'; // never mask a halt or shutdown
     this.core.blockBreak = true;
+  }
+
+  cancelStop(): void {
+    if (this.core.stopRequest === 'exit') this.core.stopRequest = null;
   }
 
   interruptsEnabled(): boolean {

@@ -38,6 +38,8 @@ export interface MachineCpu {
   run(budget: number, debug: boolean): CpuStopReason;
   /** Ask the CPU to return from run() at the next instruction boundary (a device ended the run). */
   requestStop(): void;
+  /** Withdraw a stop request that run() has not yet acted on (it returned for another reason first). */
+  cancelStop(): void;
   /** EFLAGS.IF: whether a HLT can be woken by a maskable interrupt. */
   interruptsEnabled(): boolean;
   /** Load the boot hand-over state. */

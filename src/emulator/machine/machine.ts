@@ -179,9 +179,12 @@ export class Machine implements VirtualClock, MachineControl {
         this.pendingStop = null;
         return stop.reason === 'guest-exit' || stop.reason === 'shutdown' || stop.reason === 'output-limit' ? this.finish(stop) : stop;
       }
-      if (cpuStop === 'exit' && this.rescheduleRequested) {
-        this.rescheduleRequested = false; // the slice ended early because a deadline moved: recompute it
-        continue;
+      if (this.rescheduleRequested) {
+        // A deadline moved during the slice. If that is why the CPU stopped, just recompute the slice;
+        // if it stopped for another reason first, withdraw the now pointless stop request.
+        this.rescheduleRequested = false;
+        if (cpuStop === 'exit') continue;
+        this.cpu.cancelStop();
       }
       switch (cpuStop) {
         case 'budget':

@@ -92,6 +92,10 @@ export class ScriptedCpu implements MachineCpu {
     this.stopRequested = true;
   }
 
+  cancelStop(): void {
+    this.stopRequested = false;
+  }
+
   interruptsEnabled(): boolean {
     return this.state.interruptsEnabled;
   }
