@@ -62,4 +62,24 @@ describe('misbehaving guests under the VMM', function () {
     assert.equal(stop.kind, 'stop');
     assert.match(stop.kind === 'stop' ? stop.message : '', /mmuext_op: paging hypercalls need memory virtualization/);
   });
+
+  it('random bytes as guest kernel code never raise a host exception (30 seeds per technique)', () => {
+    const image = guest('random', '    times 512 nop\n    jmp $');
+    let seed = 0x12345678;
+    const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+    const outcomes = new Map<string, number>();
+    for (const technique of ['trap-and-emulate', 'paravirtual'] as const) {
+      for (let round = 0; round < 30; round++) {
+        const machine = createPcMachine(defaultRecipe({ memoryMiB: 8 }));
+        const loaded = machine.boot(image, { kernelName: 'random' });
+        if ('error' in loaded) throw new Error(loaded.error);
+        for (let i = 0; i < 512; i++) machine.pokePhysical(loaded.entry.eip + i, next());
+        const result = createVmmEngine(machine, { technique });
+        assert.ok(result.ok);
+        const stop = result.handle.engine.run(20_000);
+        outcomes.set(stop.kind, (outcomes.get(stop.kind) ?? 0) + 1);
+      }
+    }
+    assert.equal([...outcomes.values()].reduce((a, b) => a + b, 0), 60);
+  });
 });

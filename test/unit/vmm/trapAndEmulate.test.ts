@@ -206,6 +206,15 @@ describe('trap-and-emulate: privileged instructions of the virtual kernel (real 
     assert.deepEqual(guest.loads, [[2, 0x11]]);
   });
 
+  it('pop ss loads the popped ring-0 selector with RPL 1 and pops 4 bytes', () => {
+    const { guest, vcpu } = setup();
+    guest.gpr[4] = 0x8800;
+    guest.writeLinear(0x8800, 4, 0x10);
+    trap(guest, vcpu, insn('pop ss', 'pop-sreg', [0x17], { segmentRegister: 2 }));
+    assert.deepEqual(guest.loads, [[2, 0x11]]);
+    assert.equal(guest.getGpr(4), 0x8804);
+  });
+
   it('iret back to the virtual kernel pops EIP, CS, EFLAGS and takes IF from the frame', () => {
     const { guest, vcpu } = setup();
     guest.gpr[4] = 0x8800;

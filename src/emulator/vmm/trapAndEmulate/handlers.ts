@@ -188,13 +188,26 @@ function emulateException(c: TrapContext): StepResult {
   }
 }
 
-/** MOV SS with a ring-0 selector at CPL 1 faults (SS needs RPL = DPL = CPL): load it with ring compression. */
+/**
+ * MOV SS / POP SS with a ring-0 selector at CPL 1 fault (SS needs RPL = DPL = CPL, SDM Vol. 2 MOV "Operation"):
+ * load it with ring compression (RPL 1). Register, memory and stack (POP SS) sources.
+ */
 function emulateStackSegmentLoad(c: TrapContext, insn: GuestInstruction): StepResult {
-  if (insn.segmentRegister !== SegmentRegister.SS || insn.register === undefined) {
-    return { finish: { kind: 'stop', message: `"${insn.text}" is not emulated` } };
+  if (insn.segmentRegister !== SegmentRegister.SS) return { finish: { kind: 'stop', message: `"${insn.text}" is not emulated` } };
+  const g = c.guest;
+  let selector: number | undefined;
+  let popped = false;
+  if (insn.mnemonic === 'pop-sreg') {
+    selector = g.readLinear((g.getSegmentBase(SegmentRegister.SS) + g.getGpr(4)) >>> 0, 2);
+    popped = true;
+  } else if (insn.register !== undefined) {
+    selector = g.getGpr(insn.register) & 0xffff;
+  } else if (insn.memoryAddress !== undefined) {
+    selector = g.readLinear(insn.memoryAddress, 2);
   }
-  const selector = c.guest.getGpr(insn.register) & 0xffff;
-  if (!c.guest.loadSegment(SegmentRegister.SS, compressedSelector(selector))) return reflect(GP, selector & ~3);
+  if (selector === undefined) return reflect(GP, 0);
+  if (!g.loadSegment(SegmentRegister.SS, compressedSelector(selector))) return reflect(GP, selector & ~3);
+  if (popped) g.setGpr(4, (g.getGpr(4) + 4) | 0);
   c.notes.push(`SS ← 0x${compressedSelector(selector).toString(16)} (guest asked for 0x${selector.toString(16)}; RPL 1 after ring compression)`);
   return undefined;
 }
