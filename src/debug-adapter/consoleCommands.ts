@@ -110,6 +110,12 @@ function describeIdt(runtime: DebugRuntime): string {
 }
 
 function describeLayers(runtime: DebugRuntime): string {
-  const layer = guestLayerAtCpl(runtime.regs.cpl());
-  return `technique native: no VMM. Running layer: ${LAYER_INFO[layer].title} at CPL ${runtime.regs.cpl()} (the whole call stack is one layer).`;
+  const frames = runtime.layerFrames();
+  if (frames === undefined) {
+    const layer = guestLayerAtCpl(runtime.regs.cpl());
+    return `technique native: no VMM. Running layer: ${LAYER_INFO[layer].title} at CPL ${runtime.regs.cpl()} (the whole call stack is one layer).`;
+  }
+  const rows = [`technique ${runtime.technique}; layer stack, running layer first:`];
+  for (const f of [...frames].reverse()) rows.push(`  ${LAYER_INFO[f.layer].title}${f.enteredBy === undefined ? ' (start)' : ` ← ${f.enteredBy}: ${f.reason}`}`);
+  return rows.join('\n');
 }

@@ -73,7 +73,7 @@ function interruptLabel(vector: number | undefined, source: InterruptSource | un
   }
 }
 
-/** The whole call stack of a natively running guest, top first. */
+/** The whole call stack, top first: the guest's frames, then (under a VMM) the layers below. */
 export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
   const layer = guestLayerAtCpl(runtime.regs.cpl());
   const frames: StackEntry[] = [codeEntry(runtime, layer, runtime.pc(), false)];
@@ -88,7 +88,14 @@ export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
       frames.push(codeEntry(runtime, layer, callSiteOf(runtime, f.returnAddress), false));
     }
   }
-  // Native: one layer, entered at start, so composeLayeredStack adds no separator.
-  const layers = new LayerStack(layer);
-  return composeLayeredStack(layers.topFirst().map((layerFrame) => ({ layerFrame, frames })));
+  // Native: one layer, entered at start, so composeLayeredStack adds no separator. Under a VMM the engine's
+  // layer stack adds the layers below, each shown at the guest instruction that left it (when known).
+  const engineLayers = runtime.layerFrames();
+  const layers = engineLayers === undefined ? new LayerStack(layer).topFirst() : [...engineLayers].reverse();
+  return composeLayeredStack(layers.map((layerFrame, index) => {
+    if (index === 0) return { layerFrame, frames };
+    const above = layers[index - 1]!;
+    const below = above.returnAddress === undefined ? [] : [codeEntry(runtime, layerFrame.layer, above.returnAddress, true)];
+    return { layerFrame, frames: below };
+  }));
 }

@@ -3,16 +3,19 @@
 // (contributes.debuggers[0].configurationAttributes.launch) and reduces them to a typed LaunchConfig.
 // Every problem is reported in words; a technique or architecture the runtime does not run yet is a clear
 // refusal, never a crash. Keep this file in step with package.json when an attribute is added.
+import { resolveCostModel, type CostModel } from '../emulator/vmm/costModel';
 import { ARCHITECTURES, TECHNIQUES, type Architecture, type Technique } from '../emulator/vmm/layers';
 
-/** Techniques this adapter can run today (the VMM engines plug in later). */
-export const RUNNABLE_TECHNIQUES: readonly Technique[] = ['native'];
+/** Techniques this adapter can run today (the other VMM engines plug in as they land). */
+export const RUNNABLE_TECHNIQUES: readonly Technique[] = ['native', 'trap-and-emulate'];
 
 export interface LaunchConfig {
   readonly program: string;
   readonly stopOnEntry: boolean;
   readonly technique: Technique;
   readonly architecture: Architecture;
+  /** The cycle-cost model (preset plus validated overrides) the VMM charges events with. */
+  readonly costModel: CostModel;
   readonly memoryMB: number;
   readonly vcpus: number;
   readonly cwd?: string;
@@ -90,7 +93,7 @@ export function validateLaunchArgs(args: unknown): LaunchValidation {
   if (program !== undefined && program.trim() === '') problems.push("'program' is empty: name the guest .asm, ELF or flat binary");
   const technique = oneOf('technique', TECHNIQUES, 'trap-and-emulate');
   const architecture = oneOf('architecture', ARCHITECTURES, 'monolithic');
-  oneOf('costModel', ['p4-2006', 'modern'] as const, 'p4-2006');
+  const costPreset = oneOf('costModel', ['p4-2006', 'modern'] as const, 'p4-2006');
   const costOverrides = a['costOverrides'];
   if (costOverrides !== undefined) {
     if (!isRecord(costOverrides)) problems.push("'costOverrides' must be an object of cycle counts");
@@ -142,7 +145,9 @@ export function validateLaunchArgs(args: unknown): LaunchValidation {
     problems.push(`'vcpus': ${vcpus} is not supported yet: the emulated PC has one vCPU (set "vcpus": 1)`);
   }
   if (problems.length === 0 && memoryMB < 2) problems.push("'memoryMB' must be at least 2 for the emulated PC (Multiboot loads kernels at 1 MiB)");
-  if (problems.length > 0) return { problems };
+  const cost = resolveCostModel(costPreset, isRecord(costOverrides) ? costOverrides : {});
+  if (!cost.ok && problems.length === 0) problems.push(...cost.errors.map((e) => `cost model: ${e}`));
+  if (problems.length > 0 || !cost.ok) return { problems };
   if (technique === 'native' && a['architecture'] !== undefined) {
     notes.push(`architecture '${architecture}' has no effect with technique 'native' (there is no VMM)`);
   }
@@ -151,7 +156,7 @@ export function validateLaunchArgs(args: unknown): LaunchValidation {
   }
   return {
     config: {
-      program: program!, stopOnEntry, technique, architecture, memoryMB, vcpus, ...(cwd !== undefined ? { cwd } : {}),
+      program: program!, stopOnEntry, technique, architecture, costModel: cost.model, memoryMB, vcpus, ...(cwd !== undefined ? { cwd } : {}),
       includePaths, defines, serialInput, instructionLimit, outputLimitBytes, trace,
     },
     notes,

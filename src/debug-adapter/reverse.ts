@@ -23,6 +23,8 @@ export class ReverseDebugger {
   private history: ExecutionHistory | undefined;
   private machine: Machine | undefined;
   private historyMB = DEFAULT_HISTORY_MB;
+  /** Why there is no history although reverseHistoryMB > 0 (a technique whose VMM state is not checkpointed). */
+  private unsupported: string | undefined;
   /** Serial bytes already shown (by index since boot). */
   private serialShown = 0;
 
@@ -32,13 +34,19 @@ export class ReverseDebugger {
   configure(launchArgs: Record<string, unknown>): void {
     const mb = launchArgs['reverseHistoryMB'];
     this.historyMB = typeof mb === 'number' && Number.isFinite(mb) && mb >= 0 ? mb : DEFAULT_HISTORY_MB;
+    const technique = launchArgs['technique'];
+    // The VMM engines keep state outside the machine (virtual CPU, shadow tables) that checkpoints do not
+    // capture yet, and they drive the CPU hooks a replay mutes: only native runs are recorded for now.
+    this.unsupported = typeof technique === 'string' && technique !== 'native'
+      ? `reverse debugging records native runs only for now (technique '${technique}' keeps VMM state the checkpoints do not capture)`
+      : undefined;
   }
 
   /** Starts recording on a freshly booted machine (first checkpoint at its current instruction count). */
   attach(machine: Machine): void {
     this.machine = machine;
     this.serialShown = machine.serialByteCount;
-    if (this.historyMB <= 0) return;
+    if (this.historyMB <= 0 || this.unsupported !== undefined) return;
     this.history = new ExecutionHistory(machine, { budgetBytes: this.historyMB * 1024 * 1024, interval: REVERSE_CHECKPOINT_INTERVAL });
     this.history.checkpoint();
   }
@@ -62,7 +70,11 @@ export class ReverseDebugger {
 
   stepBack(granularity: StepGranularity): Job {
     const history = this.requireHistory();
-    return { slice: () => (granularity === 'line' && this.runtime.program?.hasSource === true ? this.stepBackLine(history) : this.stepBackInstruction(history)) };
+    // A breakpoint may stop after an interrupt or exception was delivered (on a handler's first
+    // instruction); the first instruction step back then returns to before the delivery (same count).
+    const reason = this.runtime.lastStopInfo?.reason;
+    const afterDelivery = reason === 'breakpoint' || reason === 'function breakpoint' || reason === 'instruction breakpoint';
+    return { slice: () => (granularity === 'line' && this.runtime.program?.hasSource === true ? this.stepBackLine(history) : this.stepBackInstruction(history, afterDelivery)) };
   }
 
   reverseContinue(): Job {
@@ -71,6 +83,7 @@ export class ReverseDebugger {
 
   private requireHistory(): ExecutionHistory {
     if (this.machine === undefined) throw new RuntimeStateError('no guest is running: launch first');
+    if (this.unsupported !== undefined) throw new RuntimeStateError(this.unsupported);
     if (this.history === undefined) throw new RuntimeStateError('reverse debugging is off for this session (reverseHistoryMB is 0)');
     return this.history;
   }
@@ -115,11 +128,17 @@ export class ReverseDebugger {
     return this.stop(oldest === 0 ? 'entry' : 'pause', `reached the start of the recorded history at instruction ${oldest}, ${what}, at ${this.runtime.describeAddress(this.runtime.pc())}`);
   }
 
-  private stepBackInstruction(history: ExecutionHistory): JobResult {
+  private stepBackInstruction(history: ExecutionHistory, mayBeAfterDelivery: boolean): JobResult {
+    const rt = this.runtime;
     const now = this.now();
+    const here = rt.pc();
+    if (mayBeAfterDelivery && now >= (history.oldest ?? now)) {
+      this.travel(history, now);
+      if (rt.pc() !== here) return this.stop('step', `stepped back to before the interrupt/exception delivery, instruction ${now} at ${rt.describeAddress(rt.pc())}`);
+    }
     if (now <= (history.oldest ?? now)) return this.atHistoryStart(history);
     this.travel(history, now - 1);
-    return this.stop('step', `stepped back to instruction ${now - 1} at ${this.runtime.describeAddress(this.runtime.pc())}`);
+    return this.stop('step', `stepped back to instruction ${now - 1} at ${rt.describeAddress(rt.pc())}`);
   }
 
   /**

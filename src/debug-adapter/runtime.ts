@@ -10,7 +10,10 @@ import { disassembleOne } from '../emulator/disasm/disassembler';
 import type { Machine, MachineStop } from '../emulator/machine/machine';
 import { createPcMachine } from '../emulator/machine/pc';
 import { defaultRecipe } from '../emulator/machine/recipe';
-import { vectorName } from '../emulator/vmm/transitions';
+import type { VirtualCpuState } from '../emulator/vmm/engine';
+import type { LayerFrame } from '../emulator/vmm/layerStack';
+import { TrapAndEmulateEngine } from '../emulator/vmm/trapAndEmulate/engine';
+import { vectorName, type Transition } from '../emulator/vmm/transitions';
 import { BreakpointTable, type BreakpointRequest, type ResolvedBreakpoint } from './breakpoints';
 import { CallStackTracker, type GuestFrame } from './callStack';
 import { CpuRegisters } from './cpuAccess';
@@ -49,8 +52,11 @@ export interface ExitInfo {
   readonly description: string;
 }
 
+/** Why a slice of guest execution returned: the machine's reasons, or a diagnosed stop of the VMM. */
+export type GuestStop = MachineStop | { readonly reason: 'vmm-stop'; readonly detail: string };
+
 /** Statuses for endings other than the debug-exit port (the same even codes as `hyperstep run`). */
-export const END_STATUS = { shutdown: 4, halted: 6, instructionLimit: 8, outputLimit: 12 } as const;
+export const END_STATUS = { shutdown: 4, halted: 6, instructionLimit: 8, outputLimit: 12, vmmStop: 14 } as const;
 
 export interface RuntimeListener {
   stopped(info: StopInfo): void;
@@ -69,6 +75,12 @@ type State = 'idle' | 'stopped' | 'running' | 'ended';
 
 export class DebugRuntime implements ExpressionScope {
   private machine: Machine | undefined;
+  /** The VMM engine when the technique is not native. */
+  private engine: TrapAndEmulateEngine | undefined;
+  /** Engine mode: the machine's run loop is asked for the debug loop while this is set (see launch). */
+  private debugLoop = false;
+  /** Engine mode: a breakpoint at this address was resumed over (the CPU's own rule, across engine slices). */
+  private skipBreakpointAt = -1;
   private registers: CpuRegisters | undefined;
   private programInfo: Program | undefined;
   private state: State = 'idle';
@@ -141,9 +153,88 @@ export class DebugRuntime implements ExpressionScope {
     this.programInfo = loaded.program;
     const core = this.registers.core;
     core.magicBreakpointsEnabled = true;
-    core.eventHook = (kind, code, errorCode) => this.onCpuEvent(core, kind, code, errorCode);
+    if (config.technique === 'trap-and-emulate') {
+      const problem = this.attachTrapAndEmulate(machine, config);
+      if (problem !== undefined) return problem;
+    } else {
+      core.eventHook = (kind, code, errorCode) => this.onCpuEvent(core, kind, code, errorCode);
+    }
     this.state = 'stopped';
     return undefined;
+  }
+
+  /**
+   * Puts the trap-and-emulate VMM (src/emulator/vmm/trapAndEmulate) under the guest: it deprivileges the
+   * kernel to ring 1 and owns the CPU event hook. The engine drives machine.run itself; so that breakpoints
+   * and the magic breakpoint work inside its slices, this machine's run is wrapped to select the CPU's debug
+   * loop while the debugger asks for it, and to stop at a breakpoint the engine's emulation lands on (the
+   * CPU resumes over a breakpoint at the address it starts from, which after an emulated instruction would
+   * silently skip it).
+   */
+  private attachTrapAndEmulate(machine: Machine, config: LaunchConfig): string | undefined {
+    const engine = new TrapAndEmulateEngine(machine, { architecture: config.architecture, costModel: config.costModel });
+    const problem = engine.attach();
+    if (problem !== undefined) return `trap-and-emulate cannot run this guest: ${problem.kind === 'stop' ? problem.message : problem.kind}`;
+    const run = machine.run.bind(machine);
+    machine.run = (budget, options = {}) => {
+      const pc = this.regs.pc();
+      if (this.debugLoop && pc !== this.skipBreakpointAt && this.breakpoints.isBreakpointAddress(pc)) {
+        return { reason: 'breakpoint', detail: 'execution breakpoint' };
+      }
+      this.skipBreakpointAt = -1;
+      return run(budget, { ...options, debug: this.debugLoop || options.debug === true });
+    };
+    if (config.trace) engine.log.onRecord((t) => this.listener.output(`${describeTransition(t)}\n`, 'console'));
+    this.engine = engine;
+    this.listener.output(`trap-and-emulate (${config.architecture}): the guest kernel now runs in ring 1; privileged instructions trap into the VMM\n`, 'console');
+    return undefined;
+  }
+
+  /**
+   * Runs guest code for up to `budget` instructions: the machine directly (native) or through the VMM engine.
+   * `debug` selects the CPU loop that honours breakpoints.
+   */
+  runGuest(budget: number, debug: boolean): GuestStop {
+    const machine = this.machineInstance;
+    const engine = this.engine;
+    if (engine === undefined) return machine.run(budget, { debug });
+    this.debugLoop = debug;
+    this.skipBreakpointAt = this.regs.pc();
+    try {
+      const stop = engine.run(budget);
+      switch (stop.kind) {
+        case 'budget':
+        case 'step-done':
+          return { reason: 'budget', detail: `ran ${budget} instructions` };
+        case 'breakpoint':
+          return { reason: 'breakpoint', detail: 'execution breakpoint' };
+        case 'halt':
+          return { reason: 'halt', detail: 'the guest waits for an interrupt that nothing will raise' };
+        case 'guest-exit':
+          return { reason: 'guest-exit', detail: 'the guest wrote to the debug-exit port', exitStatus: stop.status };
+        case 'shutdown':
+          return { reason: 'shutdown', detail: stop.reason };
+        case 'stop':
+          if (/magic breakpoint/.test(stop.message)) return { reason: 'magic-breakpoint', detail: stop.message };
+          return { reason: 'vmm-stop', detail: `the VMM stopped the guest: ${stop.message}` };
+      }
+    } finally {
+      this.debugLoop = false;
+    }
+  }
+
+  /** The layer stack (engine techniques), bottom first; undefined when native. */
+  layerFrames(): readonly LayerFrame[] | undefined {
+    return this.engine?.stack.bottomFirst();
+  }
+
+  /** The virtual CPU the guest believes in (engine techniques); undefined when native. */
+  virtualCpu(): VirtualCpuState | undefined {
+    return this.engine?.virtualCpu();
+  }
+
+  get technique(): string {
+    return this.engine?.technique ?? 'native';
   }
 
   /** After configuration: stop at the entry point or run. */
@@ -287,7 +378,7 @@ export class DebugRuntime implements ExpressionScope {
   }
 
   /** Converts a machine stop into a job result; undefined means "keep running" (budget). */
-  interpretMachineStop(stop: MachineStop): JobResult | undefined {
+  interpretMachineStop(stop: GuestStop): JobResult | undefined {
     switch (stop.reason) {
       case 'budget':
         return undefined;
@@ -323,6 +414,8 @@ export class DebugRuntime implements ExpressionScope {
         return this.ended(END_STATUS.instructionLimit, stop.detail);
       case 'output-limit':
         return this.ended(END_STATUS.outputLimit, stop.detail);
+      case 'vmm-stop':
+        return this.ended(END_STATUS.vmmStop, stop.detail);
       case 'breakpoint':
       case 'watchpoint':
         return undefined; // handled by the job (needs the breakpoint table)
@@ -476,6 +569,12 @@ export class DebugRuntime implements ExpressionScope {
   evaluate(expression: string): number {
     return evaluateExpression(expression, this);
   }
+}
+
+/** One line for the `trace` launch option: "#12 trap guest kernel → vmm: #GP: cli at CPL1". */
+function describeTransition(t: Transition): string {
+  const at = t.instruction === undefined ? '' : ` [0x${t.instruction.address.toString(16)} ${t.instruction.text}]`;
+  return `#${t.seq} ${t.kind} ${t.from} → ${t.to}: ${t.reason}${at}${t.cost > 0 ? ` (${t.cost} cycles)` : ''}`;
 }
 
 /** A command that is not valid in the current state (the session turns it into an error response). */

@@ -4,8 +4,7 @@
 // Stepping single-steps the CPU and feeds the call-stack tracker; stepping over a CALL/INT (or an interrupt
 // that arrives mid-step) and stepping out run at full speed to the return address with an internal
 // breakpoint, accepting it only once the stack is back above the frame (so recursion returns correctly).
-import type { MachineStop } from '../emulator/machine/machine';
-import type { DebugRuntime, StopInfo, ExitInfo, StopReason } from './runtime';
+import type { DebugRuntime, ExitInfo, GuestStop, StopInfo, StopReason } from './runtime';
 
 export type JobResult = { readonly kind: 'stop'; readonly stop: StopInfo } | { readonly kind: 'ended'; readonly exit: ExitInfo };
 
@@ -36,7 +35,7 @@ export class ContinueJob implements Job {
   constructor(private readonly runtime: DebugRuntime) {}
 
   slice(): JobResult | undefined {
-    const stop = this.runtime.machineInstance.run(SLICE_INSTRUCTIONS, { debug: true });
+    const stop = this.runtime.runGuest(SLICE_INSTRUCTIONS, true);
     if (stop.reason === 'breakpoint') return breakpointStop(this.runtime);
     return this.runtime.interpretMachineStop(stop);
   }
@@ -92,7 +91,7 @@ export class StepJob implements Job {
       }
       const depthBefore = rt.tracker.depth;
       const stackBefore = rt.stackTop();
-      const stop = rt.machineInstance.run(1, { debug: false });
+      const stop = rt.runGuest(1, false);
       rt.tracker.afterStep(mnemonic, pc, length, rt.stackTop());
       const outcome = this.afterMachineStop(stop);
       if (outcome !== undefined) return outcome;
@@ -122,7 +121,7 @@ export class StepJob implements Job {
   /** Runs one slice towards the return; 'returned' when there, a result for any other stop. */
   private runToReturn(phase: ReturnPhase): JobResult | 'returned' | undefined {
     const rt = this.runtime;
-    const stop = rt.machineInstance.run(SLICE_INSTRUCTIONS, { debug: true });
+    const stop = rt.runGuest(SLICE_INSTRUCTIONS, true);
     if (stop.reason === 'breakpoint') {
       const pc = rt.pc();
       if (pc === phase.address && rt.stackTop() >= phase.minStackTop) {
@@ -135,7 +134,7 @@ export class StepJob implements Job {
     return rt.interpretMachineStop(stop);
   }
 
-  private afterMachineStop(stop: MachineStop): JobResult | undefined {
+  private afterMachineStop(stop: GuestStop): JobResult | undefined {
     if (stop.reason === 'budget' || stop.reason === 'breakpoint') return undefined;
     return this.runtime.interpretMachineStop(stop);
   }

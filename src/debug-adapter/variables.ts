@@ -17,7 +17,8 @@ type Container =
   | { readonly kind: 'segment'; readonly index: number }
   | { readonly kind: 'system' }
   | { readonly kind: 'crBits'; readonly cr: 0 | 4 }
-  | { readonly kind: 'table'; readonly which: 'gdtr' | 'idtr' };
+  | { readonly kind: 'table'; readonly which: 'gdtr' | 'idtr' }
+  | { readonly kind: 'virtual' };
 
 const CR0_BITS: readonly [string, number, string][] = [
   ['PE', 0, 'protection enable'], ['MP', 1, 'monitor coprocessor'], ['EM', 2, 'x87 emulation'], ['TS', 3, 'task switched'],
@@ -62,6 +63,9 @@ export class VariableStore {
       { name: 'Registers', presentationHint: 'registers', variablesReference: this.handles.create({ kind: 'general' }), expensive: false },
       { name: 'Segments', variablesReference: this.handles.create({ kind: 'segments' }), expensive: false },
       { name: 'System', variablesReference: this.handles.create({ kind: 'system' }), expensive: false },
+      ...(this.runtime.virtualCpu() === undefined ? [] : [
+        { name: 'Virtual CPU (as the guest believes)', variablesReference: this.handles.create({ kind: 'virtual' }), expensive: false },
+      ]),
     ];
   }
 
@@ -131,6 +135,22 @@ export class VariableStore {
         return (container.cr === 0 ? CR0_BITS : CR4_BITS).map(([name, bit, meaning]) => ({
           name, value: `${(value >>> bit) & 1} (${meaning})`, variablesReference: 0, presentationHint: { attributes: ['readOnly'] },
         }));
+      }
+      case 'virtual': {
+        const v = this.runtime.virtualCpu();
+        if (v === undefined) return [];
+        const ro: Pick<DebugProtocol.Variable, 'presentationHint'> = { presentationHint: { attributes: ['readOnly'] } };
+        const realCpl = r.cpl();
+        return [
+          { name: 'cpl', value: `${v.cpl}${v.cpl !== realCpl ? ` (real CPL ${realCpl})` : ''}`, variablesReference: 0, ...ro },
+          { name: 'IF', value: `${v.interruptFlag ? 1 : 0}${((r.eflags() >>> 9) & 1) !== (v.interruptFlag ? 1 : 0) ? ` (real IF ${(r.eflags() >>> 9) & 1})` : ''}`, variablesReference: 0, ...ro },
+          { name: 'IOPL', value: String(v.iopl), variablesReference: 0, ...ro },
+          { name: 'cr0', value: hex(v.cr0), variablesReference: 0, ...ro },
+          { name: 'cr3', value: hex(v.cr3), variablesReference: 0, ...ro },
+          { name: 'gdtr', value: `base=${hex(v.gdtr.base)} limit=${hex(v.gdtr.limit, 4)} (real ${hex(r.descriptorTable('gdtr').base)})`, variablesReference: 0, memoryReference: hex(v.gdtr.base), ...ro },
+          { name: 'idtr', value: `base=${hex(v.idtr.base)} limit=${hex(v.idtr.limit, 4)} (real ${hex(r.descriptorTable('idtr').base)})`, variablesReference: 0, memoryReference: hex(v.idtr.base), ...ro },
+          { name: 'pending interrupts', value: v.pendingVectors.length === 0 ? 'none' : v.pendingVectors.map((x) => hex(x, 2)).join(' '), variablesReference: 0, ...ro },
+        ];
       }
       case 'table': {
         const t = r.descriptorTable(container.which);

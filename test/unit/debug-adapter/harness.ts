@@ -15,6 +15,7 @@ export const KERNEL = join(FIXTURES, 'kernel.asm');
 export const SPIN = join(FIXTURES, 'spin.asm');
 export const TRAP = join(FIXTURES, 'trap.asm');
 export const IRQ = join(FIXTURES, 'irq.asm');
+export const TAE = join(FIXTURES, 'tae.asm');
 
 /** 1-based line of the fixture line carrying `marker` (e.g. 'BP-LOOP'). */
 export function lineOf(file: string, marker: string): number {

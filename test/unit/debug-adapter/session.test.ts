@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assemble } from '../../../src/emulator/asm';
-import { expectError, FIXTURES, IRQ, KERNEL, launchStopped, lineOf, SPIN, startHarness, topFrame, TRAP, type Harness } from './harness';
+import { expectError, FIXTURES, IRQ, KERNEL, launchStopped, lineOf, SPIN, startHarness, TAE, topFrame, TRAP, type Harness } from './harness';
 
 describe('debug adapter (DAP, in-process)', function () {
   this.timeout(20_000);
@@ -268,7 +268,7 @@ describe('debug adapter (DAP, in-process)', function () {
     await c.initializeRequest();
     assert.match(await expectError(c.threadsRequest().then(() => c.stackTraceRequest({ threadId: 1 }))), /launch first/);
     assert.match(await expectError(c.customRequest('noSuchRequest')), /unknown request/);
-    assert.match(await expectError(c.launchRequest({ program: KERNEL } as DebugProtocol.LaunchRequestArguments)), /trap-and-emulate' is not implemented/);
+    assert.match(await expectError(c.launchRequest({ program: KERNEL, technique: 'binary-translation' } as DebugProtocol.LaunchRequestArguments)), /binary-translation' is not implemented/);
     assert.match(await expectError(c.launchRequest({ program: KERNEL, technique: 'native', memoryMB: 'lots' } as DebugProtocol.LaunchRequestArguments)), /memoryMB/);
     assert.match(await expectError(c.launchRequest({ technique: 'native' } as DebugProtocol.LaunchRequestArguments)), /'program' is required/);
     assert.match(await expectError(c.launchRequest({ technique: 'native', program: '/no/such/file.asm' } as DebugProtocol.LaunchRequestArguments)), /cannot read/);
@@ -487,6 +487,72 @@ describe('debug adapter: stepping across a hardware interrupt', function () {
       const into = await c.stackTraceRequest({ threadId: 1 });
       assert.equal(into.body.stackFrames[0]!.name, 'irq0');
       assert.equal(into.body.stackFrames[1]!.presentationHint, 'label');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('debug adapter: trap-and-emulate technique', function () {
+  this.timeout(20_000);
+  it('runs the guest deprivileged under the VMM, with breakpoints after emulated instructions and the virtual CPU beside the real one', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const trace: string[] = [];
+      c.on('output', (e: DebugProtocol.OutputEvent) => trace.push(e.body.output));
+      await launchStopped(c, { program: TAE, technique: 'trap-and-emulate', architecture: 'monolithic', trace: true });
+      const scopes = (await c.scopesRequest({ frameId: (await topFrame(c)).id })).body.scopes;
+      assert.deepEqual(scopes.map((s) => s.name), ['Registers', 'Segments', 'System', 'Virtual CPU (as the guest believes)']);
+      const system = (await c.variablesRequest({ variablesReference: scopes[2]!.variablesReference })).body.variables;
+      assert.equal(system.find((v) => v.name === 'cpl')!.value, '1', 'the guest kernel really runs in ring 1');
+      const virtual = (await c.variablesRequest({ variablesReference: scopes[3]!.variablesReference })).body.variables;
+      assert.match(virtual.find((v) => v.name === 'cpl')!.value, /^0 \(real CPL 1\)/);
+      // A breakpoint on the instruction right after the trapping CLI is hit (the VMM's emulation lands on it).
+      await c.setBreakpointsRequest({ source: { path: TAE }, breakpoints: [{ line: lineOf(TAE, 'BP-AFTER-CLI') }] });
+      const hit = c.waitForEvent('stopped');
+      await c.continueRequest({ threadId: 1 });
+      await hit;
+      assert.equal((await topFrame(c)).line, lineOf(TAE, 'BP-AFTER-CLI'));
+      const scopes2 = (await c.scopesRequest({ frameId: 0 })).body.scopes;
+      const virtual2 = (await c.variablesRequest({ variablesReference: scopes2[3]!.variablesReference })).body.variables;
+      assert.match(virtual2.find((v) => v.name === 'IF')!.value, /^0 \(real IF 1\)/, 'cli cleared the virtual IF only');
+      assert.ok(trace.some((t) => /trap guest-kernel → vmm: #GP: cli/.test(t)), `the trace shows the trap:\n${trace.join('')}`);
+      assert.match((await c.evaluateRequest({ expression: 'info layers', context: 'repl' })).body.result, /technique trap-and-emulate/);
+      // Step over the call whose body traps on OUT: the guest exits with its status through the VMM.
+      await c.setBreakpointsRequest({ source: { path: TAE }, breakpoints: [] });
+      const exited = c.waitForEvent('exited');
+      await c.continueRequest({ threadId: 1 });
+      assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 9);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('steps over a trapping instruction as one guest instruction', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      await launchStopped(c, { program: TAE, technique: 'trap-and-emulate' });
+      let stop = c.waitForEvent('stopped');
+      await c.nextRequest({ threadId: 1 });
+      await stop;
+      assert.equal((await topFrame(c)).line, lineOf(TAE, 'BP-CLI'));
+      stop = c.waitForEvent('stopped');
+      await c.nextRequest({ threadId: 1 });
+      await stop;
+      assert.equal((await topFrame(c)).line, lineOf(TAE, 'BP-AFTER-CLI'));
+      stop = c.waitForEvent('stopped');
+      await c.stepInRequest({ threadId: 1, granularity: 'instruction' });
+      await stop;
+      stop = c.waitForEvent('stopped');
+      await c.nextRequest({ threadId: 1 });
+      await stop;
+      stop = c.waitForEvent('stopped');
+      await c.nextRequest({ threadId: 1 });
+      await stop;
+      assert.equal((await topFrame(c)).line, lineOf(TAE, 'BP-CALL-FINISH'));
+      assert.match((await c.evaluateRequest({ expression: 'ebx & 0x200' })).body.result, /^0x00000200 /, 'PUSHFD saw the real IF = 1: POPF/PUSHF are not virtualized');
     } finally {
       await h.close();
     }

@@ -68,7 +68,7 @@ describe('launch arguments', () => {
     assert.ok(v.notes.some((n) => n.includes('no effect')));
   });
   it('refuses techniques that are not implemented yet, with a way forward', () => {
-    for (const technique of ['trap-and-emulate', 'binary-translation', 'paravirtual', 'hardware-assisted']) {
+    for (const technique of ['binary-translation', 'paravirtual', 'hardware-assisted']) {
       const v = validateLaunchArgs({ program: 'k.asm', technique });
       assert.ok('problems' in v);
       assert.match(v.problems[0]!, new RegExp(`${technique}' is not implemented.*native`));
@@ -85,6 +85,7 @@ describe('launch arguments', () => {
       assert.ok(text.includes(key), `missing a problem for ${key}:\n${text}`);
     }
     assert.ok('problems' in validateLaunchArgs(null));
+    assert.match((validateLaunchArgs({ program: 'k.asm', technique: 'native', costOverrides: { noSuchCost: 5 } }) as { problems: string[] }).problems.join(), /cost model/);
     assert.match((validateLaunchArgs({ program: 'k.asm', technique: 'native', vcpus: 2 }) as { problems: string[] }).problems[0]!, /one vCPU/);
   });
 });
