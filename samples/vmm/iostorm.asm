@@ -23,9 +23,9 @@
 ;    management OS and back; hosted - each access costs two world switches and host system calls
 ;    (Sugerman et al. 2001 measured 22.7 µs per packet on that path). Compare total cycles per architecture.
 bits 32
-%include "multiboot.inc"
-%include "com1.inc"
-%include "pc.inc"
+%include "../include/multiboot.inc"
+%include "../include/com1.inc"
+%include "../include/pc.inc"
 
 LINES           equ 32
 POST_PORT       equ 0x80

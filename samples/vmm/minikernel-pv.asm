@@ -36,8 +36,8 @@
 ;  * architectures: console_io is served by the VMM's console (monolithic), forwarded to the management OS
 ;    console back end (microkernel), or world-switched to the host process (hosted) - one hop per string.
 bits 32
-%include "multiboot.inc"
-%include "hypercall.inc"
+%include "../include/multiboot.inc"
+%include "../include/hypercall.inc"
 
 SYS_EXIT        equ 0
 SYS_WRITE       equ 1

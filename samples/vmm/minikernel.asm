@@ -34,9 +34,9 @@
 ;    the host driver hands it to the VM process, which "writes" it with a host system call, and back. Compare
 ;    the per-layer cycle summaries: the hosted run spends most cycles outside the guest.
 bits 32
-%include "multiboot.inc"
-%include "com1.inc"
-%include "pc.inc"
+%include "../include/multiboot.inc"
+%include "../include/com1.inc"
+%include "../include/pc.inc"
 
 SYS_EXIT        equ 0
 SYS_WRITE       equ 1                   ; EBX = buffer, ECX = length

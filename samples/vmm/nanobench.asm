@@ -12,9 +12,9 @@
 ;    architecture far dearer (two world switches and host system calls per access).
 ;  * binary-translation / hardware-assisted (issue 6): A&A's other columns.
 bits 32
-%include "multiboot.inc"
-%include "com1.inc"
-%include "pc.inc"
+%include "../include/multiboot.inc"
+%include "../include/com1.inc"
+%include "../include/pc.inc"
 
 ROUNDS          equ 100
 

@@ -28,9 +28,9 @@
 ;  * architectures do not change the lesson; they change what each timer interrupt costs.
 bits 32
 %define PIT_DIVISOR 1193                ; about 1000 Hz
-%include "multiboot.inc"
-%include "com1.inc"
-%include "pc.inc"
+%include "../include/multiboot.inc"
+%include "../include/com1.inc"
+%include "../include/pc.inc"
 
 EFLAGS_IF       equ 0x200
 CRITICAL_LOOPS  equ 4000000             ; long enough to span several timer periods on any engine

@@ -28,9 +28,9 @@
 ;  * paravirtual: a PV kernel runs at ring 1 and would see the same differences; Xen guests are told so
 ;    (they are written knowing they are virtualized).
 bits 32
-%include "multiboot.inc"
-%include "com1.inc"
-%include "pc.inc"
+%include "../include/multiboot.inc"
+%include "../include/com1.inc"
+%include "../include/pc.inc"
 
 MULTIBOOT_HEADER
 
