@@ -92,10 +92,22 @@ export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
   // layer stack adds the layers below, each shown at the guest instruction that left it (when known).
   const engineLayers = runtime.layerFrames();
   const layers = engineLayers === undefined ? new LayerStack(layer).topFirst() : [...engineLayers].reverse();
+  // A handler the VMM reflected or injected into runs above the guest's own interrupt frame: the guest
+  // frames below that frame belong to the interrupted layer, so they move under the layer separator.
+  let top = frames;
+  let carried: StackEntry[] = [];
+  const entered = layers[0]?.enteredBy;
+  if (layers.length > 1 && (entered === 'fault-reflection' || entered === 'interrupt-injection')) {
+    const cut = frames.findIndex((f) => f.kind === 'separator');
+    if (cut > 0) {
+      top = frames.slice(0, cut);
+      carried = frames.slice(cut);
+    }
+  }
   return composeLayeredStack(layers.map((layerFrame, index) => {
-    if (index === 0) return { layerFrame, frames };
+    if (index === 0) return { layerFrame, frames: top };
     const above = layers[index - 1]!;
     const below = above.returnAddress === undefined ? [] : [codeEntry(runtime, layerFrame.layer, above.returnAddress, true)];
-    return { layerFrame, frames: below };
+    return { layerFrame, frames: index === 1 ? [...carried, ...below] : below };
   }));
 }

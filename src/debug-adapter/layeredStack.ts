@@ -31,6 +31,7 @@ export interface LayerSegment {
   readonly frames: readonly StackEntry[];
 }
 
+/** Words naming each kind of boundary, unless the transition's reason already says it (see STEMS). */
 const KIND_WORDS: Readonly<Record<string, string>> = {
   trap: 'trap',
   'fault-reflection': 'fault reflected',
@@ -45,9 +46,14 @@ const KIND_WORDS: Readonly<Record<string, string>> = {
 };
 
 /** The separator text for entering `frame` (its transition's reason, and where it went). */
+const STEMS: Readonly<Record<string, string>> = { 'fault-reflection': 'reflect', 'interrupt-injection': 'inject', 'vm-entry': 'vm entry', translation: 'bt' };
+
 export function separatorLabel(frame: LayerFrame): string {
   const word = frame.enteredBy === undefined ? '' : KIND_WORDS[frame.enteredBy] ?? frame.enteredBy;
-  const reason = word !== '' && !frame.reason.toLowerCase().startsWith(word.toLowerCase()) ? `${word} ${frame.reason}` : frame.reason;
+  const lower = frame.reason.toLowerCase();
+  const stem = frame.enteredBy === undefined ? undefined : STEMS[frame.enteredBy];
+  const said = lower.startsWith(word.toLowerCase()) || (stem !== undefined && lower.includes(stem));
+  const reason = word !== '' && !said ? `${word} ${frame.reason}` : frame.reason;
   return `${reason} → ${LAYER_INFO[frame.layer].title}`;
 }
 

@@ -6,6 +6,7 @@
 // so the synchronous assembler works over asynchronous file systems such as vscode.workspace.fs.
 import { assemble, formatDiagnostic, type AssemblyResult } from '../emulator/asm';
 import { disassembleOne } from '../emulator/disasm/disassembler';
+import { readElfSymbols } from './elfSymbols';
 import { type FileAccess, joinPath } from './fileAccess';
 
 /** A source position of an instruction (1-based line and column, as the assembler reports them). */
@@ -227,11 +228,12 @@ export async function assembleProgram(path: string, files: FileAccess, options: 
   return { program: new Program(image, path, sites, symbols), warnings };
 }
 
-/** A prebuilt Multiboot ELF32 kernel or flat image: no source map, no symbols. */
+/** A prebuilt Multiboot ELF32 kernel (with its symbol table's labels) or flat image: no source map. */
 export async function loadBinaryProgram(path: string, files: FileAccess): Promise<ProgramLoad> {
   const bytes = await files.readFile(path);
   if (bytes === undefined) return { error: `cannot read the program ${path}` };
-  return { program: new Program(bytes, undefined, [], []), warnings: [] };
+  const symbols = readElfSymbols(bytes).map((s) => ({ name: s.name, address: s.address }));
+  return { program: new Program(bytes, undefined, [], symbols), warnings: [] };
 }
 
 export function isAssemblySource(path: string): boolean {

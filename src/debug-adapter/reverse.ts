@@ -14,7 +14,7 @@ import { RuntimeStateError, type DebugRuntime, type StopInfo, type StopReason } 
 import type { Job, JobResult, StepGranularity } from './stepping';
 
 /** Retired instructions between checkpoints: a reverse step replays at most about this many. */
-export const REVERSE_CHECKPOINT_INTERVAL = 200_000;
+export const REVERSE_CHECKPOINT_INTERVAL = 100_000;
 export const DEFAULT_HISTORY_MB = 64;
 /** First window (instructions) searched backwards for the previous source line; it grows 8× per miss. */
 const LINE_WINDOW = 64;

@@ -5,6 +5,7 @@
 // evaluate, pause of a looping guest, exception filters, serial output and the exit status.
 import * as assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -555,6 +556,42 @@ describe('debug adapter: trap-and-emulate technique', function () {
       assert.match((await c.evaluateRequest({ expression: 'ebx & 0x200' })).body.result, /^0x00000200 /, 'PUSHFD saw the real IF = 1: POPF/PUSHF are not virtualized');
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('debug adapter: prebuilt ELF kernel under trap-and-emulate (needs nasm and ld)', function () {
+  this.timeout(30_000);
+  it('names frames from the ELF symbol table and shows the VMM reflection of int 0x80 as a layer separator', async () => {
+    for (const tool of ['nasm', 'ld']) {
+      const probe = spawnSync(tool, ['--version'], { encoding: 'utf8' });
+      if (probe.error !== undefined) throw new Error(`${tool} is required for this test (CI installs it via .ci/run): ${probe.error.message}`);
+    }
+    const root = join(__dirname, '..', '..', '..');
+    const dir = mkdtempSync(join(tmpdir(), 'hyperstep-elf-'));
+    const elf = join(dir, 'minikernel.elf');
+    const nasm = spawnSync('nasm', ['-f', 'elf32', '-I', `${join(root, 'samples', 'include')}/`, '-o', join(dir, 'k.o'), join(root, 'samples', 'vmm', 'minikernel.asm')], { encoding: 'utf8' });
+    assert.equal(nasm.status, 0, nasm.stderr);
+    const ld = spawnSync('ld', ['-m', 'elf_i386', '-T', join(root, 'samples', 'vmm', 'link.ld'), '-o', elf, join(dir, 'k.o')], { encoding: 'utf8' });
+    assert.equal(ld.status, 0, ld.stderr);
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      await launchStopped(c, { program: elf, technique: 'trap-and-emulate' });
+      const fn = await c.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'syscall_handler' }] });
+      assert.equal(fn.body.breakpoints[0]!.verified, true, 'labels come from the ELF symbol table');
+      const hit = c.waitForEvent('stopped');
+      await c.continueRequest({ threadId: 1 });
+      await hit;
+      const frames = (await c.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+      assert.equal(frames[0]!.name, 'syscall_handler');
+      assert.equal(frames[1]!.presentationHint, 'label');
+      assert.match(frames[1]!.name, /^reflect int 0x80 through the guest's virtual IDT → guest kernel$/);
+      assert.match(frames[2]!.name, /^int 0x80/);
+      assert.equal(frames[3]!.name, 'user_main');
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
