@@ -19,6 +19,8 @@ import { trackPageWrites, type PageWriteSource } from './pageWrites';
 export const PAGE_BYTES = 4096;
 /** Default spacing of checkpoints (retired instructions): a reverse step replays at most this many. */
 export const DEFAULT_CHECKPOINT_INTERVAL = 1_000_000;
+/** A travel further than this past its checkpoint leaves another checkpoint this far before its target. */
+export const NEAR_CHECKPOINT_DISTANCE = 1024;
 
 export interface HistoryOptions {
   /** Memory budget for checkpoints in bytes; the oldest checkpoints are dropped beyond it. */
@@ -168,6 +170,14 @@ export class ExecutionHistory {
       return { ok: false, error: `instruction ${target} is before the recorded history (oldest checkpoint: ${this.oldest ?? 'none'})` };
     }
     this.restore(index);
+    // Leave a checkpoint just short of the destination on the way, so the next step back (the usual
+    // follow-up) replays a few thousand instructions instead of up to a whole interval.
+    const near = target - NEAR_CHECKPOINT_DISTANCE;
+    if (near - this.checkpoints[index]!.count > NEAR_CHECKPOINT_DISTANCE) {
+      const partial = this.replayTo(near);
+      if (!partial.ok) return partial;
+      this.checkpoint();
+    }
     return this.replayTo(target);
   }
 

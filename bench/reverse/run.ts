@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+// Reverse-debugging benchmark (issue 7 target: reverse step at 10 M recorded instructions ≤ 50 ms with
+// ≤ 64 MiB of history). Drives HyperStepDebugSession in-process as VS Code's inline host does: launch the
+// compute guest with the default 64 MiB history, continue to a breakpoint ~10.5 M instructions in (the
+// runtime records checkpoints as it runs), then time stepBack request → stopped event, instruction and
+// line granularity, and a reverse-continue across most of the history. Reports p50/p99 and the history's
+// memory. Usage: npx tsx bench/reverse/run.ts [--steps N] [--iter ITERATIONS]
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { join } from 'node:path';
+import type { DebugRuntime } from '../../src/debug-adapter/runtime';
+import { nodeFileAccess } from '../../src/debug-adapter/nodeFiles';
+import { HyperStepDebugSession } from '../../src/debug-adapter/session';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const STEPS = option('--steps', 100);
+const ITER = option('--iter', 1_500_000);
+const PROGRAM = join(__dirname, 'compute.asm');
+
+class InlineClient {
+  private seq = 1;
+  private readonly pending = new Map<number, (r: DebugProtocol.Response) => void>();
+  private readonly waiters: { event: string; resolve: (e: DebugProtocol.Event) => void }[] = [];
+  readonly session = new HyperStepDebugSession({ files: nodeFileAccess });
+
+  constructor() {
+    this.session.onDidSendMessage((m) => {
+      const msg = m as DebugProtocol.ProtocolMessage;
+      if (msg.type === 'response') {
+        const r = msg as DebugProtocol.Response;
+        this.pending.get(r.request_seq)?.(r);
+        this.pending.delete(r.request_seq);
+      } else if (msg.type === 'event') {
+        const e = msg as DebugProtocol.Event;
+        const k = this.waiters.findIndex((w) => w.event === e.event);
+        if (k >= 0) this.waiters.splice(k, 1)[0]!.resolve(e);
+      }
+    });
+  }
+
+  request(command: string, body: unknown = {}): Promise<DebugProtocol.Response> {
+    const seq = this.seq++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, (r) => (r.success ? resolve(r) : reject(new Error(`${command}: ${r.message}`))));
+      this.session.handleMessage({ seq, type: 'request', command, arguments: body } as DebugProtocol.Request);
+    });
+  }
+
+  event(name: string): Promise<DebugProtocol.Event> {
+    return new Promise((resolve) => this.waiters.push({ event: name, resolve }));
+  }
+
+  /** The runtime behind the session (private there; read here only to report the history's figures). */
+  get runtime(): DebugRuntime {
+    return (this.session as unknown as { runtime: DebugRuntime }).runtime;
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function timed(c: InlineClient, command: string, body: unknown): Promise<{ ms: number; stop: DebugProtocol.StoppedEvent }> {
+  const stopped = c.event('stopped');
+  const t0 = performance.now();
+  await c.request(command, body);
+  const stop = (await stopped) as DebugProtocol.StoppedEvent;
+  return { ms: performance.now() - t0, stop };
+}
+
+function summary(label: string, times: number[]): string {
+  const sorted = [...times].sort((a, b) => a - b);
+  return `${label}: p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, max ${sorted[sorted.length - 1]!.toFixed(2)} ms (${times.length} requests)`;
+}
+
+async function main(): Promise<void> {
+  const c = new InlineClient();
+  await c.request('initialize', { adapterID: 'hyperstep', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+  const initialized = c.event('initialized');
+  const entry = c.event('stopped');
+  await c.request('launch', { program: PROGRAM, technique: 'native', stopOnEntry: true, defines: { ITER: String(ITER) } });
+  await initialized;
+  await c.request('setFunctionBreakpoints', { breakpoints: [{ name: 'marker' }] });
+  await c.request('configurationDone');
+  await entry;
+  const record = await timed(c, 'continue', { threadId: 1 });
+  const rt = c.runtime;
+  const recorded = rt.retired();
+  const stats = rt.reverse.recorder!.stats();
+  const mib = (b: number): string => (b / 1024 / 1024).toFixed(2);
+  console.log(`recorded ${recorded} instructions in ${record.ms.toFixed(0)} ms (stop: ${record.stop.body.reason}); history: ${stats.checkpoints} checkpoints, ${stats.pageVersions} page versions, ${mib(stats.bytes)} MiB (full RAM copies would take ${mib(stats.fullCopyBytes)} MiB); oldest reachable instruction ${stats.oldest}`);
+
+  const instruction: number[] = [];
+  for (let k = 0; k < STEPS; k++) instruction.push((await timed(c, 'stepBack', { threadId: 1, granularity: 'instruction' })).ms);
+  console.log(`first stepBack requests: ${instruction.slice(0, 5).map((t) => t.toFixed(1)).join(", ")} ms`);
+  console.log(summary("stepBack (instruction)", instruction));
+  if (rt.retired() !== recorded - STEPS) throw new Error(`expected instruction ${recorded - STEPS}, at ${rt.retired()}`);
+
+  const line: number[] = [];
+  for (let k = 0; k < Math.min(STEPS, 50); k++) line.push((await timed(c, 'stepBack', { threadId: 1, granularity: 'line' })).ms);
+  console.log(`first line stepBack requests: ${line.slice(0, 5).map((t) => t.toFixed(1)).join(", ")} ms`);
+  console.log(summary("stepBack (line)", line));
+
+  // Reverse-continue with a breakpoint at the first loop instruction (hit every 7 instructions).
+  await c.request('setFunctionBreakpoints', { breakpoints: [{ name: 'body' }] });
+  const near = await timed(c, 'reverseContinue', { threadId: 1 });
+  console.log(`reverseContinue to the previous loop pass: ${near.ms.toFixed(2)} ms (${near.stop.body.description})`);
+
+  // Worst case for a single reverse step: travel to counts spread over the history, each far from any
+  // checkpoint left by an earlier travel (restore + replay of up to a whole checkpoint interval).
+  const history = rt.reverse.recorder!;
+  const jumps: number[] = [];
+  for (let k = 0; k < 40; k++) {
+    const target = Math.floor(recorded * (0.97 - k * 0.024)) + 77_777;
+    const t0 = performance.now();
+    rt.reverse.travel(history, target);
+    jumps.push(performance.now() - t0);
+    if (rt.retired() !== target) throw new Error(`travel to ${target} landed at ${rt.retired()}`);
+  }
+  console.log(summary('travel to a count up to one interval past its checkpoint (cold step back)', jumps));
+  await timed(c, 'next', { threadId: 1, granularity: 'instruction' }); // back in the runtime's own flow
+
+  // Reverse-continue with a breakpoint only passed at the entry: a scan of all the history left.
+  await c.request('setFunctionBreakpoints', { breakpoints: [{ name: 'start' }] });
+  const from = rt.retired();
+  const far = await timed(c, 'reverseContinue', { threadId: 1 });
+  console.log(`reverseContinue scanning ${from} instructions back to the entry: ${far.ms.toFixed(0)} ms (${far.stop.body.description})`);
+  await c.request('disconnect', {});
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
