@@ -45,7 +45,8 @@ export function saveGuestState(cpu: Cpu, vmcs: Vmcs): void {
     vmcs.write(F.GUEST_ES_SELECTOR + 2 * seg, s[SEG_SELECTOR + seg]!);
     vmcs.write(F.GUEST_ES_BASE + 2 * seg, s[SEG_BASE + seg]!);
     vmcs.write(F.GUEST_ES_LIMIT + 2 * seg, s[SEG_LIMIT + seg]!);
-    vmcs.write(F.GUEST_ES_AR + 2 * seg, usable || seg === Seg.CS ? s[SEG_ACCESS + seg]! & 0xf0ff : AR_UNUSABLE);
+    // A loaded segment's descriptor is marked accessed (SDM Vol. 3A 3.4.5.1); the cache may predate that write.
+    vmcs.write(F.GUEST_ES_AR + 2 * seg, usable || seg === Seg.CS ? (s[SEG_ACCESS + seg]! & 0xf0ff) | 1 : AR_UNUSABLE);
   }
   vmcs.write(F.GUEST_LDTR_SELECTOR, s[LDTR_SELECTOR]!);
   vmcs.write(F.GUEST_LDTR_BASE, s[LDTR_BASE]!);

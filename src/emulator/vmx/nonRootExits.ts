@@ -27,7 +27,7 @@ const DONE: InstructionOutcome = { kind: 'done' };
 /** Mnemonics whose behaviour VMX non-root operation may change (decode-time filter). */
 const CONTROLLED = new Set([
   'hlt', 'cpuid', 'invd', 'wbinvd', 'rdtsc', 'rdmsr', 'wrmsr', 'in', 'out', 'insb', 'insw', 'insd', 'outsb', 'outsw', 'outsd',
-  'mov', 'clts', 'lmsw', 'invlpg', 'lgdt', 'lidt', 'sgdt', 'sidt', 'lldt', 'ltr', 'sldt', 'str',
+  'mov', 'clts', 'lmsw', 'smsw', 'invlpg', 'lgdt', 'lidt', 'sgdt', 'sidt', 'lldt', 'ltr', 'sldt', 'str',
 ]);
 
 export function mayExitForm(mnemonic: string, category: string, opcodeText: string): boolean {
@@ -160,6 +160,19 @@ export function instructionExit(cpu: Cpu, vmcs: Vmcs, insn: Insn): InstructionOu
       return exit(ExitReason.LdtrTrAccess, insn.mod === 3 ? 0 : insn.disp, (memoryOperandInfo(insn) & ~0xf0000000) | (identity << 28));
     }
     case 'mov': return movControlOrDebug(cpu, vmcs, insn, form.opcodeText, proc);
+    case 'smsw': {
+      // SMSW reads host-owned CR0 bits from the read shadow (SDM 26.3): run it on the shadowed value.
+      const mask = vmcs.read(F.CR0_MASK);
+      if (mask === 0) return RUN;
+      const real = s[CR]!;
+      s[CR] = (real & ~mask) | (vmcs.read(F.CR0_SHADOW) & mask);
+      try {
+        runNormally(cpu, insn);
+      } finally {
+        s[CR] = real;
+      }
+      return DONE;
+    }
     default: return RUN;
   }
 }
