@@ -29,8 +29,8 @@ export class Cpu extends CpuCore {
   private readonly breakpoints = new Set<number>();
   private readonly breakpointFilter = new Uint8Array(65536);
   private breakpointGeneration = 0;
-  /** VMX operation (vmxHooks.ts, src/emulator/vmx); null unless the machine enables VMX. */
-  readonly vmx: VmxHooks | null;
+  /** VMX operation (vmxHooks.ts, src/emulator/vmx); null unless the machine enables VMX or the hardware-assisted engine attaches it. */
+  vmx: VmxHooks | null;
 
   constructor(options: CpuOptions) {
     super(options);
