@@ -1,0 +1,257 @@
+// The hardware-assisted engine (issue 6, technique `hardware-assisted`): a root-mode client of the CPU's own
+// VMX implementation (src/emulator/vmx). The unmodified ring-0 guest runs in VMX non-root operation under a
+// VMCS this VMM fills from the booted state; the launch option `vmxControls` (controls.ts) chooses the
+// VM-execution controls. Every VM exit is counted and handled through the ExitDispatcher keyed by SDM
+// reasons (handlers.ts), recorded as vm-exit / handler / vm-entry transitions and charged to the ledger.
+// Without EPT the VMM owns CR0.PG/NE and CR4.VMXE/PSE (guest/host masks, read shadows) and runs the guest on
+// its own 4-MiB identity page directory, so CR3 accesses exit and are kept virtual (SDM 26.3, 27.2.1).
+
+import type { Cpu } from '../../cpu/cpu';
+import {
+  CR, CPL, EIP, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_SELECTOR, MODE, CpuMode, SEG_ACCESS, SEG_RIGHTS, SegmentRight, TR_ACCESS, TR_LIMIT, TR_SELECTOR,
+} from '../../cpu/stateLayout';
+import { readEflags } from '../../cpu/lazyFlags';
+import { Ia32CpuAdapter } from '../../machine/cpuAdapter';
+import type { Machine, MachineStop } from '../../machine/machine';
+import { F, PinControl, Proc2Control, ProcControl } from '../../vmx/controls';
+import { capability } from '../../vmx/entryChecks';
+import { saveGuestState } from '../../vmx/guestState';
+import type { Vmcs } from '../../vmx/vmcs';
+import { VmxUnit } from '../../vmx/vmxUnit';
+import { ioPath } from '../architectures';
+import { CostLedger } from '../costLedger';
+import type { CostModel, CostParameter } from '../costModel';
+import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '../engine';
+import type { ExitCount } from '../exitDispatcher';
+import { exitReasonName, ExitReason } from '../exitReasons';
+import type { Architecture, Layer, Technique } from '../layers';
+import { LayerStack } from '../layerStack';
+import { TransitionLog, type TransitionKind } from '../transitions';
+import type { VmExit } from '../vmExit';
+import { DEFAULT_CONTROLS, type HardwareAssistControls } from './controls';
+import { hardwareAssistDispatcher, type HardwareAssistContext } from './handlers';
+
+export interface HardwareAssistOptions {
+  readonly architecture: Architecture;
+  readonly costModel: CostModel;
+  readonly controls?: HardwareAssistControls;
+}
+
+/** VMM-owned pages at the top of RAM: page directory, I/O bitmaps A and B, MSR bitmap. */
+const REGION_SIZE = 0x5000;
+
+export class HardwareAssistEngine implements ExecutionEngine {
+  readonly technique: Technique = 'hardware-assisted';
+  readonly log = new TransitionLog();
+  readonly ledger = new CostLedger();
+  readonly controls: HardwareAssistControls;
+  readonly unit: VmxUnit;
+  private layerStack = new LayerStack('guest-kernel');
+  private readonly dispatcher = hardwareAssistDispatcher();
+  private readonly cpu: Cpu;
+  private readonly vmmBase: number;
+  private vmcs: Vmcs | null = null;
+  private guestCr3 = 0;
+  private launched = false;
+  private attached = false;
+
+  constructor(private readonly machine: Machine, private readonly options: HardwareAssistOptions) {
+    if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('hardware assist needs the IA-32 core (createPcMachine)');
+    this.cpu = machine.cpu.core;
+    this.controls = options.controls ?? DEFAULT_CONTROLS;
+    this.vmmBase = (machine.memory.ram.length - REGION_SIZE) & ~0xfff;
+    // The CPU's VMX unit: the machine's own if the recipe enables VMX, otherwise one attached for the VMM.
+    if (this.cpu.vmx === null) this.cpu.vmx = new VmxUnit(this.cpu);
+    this.unit = this.cpu.vmx as VmxUnit;
+  }
+
+  get stack(): LayerStack {
+    return this.layerStack;
+  }
+
+  /** VMXON (software host), VMCS from the booted state, controls from the launch option. */
+  attach(): EngineStop | undefined {
+    const s = this.cpu.s;
+    if ((s[CR]! & 0x80000000) !== 0) return { kind: 'stop', message: 'the guest runs with paging on: this needs memory virtualization (EPT)' };
+    const ram = this.machine.memory.ram;
+    const view = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+    for (let i = 0; i < 1024; i++) view.setUint32(this.vmmBase + 4 * i, ((i << 22) | 0x87) >>> 0, true); // 4-MiB identity pages
+    ram.fill(0, this.vmmBase + 0x1000, this.vmmBase + 0x4000);
+    for (const port of this.controls.exitingPorts) ram[this.vmmBase + 0x1000 + (port >>> 3)]! |= 1 << (port & 7);
+    const unit = this.unit;
+    unit.softwareHost = true;
+    unit.inVmxOperation = true;
+    const vmcs = unit.regionAt(this.vmmBase + 0x4000);
+    unit.current = vmcs;
+    this.vmcs = vmcs;
+    // Shadows hold what the guest believes; the real registers get the host-owned bits (fixed-1 bits, identity paging).
+    const c = this.controls;
+    vmcs.write(F.CR0_MASK, 0x80000020);
+    vmcs.write(F.CR0_SHADOW, s[CR]!);
+    vmcs.write(F.CR4_MASK, 0x2010);
+    vmcs.write(F.CR4_SHADOW, s[CR + 4]!);
+    this.guestCr3 = s[CR + 3]! >>> 0;
+    s[CR] = s[CR]! | 0x80000020;
+    s[CR + 3] = this.vmmBase;
+    s[CR + 4] = s[CR + 4]! | 0x2010;
+    // A guest that never loaded TR still needs a busy TSS in the guest-state area (SDM 26.3.1.2).
+    if ((s[TR_ACCESS]! & 0x1f) !== 0x0b) { s[TR_ACCESS] = 0x8b; s[TR_LIMIT] = 0x67; }
+    for (let seg = 0; seg < 6; seg++) if ((s[SEG_RIGHTS + seg]! & SegmentRight.Usable) !== 0) s[SEG_ACCESS + seg] = s[SEG_ACCESS + seg]! | 1; // accessed
+    let primary = capability(this.cpu, 0x482)[0] | ProcControl.ActivateSecondaryControls;
+    if (c.hltExiting) primary |= ProcControl.HltExiting;
+    if (c.rdtscExiting) primary |= ProcControl.RdtscExiting;
+    if (c.invlpgExiting) primary |= ProcControl.InvlpgExiting;
+    if (c.movDrExiting) primary |= ProcControl.MovDrExiting;
+    if (c.io === 'all') primary |= ProcControl.UnconditionalIoExiting;
+    if (c.io === 'bitmap') primary |= ProcControl.UseIoBitmaps;
+    vmcs.write(F.PIN_CONTROLS, capability(this.cpu, 0x481)[0] | (c.externalInterruptExiting ? PinControl.ExternalInterruptExiting : 0));
+    vmcs.write(F.PROC_CONTROLS, primary);
+    vmcs.write(F.PROC2_CONTROLS, c.descriptorTableExiting ? Proc2Control.DescriptorTableExiting : 0);
+    vmcs.write(F.EXIT_CONTROLS, capability(this.cpu, 0x483)[0]);
+    vmcs.write(F.ENTRY_CONTROLS, capability(this.cpu, 0x484)[0]);
+    vmcs.write(F.EXCEPTION_BITMAP, c.exceptionBitmap);
+    vmcs.write(F.IO_BITMAP_A, this.vmmBase + 0x1000);
+    vmcs.write(F.IO_BITMAP_B, this.vmmBase + 0x2000);
+    vmcs.write(F.MSR_BITMAP, this.vmmBase + 0x3000);
+    vmcs.write(F.VMCS_LINK_POINTER, 0xffffffff);
+    vmcs.write(F.VMCS_LINK_POINTER + 1, 0xffffffff);
+    this.attached = true;
+    return undefined;
+  }
+
+  run(budget: number): EngineStop {
+    if (!this.attached) {
+      const problem = this.attach();
+      if (problem !== undefined) return problem;
+    }
+    let remaining = budget;
+    while (remaining > 0) {
+      if (!this.unit.nonRoot) {
+        const problem = this.enterGuest();
+        if (problem !== undefined) return problem;
+      }
+      const before = this.cpu.retired;
+      const layer: Layer = this.cpu.s[CPL] === 3 ? 'guest-user' : 'guest-kernel';
+      const stop = this.machine.run(remaining);
+      const ran = this.cpu.retired - before;
+      this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
+      remaining -= Math.max(ran, 1);
+      if (stop.reason === 'cpu-event' && !this.unit.nonRoot) {
+        const problem = this.handleExit(layer);
+        if (problem !== undefined) return problem;
+        continue;
+      }
+      if (stop.reason !== 'budget') return this.machineStop(stop);
+    }
+    return { kind: 'budget' };
+  }
+
+  step(): EngineStop {
+    const stop = this.run(1);
+    return stop.kind === 'budget' ? { kind: 'step-done' } : stop;
+  }
+
+  /** Writes the guest registers back to the VMCS and performs VMLAUNCH (first time) or VMRESUME. */
+  private enterGuest(): EngineStop | undefined {
+    const vmcs = this.vmcs!;
+    saveGuestState(this.cpu, vmcs);
+    const launch = !this.launched;
+    const result = this.unit.enter(launch);
+    if (!result.ok) return { kind: 'stop', message: `${launch ? 'VMLAUNCH' : 'VMRESUME'} failed: ${result.detail}${result.error !== 0 ? ` (VM-instruction error ${result.error})` : ' (VM exit 33)'}` };
+    this.launched = true;
+    this.record('vmm', this.cpu.s[CPL] === 3 ? 'guest-user' : 'guest-kernel', 'vm-entry', launch ? 'VMLAUNCH' : 'VMRESUME', ['vmEntry'], {});
+    return undefined;
+  }
+
+  private handleExit(guestLayer: Layer): EngineStop | undefined {
+    const record = this.unit.lastExit!;
+    const vmcs = this.vmcs!;
+    const name = exitReasonName(record.reason);
+    this.record(guestLayer, 'vmm', 'vm-exit', `VM exit ${record.reason} (${name})`, ['vmExit'], { exitReason: record.reason, qualification: record.qualification });
+    const exit: VmExit = {
+      reason: record.reason, source: 'vmx', qualification: record.qualification, instructionLength: record.instructionLength,
+      cpl: guestLayer === 'guest-user' ? 3 : 0, guestLinearAddress: record.guestLinearAddress,
+      ...((record.interruptionInfo & 0x80000000) !== 0 ? { vector: record.interruptionInfo & 0xff } : {}),
+    };
+    if (record.reason === ExitReason.IoInstruction) {
+      for (const hop of ioPath(this.options.architecture, `port 0x${(record.qualification >>> 16).toString(16)}`)) this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, {});
+    }
+    const context: HardwareAssistContext = {
+      cpu: this.cpu, vmcs, exit: record, ports: this.machine.ports, guestCr3: this.guestCr3, notes: [],
+      executeInRoot: () => {
+        this.cpu.run(1); // same instruction, same registers, root operation: the bare-metal effect
+        return undefined;
+      },
+    };
+    const execution = this.dispatcher.dispatch(exit, context, (parameter, stepName) => this.charge(`${name}: ${stepName}`, parameter as CostParameter));
+    const outcome = execution.runToCompletion();
+    this.guestCr3 = context.guestCr3 >>> 0;
+    if (outcome.kind === 'stop') return { kind: 'stop', message: outcome.message };
+    return undefined;
+  }
+
+  private record(from: Layer, to: Layer, kind: TransitionKind, reason: string, costs: readonly CostParameter[], details: Record<string, string | number | boolean>): void {
+    const cost = this.options.costModel.pathCycles(costs);
+    const transition = this.log.record({ cycle: this.machine.now(), from, to, kind, reason, details, cost });
+    if (!this.layerStack.apply(transition).ok) this.layerStack = new LayerStack(to);
+    if (cost > 0) {
+      this.ledger.charge(to === 'guest-kernel' || to === 'guest-user' ? from : to, reason, cost);
+      this.machine.addCycles(cost);
+    }
+  }
+
+  private charge(reason: string, parameter: CostParameter): void {
+    const cycles = this.options.costModel.cycles(parameter);
+    this.ledger.charge('vmm', reason, cycles);
+    this.machine.addCycles(cycles);
+  }
+
+  private machineStop(stop: MachineStop): EngineStop {
+    switch (stop.reason) {
+      case 'guest-exit': return { kind: 'guest-exit', status: stop.exitStatus ?? 0 };
+      case 'shutdown': return { kind: 'shutdown', reason: stop.detail };
+      case 'halt': return { kind: 'halt' };
+      case 'breakpoint': return { kind: 'breakpoint', address: this.cpu.s[EIP]! >>> 0 };
+      default: return { kind: 'stop', message: stop.detail };
+    }
+  }
+
+  activeHandler(): undefined {
+    return undefined;
+  }
+
+  /** What the guest believes: shadows for host-owned CR bits, the virtual CR3. */
+  virtualCpu(): VirtualCpuState {
+    const s = this.cpu.s;
+    const vmcs = this.vmcs;
+    const cr0 = vmcs === null ? s[CR]! : (s[CR]! & ~0x80000020) | (vmcs.read(F.CR0_SHADOW) & 0x80000020);
+    const cr4 = vmcs === null ? s[CR + 4]! : (s[CR + 4]! & ~0x2010) | (vmcs.read(F.CR4_SHADOW) & 0x2010);
+    const eflags = readEflags(s);
+    return {
+      cpl: s[CPL]!, interruptFlag: (eflags & 0x200) !== 0, iopl: (eflags >>> 12) & 3, cr0: cr0 >>> 0, cr2: s[CR + 2]! >>> 0,
+      cr3: this.guestCr3, cr4: cr4 >>> 0, gdtr: { base: s[GDTR_BASE]! >>> 0, limit: s[GDTR_LIMIT]! & 0xffff },
+      idtr: { base: s[IDTR_BASE]! >>> 0, limit: s[IDTR_LIMIT]! & 0xffff }, ldtr: s[LDTR_SELECTOR]! & 0xffff, tr: s[TR_SELECTOR]! & 0xffff,
+      pendingVectors: [],
+    };
+  }
+
+  exitCounts(): readonly ExitCount[] {
+    return this.dispatcher.exitCounts();
+  }
+
+  saveState(): EngineState {
+    return { technique: this.technique, stack: this.layerStack.toJSON(), extra: { vmcs: this.vmcs?.toJSON(), guestCr3: this.guestCr3, launched: this.launched, nonRoot: this.unit.nonRoot } };
+  }
+
+  loadState(state: EngineState): void {
+    this.layerStack = LayerStack.fromJSON(state.stack);
+    const extra = state.extra as { guestCr3?: number; launched?: boolean } | undefined;
+    this.guestCr3 = extra?.guestCr3 ?? this.guestCr3;
+    this.launched = extra?.launched ?? this.launched;
+  }
+
+  /** Whether the guest is halted in non-root operation (HLT without HLT exiting, or resumed after an HLT exit). */
+  get guestHalted(): boolean {
+    return (this.cpu.s[MODE]! & CpuMode.Halted) !== 0;
+  }
+}

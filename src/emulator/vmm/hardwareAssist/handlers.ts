@@ -1,0 +1,186 @@
+// Exit handlers of the built-in hardware-assisted VMM, one per SDM basic exit reason, registered on the VMM's
+// ExitDispatcher (the same dispatcher shape every technique uses). They run in VMX root operation with the
+// guest's registers still in the CPU (a software host, see vmx/vmxUnit.ts) and the VMCS holding the rest;
+// the engine writes the registers back to the VMCS guest-state area before VMRESUME.
+
+import type { AccessSize } from '../../hw/contracts';
+import type { Cpu } from '../../cpu/cpu';
+import { cpuid } from '../../cpu/identity';
+import { readEflags } from '../../cpu/lazyFlags';
+import { CR, CpuMode, EIP, Flag, MODE, SEG_BASE, Seg } from '../../cpu/stateLayout';
+import type { PortBus } from '../../hw/contracts';
+import { F } from '../../vmx/controls';
+import type { Vmcs } from '../../vmx/vmcs';
+import type { VmExitRecord } from '../../vmx/vmxUnit';
+import { ExitDispatcher } from '../exitDispatcher';
+import { decodeCrAccess, decodeIo } from '../exitQualification';
+import { ExitReason } from '../exitReasons';
+import type { HandlerDefinition, StepResult } from '../handlerSteps';
+import { hypercallByName, HypercallError } from '../hypercalls';
+
+export interface HardwareAssistContext {
+  readonly cpu: Cpu;
+  readonly vmcs: Vmcs;
+  readonly exit: VmExitRecord;
+  readonly ports: PortBus;
+  /** The CR3 the guest believes it loaded (the real CR3 is the VMM's identity page directory). */
+  guestCr3: number;
+  /** Execute the exiting instruction once in root operation on the guest's registers (same effect as bare metal). */
+  executeInRoot(): StepResult;
+  readonly notes: string[];
+}
+
+const CR0_HOST_OWNED = 0x80000020; // PG, NE: the VMM runs a non-paging guest on identity paging (fixed-1 bits)
+const CR4_HOST_OWNED = 0x2010; // VMXE, PSE
+
+function advance(c: HardwareAssistContext): StepResult {
+  c.cpu.s[EIP] = (c.exit.guestRip + c.exit.instructionLength) | 0;
+  return undefined;
+}
+
+function handler(name: string, steps: readonly [string, (c: HardwareAssistContext) => StepResult, string?][]): HandlerDefinition<HardwareAssistContext> {
+  return {
+    name,
+    layer: 'vmm',
+    steps: [
+      { name: 'read exit reason and qualification (VMREAD)', run: () => undefined },
+      ...steps.map(([stepName, run, cost]) => (cost === undefined ? { name: stepName, run } : { name: stepName, run, cost })),
+    ],
+  };
+}
+
+function emulateCpuid(c: HardwareAssistContext): StepResult {
+  const leaf = c.cpu.s[0]! >>> 0;
+  cpuid(c.cpu);
+  if (leaf === 1) c.cpu.s[1] &= ~(1 << 5); // no nested VMX for the guest
+  return undefined;
+}
+
+function emulateHlt(c: HardwareAssistContext): StepResult {
+  c.cpu.s[MODE] |= CpuMode.Halted; // resume in the HLT activity state (SDM 25.4.2)
+  c.notes.push('guest halts: VM entry with activity state HLT');
+  return undefined;
+}
+
+/** Control-register exits (Table 27-3): CR3 is virtual; CR0/CR4 writes update the read shadows. */
+function emulateCrAccess(c: HardwareAssistContext): StepResult {
+  const q = decodeCrAccess(c.exit.qualification);
+  const s = c.cpu.s;
+  if (q.accessType === 'mov-from-cr') {
+    s[q.gpr] = q.controlRegister === 3 ? c.guestCr3 : s[CR + q.controlRegister]!;
+    return undefined;
+  }
+  if (q.accessType === 'clts') {
+    c.vmcs.write(F.CR0_SHADOW, c.vmcs.read(F.CR0_SHADOW) & ~8);
+    s[CR] &= ~8;
+    return undefined;
+  }
+  const value = q.accessType === 'lmsw' ? (c.vmcs.read(F.CR0_SHADOW) & ~0xf) | (q.lmswSourceData & 0xf) : s[q.gpr]! >>> 0;
+  switch (q.controlRegister) {
+    case 3:
+      c.guestCr3 = value;
+      c.notes.push(`guest CR3 ← 0x${value.toString(16)} (kept virtual: the guest runs without paging)`);
+      return undefined;
+    case 0:
+      if ((value & 0x80000000) !== 0) return { finish: { kind: 'stop', message: 'the guest enables paging: this needs memory virtualization (EPT)' } };
+      c.vmcs.write(F.CR0_SHADOW, value);
+      s[CR] = value | CR0_HOST_OWNED;
+      return undefined;
+    case 4:
+      c.vmcs.write(F.CR4_SHADOW, value);
+      s[CR + 4] = value | CR4_HOST_OWNED;
+      return undefined;
+    default:
+      return { finish: { kind: 'stop', message: `unexpected control-register exit for CR${q.controlRegister}` } };
+  }
+}
+
+/** I/O exits (Table 27-5) performed on the machine's port bus, including INS/OUTS with REP. */
+function emulateIo(c: HardwareAssistContext): StepResult {
+  const q = decodeIo(c.exit.qualification);
+  if (q === undefined) return { finish: { kind: 'stop', message: 'malformed I/O exit qualification' } };
+  const s = c.cpu.s;
+  const size = q.size as AccessSize;
+  const mask = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
+  if (!q.isString) {
+    if (q.isIn) {
+      const value = c.ports.read(q.port, size) & mask;
+      s[0] = size === 4 ? value : (s[0]! & ~mask) | value;
+    } else {
+      c.ports.write(q.port, size, (s[0]! & mask) >>> 0);
+    }
+    c.notes.push(`${q.isIn ? 'in' : 'out'} port 0x${q.port.toString(16)}`);
+    return undefined;
+  }
+  const step = (readEflags(s) & Flag.DF) !== 0 ? -size : size;
+  let count = q.isRep ? s[1]! >>> 0 : 1;
+  while (count > 0) {
+    if (q.isIn) {
+      const value = c.ports.read(q.port, size);
+      for (let i = 0; i < size; i++) c.cpu.pokeLinear((s[SEG_BASE + Seg.ES]! + s[7]! + i) | 0, (value >>> (8 * i)) & 0xff);
+      s[7] = (s[7]! + step) | 0;
+    } else {
+      let value = 0;
+      for (let i = size - 1; i >= 0; i--) value = (value << 8) | (c.cpu.peekLinear((s[SEG_BASE + Seg.DS]! + s[6]! + i) | 0) ?? 0xff);
+      c.ports.write(q.port, size, value >>> 0);
+      s[6] = (s[6]! + step) | 0;
+    }
+    count--;
+    if (q.isRep) s[1] = count;
+  }
+  return undefined;
+}
+
+/** VMCALL: the hypercall path of hardware assist (EAX = number, Xen-style console_io write on EBX/ECX/EDX). */
+function emulateVmcall(c: HardwareAssistContext): StepResult {
+  const s = c.cpu.s;
+  const consoleIo = hypercallByName('console_io');
+  if (consoleIo !== undefined && s[0] === consoleIo.number && s[3] === 0) {
+    const count = s[1]! >>> 0;
+    for (let i = 0; i < count && i < 4096; i++) c.ports.write(0x3f8, 1, c.cpu.peekLinear((s[2]! + i) | 0) ?? 0);
+    c.notes.push(`console_io: ${count} bytes to COM1`);
+    s[0] = 0;
+  } else {
+    s[0] = HypercallError.ENOSYS;
+  }
+  return undefined;
+}
+
+/** Exceptions (exception bitmap) and external interrupts are reflected / injected on the next VM entry (26.6). */
+function injectEvent(c: HardwareAssistContext): StepResult {
+  const info = c.exit.interruptionInfo;
+  if (c.exit.reason === ExitReason.ExternalInterrupt) {
+    const vector = (info & 0x80000000) !== 0 ? info & 0xff : c.cpu.interrupts.acknowledge() & 0xff;
+    c.vmcs.write(F.ENTRY_INTR_INFO, 0x80000000 | vector);
+    c.notes.push(`inject external interrupt vector 0x${vector.toString(16)}`);
+    return undefined;
+  }
+  c.vmcs.write(F.ENTRY_INTR_INFO, info >>> 0);
+  c.vmcs.write(F.ENTRY_EXCEPTION_ERROR_CODE, c.exit.interruptionErrorCode);
+  c.vmcs.write(F.ENTRY_INSTRUCTION_LEN, c.exit.instructionLength);
+  c.notes.push(`reflect vector ${info & 0xff} into the guest`);
+  return undefined;
+}
+
+export function hardwareAssistDispatcher(): ExitDispatcher<HardwareAssistContext> {
+  const native = (what: string) => (_exit: unknown, _c: HardwareAssistContext) => handler(what, [['execute the instruction for the guest in root operation', (c) => c.executeInRoot(), 'emulationStep']]);
+  return new ExitDispatcher<HardwareAssistContext>()
+    .on(ExitReason.ExceptionOrNmi, 'reflect the exception through the guest IDT (event injection)', () => handler('exception (reason 0)', [['set VM-entry interruption information', injectEvent, 'interruptInjection']]))
+    .on(ExitReason.ExternalInterrupt, 'acknowledge and inject the interrupt', () => handler('external interrupt (reason 1)', [['inject through VM-entry interruption information', injectEvent, 'interruptInjection']]))
+    .on(ExitReason.TripleFault, 'the guest shut down', () => handler('triple fault (reason 2)', [['stop the guest', () => ({ finish: { kind: 'stop', message: 'the guest triple-faulted (VM exit 2)' } })]]))
+    .on(ExitReason.Cpuid, 'CPUID of the host model without VMX', () => handler('CPUID (reason 10)', [['execute CPUID, hide VMX', emulateCpuid, 'emulationStep'], ['advance guest RIP', advance]]))
+    .on(ExitReason.Hlt, 'enter the HLT activity state', () => handler('HLT (reason 12)', [['advance guest RIP', advance], ['set activity state HLT', emulateHlt, 'emulationStep']]))
+    .on(ExitReason.Invd, 'caches are not modelled', () => handler('INVD (reason 13)', [['advance guest RIP', advance]]))
+    .on(ExitReason.Invlpg, 'INVLPG', native('INVLPG (reason 14)'))
+    .on(ExitReason.Rdtsc, 'RDTSC', native('RDTSC (reason 16)'))
+    .on(ExitReason.Vmcall, 'hypercall', () => handler('VMCALL (reason 18)', [['dispatch the hypercall', emulateVmcall, 'hypercall'], ['advance guest RIP', advance]]))
+    .on(ExitReason.CrAccess, 'control-register access', () => handler('CR access (reason 28)', [['emulate on the virtual control registers', emulateCrAccess, 'emulationStep'], ['advance guest RIP', advance]]))
+    .on(ExitReason.MovDr, 'MOV DR', native('MOV DR (reason 29)'))
+    .on(ExitReason.IoInstruction, "perform the port access through the architecture's device path", () => handler('I/O instruction (reason 30)', [['perform the port access', emulateIo, 'deviceAccess'], ['advance guest RIP', advance]]))
+    .on(ExitReason.Rdmsr, 'RDMSR', native('RDMSR (reason 31)'))
+    .on(ExitReason.Wrmsr, 'WRMSR', native('WRMSR (reason 32)'))
+    .on(ExitReason.InvalidGuestState, 'VM entry failed', () => handler('VM-entry failure (reason 33)', [['stop', () => ({ finish: { kind: 'stop', message: 'VM entry failed: invalid guest state' } })]]))
+    .on(ExitReason.GdtrIdtrAccess, 'LGDT/LIDT/SGDT/SIDT', native('GDTR/IDTR access (reason 46)'))
+    .on(ExitReason.LdtrTrAccess, 'LLDT/LTR/SLDT/STR', native('LDTR/TR access (reason 47)'))
+    .on(ExitReason.Wbinvd, 'caches are not modelled', () => handler('WBINVD (reason 54)', [['advance guest RIP', advance]]));
+}
