@@ -10,6 +10,8 @@ import { isArchitecture, isTechnique, type Architecture, type Technique } from '
 import { NativeEngine } from './native/engine';
 import { ParavirtualEngine } from './paravirtual/engine';
 import { TrapAndEmulateEngine } from './trapAndEmulate/engine';
+import { HardwareAssistEngine } from './hardwareAssist/engine';
+import { parseControls } from './hardwareAssist/controls';
 import type { TransitionLog } from './transitions';
 
 export interface VmmLaunchOptions {
@@ -17,6 +19,8 @@ export interface VmmLaunchOptions {
   readonly architecture?: unknown;
   readonly costModel?: unknown;
   readonly costOverrides?: unknown;
+  /** hardware-assisted only: which VM-execution controls the built-in VMM sets (hardwareAssist/controls.ts). */
+  readonly vmxControls?: unknown;
 }
 
 export interface VmmEngineHandle {
@@ -32,7 +36,7 @@ export interface VmmEngineHandle {
 export type VmmEngineResult = { readonly ok: true; readonly handle: VmmEngineHandle } | { readonly ok: false; readonly errors: readonly string[] };
 
 /** Techniques with an engine today; the others arrive with issue 6. */
-export const IMPLEMENTED_TECHNIQUES: readonly Technique[] = ['native', 'trap-and-emulate', 'paravirtual'];
+export const IMPLEMENTED_TECHNIQUES: readonly Technique[] = ['native', 'trap-and-emulate', 'paravirtual', 'hardware-assisted'];
 
 export function createVmmEngine(machine: Machine, options: VmmLaunchOptions): VmmEngineResult {
   const errors: string[] = [];
@@ -53,6 +57,12 @@ export function createVmmEngine(machine: Machine, options: VmmLaunchOptions): Vm
     case 'paravirtual':
       engine = new ParavirtualEngine(machine, { architecture, costModel });
       break;
+    case 'hardware-assisted': {
+      const controls = parseControls(options.vmxControls);
+      if (!controls.ok) return { ok: false, errors: controls.errors };
+      engine = new HardwareAssistEngine(machine, { architecture, costModel, controls: controls.controls });
+      break;
+    }
     default:
       engine = new NativeEngine(machine, costModel);
   }
