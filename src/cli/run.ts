@@ -9,6 +9,8 @@ import type { Machine, MachineStop } from '../emulator/machine/machine';
 import { createPcMachine } from '../emulator/machine/pc';
 import { defaultRecipe } from '../emulator/machine/recipe';
 import type { CliIo } from './io';
+import { VMM_USAGE } from './vmmOptions';
+import { runUnderVmm, wantsVmm } from './vmmRun';
 
 /** Even statuses, so they never collide with a debug-exit status. */
 export const RUN_STATUS = {
@@ -31,10 +33,10 @@ const USAGE = `usage: hyperstep run <file.asm|kernel.elf|flat.bin> [options]
   --dump                     print the final CPU and device state on stderr
   --debug-loop               run the CPU's debug loop (breakpoint checks) instead of the fast loop
   -I <dir>, -D <name=value>  include paths and defines when assembling a .asm file
-exit status: the guest's debug-exit status (v<<1)|1, or ${Object.entries(RUN_STATUS).map(([k, v]) => `${v} ${k}`).join(', ')}
+${VMM_USAGE}exit status: the guest's debug-exit status (v<<1)|1, or ${Object.entries(RUN_STATUS).map(([k, v]) => `${v} ${k}`).join(', ')}
 `;
 
-interface RunArguments {
+export interface RunArguments {
   file: string;
   memoryMiB: number;
   instructionLimit?: number;
@@ -48,7 +50,7 @@ interface RunArguments {
   defines: Record<string, string>;
 }
 
-function parseArguments(argv: readonly string[]): RunArguments | string {
+export function parseRunArguments(argv: readonly string[]): RunArguments | string {
   const args: Partial<RunArguments> = {};
   const parsed: RunArguments = {
     file: '', memoryMiB: 32, timeLimitSeconds: 300, outputLimit: 16 * 1024 * 1024, append: '', input: '', dump: false,
@@ -123,7 +125,7 @@ function isAssemblySource(path: string): boolean {
 }
 
 /** Produce the bootable image: the file itself, or the flat binary assembled from it. */
-function guestImage(args: RunArguments, io: CliIo): Uint8Array | string {
+export function guestImage(args: RunArguments, io: CliIo): Uint8Array | string {
   const bytes = io.readFile(args.file);
   if (bytes === undefined) return `cannot read ${args.file}`;
   if (!isAssemblySource(args.file)) return bytes;
@@ -133,7 +135,8 @@ function guestImage(args: RunArguments, io: CliIo): Uint8Array | string {
     {
       format: 'bin',
       includePaths: args.includePaths.map((d) => io.resolve(d)),
-      defines: args.defines,
+      // NASM predefines __?OUTPUT_FORMAT?__ (NASM manual 5.x); samples/include/multiboot.inc tests it.
+      defines: { __OUTPUT_FORMAT__: 'bin', ...args.defines },
       listing: false,
       readFile: (path) => {
         const b = io.readFile(path);
@@ -147,7 +150,7 @@ function guestImage(args: RunArguments, io: CliIo): Uint8Array | string {
   return result.output;
 }
 
-function statusFor(stop: MachineStop): number {
+export function runStatusFor(stop: MachineStop): number {
   switch (stop.reason) {
     case 'guest-exit':
       return stop.exitStatus ?? 1;
@@ -189,7 +192,8 @@ export function formatDump(machine: Machine): string {
 }
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
-  const args = parseArguments(argv);
+  if (wantsVmm(argv)) return runUnderVmm(argv, io); // --technique, --trace, --json…: vmmRun.ts
+  const args = parseRunArguments(argv);
   if (args === 'help') {
     io.stdout(USAGE);
     return 0;
@@ -245,9 +249,13 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   flush();
   io.stdout(decoder.decode());
   const timedOut = stop.reason === 'budget';
-  const status = timedOut ? RUN_STATUS.timeLimit : statusFor(stop);
+  const status = timedOut ? RUN_STATUS.timeLimit : runStatusFor(stop);
   const label = timedOut ? 'time limit' : stop.reason;
   io.stderr(`hyperstep run: ${label}: ${stop.detail} (${machine.cpu.retired()} instructions; exit status ${status})\n`);
   if (args.dump) io.stderr(formatDump(machine));
   return status;
+}
+
+export function runUsage(): string {
+  return USAGE;
 }
