@@ -63,6 +63,14 @@ export class ReverseDebugger {
     return true;
   }
 
+  /**
+   * The debugger changed registers or memory while stopped: checkpoint the edited state at this count, so
+   * travelling back to it (or past it from the future) keeps the edit; travelling to before it undoes it.
+   */
+  noteStateEdit(): void {
+    this.history?.checkpoint(true);
+  }
+
   /** Called between run slices: takes a checkpoint when one is due. */
   record(): void {
     this.history?.maybeCheckpoint();

@@ -267,6 +267,7 @@ export class HyperStepDebugSession extends DebugSession {
           requireInteger(args, 'variablesReference', 'variablesReference'), requireString(args, 'name', 'name'), requireString(args, 'value', 'value'),
         );
         this.frames = [];
+        rt.reverse.noteStateEdit(); // the edited state is what this instruction count means from now on
         return body;
       },
       evaluate: async (args) => {
@@ -296,6 +297,7 @@ export class HyperStepDebugSession extends DebugSession {
         const written = rt.writeBytes((base + offset) >>> 0, data);
         if (written === 0 && data.length > 0) throw new AdapterError(ErrorCode.BadArguments, `cannot write at ${hex8(base + offset)}: not mapped to RAM`);
         this.frames = [];
+        rt.reverse.noteStateEdit();
         return { bytesWritten: written };
       },
       disassemble: async (args) => {

@@ -122,16 +122,23 @@ export class ExecutionHistory {
     return this.checkpoint();
   }
 
-  /** Takes a checkpoint now (no-op if the latest one is at the same count). */
-  checkpoint(): boolean {
+  /**
+   * Takes a checkpoint now. One at the same count as the newest is skipped, or replaces it with
+   * `replace` (after a debugger edited registers or memory, the edited state is what this count means).
+   */
+  checkpoint(replace = false): boolean {
     const m = this.machine;
     const count = m.cpu.retired();
     const last = this.newestCheckpoint;
-    if (last !== undefined && count <= last) return false;
+    let replaced: readonly number[] = [];
+    if (replace && last === count) {
+      replaced = [...this.checkpoints[this.checkpoints.length - 1]!.pages]; // to compare again below
+      this.discardAfter(this.checkpoints.length - 2);
+    } else if (last !== undefined && count <= last) return false;
     const pages: number[] = [];
     const ram = m.memory.ram;
     const written = this.writes.collect();
-    const candidates = written === 'all' || this.checkpoints.length === 0 ? this.allPages() : written;
+    const candidates = written === 'all' || this.checkpoints.length === 0 ? this.allPages() : new Set([...written, ...replaced]);
     for (const p of candidates) {
       const chain = this.versions[p];
       const previous = chain === undefined ? undefined : chain[chain.length - 1]!.data;

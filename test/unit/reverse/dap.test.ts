@@ -175,6 +175,19 @@ describe('reverse debugging over DAP', function () {
     assert.equal((await topFrame(h.client)).line, lineOf(FAULT_GUEST, 'BP-PASS'));
   });
 
+  it('keeps a memory edit made while stopped when stepping back to that instruction, and undoes it before', async () => {
+    await h.client.initializeRequest();
+    await launchStopped(h.client, { program: PIT_GUEST });
+    for (let i = 0; i < 3; i++) await stepInstruction(h);
+    const table = await value(h, 'table');
+    await h.client.customRequest('writeMemory', { memoryReference: `0x${table.toString(16)}`, data: Buffer.from([0xde, 0xc0, 0xad, 0x0b]).toString('base64') });
+    for (let i = 0; i < 3; i++) await stepInstruction(h);
+    for (let i = 0; i < 3; i++) await stepBack(h);
+    assert.equal(await value(h, 'dword [table]'), 0x0badc0de, 'the edit made at this instruction count is kept');
+    await stepBack(h);
+    assert.equal(await value(h, 'dword [table]'), 0, 'before the edit, memory is what the guest had');
+  });
+
   it('refuses stepBack when the history is off', async () => {
     await h.client.initializeRequest();
     await launchStopped(h.client, { program: PIT_GUEST, reverseHistoryMB: 0 });
