@@ -53,7 +53,19 @@ export interface ExitInfo {
 }
 
 /** Why a slice of guest execution returned: the machine's reasons, or a diagnosed stop of the VMM. */
-export type GuestStop = MachineStop | { readonly reason: 'vmm-stop'; readonly detail: string };
+export type GuestStop = MachineStop | { readonly reason: 'vmm-stop' | 'vmm-trap'; readonly detail: string };
+
+/** Detail of the machine stop the runtime returns to end an engine run after a filtered VMM trap. */
+const VMM_TRAP_MARKER = 'hyperstep-debugger: VMM trap filter';
+
+/** True when a trap transition matches the filter's condition (exit-reason numbers or words of the reason). */
+export function trapMatches(t: Transition, condition: readonly string[] | undefined): boolean {
+  if (condition === undefined) return false;
+  if (condition.length === 0) return true;
+  const reasonNumber = t.details['exitReason'];
+  const text = `${t.reason} ${String(t.details['exitName'] ?? '')} ${t.instruction?.text ?? ''}`.toLowerCase();
+  return condition.some((c) => (/^\d+$/.test(c) ? Number(c) === reasonNumber : text.includes(c.toLowerCase())));
+}
 
 /** Statuses for endings other than the debug-exit port (the same even codes as `hyperstep run`). */
 export const END_STATUS = { shutdown: 4, halted: 6, instructionLimit: 8, outputLimit: 12, vmmStop: 14 } as const;
@@ -69,6 +81,11 @@ export interface ExceptionFilters {
   /** Vectors to stop on (empty set: every vector 0..31). Undefined: the filter is off. */
   guestException?: ReadonlySet<number>;
   tripleFault: boolean;
+  /**
+   * Stop after the VMM handled a trap (a VM exit of trap-and-emulate); the condition lists SDM exit-reason
+   * numbers or words of the reason ("cli", "I/O"). Undefined: off. Empty array: every trap.
+   */
+  vmmTrap?: readonly string[];
 }
 
 type State = 'idle' | 'stopped' | 'running' | 'ended';
@@ -81,6 +98,8 @@ export class DebugRuntime implements ExpressionScope {
   private debugLoop = false;
   /** Engine mode: a breakpoint at this address was resumed over (the CPU's own rule, across engine slices). */
   private skipBreakpointAt = -1;
+  /** Engine mode: a VMM trap matched the filter; the run stops at the next slice boundary of the engine. */
+  private trapHit: Transition | undefined;
   private registers: CpuRegisters | undefined;
   private programInfo: Program | undefined;
   private state: State = 'idle';
@@ -176,7 +195,12 @@ export class DebugRuntime implements ExpressionScope {
     const problem = engine.attach();
     if (problem !== undefined) return `trap-and-emulate cannot run this guest: ${problem.kind === 'stop' ? problem.message : problem.kind}`;
     const run = machine.run.bind(machine);
+    engine.log.onRecord((t) => {
+      if (t.kind === 'trap' && this.trapHit === undefined && this.state === 'running' && trapMatches(t, this.exceptionFilters.vmmTrap)) this.trapHit = t;
+    });
     machine.run = (budget, options = {}) => {
+      // After the VMM handled a filtered trap, end the engine's run before the guest executes again.
+      if (this.trapHit !== undefined) return { reason: 'watchpoint', detail: VMM_TRAP_MARKER };
       const pc = this.regs.pc();
       if (this.debugLoop && pc !== this.skipBreakpointAt && this.breakpoints.isBreakpointAddress(pc)) {
         return { reason: 'breakpoint', detail: 'execution breakpoint' };
@@ -216,6 +240,7 @@ export class DebugRuntime implements ExpressionScope {
           return { reason: 'shutdown', detail: stop.reason };
         case 'stop':
           if (/magic breakpoint/.test(stop.message)) return { reason: 'magic-breakpoint', detail: stop.message };
+          if (stop.message === VMM_TRAP_MARKER) return { reason: 'vmm-trap', detail: stop.message };
           return { reason: 'vmm-stop', detail: `the VMM stopped the guest: ${stop.message}` };
       }
     } finally {
@@ -313,6 +338,9 @@ export class DebugRuntime implements ExpressionScope {
 
   setExceptionFilters(filters: ExceptionFilters): void {
     this.exceptionFilters = filters;
+    if (this.engine !== undefined && filters.guestException !== undefined) {
+      this.listener.output("under trap-and-emulate the VMM takes every guest exception first: use the 'VMM traps' filter\n", 'console');
+    }
   }
 
   setSourceBreakpoints(file: string, requests: readonly (BreakpointRequest & { line: number })[]): ResolvedBreakpoint[] {
@@ -332,6 +360,7 @@ export class DebugRuntime implements ExpressionScope {
     this.job = job;
     this.pauseRequested = false;
     this.lastStop = undefined;
+    this.trapHit = undefined;
     if (this.interceptedException !== undefined) {
       this.deliverOnce = { vector: this.interceptedException.vector, eip: this.interceptedException.eip };
       this.interceptedException = undefined;
@@ -416,6 +445,23 @@ export class DebugRuntime implements ExpressionScope {
         return this.ended(END_STATUS.outputLimit, stop.detail);
       case 'vmm-stop':
         return this.ended(END_STATUS.vmmStop, stop.detail);
+      case 'vmm-trap': {
+        const t = this.trapHit;
+        this.trapHit = undefined;
+        if (t === undefined) return undefined;
+        const exitName = t.details['exitName'];
+        const exitReason = t.details['exitReason'];
+        const what = exitName === undefined ? '' : ` (exit reason ${String(exitReason)}, ${String(exitName)})`;
+        const at = t.instruction === undefined ? '' : ` at ${this.describeAddress(t.instruction.address)}`;
+        return {
+          kind: 'stop',
+          stop: {
+            reason: 'exception',
+            description: `VMM trap: ${t.reason}${what}${at}. The VMM has handled it; the guest continues at ${this.describeAddress(this.pc())}.`,
+            exception: { id: 'vmm-trap', name: `VM exit: ${String(exitName ?? t.reason)}`, details: t.reason },
+          },
+        };
+      }
       case 'breakpoint':
       case 'watchpoint':
         return undefined; // handled by the job (needs the breakpoint table)

@@ -207,9 +207,10 @@ export class HyperStepDebugSession extends DebugSession {
         const ids = new Map<string, string | undefined>();
         for (const f of filters) if (typeof f === 'string') ids.set(f, undefined);
         for (const o of options) if (typeof o['filterId'] === 'string') ids.set(o['filterId'], typeof o['condition'] === 'string' ? o['condition'] : undefined);
-        for (const id of ids.keys()) if (id !== 'guest-exception' && id !== 'triple-fault') throw new AdapterError(ErrorCode.BadArguments, `unknown exception filter '${id}'`);
+        for (const id of ids.keys()) if (id !== 'guest-exception' && id !== 'triple-fault' && id !== 'vmm-trap') throw new AdapterError(ErrorCode.BadArguments, `unknown exception filter '${id}'`);
         const vectors = ids.has('guest-exception') ? parseVectorList(ids.get('guest-exception')) : undefined;
-        rt.setExceptionFilters({ ...(vectors !== undefined ? { guestException: vectors } : {}), tripleFault: ids.has('triple-fault') });
+        const traps = ids.has('vmm-trap') ? (ids.get('vmm-trap') ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '') : undefined;
+        rt.setExceptionFilters({ ...(vectors !== undefined ? { guestException: vectors } : {}), tripleFault: ids.has('triple-fault'), ...(traps !== undefined ? { vmmTrap: traps } : {}) });
         return { breakpoints: [...ids.keys()].map(() => ({ verified: true })) };
       },
       breakpointLocations: async (args) => {
@@ -394,6 +395,14 @@ export function capabilities(): DebugProtocol.Capabilities {
         default: false,
         supportsCondition: true,
         conditionDescription: 'Vectors to stop on, e.g. "13" or "#GP, #PF" (empty: all)',
+      },
+      {
+        filter: 'vmm-trap',
+        label: 'VMM traps (trap-and-emulate VM exits)',
+        description: 'Stop when the VMM has handled a trap of the deprivileged guest (a #GP on cli, out, hlt…, an interrupt), naming the SDM exit reason.',
+        default: false,
+        supportsCondition: true,
+        conditionDescription: 'Comma-separated SDM exit-reason numbers or words of the reason, e.g. "30" or "cli, hlt" (empty: all)',
       },
       {
         filter: 'triple-fault',

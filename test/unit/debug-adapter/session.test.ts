@@ -595,3 +595,30 @@ describe('debug adapter: prebuilt ELF kernel under trap-and-emulate (needs nasm 
     }
   });
 });
+
+describe('debug adapter: VMM trap filter', function () {
+  this.timeout(20_000);
+  it('stops after the VMM handled a matching trap, naming the SDM exit reason, and ignores other traps', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const stopped = c.waitForEvent('stopped');
+      const init = c.waitForEvent('initialized').then(async () => {
+        await c.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'vmm-trap', condition: 'cli' }] });
+        await c.configurationDoneRequest();
+      });
+      await c.launch({ technique: 'trap-and-emulate', program: TAE });
+      await init;
+      const stop = (await stopped) as DebugProtocol.StoppedEvent;
+      assert.equal(stop.body.reason, 'exception');
+      assert.match(stop.body.description ?? '', /VMM trap: #GP: cli at CPL1 \(exit reason \d+, /);
+      assert.equal((await topFrame(c)).line, lineOf(TAE, 'BP-AFTER-CLI'), 'the VMM emulated cli and the guest continues after it');
+      assert.match((await c.exceptionInfoRequest({ threadId: 1 })).body.exceptionId, /^VM exit: /);
+      const exited = c.waitForEvent('exited');
+      await c.continueRequest({ threadId: 1 });
+      assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 9, 'the OUT trap does not match "cli"');
+    } finally {
+      await h.close();
+    }
+  });
+});

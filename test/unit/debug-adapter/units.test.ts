@@ -8,6 +8,7 @@ import { evaluateExpression, ExpressionError, type ExpressionScope } from '../..
 import { composeLayeredStack, separatorLabel, type StackEntry } from '../../../src/debug-adapter/layeredStack';
 import { validateLaunchArgs } from '../../../src/debug-adapter/launchArgs';
 import { Program } from '../../../src/debug-adapter/program';
+import { trapMatches } from '../../../src/debug-adapter/runtime';
 import { fromBase64, parseVectorList, toBase64 } from '../../../src/debug-adapter/session';
 import { LayerStack } from '../../../src/emulator/vmm/layerStack';
 import type { Transition } from '../../../src/emulator/vmm/transitions';
@@ -165,5 +166,20 @@ describe('program source map lookups', () => {
     assert.equal(program.symbolize(0x100003), 'fn.loop+0x1');
     assert.equal(program.symbolize(0x100003, true), undefined);
     assert.equal(program.labelBelow(0xfffff), undefined);
+  });
+});
+
+describe('VMM trap filter conditions', () => {
+  const t: Transition = {
+    seq: 1, cycle: 0, from: 'guest-kernel', to: 'vmm', kind: 'trap', reason: '#GP: out dx, al at CPL1', cost: 0,
+    details: { exitReason: 30, exitName: 'I/O instruction' }, instruction: { address: 0x100000, bytes: [0xee], text: 'out dx, al' },
+  };
+  it('matches exit-reason numbers and words of the reason', () => {
+    assert.equal(trapMatches(t, undefined), false);
+    assert.equal(trapMatches(t, []), true);
+    assert.equal(trapMatches(t, ['30']), true);
+    assert.equal(trapMatches(t, ['13']), false);
+    assert.equal(trapMatches(t, ['cli', 'I/O']), true);
+    assert.equal(trapMatches(t, ['hlt']), false);
   });
 });
