@@ -537,6 +537,10 @@ export class Assembler {
 
   /** Advances the location counter: stores `fill` bytes in progbits sections, just counts elsewhere. */
   advance(count: number, fill: number, origin: LineOrigin, start: number, end: number, reserve: boolean): void {
+    if (!(count >= 0 && count <= MAX_TIMES_BYTES)) {
+      this.error(origin, start, end, `cannot advance the location counter by ${count} bytes`);
+      return;
+    }
     if (this.absolute) {
       this.absolute.value += count;
       return;

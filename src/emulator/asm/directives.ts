@@ -217,7 +217,7 @@ function selectSection(asm: Assembler, body: Directive, args: Token[], origin: L
       k = p.pos - body.argStart - 1;
       if (!v) continue;
       if (attr === 'align') {
-        if (v.n <= 0 || (v.n & (v.n - 1)) !== 0) throw new AsmError(`section alignment ${v.n} is not a power of two`, body.start, body.end);
+        if (!isPowerOfTwo(v.n)) throw new AsmError(`section alignment ${v.n} is not a power of two`, body.start, body.end);
         if (asm.pass === 1 && !section.explicitAlign) section.align = v.n;
         else section.align = Math.max(section.align, v.n);
         section.explicitAlign = true;
@@ -251,8 +251,12 @@ function selectSection(asm: Assembler, body: Directive, args: Token[], origin: L
   }
 }
 
+function isPowerOfTwo(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0 && n <= 0x40000000 && (n & (n - 1)) === 0;
+}
+
 function raiseAlignment(asm: Assembler, value: number, body: Directive): void {
-  if (value <= 0 || (value & (value - 1)) !== 0) throw new AsmError('alignment must be a power of two', body.start, body.end);
+  if (!isPowerOfTwo(value)) throw new AsmError('alignment must be a power of two', body.start, body.end);
   if (asm.current.align < value) asm.current.align = value;
 }
 
@@ -265,7 +269,7 @@ function align(asm: Assembler, body: Directive, origin: LineOrigin): void {
   const e = expression(asm, body, origin);
   if (!e) return;
   const n = e.value;
-  if (n <= 0 || (n & (n - 1)) !== 0) throw new AsmError('alignment must be a power of two', body.start, body.end);
+  if (!isPowerOfTwo(n)) throw new AsmError('alignment must be a power of two', body.start, body.end);
   if (!asm.absolute) raiseAlignment(asm, n, body);
   const offset = asm.absolute ? asm.absolute.value : asm.here().n - asm.sectionStart().n;
   const gap = alignUp(offset, n) - offset;

@@ -5,7 +5,7 @@ import { Assembler, Encoder, OutputFormat, PreparedStatement } from './assembler
 import { Diagnostic, DiagnosticSink, formatDiagnostic, MacroExpansionSite } from './diagnostics';
 import { defaultEncoder } from './encoderBinding';
 import { buildListing } from './listing';
-import { writeBin } from './outputBin';
+import { binImageSize, MAX_BIN_IMAGE, writeBin } from './outputBin';
 import { writeElf32 } from './outputElf';
 import { ParsedLine, parseLine } from './parser';
 import { AsmError } from './expressions';
@@ -139,6 +139,9 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
   asm.run();
   const diagnostics = [...preSink.items, ...asm.sink.items];
   checkGlobals(asm, diagnostics);
+  if (format === 'bin' && binImageSize(asm) > MAX_BIN_IMAGE) {
+    diagnostics.push({ severity: 'error', file: source.path, line: 1, column: 1, endLine: 1, endColumn: 1, message: `flat binary would be ${binImageSize(asm)} bytes (more than ${MAX_BIN_IMAGE}): check org and section start=` });
+  }
   const ok = !diagnostics.some((d) => d.severity === 'error');
   let output: Uint8Array = new Uint8Array(0);
   if (ok) output = format === 'bin' ? writeBin(asm) : writeElf32(asm, source.path);
@@ -151,7 +154,7 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
     symbols: buildSymbols(asm),
     sections: asm.usedSections().map((s) => ({ name: s.name, address: format === 'bin' ? s.address : 0, size: s.size, progbits: s.progbits, bytes: s.content() })),
     origin: format === 'bin' ? asm.org : 0,
-    listing: options.listing === false ? '' : buildListing(asm, []),
+    listing: options.listing === false ? '' : buildListing(asm, [], source.path),
     files: [...pre.files.keys()],
     passes: asm.pass,
   };

@@ -5,7 +5,7 @@ import type { Assembler } from './assembler';
 
 const BYTES_PER_LINE = 9;
 
-export function buildListing(asm: Assembler, lineNumbers: readonly number[]): string {
+export function buildListing(asm: Assembler, lineNumbers: readonly number[], mainFile: string): string {
   const out: string[] = [];
   const bySatement = new Map<number, { section: number; offset: number; size: number; reserved: boolean }[]>();
   for (const e of asm.emitted) {
@@ -14,16 +14,24 @@ export function buildListing(asm: Assembler, lineNumbers: readonly number[]): st
     list.push(e);
   }
   asm.statements.forEach((stmt, k) => {
-    const nested = stmt.line.origin.expansion ? '<1> ' : '';
+    const nested = stmt.line.origin.expansion || stmt.line.origin.file !== mainFile ? '<1> ' : '';
+    const text = stmt.line.written ?? stmt.line.text;
     const number = String(lineNumbers[k] ?? stmt.line.origin.expansion?.line ?? stmt.line.origin.line).padStart(6, ' ');
     const ranges = bySatement.get(k);
     if (!ranges) {
-      out.push(`${number}${' '.repeat(30)}${nested || '    '}${stmt.line.text}`);
+      out.push(`${number}${' '.repeat(30)}${nested || '    '}${text}`);
       return;
     }
     let first = true;
     for (const r of ranges) {
       const section = asm.sections[r.section]!;
+      if (r.reserved && r.size > BYTES_PER_LINE) {
+        // NASM lists large reservations as <res N> rather than a page of ?? bytes.
+        const offset = r.offset.toString(16).toUpperCase().padStart(8, '0');
+        out.push(`${number} ${offset} ${`<res ${r.size.toString(16).toUpperCase()}h>`.padEnd(20, ' ')}${first && nested ? '<1> ' : '    '}${first ? text : ''}`);
+        first = false;
+        continue;
+      }
       let hex = '';
       const chunks: string[] = [];
       for (let b = 0; b < r.size; b++) {
@@ -37,7 +45,7 @@ export function buildListing(asm: Assembler, lineNumbers: readonly number[]): st
       chunks.forEach((chunk, c) => {
         const offset = (r.offset + c * BYTES_PER_LINE).toString(16).toUpperCase().padStart(8, '0');
         const more = c < chunks.length - 1 ? '-' : ' ';
-        out.push(`${number} ${offset} ${(chunk + more).padEnd(20, ' ')}${first && nested ? '<1> ' : '    '}${first ? stmt.line.text : ''}`);
+        out.push(`${number} ${offset} ${(chunk + more).padEnd(20, ' ')}${first && nested ? '<1> ' : '    '}${first ? text : ''}`);
         first = false;
       });
     }

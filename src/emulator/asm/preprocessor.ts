@@ -11,6 +11,8 @@ import { expandSingleLineMacros, SingleLineMacro } from './singleLineMacros';
 export interface SourceLine {
   readonly text: string;
   readonly origin: LineOrigin;
+  /** The line as written, when single-line macro expansion changed it (for the listing). */
+  readonly written?: string;
 }
 
 export interface PreprocessOptions {
@@ -520,7 +522,7 @@ export class Preprocessor {
       }
     }
     const bumped = this.bumpForStandardMacro(text);
-    this.emit(bumped === line.text ? line : { text: bumped, origin: line.origin });
+    this.emit(bumped === line.text ? line : { text: bumped, origin: line.origin, written: line.text });
   }
 
   /**

@@ -1,0 +1,81 @@
+// The assembler API beyond bytes: source map across %include and macro expansion, symbol table,
+// NASM-style listing (compared with nasm's own listing), and never-throwing on any input.
+import { strict as assert } from 'node:assert';
+import { assemble } from '../../../src/emulator/asm';
+import { runNasm, runOurs } from './nasmOracle';
+
+const files: Record<string, string> = {
+  'inc/io.inc': ['; io helpers', '%macro outb 2', '    mov dx, %1', '    mov al, %2', '    out dx, al', '%endmacro', 'helper:', '    ret'].join('\n'),
+};
+const main = ['bits 32', 'org 0x100000', '%include "inc/io.inc"', 'start:', '    outb 0x3f8, 65', '    call helper', '.spin: jmp .spin', 'value equ 42', 'msg: db "hi", 0'].join('\n');
+
+describe('assembler API', () => {
+  const result = assemble({ path: 'main.asm', text: main }, { format: 'bin', readFile: (p) => files[p] });
+
+  it('assembles the program', () => {
+    assert.deepEqual(result.diagnostics, []);
+    assert.equal(result.ok, true);
+    assert.equal(result.origin, 0x100000);
+  });
+
+  it('maps addresses to file:line:column across %include and macro expansion', () => {
+    const at = (address: number) => result.sourceMap.find((e) => e.address <= address && address < e.address + e.size);
+    const helper = at(0x100000)!;
+    assert.deepEqual([helper.file, helper.line, helper.column], ['inc/io.inc', 8, 5]);
+    const start = result.symbols.find((s) => s.name === 'start')!;
+    const movDx = at(start.value)!;
+    assert.deepEqual([movDx.file, movDx.line], ['main.asm', 5]);
+    assert.deepEqual(movDx.expansion, { macro: 'outb', file: 'inc/io.inc', line: 3 });
+    const outInsn = result.sourceMap.filter((e) => e.line === 5 && e.file === 'main.asm');
+    assert.deepEqual(outInsn.map((e) => e.expansion?.line), [3, 4, 5]);
+    const spin = result.symbols.find((s) => s.name === 'start.spin')!;
+    assert.deepEqual([at(spin.value)!.line, at(spin.value)!.column], [7, 8]);
+    // Every emitted byte is covered exactly once.
+    const covered = result.sourceMap.reduce((n, e) => n + e.size, 0);
+    assert.equal(covered, result.output.length);
+  });
+
+  it('lists symbols with value, section and kind', () => {
+    const byName = new Map(result.symbols.map((s) => [s.name, s]));
+    assert.deepEqual(
+      { ...byName.get('start.spin')!, file: undefined },
+      { name: 'start.spin', value: byName.get('start')!.value + 12, section: '.text', kind: 'local', global: false, file: undefined, line: 7, column: 1 },
+    );
+    assert.equal(byName.get('value')!.kind, 'equ');
+    assert.equal(byName.get('value')!.value, 42);
+    assert.equal(byName.get('helper')!.value, 0x100000);
+    assert.equal(byName.get('helper')!.file, 'inc/io.inc');
+  });
+
+  it('produces a listing whose offsets and bytes match nasm -l', () => {
+    // elf32: nasm lists relocated fields with their stored addend, which are exactly the object's bytes.
+    const file = 'test/corpus/asm/multiboot.asm';
+    const reference = runNasm(file, 'elf32');
+    const ours = runOurs(file, 'elf32');
+    const rows = (listing: string) =>
+      listing
+        .split('\n')
+        .map((l) => /^\s*(\d+) ([0-9A-F]{8}) ([0-9A-F[\]()]+)/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null && !m[0].includes('<'))
+        .map((m) => `${m[1]} ${m[2]} ${m[3]!.replace(/[[\]()]/g, '')}`);
+    const expected = rows(reference.listing);
+    assert.ok(expected.length > 20, 'nasm listing parsed');
+    assert.deepEqual(rows(ours.listing), expected);
+  });
+
+  it('gives ELF symbol values as section offsets and marks globals and externs', () => {
+    const elf = assemble({ path: 'x.asm', text: 'extern ext\nglobal g\nsection .data\nd: dd 0\nsection .text\nnop\ng: call ext\n' }, { format: 'elf32' });
+    const byName = new Map(elf.symbols.map((s) => [s.name, s]));
+    assert.deepEqual([byName.get('g')!.value, byName.get('g')!.section, byName.get('g')!.global], [1, '.text', true]);
+    assert.deepEqual([byName.get('ext')!.kind, byName.get('ext')!.global], ['extern', true]);
+    assert.deepEqual([byName.get('d')!.section, byName.get('d')!.global], ['.data', false]);
+  });
+
+  it('never throws, even for binary garbage, and always returns a result object', () => {
+    for (const text of ['\u0000\u0001\u0002', '%', '[', 'db', 'times', 'mov', 'section', '%macro', '%if', '`unterminated', "'", '$$$$', '.local: nop', 'a equ a', 'x: jmp x+']) {
+      const r = assemble({ path: 'g.asm', text }, { format: 'elf32' });
+      assert.equal(typeof r.ok, 'boolean');
+      assert.ok(Array.isArray(r.diagnostics));
+    }
+  });
+});
