@@ -84,6 +84,18 @@ describe('hardware-assisted engine (VT-x on the CPU\'s VMX implementation)', fun
     assert.ok((bitmap.counts.get(30) ?? 0) < (on.counts.get(30) ?? 0), 'only COM1 data-port accesses exit');
   });
 
+  it('external-interrupt exiting (exit 1, injected) and an exception bitmap with #GP (exit 0, reflected) keep the bare-metal output', () => {
+    const source = path.join(SAMPLES_VMM, 'minikernel.asm');
+    const bare = native(source);
+    const hw = vtx(source, { externalInterruptExiting: true, exceptionBitmap: 1 << 13 });
+    assert.equal(hw.serial, bare.serial);
+    assert.deepEqual(hw.stop, bare.stop);
+    assert.ok((hw.counts.get(1) ?? 0) >= 3, 'timer interrupts exited and were injected');
+    assert.ok((hw.counts.get(0) ?? 0) >= 1, 'the user-mode cli #GP exited and was reflected');
+    const kinds = new Set((hw.engine as HardwareAssistEngine).log.list().map((t) => t.kind));
+    assert.ok(kinds.has('vm-exit') && kinds.has('vm-entry') && kinds.has('io-hop'));
+  });
+
   it('is created by createVmmEngine with vmxControls and rejects unknown controls with a message', () => {
     const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
     const made = createVmmEngine(machine, { technique: 'hardware-assisted', vmxControls: { hltExiting: false } });
