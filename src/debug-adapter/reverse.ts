@@ -30,14 +30,16 @@ export class ReverseDebugger {
 
   constructor(readonly runtime: DebugRuntime) {}
 
-  /** Reads the `reverseHistoryMB` launch attribute (validated by launchArgs; 0 turns recording off). */
-  configure(launchArgs: Record<string, unknown>): void {
+  /**
+   * Reads the `reverseHistoryMB` launch attribute (validated by launchArgs; 0 turns recording off) and
+   * the validated technique (its default is not native).
+   */
+  configure(launchArgs: Record<string, unknown>, technique: string): void {
     const mb = launchArgs['reverseHistoryMB'];
     this.historyMB = typeof mb === 'number' && Number.isFinite(mb) && mb >= 0 ? mb : DEFAULT_HISTORY_MB;
-    const technique = launchArgs['technique'];
     // The VMM engines keep state outside the machine (virtual CPU, shadow tables) that checkpoints do not
     // capture yet, and they drive the CPU hooks a replay mutes: only native runs are recorded for now.
-    this.unsupported = typeof technique === 'string' && technique !== 'native'
+    this.unsupported = technique !== 'native'
       ? `reverse debugging records native runs only for now (technique '${technique}' keeps VMM state the checkpoints do not capture)`
       : undefined;
   }

@@ -154,7 +154,7 @@ export class HyperStepDebugSession extends DebugSession {
         const checked = validateLaunchArgs(args);
         if ('problems' in checked) throw new AdapterError(ErrorCode.BadLaunch, `Cannot launch: ${checked.problems.join('; ')}`);
         for (const note of checked.notes) this.sendEvent(new OutputEvent(`${note}\n`, 'console'));
-        rt.reverse.configure(args);
+        rt.reverse.configure(args, checked.config.technique);
         const error = await rt.launch(checked.config);
         if (error !== undefined) throw new AdapterError(ErrorCode.BadLaunch, error);
         this.launchConfig = checked.config;

@@ -194,4 +194,10 @@ describe('reverse debugging over DAP', function () {
     assert.match(await expectError(h.client.stepBackRequest({ threadId: 1 })), /reverse debugging is off/);
     assert.match(await expectError(h.client.reverseContinueRequest({ threadId: 1 })), /reverse debugging is off/);
   });
+
+  it('refuses stepBack under a VMM technique, whose state the checkpoints do not capture yet', async () => {
+    await h.client.initializeRequest();
+    await launchStopped(h.client, { program: PIT_GUEST, technique: 'trap-and-emulate' });
+    assert.match(await expectError(h.client.stepBackRequest({ threadId: 1 })), /native runs only/);
+  });
 });
