@@ -47,6 +47,7 @@ export class Cpu extends CpuCore {
   /** Reset to the power-on state (SDM Vol. 3A 9.1.1): real mode, CS:IP = F000:FFF0. */
   reset(): void {
     this.codeGeneration++;
+    this.vmx?.reset(); // RESET leaves VMX operation (SDM Vol. 3C 23.8)
     resetState(this);
     this.blocks.clear();
     this.mmu.flush(true);

@@ -18,4 +18,6 @@ export interface VmxHooks {
   instructionExits(cpu: Cpu, insn: Insn): 'run' | 'done' | 'exit';
   /** Non-root: true when the event caused a VM exit instead of being delivered. */
   eventExits(kind: 'exception' | 'external-interrupt' | 'triple-fault', vector: number, errorCode: number): boolean;
+  /** Processor RESET: leave VMX operation. */
+  reset(): void;
 }
