@@ -63,6 +63,15 @@ export class VmxUnit {
 
   // ---- CPU hooks ---------------------------------------------------------------------------------
 
+  /** RESET leaves VMX operation; VMCS data in memory regions survives (SDM Vol. 3C 23.8, 25.11.1). */
+  reset(): void {
+    this.inVmxOperation = false;
+    this.nonRoot = false;
+    this.vmxonPointer = NO_VMCS;
+    this.current = null;
+    this.softwareHost = false;
+  }
+
   /** Decode-time filter: can this form exit in non-root operation (SDM 26.1)? */
   mayExit(formIndex: number): boolean {
     const form = INSTRUCTION_FORMS[formIndex];

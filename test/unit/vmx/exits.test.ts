@@ -135,4 +135,11 @@ describe('VMX exits: each control gives the SDM exit reason and qualification', 
   it('a triple fault in the guest is exit reason 2', () => {
     assert.equal(exitOf({ guest: 'mov eax, 0\nlidt [eax]\nint3' }).reason, 2);
   });
+
+  it('RESET leaves VMX operation: no non-root handlers afterwards', () => {
+    const m = runGuest({ guest: 'hlt' });
+    assert.equal(m.vmx.nonRoot, true);
+    m.cpu.reset();
+    assert.deepEqual([m.vmx.nonRoot, m.vmx.inVmxOperation, m.vmx.current], [false, false, null]);
+  });
 });
