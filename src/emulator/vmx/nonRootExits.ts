@@ -120,7 +120,7 @@ export function instructionExit(cpu: Cpu, vmcs: Vmcs, insn: Insn): InstructionOu
       return exits ? exit(write ? ExitReason.Wrmsr : ExitReason.Rdmsr) : RUN;
     }
     case 'in': case 'out': case 'insb': case 'insw': case 'insd': case 'outsb': case 'outsw': case 'outsd': {
-      const string = mnemonic.length === 4;
+      const string = mnemonic.startsWith('ins') || mnemonic.startsWith('outs');
       const immediate = form.operands.includes('Ib');
       const port = immediate ? insn.imm & 0xff : s[2]! & 0xffff;
       const size = mnemonic.endsWith('b') || form.opcode === 0xe4 || form.opcode === 0xe6 || form.opcode === 0xec || form.opcode === 0xee ? 1 : insn.osize;

@@ -136,6 +136,29 @@ describe('VMX exits: each control gives the SDM exit reason and qualification', 
     assert.equal(exitOf({ guest: 'mov eax, 0\nlidt [eax]\nint3' }).reason, 2);
   });
 
+  it('CLTS with TS owned and set in the shadow exits (access type 2); LMSW changing an owned bit exits with the source data', () => {
+    const clts = exitOf({ guest: 'clts', setup: `${write(F.CR0_MASK, 8)}\n${write(F.CR0_SHADOW, 0x80000039)}` });
+    assert.deepEqual([clts.reason, clts.qualification], [28, 0x20]);
+    const lmsw = exitOf({ guest: 'mov ax, 0x13\nlmsw ax', setup: `${write(F.CR0_MASK, 2)}\n${write(F.CR0_SHADOW, 0x80000031)}` });
+    assert.deepEqual([lmsw.reason, lmsw.qualification >>> 0], [28, 0x00130030]);
+  });
+
+  it('REP OUTSB exits with the string and REP bits, the port, and the guest-linear address of the source', () => {
+    const q = exitOf({ guest: 'mov esi, 0x9300\nmov ecx, 2\nmov dx, 0x80\nrep outsb', setup: primary(1 << 24) });
+    assert.deepEqual([q.reason, q.qualification >>> 0, q.guestLinearAddress], [30, 0x00800030, 0x9300]);
+  });
+
+  it('external-interrupt exiting with "acknowledge interrupt on exit" reports the vector in the exit interruption information', () => {
+    const m = vmxMachine(`${PROLOGUE}\n${flatGuestAndHost('guest', 'host')}\n${write(F.PIN_CONTROLS, 0x17)}\n` +
+      `mov ecx, 0x483\n rdmsr\n or eax, 1 << 15\n mov ebx, eax\n mov eax, ${F.EXIT_CONTROLS}\n vmwrite eax, ebx\n vmlaunch\n hlt\n` +
+      `host: mov esi, 0x600d\n hlt\nguest: sti\n nop\n nop\n hlt\n${POINTERS}`);
+    m.interrupts.queue.push(0x30);
+    m.cpu.run(20000);
+    assert.equal(m.vmx.lastExit!.reason, 1);
+    assert.equal(m.vmx.lastExit!.interruptionInfo >>> 0, 0x80000030);
+    assert.equal(m.interrupts.queue.length, 0, 'the VM exit acknowledged the controller');
+  });
+
   it('RESET leaves VMX operation: no non-root handlers afterwards', () => {
     const m = runGuest({ guest: 'hlt' });
     assert.equal(m.vmx.nonRoot, true);
