@@ -76,16 +76,26 @@ function summary(label: string, times: number[]): string {
   return `${label}: p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, max ${sorted[sorted.length - 1]!.toFixed(2)} ms (${times.length} requests)`;
 }
 
-async function main(): Promise<void> {
+/** A session stopped at the entry with a breakpoint on `marker`. */
+async function launch(historyMB: number): Promise<InlineClient> {
   const c = new InlineClient();
   await c.request('initialize', { adapterID: 'hyperstep', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
   const initialized = c.event('initialized');
   const entry = c.event('stopped');
-  await c.request('launch', { program: PROGRAM, technique: 'native', stopOnEntry: true, defines: { ITER: String(ITER) } });
+  await c.request('launch', { program: PROGRAM, technique: 'native', stopOnEntry: true, defines: { ITER: String(ITER) }, reverseHistoryMB: historyMB });
   await initialized;
   await c.request('setFunctionBreakpoints', { breakpoints: [{ name: 'marker' }] });
   await c.request('configurationDone');
   await entry;
+  return c;
+}
+
+async function main(): Promise<void> {
+  const plain = await launch(0);
+  const unrecorded = await timed(plain, 'continue', { threadId: 1 });
+  console.log(`continue to marker without history: ${unrecorded.ms.toFixed(0)} ms`);
+  await plain.request('disconnect', {});
+  const c = await launch(64);
   const record = await timed(c, 'continue', { threadId: 1 });
   const rt = c.runtime;
   const recorded = rt.retired();
@@ -129,6 +139,14 @@ async function main(): Promise<void> {
   const far = await timed(c, 'reverseContinue', { threadId: 1 });
   console.log(`reverseContinue scanning ${from} instructions back to the entry: ${far.ms.toFixed(0)} ms (${far.stop.body.description})`);
   await c.request('disconnect', {});
+
+  // The whole recording: a fresh session at the marker, reverse-continue to a breakpoint only the entry passes.
+  const whole = await launch(64);
+  await timed(whole, 'continue', { threadId: 1 });
+  await whole.request('setFunctionBreakpoints', { breakpoints: [{ name: 'start' }] });
+  const all = await timed(whole, 'reverseContinue', { threadId: 1 });
+  console.log(`reverseContinue scanning all ${recorded} recorded instructions back to the entry: ${all.ms.toFixed(0)} ms`);
+  await whole.request('disconnect', {});
 }
 
 main().catch((e: unknown) => {
