@@ -4,7 +4,8 @@
 // it. Travelling restores a checkpoint and replays deterministically with the runtime's CPU hooks muted (no
 // exception filters, no magic breakpoints, no call-stack feeding), so a replay passes exactly where the
 // recorded run went. Serial output is shown once per byte index: bytes re-sent by a replay, or by running
-// forward again over already recorded ground, are not printed twice. Going back discards the checkpoints
+// forward again over already recorded ground, are not printed twice (if an edit made the re-run print
+// something else, the bytes up to the count already shown stay hidden). Going back discards the checkpoints
 // after the destination; running forward again re-executes (deterministically, unless the user changed
 // registers or memory) and records a fresh future.
 import type { Cpu } from '../emulator/cpu/cpu';
