@@ -96,6 +96,30 @@ describe('hardware-assisted engine (VT-x on the CPU\'s VMX implementation)', fun
     assert.ok(kinds.has('vm-exit') && kinds.has('vm-entry') && kinds.has('io-hop'));
   });
 
+  it('the debugger steps into an exit handler and through its named steps, then the guest resumes', () => {
+    const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
+    let serial = '';
+    machine.onSerialOutput((byte) => (serial += String.fromCharCode(byte)));
+    const loaded = machine.boot(kernel(path.join(REPO_ROOT, 'samples/hello/hello.asm')), { kernelName: 'hello' });
+    if ('error' in loaded) throw new Error(loaded.error);
+    const engine = new HardwareAssistEngine(machine, { architecture: 'monolithic', costModel: cost });
+    let steps = 0;
+    while (engine.activeHandler() === undefined && steps++ < 10000) assert.equal(engine.step().kind, 'step-done');
+    const handler = engine.activeHandler()!;
+    assert.equal(handler.handler, 'I/O instruction (reason 30)');
+    assert.deepEqual(handler.stepNames, ['read exit reason and qualification (VMREAD)', 'perform the port access', 'advance guest RIP']);
+    assert.equal(handler.nextStep, 0);
+    assert.ok(engine.stack.topFirst().length >= 2, 'the VMM frame sits on the guest frame');
+    engine.step();
+    assert.equal(engine.activeHandler()!.nextStep, 1);
+    engine.step();
+    engine.step();
+    assert.equal(engine.activeHandler(), undefined);
+    let stop = engine.run(20_000_000);
+    for (let i = 0; i < 200 && stop.kind === 'halt'; i++) stop = engine.run(20_000_000);
+    assert.equal(serial, native(path.join(REPO_ROOT, 'samples/hello/hello.asm')).serial);
+  });
+
   it('is created by createVmmEngine with vmxControls and rejects unknown controls with a message', () => {
     const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
     const made = createVmmEngine(machine, { technique: 'hardware-assisted', vmxControls: { hltExiting: false } });

@@ -23,6 +23,7 @@ import { CostLedger } from '../costLedger';
 import type { CostModel, CostParameter } from '../costModel';
 import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '../engine';
 import type { ExitCount } from '../exitDispatcher';
+import type { HandlerExecution, HandlerExecutionState } from '../handlerSteps';
 import { exitReasonName, ExitReason } from '../exitReasons';
 import type { Architecture, Layer, Technique } from '../layers';
 import { LayerStack } from '../layerStack';
@@ -54,6 +55,8 @@ export class HardwareAssistEngine implements ExecutionEngine {
   private guestCr3 = 0;
   private launched = false;
   private attached = false;
+  /** The exit handler in progress while the debugger steps through its named steps. */
+  private active: { execution: HandlerExecution<HardwareAssistContext>; context: HardwareAssistContext } | null = null;
 
   constructor(private readonly machine: Machine, private readonly options: HardwareAssistOptions) {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('hardware assist needs the IA-32 core (createPcMachine)');
@@ -124,6 +127,11 @@ export class HardwareAssistEngine implements ExecutionEngine {
       const problem = this.attach();
       if (problem !== undefined) return problem;
     }
+    if (this.active !== null) {
+      while (!this.active.execution.finished) this.active.execution.step();
+      const finished = this.finishHandler();
+      if (finished !== undefined) return finished;
+    }
     let remaining = budget;
     while (remaining > 0) {
       if (!this.unit.nonRoot) {
@@ -137,7 +145,9 @@ export class HardwareAssistEngine implements ExecutionEngine {
       this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
       remaining -= Math.max(ran, 1);
       if (stop.reason === 'cpu-event' && !this.unit.nonRoot) {
-        const problem = this.handleExit(layer);
+        this.startHandler(layer);
+        while (!this.active!.execution.finished) this.active!.execution.step();
+        const problem = this.finishHandler();
         if (problem !== undefined) return problem;
         continue;
       }
@@ -146,9 +156,35 @@ export class HardwareAssistEngine implements ExecutionEngine {
     return { kind: 'budget' };
   }
 
+  /**
+   * Debugger step: one guest instruction; if it exits, the step ends at the start of the exit handler, and the
+   * next steps run the handler's named steps ("read exit reason…", "perform the port access", "advance guest
+   * RIP") one at a time, then VMRESUME.
+   */
   step(): EngineStop {
-    const stop = this.run(1);
-    return stop.kind === 'budget' ? { kind: 'step-done' } : stop;
+    if (!this.attached) {
+      const problem = this.attach();
+      if (problem !== undefined) return problem;
+    }
+    if (this.active !== null) {
+      this.active.execution.step();
+      this.layerStack.setHandler(this.active.execution.snapshot());
+      if (this.active.execution.finished) return this.finishHandler() ?? { kind: 'step-done' };
+      return { kind: 'step-done' };
+    }
+    if (!this.unit.nonRoot) {
+      const problem = this.enterGuest();
+      if (problem !== undefined) return problem;
+    }
+    const layer: Layer = this.cpu.s[CPL] === 3 ? 'guest-user' : 'guest-kernel';
+    const before = this.cpu.retired;
+    const stop = this.machine.run(1);
+    this.ledger.chargeInstructions(layer, this.cpu.retired - before, this.options.costModel.cycles('instruction'));
+    if (stop.reason === 'cpu-event' && !this.unit.nonRoot) {
+      this.startHandler(layer);
+      return { kind: 'step-done' };
+    }
+    return stop.reason === 'budget' ? { kind: 'step-done' } : this.machineStop(stop);
   }
 
   /** Writes the guest registers back to the VMCS and performs VMLAUNCH (first time) or VMRESUME. */
@@ -163,7 +199,8 @@ export class HardwareAssistEngine implements ExecutionEngine {
     return undefined;
   }
 
-  private handleExit(guestLayer: Layer): EngineStop | undefined {
+  /** A VM exit arrived: record it, build the VmExit record and start its handler (no step run yet). */
+  private startHandler(guestLayer: Layer): void {
     const record = this.unit.lastExit!;
     const vmcs = this.vmcs!;
     const name = exitReasonName(record.reason);
@@ -184,9 +221,18 @@ export class HardwareAssistEngine implements ExecutionEngine {
       },
     };
     const execution = this.dispatcher.dispatch(exit, context, (parameter, stepName) => this.charge(`${name}: ${stepName}`, parameter as CostParameter));
-    const outcome = execution.runToCompletion();
-    this.guestCr3 = context.guestCr3 >>> 0;
-    if (outcome.kind === 'stop') return { kind: 'stop', message: outcome.message };
+    this.active = { execution, context };
+    this.layerStack.setHandler(execution.snapshot());
+  }
+
+  /** The handler finished: keep its effects, leave the handler frame; a stop outcome ends the run. */
+  private finishHandler(): EngineStop | undefined {
+    const active = this.active!;
+    this.active = null;
+    this.layerStack.setHandler(undefined);
+    this.guestCr3 = active.context.guestCr3 >>> 0;
+    const outcome = active.execution.outcome;
+    if (outcome !== undefined && outcome.kind === 'stop') return { kind: 'stop', message: outcome.message };
     return undefined;
   }
 
@@ -216,8 +262,8 @@ export class HardwareAssistEngine implements ExecutionEngine {
     }
   }
 
-  activeHandler(): undefined {
-    return undefined;
+  activeHandler(): HandlerExecutionState | undefined {
+    return this.active?.execution.snapshot();
   }
 
   /** What the guest believes: shadows for host-owned CR bits, the virtual CR3. */
