@@ -117,6 +117,28 @@ export class Assembler {
     this.bits = format === 'bin' ? 16 : 32;
   }
 
+  /**
+   * Seeds this assembly from the previous one of the same document: symbol values (so pass 1 already
+   * sees nearly final addresses), section layout, and cached encodings of unchanged statements
+   * (`previousIndex` maps a statement to its index in the previous run, or -1 if it changed).
+   */
+  seedFrom(previous: Assembler, previousIndex: (k: number) => number): void {
+    for (const s of previous.sections) {
+      const mine = this.sectionNamed(s.name, false);
+      if (mine.index !== s.index) return;
+      mine.address = s.address;
+      mine.loadAddress = s.loadAddress;
+    }
+    for (const sym of previous.symbols.values()) {
+      if (sym.definedPass <= 0 || (sym.kind !== 'label' && sym.kind !== 'equ')) continue;
+      this.symbols.set(sym.name, { ...sym, global: false, definedPass: -1, externIndex: -1 });
+    }
+    for (let k = 0; k < this.statements.length; k++) {
+      const j = previousIndex(k);
+      if (j >= 0) this.encodeCache[k] = previous.encodeCache[j];
+    }
+  }
+
   run(): void {
     let previousLayout = '';
     for (this.pass = 1; this.pass <= MAX_PASSES; this.pass++) {
@@ -143,6 +165,7 @@ export class Assembler {
   }
 
   private startPass(): void {
+    this.symbolOrder = 0;
     this.sink = new DiagnosticSink();
     this.emittedCount = 0;
     this.changed = false;
@@ -304,7 +327,8 @@ export class Assembler {
   readonly evalContext: EvalContext = {
     lookup: (name) => {
       const sym = this.findSymbol(name);
-      if (!sym || sym.definedPass === 0) return undefined;
+      // definedPass -1: seeded from the previous assembly of this document (known in pass 1 only).
+      if (!sym || sym.definedPass === 0 || (sym.definedPass < 0 && this.pass >= 2)) return undefined;
       const v = this.symbolValue(sym);
       if (this.forwardShift > 0 && sym.kind === 'label' && sym.definedPass === this.pass - 1 && sym.section === this.current.index && !this.absolute && sym.offset >= this.forwardFrom) {
         v.n += this.forwardShift;
@@ -352,6 +376,8 @@ export class Assembler {
       sym.kind = kind;
     }
     if (sym.section !== section || sym.offset !== offset || sym.base !== base || sym.known !== known || sym.kind !== kind) this.changed = true;
+    // Symbol order (ELF .symtab/.strtab) is the order of definition in the final pass, as in NASM.
+    sym.order = this.symbolOrder++;
     sym.kind = kind;
     sym.section = section;
     sym.offset = offset;
@@ -617,7 +643,7 @@ export class Assembler {
    * is encoded once; others are re-encoded only when an operand value (or, for branches, the address)
    * changed. Most of a large program is stable after pass 1, so later passes cost little.
    */
-  private readonly encodeCache: (CachedEncoding | undefined)[] = [];
+  readonly encodeCache: (CachedEncoding | undefined)[] = [];
 
   private executeInstruction(body: Extract<Body, { k: 'insn' }>, origin: LineOrigin): void {
     if (!this.outputAllowed(origin, body.start, body.end)) return;

@@ -35,6 +35,8 @@ export interface AssembleOptions {
   readonly encode?: Encoder;
   /** Skip building the listing text (saves time for on-keystroke diagnostics). */
   readonly listing?: boolean;
+  /** Skip writing the output file (diagnostics, symbols and source map only; for editors). */
+  readonly output?: boolean;
 }
 
 export interface SourceMapEntry {
@@ -103,6 +105,40 @@ function parseCached(text: string): ParsedLine | AsmError {
   return parsed;
 }
 
+/**
+ * Incremental re-assembly for editors: the last assembly of each document (by path, format and
+ * options) seeds the next one, so after a one-line edit pass 1 starts from the previous addresses and
+ * unchanged instructions reuse their encodings. The result is the same as a cold assembly.
+ */
+interface Session {
+  readonly asm: Assembler;
+  readonly texts: readonly string[];
+}
+const sessions = new Map<string, Session>();
+const SESSION_LIMIT = 8;
+
+function rememberSession(key: string, session: Session): void {
+  sessions.delete(key);
+  sessions.set(key, session);
+  if (sessions.size > SESSION_LIMIT) sessions.delete(sessions.keys().next().value!);
+}
+
+function seedFromPrevious(asm: Assembler, previous: Session, statements: readonly PreparedStatement[]): void {
+  const old = previous.texts;
+  const n = statements.length;
+  let prefix = 0;
+  while (prefix < n && prefix < old.length && statements[prefix]!.line.text === old[prefix]) prefix++;
+  let suffix = 0;
+  while (suffix < n - prefix && suffix < old.length - prefix && statements[n - 1 - suffix]!.line.text === old[old.length - 1 - suffix]) suffix++;
+  asm.seedFrom(previous.asm, (k) => (k < prefix ? k : k >= n - suffix ? k - n + old.length : -1));
+}
+
+/** Forgets the incremental state (tests use it to measure cold assemblies). */
+export function clearAssemblerCaches(): void {
+  sessions.clear();
+  parseCache.clear();
+}
+
 export function assemble(source: AssembleSource, options: AssembleOptions = {}): AssemblyResult {
   const format = options.format ?? 'bin';
   try {
@@ -136,7 +172,11 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
     return undefined;
   };
   const asm = new Assembler(format, statements, options.encode ?? defaultEncoder, readBinary);
+  const sessionKey = `${format}\u0000${source.path}\u0000${JSON.stringify(options.includePaths ?? [])}\u0000${JSON.stringify(options.defines ?? {})}`;
+  const previous = options.encode ? undefined : sessions.get(sessionKey);
+  if (previous) seedFromPrevious(asm, previous, statements);
   asm.run();
+  rememberSession(sessionKey, { asm, texts: statements.map((s) => s.line.text) });
   const diagnostics = [...preSink.items, ...asm.sink.items];
   checkGlobals(asm, diagnostics);
   if (format === 'bin' && binImageSize(asm) > MAX_BIN_IMAGE) {
@@ -144,7 +184,7 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
   }
   const ok = !diagnostics.some((d) => d.severity === 'error');
   let output: Uint8Array = new Uint8Array(0);
-  if (ok) output = format === 'bin' ? writeBin(asm) : writeElf32(asm, source.path);
+  if (ok && options.output !== false) output = format === 'bin' ? writeBin(asm) : writeElf32(asm, source.path);
   return {
     ok,
     format,
@@ -152,7 +192,7 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
     diagnostics,
     sourceMap: buildSourceMap(asm),
     symbols: buildSymbols(asm),
-    sections: asm.usedSections().map((s) => ({ name: s.name, address: format === 'bin' ? s.address : 0, size: s.size, progbits: s.progbits, bytes: s.content() })),
+    sections: asm.usedSections().map((s) => ({ name: s.name, address: format === 'bin' ? s.address : 0, size: s.size, progbits: s.progbits, bytes: s.progbits ? s.bytes.subarray(0, s.size) : new Uint8Array(0) })),
     origin: format === 'bin' ? asm.org : 0,
     listing: options.listing === false ? '' : buildListing(asm, [], source.path),
     files: [...pre.files.keys()],
@@ -164,7 +204,7 @@ function checkGlobals(asm: Assembler, diagnostics: Diagnostic[]): void {
   if (asm.format !== 'elf32') return;
   for (const [name, origin] of asm.globalsDeclared) {
     const sym = asm.symbols.get(name);
-    if (!sym || sym.definedPass === 0) {
+    if (!sym || sym.definedPass <= 0) {
       diagnostics.push({ severity: 'error', file: origin.file, line: origin.line, column: 1, endLine: origin.line, endColumn: 1, message: `symbol \`${name}' declared global but not defined`, ...(origin.expansion ? { expansion: origin.expansion } : {}) });
     }
   }
@@ -193,8 +233,8 @@ function buildSourceMap(asm: Assembler): SourceMapEntry[] {
 
 function buildSymbols(asm: Assembler): AssembledSymbol[] {
   const out: AssembledSymbol[] = [];
-  for (const sym of asm.symbols.values()) {
-    if (sym.definedPass === 0) continue;
+  const defined = [...asm.symbols.values()].filter((sym) => sym.definedPass > 0).sort((a, b) => a.order - b.order);
+  for (const sym of defined) {
     const value = asm.symbolValue(sym);
     const section = sym.kind === 'label' && sym.section >= 0 ? asm.sections[sym.section]!.name : undefined;
     const local = sym.kind === 'label' && (sym.name.includes('.') && !sym.name.startsWith('.')) && !sym.name.startsWith('..@');

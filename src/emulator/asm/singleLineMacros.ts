@@ -22,6 +22,17 @@ export function expandSingleLineMacros(
   origin: LineOrigin,
   onError: (message: string) => void,
 ): string {
+  // Fast path: most lines mention no macro at all (case-insensitive macros always take the slow path).
+  if (insensitive.size === 0 && !text.includes('__')) {
+    let mentioned = false;
+    for (const name of singles.keys()) {
+      if (text.includes(name)) {
+        mentioned = true;
+        break;
+      }
+    }
+    if (!mentioned) return text;
+  }
   const state = { reported: false };
   const report = (message: string): void => {
     if (!state.reported) onError(message);
