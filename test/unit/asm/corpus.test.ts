@@ -1,7 +1,10 @@
 // Byte-exact corpus: every test/corpus/asm/*.asm is assembled by the real nasm and by HyperStep, for each
-// format named in its `; formats:` header (with the `; nasm-args:` options), and the outputs must be equal.
+// format named in its `; formats:` header (with the `; nasm-args:` options), and the outputs must be equal;
+// Multiboot kernels linked with ld -T link.ld from our object and from nasm's must be identical too.
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstDifference, REPO_ROOT, runNasm, runOurs } from './nasmOracle';
 
@@ -40,5 +43,35 @@ describe('assembler corpus: bytes identical to nasm', () => {
         assert.equal(diff, undefined, `output differs from nasm: ${diff}`);
       });
     }
+  }
+});
+
+describe('assembler: linked Multiboot kernels', () => {
+  const linkScript = join(REPO_ROOT, 'test/corpus/asm/link.ld');
+
+  function link(object: Uint8Array, dir: string, name: string): Buffer {
+    writeFileSync(join(dir, `${name}.o`), object);
+    const r = spawnSync('ld', ['-m', 'elf_i386', '-T', linkScript, '-o', join(dir, `${name}.elf`), join(dir, `${name}.o`)], { encoding: 'utf8' });
+    if (r.error) throw new Error(`ld (binutils) is required for the link test: ${r.error.message}`);
+    assert.equal(r.status, 0, `ld failed on the ${name} object:\n${r.stderr}`);
+    return readFileSync(join(dir, `${name}.elf`));
+  }
+
+  for (const file of ['test/corpus/asm/multiboot.asm', 'test/corpus/asm/elf_extern_linkable.asm']) {
+    it(`${file}: ld -T link.ld of our object gives the same kernel as nasm's object`, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'hs-link-'));
+      try {
+        const reference = runNasm(file, 'elf32');
+        assert.equal(reference.status, 0, reference.stderr);
+        const ours = runOurs(file, 'elf32');
+        assert.ok(ours.ok, JSON.stringify(ours.diagnostics));
+        const kernel = link(ours.output, dir, 'ours');
+        assert.deepEqual(kernel, link(reference.output!, dir, 'nasm'));
+        // The Multiboot header (magic 0x1BADB002) sits in the first 8 KiB of the file, as GRUB/QEMU need.
+        assert.ok(kernel.subarray(0, 8192).includes(Buffer.from([0x02, 0xb0, 0xad, 0x1b])), 'multiboot magic in the first 8 KiB');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   }
 });
