@@ -4,6 +4,7 @@
 // and cost ledger (src/emulator/vmm/transitions.ts, costLedger.ts); no I/O here.
 import { INSTRUCTIONS_REASON, type CostLedger, type LayerTotal, type LedgerEntry } from '../emulator/vmm/costLedger';
 import { LAYER_INFO, layersOf, type Architecture, type Layer, type Technique } from '../emulator/vmm/layers';
+import type { VirtualCpuState } from '../emulator/vmm/engine';
 import type { Transition } from '../emulator/vmm/transitions';
 
 const hex32 = (value: number) => `0x${(value >>> 0).toString(16).padStart(8, '0')}`;
@@ -82,6 +83,15 @@ export function formatCostSummary(ledger: CostLedger, facts: RunFacts, topReason
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** For --dump: the CPU the guest believes in, to read next to the real registers printed above it. */
+export function formatVirtualCpu(v: VirtualCpuState): string {
+  const table = (t: { base: number; limit: number }) => `${hex32(t.base)}/${t.limit.toString(16)}`;
+  return (
+    `virtual cpu: cpl=${v.cpl} if=${v.interruptFlag ? 1 : 0} iopl=${v.iopl} cr0=${hex32(v.cr0)} cr3=${hex32(v.cr3)} ` +
+    `gdtr=${table(v.gdtr)} idtr=${table(v.idtr)} tr=${v.tr.toString(16)} pending=[${v.pendingVectors.map((n) => `0x${n.toString(16)}`).join(', ')}]\n`
+  );
 }
 
 export interface JsonReport {

@@ -11,8 +11,8 @@ import type { EngineStop } from '../emulator/vmm/engine';
 import { createVmmEngine } from '../emulator/vmm/index';
 import type { Transition } from '../emulator/vmm/transitions';
 import type { CliIo } from './io';
-import { formatCostSummary, formatTransition, ledgerJson, type JsonReport } from './report';
-import { RUN_STATUS, guestImage, parseRunArguments, runStatusFor, runUsage } from './run';
+import { formatCostSummary, formatTransition, formatVirtualCpu, ledgerJson, type JsonReport } from './report';
+import { RUN_STATUS, formatDump, guestImage, parseRunArguments, runStatusFor, runUsage } from './run';
 import { splitVmmArguments, type VmmOptions } from './vmmOptions';
 
 /** Even, above run.ts's statuses, so it never collides with a debug-exit status (always odd). */
@@ -69,8 +69,7 @@ export async function runUnderVmm(argv: readonly string[], io: CliIo): Promise<n
   }
   const problems = [...split.errors, ...(typeof args === 'string' ? [args] : [])];
   if (problems.length > 0 || split.options === undefined || typeof args === 'string') {
-    for (const problem of problems) io.stderr(`hyperstep run: ${problem}\n`);
-    io.stderr('run `hyperstep run --help` for the options\n');
+    for (const problem of problems) io.stderr(`hyperstep run: ${problem} (see hyperstep run --help)\n`);
     return RUN_STATUS.usage;
   }
   const options: VmmOptions = split.options;
@@ -181,5 +180,10 @@ export async function runUnderVmm(argv: readonly string[], io: CliIo): Promise<n
       transitionsByReason,
     }),
   );
+  if (args.dump) {
+    io.stderr(formatDump(machine));
+    const virtual = engine.virtualCpu();
+    if (virtual !== undefined) io.stderr(formatVirtualCpu(virtual));
+  }
   return end.status;
 }

@@ -239,4 +239,23 @@ describe('hyperstep run under a VMM (CLI)', function () {
       assert.match(flooded.stderr, /output-limit: the guest wrote more than 10 bytes/);
     }
   });
+
+  it('the time limit stops a long guest under every implemented technique (checked between 1M-instruction slices)', async () => {
+    for (const technique of IMPLEMENTED_TECHNIQUES) {
+      // popf-demo spins through many timer periods; the paravirtual mini-kernel waits ~2M instructions for its ticks.
+      const file = technique === 'paravirtual' ? 'samples/vmm/minikernel-pv.asm' : 'samples/vmm/popf-demo.asm';
+      const run = await hyperstep('run', file, '--technique', technique, '--time-limit', '0.000001');
+      assert.equal(run.status, RUN_STATUS.timeLimit, `${technique}: ${run.stderr}`);
+      assert.match(run.stderr, /time-limit: time limit of 0\.000001 s reached/);
+    }
+  });
+
+  it('--dump shows the real CPU and, under trap-and-emulate, the virtual CPU the guest believes in', async () => {
+    const run = await hyperstepInProcess('run', 'samples/vmm/redpill.asm', '--technique', 'trap-and-emulate', '--dump');
+    assert.match(run.stderr, /^eip=0x[0-9a-f]{8} eflags=0x[0-9a-f]{8} cpl=1/m, 'the kernel really runs in ring 1');
+    assert.match(run.stderr, /^virtual cpu: cpl=0 /m, 'but believes it is in ring 0');
+    const native = await hyperstepInProcess('run', 'samples/vmm/redpill.asm', '--technique', 'native', '--dump');
+    assert.match(native.stderr, /cpl=0/);
+    assert.doesNotMatch(native.stderr, /virtual cpu/);
+  });
 });
