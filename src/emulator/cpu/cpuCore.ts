@@ -173,35 +173,59 @@ export abstract class CpuCore {
     return (s[SEG_BASE + seg]! + off) | 0;
   }
 
+  /**
+   * Physical RAM address for a data access that passes the segment checks and the mmu's fast path
+   * (Mmu.fastPhysical), or -1 to take the precise path. No state changes, no faults: the precise path
+   * re-does every check, so faults and their ordering are unchanged. Off while watchpoints are armed.
+   */
+  private fastData(seg: number, offset: number, size: number, write: boolean): number {
+    if (this.watching) return -1;
+    const s = this.s;
+    const off = offset >>> 0;
+    const need = write ? SegmentRight.Writable : SegmentRight.Readable;
+    if ((s[SEG_RIGHTS + seg]! & need) === 0 || off < s[SEG_VALID_LOW + seg]! >>> 0 ||
+      off + size - 1 > s[SEG_VALID_HIGH + seg]! >>> 0) {
+      return -1;
+    }
+    return this.mmu.fastPhysical((s[SEG_BASE + seg]! + off) | 0, size, write, s[CPL] === 3);
+  }
+
   read8(seg: number, offset: number): number {
-    return this.readLinear(this.linear(seg, offset, 1, false), 1);
+    return this.readSized(seg, offset, 1);
   }
 
   read16(seg: number, offset: number): number {
-    return this.readLinear(this.linear(seg, offset, 2, false), 2);
+    return this.readSized(seg, offset, 2);
   }
 
   read32(seg: number, offset: number): number {
-    return this.readLinear(this.linear(seg, offset, 4, false), 4);
+    return this.readSized(seg, offset, 4);
   }
 
   write8(seg: number, offset: number, value: number): void {
-    this.writeLinear(this.linear(seg, offset, 1, true), 1, value);
+    this.writeSized(seg, offset, 1, value);
   }
 
   write16(seg: number, offset: number, value: number): void {
-    this.writeLinear(this.linear(seg, offset, 2, true), 2, value);
+    this.writeSized(seg, offset, 2, value);
   }
 
   write32(seg: number, offset: number, value: number): void {
-    this.writeLinear(this.linear(seg, offset, 4, true), 4, value);
+    this.writeSized(seg, offset, 4, value);
   }
 
   readSized(seg: number, offset: number, size: number): number {
+    const physical = this.fastData(seg, offset, size, false);
+    if (physical >= 0) return this.mmu.loadRam(physical, size);
     return this.readLinear(this.linear(seg, offset, size, false), size as AccessSize);
   }
 
   writeSized(seg: number, offset: number, size: number, value: number): void {
+    const physical = this.fastData(seg, offset, size, true);
+    if (physical >= 0) {
+      this.mmu.storeRam(physical, size, value);
+      return;
+    }
     this.writeLinear(this.linear(seg, offset, size, true), size as AccessSize, value);
   }
 

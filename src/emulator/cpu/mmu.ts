@@ -18,6 +18,8 @@ const TLB_LIST_CAPACITY = 4096;
 export class Mmu {
   /** One entry per linear page; 0 = not cached. */
   private readonly tlb = new Int32Array(1 << 20);
+  /** RAM as 32-bit words for aligned fast-path accesses (null if the bus's RAM view is not 4-aligned). */
+  private readonly ram32: Int32Array | null;
   private readonly filled = new Int32Array(TLB_LIST_CAPACITY);
   private filledCount = 0;
   private filledOverflow = false;
@@ -42,6 +44,8 @@ export class Mmu {
     this.ramBytes = bus.ram.length;
     this.pageKind = new Uint8Array((this.ramBytes + 0xfff) >>> 12);
     this.codePages = new Uint8Array(this.pageKind.length);
+    const ram = bus.ram;
+    this.ram32 = ram.byteOffset % 4 === 0 ? new Int32Array(ram.buffer, ram.byteOffset, ram.length >>> 2) : null;
   }
 
   /** Forget the RAM/MMIO classification (the machine calls this after remapping devices). */
@@ -58,6 +62,58 @@ export class Mmu {
     const need = user ? (write ? TlbBit.UserWrite : TlbBit.UserRead) : write ? TlbBit.SupervisorWrite : TlbBit.Valid;
     if ((entry & need) !== 0) return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
     return this.walk(linear, write, user, true);
+  }
+
+  /**
+   * Fast path for a data access: the physical RAM address when the access stays in one page, hits the TLB
+   * (or paging is off) with the needed permission already cached (so no #PF and no accessed/dirty update
+   * is due), lands in a page classified as RAM, and, for a write, in a page holding no decoded code.
+   * Otherwise -1: the caller takes the precise path (translate/readPhysical/writePhysical), which faults,
+   * sets A/D bits, reaches MMIO or invalidates code exactly as before. Never faults, never changes state.
+   */
+  fastPhysical(linear: number, size: number, write: boolean, user: boolean): number {
+    if ((linear & 0xfff) + size > 0x1000) return -1;
+    let physical: number;
+    if ((this.s[CR]! & Cr0.PG) === 0) {
+      physical = linear >>> 0;
+    } else {
+      const entry = this.tlb[linear >>> 12]!;
+      const need = user ? (write ? TlbBit.UserWrite : TlbBit.UserRead) : write ? TlbBit.SupervisorWrite : TlbBit.Valid;
+      if ((entry & need) === 0) return -1;
+      physical = ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
+    }
+    const page = physical >>> 12;
+    if (this.pageKind[page] !== 1) return -1; // unclassified, MMIO, or beyond RAM
+    if (write && this.codePages[page] !== 0) return -1;
+    return physical;
+  }
+
+  /** Read `size` bytes of RAM at a fastPhysical address (little-endian). */
+  loadRam(address: number, size: number): number {
+    const r = this.ram;
+    if (size === 4) {
+      if ((address & 3) === 0 && this.ram32 !== null) return this.ram32[address >>> 2]!;
+      return r[address]! | (r[address + 1]! << 8) | (r[address + 2]! << 16) | (r[address + 3]! << 24);
+    }
+    if (size === 1) return r[address]!;
+    return r[address]! | (r[address + 1]! << 8);
+  }
+
+  /** Write `size` bytes of RAM at a fastPhysical address (little-endian). */
+  storeRam(address: number, size: number, value: number): void {
+    const r = this.ram;
+    if (size === 4 && (address & 3) === 0 && this.ram32 !== null) {
+      this.ram32[address >>> 2] = value;
+      return;
+    }
+    r[address] = value;
+    if (size >= 2) {
+      r[address + 1] = value >> 8;
+      if (size === 4) {
+        r[address + 2] = value >> 16;
+        r[address + 3] = value >> 24;
+      }
+    }
   }
 
   /** Side-effect-free translation for debuggers: undefined when not mapped (never faults, sets no A/D). */
