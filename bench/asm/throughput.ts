@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { assemble } from '../../src/emulator/asm';
+import { assemble, clearAssemblerCaches } from '../../src/emulator/asm';
 import { generateSource } from './generate';
 
 const lines = Number(process.argv[2] ?? 50000);
@@ -29,12 +29,14 @@ try {
     let ours: Uint8Array | undefined;
     let passes = 0;
     assemble({ path: file, text }, { format, listing: false }); // warm-up (JIT)
+    clearAssemblerCaches();
     for (let r = 0; r < runs; r++) {
       let t = performance.now();
       const n = spawnSync('nasm', ['-f', format, '-o', join(dir, 'ref.out'), file]);
       nasmTimes.push(performance.now() - t);
       if (n.error || n.status !== 0) throw new Error(`nasm failed: ${n.error?.message ?? n.stderr}`);
       reference = readFileSync(join(dir, 'ref.out'));
+      clearAssemblerCaches(); // measure cold assemblies, not incremental re-assembly
       t = performance.now();
       const result = assemble({ path: file, text }, { format, listing: false });
       ourTimes.push(performance.now() - t);
