@@ -27,6 +27,7 @@ export interface SplitArguments {
 }
 
 export const VMM_USAGE = `  --technique <t>            run under a VMM: ${TECHNIQUES.join(' | ')}
+                             (exit status 16 when the technique's engine does not exist yet)
   --architecture <a>         ${ARCHITECTURES.join(' | ')} (default monolithic)
   --cost-model <preset>      p4-2006 | modern (default p4-2006)
   --cost <name=cycles>       override one cost-model parameter (repeatable), e.g. --cost worldSwitch=9000
