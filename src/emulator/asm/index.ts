@@ -156,7 +156,11 @@ export function assemble(source: AssembleSource, options: AssembleOptions = {}):
 function assembleUnchecked(source: AssembleSource, options: AssembleOptions, format: OutputFormat): AssemblyResult {
   const readFile = options.readFile ?? ((): string | undefined => undefined);
   const preSink = new DiagnosticSink();
-  const pre = new Preprocessor({ includePaths: options.includePaths ?? [], defines: options.defines ?? {}, readFile }, preSink);
+  // NASM's predefined macros that programs test (manual 5.2, 5.5): the output format and version.
+  const predefined: Record<string, string> = {
+    __OUTPUT_FORMAT__: format, '__?OUTPUT_FORMAT?__': format, __NASM_MAJOR__: '2', '__?NASM_MAJOR?__': '2', __NASM_MINOR__: '16', '__?NASM_MINOR?__': '16',
+  };
+  const pre = new Preprocessor({ includePaths: options.includePaths ?? [], defines: { ...predefined, ...(options.defines ?? {}) }, readFile }, preSink);
   let lines = pre.run(source.path, source.text);
   // A runaway expansion is reported once; assembling its truncated output would only waste time.
   if (pre.outputOverflowReported) lines = [];

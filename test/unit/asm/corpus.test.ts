@@ -75,3 +75,31 @@ describe('assembler: linked Multiboot kernels', () => {
     });
   }
 });
+
+describe('assembler: the project samples assemble exactly as with nasm', () => {
+  const samples: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(join(REPO_ROOT, dir), { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(`${dir}/${entry.name}`);
+      else if (entry.name.endsWith('.asm')) samples.push(`${dir}/${entry.name}`);
+    }
+  };
+  walk('samples');
+  it('finds samples', () => assert.ok(samples.length > 0));
+  for (const file of samples.sort()) {
+    for (const format of ['bin', 'elf32'] as const) {
+      it(`${file} -f ${format}`, () => {
+        const args = ['-Isamples/include/'];
+        const reference = runNasm(file, format, args);
+        const ours = runOurs(file, format, args);
+        if (reference.status !== 0) {
+          // A sample written for one format only: we must reject it too.
+          assert.equal(ours.ok, false, `nasm rejects it (${reference.stderr.trim()}) but HyperStep accepted it`);
+          return;
+        }
+        assert.deepEqual(ours.diagnostics.filter((d) => d.severity === 'error'), []);
+        assert.equal(firstDifference(reference.output!, ours.output), undefined);
+      });
+    }
+  }
+});
