@@ -10,7 +10,7 @@ import { INSTRUCTION_FORMS } from '../isa/table';
 import type { Cpu } from './cpu';
 import { handlerFor } from './dispatch';
 import type { Block, Insn } from './insn';
-import { getCF, getZF, testCondition } from './lazyFlags';
+import { getCF, getZF, setLazyPartial, testCondition } from './lazyFlags';
 import {
   ARITH_FLAGS, EFLAGS, EIP, Flag, MODE, LAZY_BITS, LAZY_KIND, LAZY_MASK, LAZY_OP1, LAZY_OP2, LAZY_RESULT, SEG_LIMIT, Seg,
 } from './stateLayout';
@@ -22,7 +22,10 @@ import {
  */
 export type CompiledBlock = (cpu: Cpu, s: Int32Array, max: number) => number;
 
-const HELPERS = { testCondition, getZF, getCF };
+const HELPERS = { testCondition, getZF, getCF, setLazyPartial };
+
+/** Flags a shift leaves materialised (shifts.ts: CF and OF computed, AF = 0 as QEMU). */
+const SHIFT_KEPT = Flag.CF | Flag.OF | Flag.AF;
 
 let compilerAvailable = true;
 
@@ -212,6 +215,55 @@ function memoryAlu(insn: Insn): Emitted | undefined {
   };
 }
 
+/**
+ * Instructions that write the lazy-flag slots themselves or may fault, emitted after a flush (the slots are
+ * authoritative before and after): ADC/SBB on 32-bit registers (CF in, same lazy kinds as alu.ts), SHL/SHR/
+ * SAR r32 by an immediate (same flags as shifts.ts), near CALL rel32 and RET/RET imm16 with a 32-bit operand
+ * (same order of checks as control.ts: the CS limit is checked before the stack is touched). Stack accesses
+ * go through cpu.push/peekStack, whose fast path is a TLB hit on a RAM page.
+ */
+function slotOperation(insn: Insn, next: string): string | undefined {
+  const op = insn.opcode;
+  if (insn.osize !== 4) return undefined;
+  const reg32 = insn.mod === 3;
+  const limit = `(s[${SEG_LIMIT + Seg.CS}] >>> 0)`;
+  if (op === 0xe8) {
+    return `{ const t = ((${next}) + ${insn.imm | 0}) | 0; if ((t >>> 0) > ${limit}) cpu.jump(t); cpu.push(${next}, 4); s[${EIP}] = t; }`;
+  }
+  if (op === 0xc3 || op === 0xc2) {
+    const release = 4 + (op === 0xc2 ? insn.imm : 0);
+    return `{ const t = cpu.peekStack(0, 4); if ((t >>> 0) > ${limit}) cpu.jump(t); ` +
+      `cpu.setStackPointer(cpu.stackPointer() + ${release}); s[${EIP}] = t; }`;
+  }
+  let aluOp = -1;
+  let dst = 0;
+  let source = '';
+  if ((op === 0x81 || op === 0x83) && reg32) { aluOp = insn.reg; dst = insn.rm; source = `${insn.imm | 0}`; }
+  if ((op === 0x11 || op === 0x19) && reg32) { aluOp = (op >> 3) & 7; dst = insn.rm; source = `s[${insn.reg}]`; }
+  if ((op === 0x13 || op === 0x1b) && reg32) { aluOp = (op >> 3) & 7; dst = insn.reg; source = `s[${insn.rm}]`; }
+  if (aluOp === 2 || aluOp === 3) {
+    const adc = aluOp === 2;
+    return `{ const c = h.getCF(s), a = s[${dst}], b = ${source}; const r = (a ${adc ? '+' : '-'} b ${adc ? '+' : '-'} c) | 0; s[${dst}] = r; ` +
+      `s[${LAZY_KIND}] = c !== 0 ? ${adc ? 2 : 4} : ${adc ? 1 : 3}; s[${LAZY_OP1}] = a; s[${LAZY_OP2}] = b; s[${LAZY_RESULT}] = r; ` +
+      `s[${LAZY_BITS}] = 32; s[${LAZY_MASK}] = ${ARITH_FLAGS}; }`;
+  }
+  const count = op === 0xc1 ? insn.imm & 31 : op === 0xd1 ? 1 : 0;
+  if (count !== 0 && reg32 && (insn.reg === 4 || insn.reg === 5 || insn.reg === 6 || insn.reg === 7)) {
+    const v = `s[${insn.rm}]`;
+    let compute: string;
+    if (insn.reg === 5) { // SHR
+      compute = `const before = ${v} >>> ${count - 1}; const r = ${v} >>> ${count}; const f = (before & 1) | ((((before ^ r) >>> 31) & 1) !== 0 ? ${Flag.OF} : 0);`;
+    } else if (insn.reg === 7) { // SAR
+      compute = `const before = ${v} >> ${count - 1}; const r = ${v} >> ${count}; const f = (before & 1) | ((((before ^ r) >>> 31) & 1) !== 0 ? ${Flag.OF} : 0);`;
+    } else { // SHL/SAL
+      compute = `const before = ${v} << ${count - 1}; const r = ${v} << ${count}; const cf = (before >>> 31) & 1; ` +
+        `const f = cf | ((((r >>> 31) & 1) ^ cf) !== 0 ? ${Flag.OF} : 0);`;
+    }
+    return `{ ${compute} h.setLazyPartial(s, 6, 0, 0, r | 0, 32, ${SHIFT_KEPT}, f); s[${insn.rm}] = r; }`;
+  }
+  return undefined;
+}
+
 /** One pass over the block starting from flag state `start`. */
 function emitBody(insns: readonly Insn[], start: FlagState, doneExpression: string): Emitted {
   const lines: string[] = [];
@@ -239,7 +291,14 @@ function emitBody(insns: readonly Insn[], start: FlagState, doneExpression: stri
     }
     const move = standard ? memoryMove(insn) : undefined;
     if (move !== undefined) {
+      // A move changes no flags: after the flush the slots and the locals agree, so the state is kept.
       lines.push(`${flushCode(state)} cpu.insnStart = ${begin}; s[${EIP}] = ${next}; ${move}`);
+      lines.push(`if (cpu.blockBreak) return ${doneExpression} + ${k + 1};`);
+      continue;
+    }
+    const slots = standard ? slotOperation(insn, next) : undefined;
+    if (slots !== undefined) {
+      lines.push(`${flushCode(state)} cpu.insnStart = ${begin}; s[${EIP}] = ${next}; ${slots}`);
       lines.push(`if (cpu.blockBreak) return ${doneExpression} + ${k + 1};`);
       state = SLOTS_AUTHORITATIVE;
       continue;
