@@ -189,16 +189,27 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
   const ok = !diagnostics.some((d) => d.severity === 'error');
   let output: Uint8Array = new Uint8Array(0);
   if (ok && options.output !== false) output = format === 'bin' ? writeBin(asm) : writeElf32(asm, source.path);
+  // The source map, symbol table and listing are built on first use: an editor asking only for
+  // diagnostics does not pay for them (the assembler's final state is not modified afterwards).
+  let sourceMap: SourceMapEntry[] | undefined;
+  let symbols: AssembledSymbol[] | undefined;
+  let listing: string | undefined;
   return {
     ok,
     format,
     output,
     diagnostics,
-    sourceMap: buildSourceMap(asm),
-    symbols: buildSymbols(asm),
+    get sourceMap() {
+      return (sourceMap ??= buildSourceMap(asm));
+    },
+    get symbols() {
+      return (symbols ??= buildSymbols(asm));
+    },
     sections: asm.usedSections().map((s) => ({ name: s.name, address: format === 'bin' ? s.address : 0, size: s.size, progbits: s.progbits, bytes: s.progbits ? s.bytes.subarray(0, s.size) : new Uint8Array(0) })),
     origin: format === 'bin' ? asm.org : 0,
-    listing: options.listing === false ? '' : buildListing(asm, [], source.path),
+    get listing() {
+      return (listing ??= options.listing === false ? '' : buildListing(asm, [], source.path));
+    },
     files: [...pre.files.keys()],
     passes: asm.pass,
   };

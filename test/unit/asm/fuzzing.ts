@@ -61,6 +61,10 @@ export function checkCase(text: string, format: 'bin' | 'elf32', files: Record<s
   let result: AssemblyResult;
   try {
     result = assemble({ path: 'fuzz.asm', text }, { format, readFile: (p) => files[p], listing: true });
+    // The lazily built parts must not throw either.
+    void result.listing.length;
+    void result.sourceMap.length;
+    void result.symbols.length;
   } catch (e) {
     return `threw ${e instanceof Error ? e.stack : String(e)}`;
   }
