@@ -91,6 +91,8 @@ export interface AssemblyResult {
   readonly passes: number;
 }
 
+const LIST_ONLY: ParsedLine = { body: { k: 'none' } };
+
 /** Parsed-line cache shared across calls: re-assembling after a one-line edit reparses one line. */
 const parseCache = new Map<string, ParsedLine | AsmError>();
 const PARSE_CACHE_LIMIT = 200_000;
@@ -164,7 +166,7 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
   let lines = pre.run(source.path, source.text);
   // A runaway expansion is reported once; assembling its truncated output would only waste time.
   if (pre.outputOverflowReported) lines = [];
-  const statements: PreparedStatement[] = lines.map((line) => ({ line, parsed: parseCached(line.text) }));
+  const statements: PreparedStatement[] = lines.map((line) => ({ line, parsed: line.listOnly ? LIST_ONLY : parseCached(line.text) }));
   const readBinary = (name: string, from: string): Uint8Array | undefined => {
     const dir = from.includes('/') ? from.slice(0, from.lastIndexOf('/')) : '.';
     for (const candidate of [`${dir}/${name}`, ...(options.includePaths ?? []).map((p) => `${p}/${name}`), name]) {

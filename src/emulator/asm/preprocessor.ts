@@ -13,6 +13,8 @@ export interface SourceLine {
   readonly origin: LineOrigin;
   /** The line as written, when single-line macro expansion changed it (for the listing). */
   readonly written?: string;
+  /** A preprocessor directive line kept only so the listing shows it, as NASM's does. */
+  readonly listOnly?: boolean;
 }
 
 export interface PreprocessOptions {
@@ -159,6 +161,7 @@ export class Preprocessor {
       }
       const directiveMatch = /^%([A-Za-z]+)\b/.exec(trimmed);
       const directive = directiveMatch ? directiveMatch[1]!.toLowerCase() : '';
+      if (active && directive !== 'exitrep' && directive !== 'exitmacro') this.emit({ text: raw.text, origin: raw.origin, listOnly: true });
       const column = text.length - trimmed.length + 1;
       const rest = directiveMatch ? stripComment(trimmed.slice(directiveMatch[0].length)).trim() : '';
 
@@ -543,6 +546,7 @@ export class Preprocessor {
   }
 
   private expandMacro(macro: MultiLineMacro, args: string[], call: SourceLine): void {
+    this.emit({ text: call.text, origin: call.origin, listOnly: true });
     if (this.macroDepth >= MAX_MACRO_DEPTH) {
       this.error(call.origin, `macro calls nested too deeply (more than ${MAX_MACRO_DEPTH} levels; infinite recursion?)`);
       return;
