@@ -5,7 +5,8 @@
 
 import type { Cpu } from './cpu';
 import { decodeInto } from './decoder';
-import { undefinedOpcode } from './dispatch';
+import { handlerFor, undefinedOpcode } from './dispatch';
+import { INSTRUCTION_FORMS } from '../isa/table';
 import { Block, Insn } from './insn';
 import { CPL, SEG_BASE, SEG_LIMIT, SEG_RIGHTS, Seg, SegmentRight } from './stateLayout';
 import { Vector } from './faults';
@@ -51,6 +52,7 @@ export class BlockCache {
     const firstPage = linear >>> 12;
     let at = linear;
     let offset = 0;
+    let followed = false;
     while (insns.length < MAX_BLOCK) {
       const insn = new Insn(undefinedOpcode);
       let last: number;
@@ -68,10 +70,22 @@ export class BlockCache {
         insn.offset = 0;
         return new Block([insn], pages, -1);
       }
+      // After a followed transfer, straight-line code may run into an instruction the block already holds:
+      // end before it (offsets identify instructions when a fault is accounted mid-block).
+      if (followed && insns.some((earlier) => earlier.offset === offset)) break;
       insn.offset = offset;
       insns.push(insn);
       offset += insn.length;
       at = (at + insn.length) | 0;
+      const target = key < CODE16_KEY ? this.followedTarget(insn, at, firstPage, linear, insns) : -1;
+      if (target !== -1) {
+        // A direct near CALL/JMP into the same linear page: the block goes on at its target (offsets stay
+        // linear distances from the block start, so the code remains position independent through EIP).
+        offset = (target - linear) | 0;
+        at = target;
+        followed = true;
+        continue;
+      }
       if (insn.endsBlock || (at >>> 12) !== firstPage) break;
     }
     const block = new Block(insns, pages, key);
@@ -86,6 +100,23 @@ export class BlockCache {
       if (page < cpu.mmu.codePages.length) cpu.mmu.codePages[page] = 1;
     }
     return block;
+  }
+
+  /**
+   * The linear target of a direct near CALL rel32 / JMP rel that the block may follow: 32-bit code, the
+   * standard handler (not one replaced for VMX non-root), a target in the block's first linear page (so the
+   * same physical page) that is not already part of the block. -1 otherwise. The CS limit is still checked
+   * when the transfer executes (interpreted or compiled), so a fault stays precise.
+   */
+  private followedTarget(insn: Insn, next: number, firstPage: number, start: number, insns: readonly Insn[]): number {
+    const op = insn.opcode;
+    if (insn.osize !== 4 || (op !== 0xe8 && op !== 0xe9 && op !== 0xeb) || insn.formIndex < 0) return -1;
+    if (insn.handler !== handlerFor(INSTRUCTION_FORMS[insn.formIndex]!, insn)) return -1;
+    const target = (next + insn.imm) | 0;
+    if ((target >>> 12) !== firstPage) return -1;
+    const offset = (target - start) | 0;
+    for (const earlier of insns) if (earlier.offset === offset) return -1;
+    return target;
   }
 
   /** A write hit `page`: forget every block decoded from it. */
