@@ -131,7 +131,10 @@ export class Assembler {
     }
     for (const sym of previous.symbols.values()) {
       if (sym.definedPass <= 0 || (sym.kind !== 'label' && sym.kind !== 'equ')) continue;
-      this.symbols.set(sym.name, { ...sym, global: false, definedPass: -1, externIndex: -1 });
+      this.symbols.set(sym.name, {
+        name: sym.name, kind: sym.kind, section: sym.section, offset: sym.offset, base: sym.base, known: sym.known, global: false,
+        definedPass: -1, order: sym.order, externIndex: -1, origin: sym.origin, column: sym.column,
+      });
     }
     for (let k = 0; k < this.statements.length; k++) {
       const j = previousIndex(k);

@@ -501,7 +501,7 @@ export class Preprocessor {
     let text = this.expand(line.text, line);
     if (this.multis.size > 0) {
       // `label: macro args` defines the label, then expands the macro (as NASM does).
-      const labelled = /^(\s*[A-Za-z_.?@$][\w$#@~.?]*:)\s*([A-Za-z_.?@$][\w$#@~.?]*)(?=\s|$|;)/.exec(text);
+      const labelled = text.includes(':') ? /^(\s*[A-Za-z_.?@$][\w$#@~.?]*:)\s*([A-Za-z_.?@$][\w$#@~.?]*)(?=\s|$|;)/.exec(text) : null;
       if (labelled && this.multis.has(labelled[2]!.toLowerCase())) {
         this.emit({ text: labelled[1]!, origin: line.origin });
         text = text.slice(labelled[1]!.length);
