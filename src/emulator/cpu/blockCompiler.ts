@@ -8,6 +8,7 @@
 
 import { INSTRUCTION_FORMS } from '../isa/table';
 import type { Cpu } from './cpu';
+import { emitPeekStack32, emitPop32, emitPush32, emitRead32, emitWrite32, FAST_VIEW_BINDINGS } from './compiledMemory';
 import { handlerFor } from './dispatch';
 import type { Block, Insn } from './insn';
 import { getCF, getZF, setLazyPartial, testCondition } from './lazyFlags';
@@ -166,12 +167,12 @@ function eaExpression(insn: Insn): string {
 function memoryMove(insn: Insn): string | undefined {
   const op = insn.opcode;
   if (insn.osize !== 4) return undefined;
-  if (op >= 0x50 && op <= 0x57) return `cpu.push(s[${op & 7}], 4);`;
-  if (op >= 0x58 && op <= 0x5f) return `s[${op & 7}] = cpu.pop(4);`;
+  if (op >= 0x50 && op <= 0x57) return emitPush32(`s[${op & 7}]`);
+  if (op >= 0x58 && op <= 0x5f) return emitPop32(`s[${op & 7}]`);
   if (insn.mod === 3 || insn.asize !== 4) return undefined;
-  if (op === 0x8b) return `s[${insn.reg}] = cpu.read32(${insn.seg}, ${eaExpression(insn)});`;
-  if (op === 0x89) return `cpu.write32(${insn.seg}, ${eaExpression(insn)}, s[${insn.reg}]);`;
-  if (op === 0xc7 && insn.reg === 0) return `cpu.write32(${insn.seg}, ${eaExpression(insn)}, ${insn.imm | 0});`;
+  if (op === 0x8b) return emitRead32(insn.seg, eaExpression(insn), `s[${insn.reg}]`);
+  if (op === 0x89) return emitWrite32(insn.seg, eaExpression(insn), `s[${insn.reg}]`);
+  if (op === 0xc7 && insn.reg === 0) return emitWrite32(insn.seg, eaExpression(insn), `${insn.imm | 0}`);
   return undefined;
 }
 
@@ -203,7 +204,7 @@ function memoryAlu(insn: Insn): Emitted | undefined {
   const address = eaExpression(insn);
   if (!toMemory) {
     return {
-      code: `{ const m = cpu.read32(${insn.seg}, ${address}); fa = s[${insn.reg}]; fb = m; { const a = fa, b = fb; fr = ${alu.expr}; }` +
+      code: `{ let m = 0; ${emitRead32(insn.seg, address, 'm')} fa = s[${insn.reg}]; fb = m; { const a = fa, b = fb; fr = ${alu.expr}; }` +
         `${alu.write ? ` s[${insn.reg}] = fr;` : ''} }`,
       state: { kind: alu.kind, mask: ARITH_FLAGS },
     };
@@ -228,11 +229,11 @@ function slotOperation(insn: Insn, next: string): string | undefined {
   const reg32 = insn.mod === 3;
   const limit = `(s[${SEG_LIMIT + Seg.CS}] >>> 0)`;
   if (op === 0xe8) {
-    return `{ const t = ((${next}) + ${insn.imm | 0}) | 0; if ((t >>> 0) > ${limit}) cpu.jump(t); cpu.push(${next}, 4); s[${EIP}] = t; }`;
+    return `{ const t = ((${next}) + ${insn.imm | 0}) | 0; if ((t >>> 0) > ${limit}) cpu.jump(t); ${emitPush32(`${next}`)} s[${EIP}] = t; }`;
   }
   if (op === 0xc3 || op === 0xc2) {
     const release = 4 + (op === 0xc2 ? insn.imm : 0);
-    return `{ const t = cpu.peekStack(0, 4); if ((t >>> 0) > ${limit}) cpu.jump(t); ` +
+    return `{ let t = 0; ${emitPeekStack32('t')} if ((t >>> 0) > ${limit}) cpu.jump(t); ` +
       `cpu.setStackPointer(cpu.stackPointer() + ${release}); s[${EIP}] = t; }`;
   }
   let aluOp = -1;
@@ -345,7 +346,7 @@ export function compileBlock(block: Block): CompiledBlock | null {
       `${loopStart.kind < 0 ? flushCode(loop.state) : ''}\n}`;
   }
   const prologue = insns.map((_, k) => `const i${k} = insns[${k}];`).join('\n');
-  const source = `${prologue}\nreturn function compiledBlock(cpu, s, max) {\nconst base = s[${EIP}];\n` +
+  const source = `${prologue}\nreturn function compiledBlock(cpu, s, max) {\nconst base = s[${EIP}];\n${FAST_VIEW_BINDINGS}\n` +
     `let done = 0, fa = 0, fb = 0, fr = 0;\n${body}\n};`;
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the block compiler's whole purpose

@@ -15,11 +15,26 @@ const enum TlbBit {
 
 const TLB_LIST_CAPACITY = 4096;
 
+/** The TLB-entry bit that grants an access (what translate() tests before walking). */
+export function tlbPermissionBit(user: boolean, write: boolean): number {
+  return user ? (write ? TlbBit.UserWrite : TlbBit.UserRead) : write ? TlbBit.SupervisorWrite : TlbBit.Valid;
+}
+
+/** The arrays the block compiler's inline fast path reads (fixed for the Mmu's lifetime). */
+export interface MmuFastView {
+  readonly tlb: Int32Array;
+  readonly pageKind: Uint8Array;
+  readonly codePages: Uint8Array;
+  readonly ram32: Int32Array;
+}
+
 export class Mmu {
   /** One entry per linear page; 0 = not cached. */
   private readonly tlb = new Int32Array(1 << 20);
   /** RAM as 32-bit words for aligned fast-path accesses (null if the bus's RAM view is not 4-aligned). */
   private readonly ram32: Int32Array | null;
+  /** The arrays the block compiler's inline fast path reads (compiledMemory.ts). */
+  readonly fast: MmuFastView;
   private readonly filled = new Int32Array(TLB_LIST_CAPACITY);
   private filledCount = 0;
   private filledOverflow = false;
@@ -46,6 +61,10 @@ export class Mmu {
     this.codePages = new Uint8Array(this.pageKind.length);
     const ram = bus.ram;
     this.ram32 = ram.byteOffset % 4 === 0 ? new Int32Array(ram.buffer, ram.byteOffset, ram.length >>> 2) : null;
+    // Without an aligned word view no page counts as RAM for generated code, so its fast path never hits.
+    this.fast = this.ram32 !== null
+      ? { tlb: this.tlb, pageKind: this.pageKind, codePages: this.codePages, ram32: this.ram32 }
+      : { tlb: this.tlb, pageKind: new Uint8Array(0), codePages: this.codePages, ram32: new Int32Array(0) };
   }
 
   /** Forget the RAM/MMIO classification (the machine calls this after remapping devices). */
