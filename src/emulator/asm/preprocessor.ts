@@ -102,6 +102,8 @@ export class Preprocessor {
   private readonly singlesInsensitive = new Map<string, SingleLineMacro>();
   private readonly multis = new Map<string, MultiLineMacro[]>();
   private uniqueCounter = 0;
+  /** Number of %exitrep/%exitmacro markers emitted so far (expansions scan for one only if it grew). */
+  private exitMarkers = 0;
   private readonly activeMacros = new Set<MultiLineMacro>();
   private macroDepth = 0;
   private includeDepth = 0;
@@ -304,6 +306,7 @@ export class Preprocessor {
       case 'exitrep':
       case 'exitmacro':
         // Handled by the expansion loops through the marker line.
+        this.exitMarkers++;
         this.emit({ text: `%${directive}`, origin: line.origin });
         return;
       case 'line':
@@ -472,7 +475,8 @@ export class Preprocessor {
   }
 
   /** Index of an %exitrep/%exitmacro marker emitted since `mark`, or -1. */
-  private findMarker(mark: number, marker: string): number {
+  private findMarker(mark: number, marker: string, markersBefore: number): number {
+    if (this.exitMarkers === markersBefore) return -1;
     for (let k = mark; k < this.output.length; k++) if (this.output[k]!.text === marker) return k;
     return -1;
   }
@@ -487,8 +491,9 @@ export class Preprocessor {
     for (let k = 0; k < count; k++) {
       if (this.outputOverflowReported) return;
       const mark = this.output.length;
+      const markersBefore = this.exitMarkers;
       this.processLines(body, frame);
-      const exit = this.findMarker(mark, '%exitrep');
+      const exit = this.findMarker(mark, '%exitrep', markersBefore);
       if (exit >= 0) {
         this.output.length = exit;
         return;
@@ -549,6 +554,8 @@ export class Preprocessor {
     this.emit({ text: call.text, origin: call.origin, listOnly: true });
     if (this.macroDepth >= MAX_MACRO_DEPTH) {
       this.error(call.origin, `macro calls nested too deeply (more than ${MAX_MACRO_DEPTH} levels; infinite recursion?)`);
+      // Fatal, as in NASM: stop preprocessing rather than let sibling calls recurse again.
+      this.outputOverflowReported = true;
       return;
     }
     let params = args.slice();
@@ -574,9 +581,10 @@ export class Preprocessor {
     this.macroDepth++;
     this.activeMacros.add(macro);
     const mark = this.output.length;
+    const markersBefore = this.exitMarkers;
     this.processLines(expanded, { params, unique, name: macro.name });
     this.activeMacros.delete(macro);
-    const exit = this.findMarker(mark, '%exitmacro');
+    const exit = this.findMarker(mark, '%exitmacro', markersBefore);
     if (exit >= 0) this.output.length = exit;
     this.macroDepth--;
   }
