@@ -110,6 +110,10 @@ function inline(insn: Insn, next: string, state: FlagState): Emitted | undefined
     return alu(toRm ? insn.rm : insn.reg, `s[${toRm ? insn.reg : insn.rm}]`, (op >> 3) & 7);
   }
   if ((op === 0x81 || op === 0x83) && reg32) return alu(insn.rm, `${insn.imm | 0}`, insn.reg);
+  if (op < 0x40 && (op & 7) === 5 && insn.osize === 4) return alu(0, `${insn.imm | 0}`, (op >> 3) & 7); // op EAX, imm32
+  if (op === 0xa9 && insn.osize === 4) {
+    return { code: `fa = s[0]; fb = ${insn.imm | 0}; fr = fa & fb;`, state: { kind: 5, mask: ARITH_FLAGS } };
+  }
   if (op === 0x85 && reg32) {
     return { code: `fa = s[${insn.rm}]; fb = s[${insn.reg}]; fr = fa & fb;`, state: { kind: 5, mask: ARITH_FLAGS } };
   }
@@ -240,6 +244,7 @@ function slotOperation(insn: Insn, next: string): string | undefined {
   let dst = 0;
   let source = '';
   if ((op === 0x81 || op === 0x83) && reg32) { aluOp = insn.reg; dst = insn.rm; source = `${insn.imm | 0}`; }
+  if (op === 0x15 || op === 0x1d) { aluOp = (op >> 3) & 7; dst = 0; source = `${insn.imm | 0}`; }
   if ((op === 0x11 || op === 0x19) && reg32) { aluOp = (op >> 3) & 7; dst = insn.rm; source = `s[${insn.reg}]`; }
   if ((op === 0x13 || op === 0x1b) && reg32) { aluOp = (op >> 3) & 7; dst = insn.reg; source = `s[${insn.rm}]`; }
   if (aluOp === 2 || aluOp === 3) {
