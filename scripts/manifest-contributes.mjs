@@ -17,17 +17,13 @@ const architectureDocs = [
   'Type 1, monolithic (ESXi / KVM-like): device models and drivers live inside the VMM.',
   'Type 1, microkernel (Xen dom0 / Hyper-V parent): device back-ends live in a management OS; the VMM forwards I/O requests to it.',
 ];
-const vmxControls = {
-  hltExiting: 'Primary processor-based control bit 7: HLT causes a VM exit (reason 12).',
-  invlpgExiting: 'Primary processor-based control bit 9: INVLPG causes a VM exit (reason 14).',
+// The controls the hardware-assisted engine implements (src/emulator/vmm/hardwareAssist/controls.ts parses
+// exactly these; CR3-load/store exiting is always on without EPT, as on Core 2 without "true" control MSRs).
+const vmxBooleanControls = {
+  hltExiting: 'Primary processor-based control bit 7: HLT causes a VM exit (reason 12). Default on.',
   rdtscExiting: 'Primary processor-based control bit 12: RDTSC causes a VM exit (reason 16).',
-  cr3LoadExiting: 'Primary processor-based control bit 15: MOV to CR3 causes a VM exit (reason 28) unless the value is in the CR3-target list.',
-  cr3StoreExiting: 'Primary processor-based control bit 16: MOV from CR3 causes a VM exit (reason 28).',
-  movDrExiting: 'Primary processor-based control bit 23: MOV DR causes a VM exit (reason 29).',
-  unconditionalIoExiting: 'Primary processor-based control bit 24: every IN/OUT/INS/OUTS causes a VM exit (reason 30).',
-  useIoBitmaps: 'Primary processor-based control bit 25: consult I/O bitmaps A/B instead of unconditional I/O exiting.',
-  useMsrBitmaps: 'Primary processor-based control bit 28: consult MSR bitmaps for RDMSR/WRMSR.',
-  enableEpt: 'Secondary processor-based control bit 1: extended page tables (nested paging) instead of shadow paging.',
+  invlpgExiting: 'Primary processor-based control bit 9: INVLPG causes a VM exit (reason 14).',
+  movDrExiting: 'Primary processor-based control bit 23: MOV to/from DRn causes a VM exit (reason 29).',
   descriptorTableExiting: 'Secondary processor-based control bit 2: LGDT/LIDT/SGDT/SIDT (reason 46) and LLDT/LTR/SLDT/STR (reason 47) exit.',
   externalInterruptExiting: 'Pin-based control bit 0: external interrupts cause VM exits (reason 1).',
 };
@@ -47,10 +43,15 @@ const launchProperties = {
   vmxControls: {
     type: 'object',
     description: 'VT-x controls for the built-in VMM of the hardware-assisted technique (Intel SDM Vol. 3C, 25.6). Unset controls take the VMM defaults.',
-    properties: Object.fromEntries(Object.entries(vmxControls).map(([k, d]) => [k, { type: 'boolean', description: d }])),
+    properties: {
+      ...Object.fromEntries(Object.entries(vmxBooleanControls).map(([k, d]) => [k, { type: 'boolean', description: d }])),
+      io: { type: 'string', enum: ['all', 'bitmap', 'none'], enumDescriptions: ['Unconditional I/O exiting (primary control bit 24): every IN/OUT/INS/OUTS exits (reason 30).', 'Use I/O bitmaps (bit 25): only the ports in exitingPorts exit.', 'No I/O exits: the guest reaches the ports directly.'], description: 'How guest port I/O exits.', default: 'all' },
+      exitingPorts: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 65535 }, description: "With io = 'bitmap': the ports whose accesses exit (the bits set in I/O bitmaps A/B)." },
+      exceptionBitmap: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'Exception bitmap: bit n set makes guest exception vector n cause a VM exit (reason 0).' },
+    },
     additionalProperties: false,
   },
-  exceptionBitmap: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'VT-x exception bitmap: bit n set makes guest exception vector n cause a VM exit (reason 0).', default: 0 },
+  exceptionBitmap: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'VT-x exception bitmap (same as vmxControls.exceptionBitmap): bit n set makes guest exception vector n cause a VM exit (reason 0).', default: 0 },
   serialInput: { type: 'string', description: 'Bytes fed to the guest COM1 receiver at start (\\n for Enter).', default: '' },
   instructionLimit: { type: 'integer', minimum: 0, description: 'Stop the guest after this many instructions (0 = no limit).', default: 0 },
   outputLimitBytes: { type: 'integer', minimum: 0, description: 'Stop the guest when its serial output exceeds this many bytes (0 = no limit).', default: 1048576 },

@@ -4,10 +4,12 @@
 // Every problem is reported in words; a technique or architecture the runtime does not run yet is a clear
 // refusal, never a crash. Keep this file in step with package.json when an attribute is added.
 import { resolveCostModel, type CostModel } from '../emulator/vmm/costModel';
+import { parseControls } from '../emulator/vmm/hardwareAssist/controls';
+import { IMPLEMENTED_TECHNIQUES } from '../emulator/vmm/index';
 import { ARCHITECTURES, TECHNIQUES, type Architecture, type Technique } from '../emulator/vmm/layers';
 
-/** Techniques this adapter can run today (the other VMM engines plug in as they land). */
-export const RUNNABLE_TECHNIQUES: readonly Technique[] = ['native', 'trap-and-emulate'];
+/** Techniques this adapter can run today: every technique the VMM has an engine for. */
+export const RUNNABLE_TECHNIQUES: readonly Technique[] = IMPLEMENTED_TECHNIQUES;
 
 export interface LaunchConfig {
   readonly program: string;
@@ -16,6 +18,11 @@ export interface LaunchConfig {
   readonly architecture: Architecture;
   /** The cycle-cost model (preset plus validated overrides) the VMM charges events with. */
   readonly costModel: CostModel;
+  /** The preset name and overrides as written (the VMM factory resolves them again). */
+  readonly costPreset: string;
+  readonly costOverrides: Readonly<Record<string, number>>;
+  /** VT-x controls for `hardware-assisted` (validated by the engine's own parser), with `exceptionBitmap` merged in. */
+  readonly vmxControls?: Readonly<Record<string, unknown>>;
   readonly memoryMB: number;
   readonly vcpus: number;
   readonly cwd?: string;
@@ -26,11 +33,6 @@ export interface LaunchConfig {
   readonly outputLimitBytes: number;
   readonly trace: boolean;
 }
-
-const VMX_CONTROLS = [
-  'hltExiting', 'invlpgExiting', 'rdtscExiting', 'cr3LoadExiting', 'cr3StoreExiting', 'movDrExiting', 'unconditionalIoExiting',
-  'useIoBitmaps', 'useMsrBitmaps', 'enableEpt', 'descriptorTableExiting', 'externalInterruptExiting',
-];
 
 /** Attributes VS Code or the protocol adds to every configuration; not part of our schema. */
 const FRAMEWORK_KEYS = new Set(['type', 'request', 'name', '__sessionId', '__configurationTarget', 'noDebug', '__restart', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions', 'debugServer', 'presentation', 'suppressMultipleSessionWarning', '__parentId']);
@@ -120,14 +122,15 @@ export function validateLaunchArgs(args: unknown): LaunchValidation {
     }
   }
   const vmx = a['vmxControls'];
-  if (vmx !== undefined) {
-    if (!isRecord(vmx)) problems.push("'vmxControls' must be an object");
-    else for (const [k, v] of Object.entries(vmx)) {
-      if (!VMX_CONTROLS.includes(k)) problems.push(`'vmxControls.${k}' is not a VT-x control HyperStep knows (known: ${VMX_CONTROLS.join(', ')})`);
-      else if (typeof v !== 'boolean') problems.push(`'vmxControls.${k}' must be true or false`);
-    }
+  const exceptionBitmap = int('exceptionBitmap', 0, 0, 0xffffffff);
+  let vmxControls: Record<string, unknown> | undefined;
+  if (vmx !== undefined && !isRecord(vmx)) problems.push("'vmxControls' must be an object");
+  else if (vmx !== undefined || a['exceptionBitmap'] !== undefined) {
+    // One parser for the controls: the hardware-assisted engine's (src/emulator/vmm/hardwareAssist/controls.ts).
+    vmxControls = { ...(vmx ?? {}), ...(a['exceptionBitmap'] !== undefined ? { exceptionBitmap } : {}) };
+    const parsed = parseControls(vmxControls);
+    if (!parsed.ok) problems.push(...parsed.errors);
   }
-  int('exceptionBitmap', 0, 0, 0xffffffff);
   const serialInput = str('serialInput') ?? '';
   const instructionLimit = int('instructionLimit', 0, 0, Number.MAX_SAFE_INTEGER);
   const outputLimitBytes = int('outputLimitBytes', 1048576, 0, Number.MAX_SAFE_INTEGER);
@@ -156,7 +159,8 @@ export function validateLaunchArgs(args: unknown): LaunchValidation {
   }
   return {
     config: {
-      program: program!, stopOnEntry, technique, architecture, costModel: cost.model, memoryMB, vcpus, ...(cwd !== undefined ? { cwd } : {}),
+      program: program!, stopOnEntry, technique, architecture, costModel: cost.model, costPreset, costOverrides: isRecord(costOverrides) ? (costOverrides as Record<string, number>) : {},
+      ...(vmxControls !== undefined ? { vmxControls } : {}), memoryMB, vcpus, ...(cwd !== undefined ? { cwd } : {}),
       includePaths, defines, serialInput, instructionLimit, outputLimitBytes, trace,
     },
     notes,

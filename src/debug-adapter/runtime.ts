@@ -12,7 +12,10 @@ import { createPcMachine } from '../emulator/machine/pc';
 import { defaultRecipe } from '../emulator/machine/recipe';
 import type { VirtualCpuState } from '../emulator/vmm/engine';
 import type { LayerFrame } from '../emulator/vmm/layerStack';
-import { TrapAndEmulateEngine } from '../emulator/vmm/trapAndEmulate/engine';
+import type { ExecutionEngine } from '../emulator/vmm/engine';
+import { createVmmEngine } from '../emulator/vmm/index';
+import type { LayerStack } from '../emulator/vmm/layerStack';
+import type { TransitionLog } from '../emulator/vmm/transitions';
 import { vectorName, type Transition } from '../emulator/vmm/transitions';
 import { BreakpointTable, type BreakpointRequest, type ResolvedBreakpoint } from './breakpoints';
 import { CallStackTracker, type GuestFrame } from './callStack';
@@ -55,6 +58,13 @@ export interface ExitInfo {
 /** Why a slice of guest execution returned: the machine's reasons, or a diagnosed stop of the VMM. */
 export type GuestStop = MachineStop | { readonly reason: 'vmm-stop' | 'vmm-trap'; readonly detail: string };
 
+/** The one line the Debug Console shows when a VMM takes the guest. */
+const TECHNIQUE_BANNER: Partial<Record<string, string>> = {
+  'trap-and-emulate': 'trap-and-emulate: the guest kernel now runs in ring 1; privileged instructions trap into the VMM',
+  paravirtual: 'paravirtual: the guest kernel runs in ring 1 and calls the VMM with hypercalls (int 0x82)',
+  'hardware-assisted': 'hardware-assisted (VT-x): the unmodified guest runs in VMX non-root mode; sensitive operations cause VM exits',
+};
+
 /** Detail of the machine stop the runtime returns to end an engine run after a filtered VMM trap. */
 const VMM_TRAP_MARKER = 'hyperstep-debugger: VMM trap filter';
 
@@ -93,7 +103,7 @@ type State = 'idle' | 'stopped' | 'running' | 'ended';
 export class DebugRuntime implements ExpressionScope {
   private machine: Machine | undefined;
   /** The VMM engine when the technique is not native. */
-  private engine: TrapAndEmulateEngine | undefined;
+  private engine: (ExecutionEngine & { readonly log: TransitionLog; readonly stack: LayerStack }) | undefined;
   /** Engine mode: the machine's run loop is asked for the debug loop while this is set (see launch). */
   private debugLoop = false;
   /** Engine mode: a breakpoint at this address was resumed over (the CPU's own rule, across engine slices). */
@@ -172,8 +182,8 @@ export class DebugRuntime implements ExpressionScope {
     this.programInfo = loaded.program;
     const core = this.registers.core;
     core.magicBreakpointsEnabled = true;
-    if (config.technique === 'trap-and-emulate') {
-      const problem = this.attachTrapAndEmulate(machine, config);
+    if (config.technique !== 'native') {
+      const problem = this.attachEngine(machine, config);
       if (problem !== undefined) return problem;
     } else {
       core.eventHook = (kind, code, errorCode) => this.onCpuEvent(core, kind, code, errorCode);
@@ -183,17 +193,22 @@ export class DebugRuntime implements ExpressionScope {
   }
 
   /**
-   * Puts the trap-and-emulate VMM (src/emulator/vmm/trapAndEmulate) under the guest: it deprivileges the
-   * kernel to ring 1 and owns the CPU event hook. The engine drives machine.run itself; so that breakpoints
+   * Puts the technique's VMM engine (src/emulator/vmm: trap-and-emulate, paravirtual, hardware-assisted)
+   * under the guest; it owns the CPU event hook (e.g. trap-and-emulate deprivileges the kernel to ring 1). The engine drives machine.run itself; so that breakpoints
    * and the magic breakpoint work inside its slices, this machine's run is wrapped to select the CPU's debug
    * loop while the debugger asks for it, and to stop at a breakpoint the engine's emulation lands on (the
    * CPU resumes over a breakpoint at the address it starts from, which after an emulated instruction would
    * silently skip it).
    */
-  private attachTrapAndEmulate(machine: Machine, config: LaunchConfig): string | undefined {
-    const engine = new TrapAndEmulateEngine(machine, { architecture: config.architecture, costModel: config.costModel });
+  private attachEngine(machine: Machine, config: LaunchConfig): string | undefined {
+    const created = createVmmEngine(machine, {
+      technique: config.technique, architecture: config.architecture, costModel: config.costPreset, costOverrides: config.costOverrides,
+      ...(config.vmxControls !== undefined ? { vmxControls: config.vmxControls } : {}),
+    });
+    if (!created.ok) return created.errors.join('; ');
+    const engine = created.handle.engine as ExecutionEngine & { readonly log: TransitionLog; readonly stack: LayerStack };
     const problem = engine.attach();
-    if (problem !== undefined) return `trap-and-emulate cannot run this guest: ${problem.kind === 'stop' ? problem.message : problem.kind}`;
+    if (problem !== undefined) return `${config.technique} cannot run this guest: ${problem.kind === 'stop' ? problem.message : problem.kind}`;
     const run = machine.run.bind(machine);
     engine.log.onRecord((t) => {
       if (t.kind === 'trap' && this.trapHit === undefined && this.state === 'running' && trapMatches(t, this.exceptionFilters.vmmTrap)) this.trapHit = t;
@@ -210,7 +225,7 @@ export class DebugRuntime implements ExpressionScope {
     };
     if (config.trace) engine.log.onRecord((t) => this.listener.output(`${describeTransition(t)}\n`, 'console'));
     this.engine = engine;
-    this.listener.output(`trap-and-emulate (${config.architecture}): the guest kernel now runs in ring 1; privileged instructions trap into the VMM\n`, 'console');
+    this.listener.output(`${TECHNIQUE_BANNER[config.technique] ?? config.technique} (${config.architecture} architecture)\n`, 'console');
     return undefined;
   }
 

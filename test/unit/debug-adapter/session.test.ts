@@ -560,6 +560,35 @@ describe('debug adapter: trap-and-emulate technique', function () {
   });
 });
 
+describe('debug adapter: hardware-assisted technique', function () {
+  this.timeout(20_000);
+  it('runs the unmodified kernel in VMX non-root mode: OUT is VM exit 30, and PUSHF sees the CLI (no POPF/PUSHF lesson under VT-x)', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const trace: string[] = [];
+      c.on('output', (e: DebugProtocol.OutputEvent) => trace.push(e.body.output));
+      await launchStopped(c, { program: TAE, technique: 'hardware-assisted', trace: true, vmxControls: { hltExiting: true, io: 'all' } });
+      assert.ok(trace.some((t) => /hardware-assisted \(VT-x\)/.test(t)), trace.join(''));
+      const system = (await c.variablesRequest({ variablesReference: (await c.scopesRequest({ frameId: (await topFrame(c)).id })).body.scopes[2]!.variablesReference })).body.variables;
+      assert.equal(system.find((v) => v.name === 'cpl')!.value, '0', 'under VT-x the guest kernel really runs at CPL 0 (non-root)');
+      await c.setBreakpointsRequest({ source: { path: TAE }, breakpoints: [{ line: lineOf(TAE, 'BP-CALL-FINISH') }] });
+      const stop = c.waitForEvent('stopped');
+      await c.continueRequest({ threadId: 1 });
+      await stop;
+      assert.equal((await topFrame(c)).line, lineOf(TAE, 'BP-CALL-FINISH'));
+      assert.match((await c.evaluateRequest({ expression: 'ebx & 0x200' })).body.result, /^0x00000000 /, 'PUSHFD saw IF = 0 after CLI: equivalence holds under VT-x');
+      await c.setBreakpointsRequest({ source: { path: TAE }, breakpoints: [] });
+      const exited = c.waitForEvent('exited');
+      await c.continueRequest({ threadId: 1 });
+      assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 9);
+      assert.ok(trace.some((t) => /exit 30|I\/O instruction/i.test(t)), `the trace shows the I/O VM exit:\n${trace.join('')}`);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('debug adapter: prebuilt ELF kernel under trap-and-emulate (needs nasm and ld)', function () {
   this.timeout(30_000);
   it('names frames from the ELF symbol table and shows the VMM reflection of int 0x80 as a layer separator', async () => {

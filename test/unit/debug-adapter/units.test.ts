@@ -69,11 +69,20 @@ describe('launch arguments', () => {
     assert.ok(v.notes.some((n) => n.includes('no effect')));
   });
   it('refuses techniques that are not implemented yet, with a way forward', () => {
-    for (const technique of ['binary-translation', 'paravirtual', 'hardware-assisted']) {
-      const v = validateLaunchArgs({ program: 'k.asm', technique });
-      assert.ok('problems' in v);
-      assert.match(v.problems[0]!, new RegExp(`${technique}' is not implemented.*native`));
+    const v = validateLaunchArgs({ program: 'k.asm', technique: 'binary-translation' });
+    assert.ok('problems' in v);
+    assert.match(v.problems[0]!, /binary-translation' is not implemented.*native/);
+  });
+  it('accepts every technique the VMM has an engine for, and passes VT-x controls through the engine\'s parser', () => {
+    for (const technique of ['native', 'trap-and-emulate', 'paravirtual', 'hardware-assisted']) {
+      assert.ok('config' in validateLaunchArgs({ program: 'k.asm', technique }), technique);
     }
+    const v = validateLaunchArgs({ program: 'k.asm', technique: 'hardware-assisted', vmxControls: { hltExiting: false, io: 'bitmap', exitingPorts: [0x3f8] }, exceptionBitmap: 0x2000 });
+    assert.ok('config' in v);
+    assert.deepEqual(v.config.vmxControls, { hltExiting: false, io: 'bitmap', exitingPorts: [0x3f8], exceptionBitmap: 0x2000 });
+    const bad = validateLaunchArgs({ program: 'k.asm', technique: 'hardware-assisted', vmxControls: { io: 'sometimes' } });
+    assert.ok('problems' in bad);
+    assert.match(bad.problems.join(), /vmxControls.io must be 'all', 'bitmap' or 'none'/);
   });
   it('names every schema violation', () => {
     const v = validateLaunchArgs({
@@ -82,7 +91,7 @@ describe('launch arguments', () => {
     });
     assert.ok('problems' in v);
     const text = v.problems.join('\n');
-    for (const key of ["'program'", "'technique'", "'memoryMB'", "'vcpus'", "'includePaths'", "'defines.A'", "'vmxControls.bogus'", "'costOverrides.vmExit'", "'stopOnEntry'", "'exceptionBitmap'"]) {
+    for (const key of ["'program'", "'technique'", "'memoryMB'", "'vcpus'", "'includePaths'", "'defines.A'", "vmxControls has no option 'bogus'", "'costOverrides.vmExit'", "'stopOnEntry'", "'exceptionBitmap'"]) {
       assert.ok(text.includes(key), `missing a problem for ${key}:\n${text}`);
     }
     assert.ok('problems' in validateLaunchArgs(null));
