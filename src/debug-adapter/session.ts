@@ -158,7 +158,8 @@ export class HyperStepDebugSession extends DebugSession {
         const error = await rt.launch(checked.config);
         if (error !== undefined) throw new AdapterError(ErrorCode.BadLaunch, error);
         this.launchConfig = checked.config;
-        this.sendEvent(new OutputEvent(`HyperStep: ${checked.config.program} booted natively (no VMM) at entry ${hex8(rt.pc())}\n`, 'console'));
+        const under = checked.config.technique === 'native' ? 'natively (no VMM)' : `under ${checked.config.technique} (${checked.config.architecture} VMM)`;
+        this.sendEvent(new OutputEvent(`HyperStep: ${checked.config.program} booted ${under} at entry ${hex8(rt.pc())}\n`, 'console'));
         this.afterResponse.push(() => this.sendEvent(new InitializedEvent()));
         return undefined;
       },

@@ -1,7 +1,7 @@
 // Supplies and completes `hyperstep` launch configurations: F5 on an open guest .asm file with no
 // launch.json debugs that file; the dynamic list offers one configuration per technique.
 import * as vscode from 'vscode';
-import { DEBUG_TYPE, LANGUAGE_ID, TECHNIQUES, type Technique } from './ids';
+import { DEBUG_TYPE, LANGUAGE_ID, localPathOf, TECHNIQUES, type Technique } from './ids';
 
 const TECHNIQUE_LABELS: Record<Technique, string> = {
   native: 'bare metal (no VMM)',
@@ -44,6 +44,18 @@ export class HyperStepConfigurationProvider implements vscode.DebugConfiguration
     if (!config.program) {
       return vscode.window.showErrorMessage("The 'program' attribute is missing: name the guest .asm, ELF or flat binary to run.").then(() => undefined);
     }
+    return config;
+  }
+
+  /**
+   * code-server sometimes substitutes `${file}` as `vscode-remote:/host:port/path` instead of a plain path; the
+   * adapter reads files by path, so the remote authority is stripped here (the extension host runs on that host).
+   */
+  resolveDebugConfigurationWithSubstitutedVariables(
+    _folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): vscode.DebugConfiguration {
+    if (typeof config.program === 'string') config.program = localPathOf(config.program);
     return config;
   }
 }

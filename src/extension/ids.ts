@@ -7,3 +7,9 @@ export type Technique = (typeof TECHNIQUES)[number];
 export type Architecture = (typeof ARCHITECTURES)[number];
 /** Client → language server: `{ includePaths: string[] }`, absolute directories searched by %include. */
 export const INCLUDE_PATHS_NOTIFICATION = 'hyperstep/includePaths';
+
+/** `vscode-remote:/127.0.0.1:3210/w/k.asm` or `vscode-remote://host/w/k.asm` → `/w/k.asm`; other strings unchanged. */
+export function localPathOf(program: string): string {
+  const remote = /^vscode-remote:\/\/?[^/]+(\/.*)$/.exec(program);
+  return remote ? decodeURIComponent(remote[1]!) : program;
+}
