@@ -191,17 +191,11 @@ export function formatDump(machine: Machine): string {
   return lines.join('\n') + '\n';
 }
 
-export async function runCommand(argv: string[], io: CliIo): Promise<number> {
-  if (wantsVmm(argv)) return runUnderVmm(argv, io); // --technique, --trace, --json…: vmmRun.ts
-  const args = parseRunArguments(argv);
-  if (args === 'help') {
-    io.stdout(USAGE);
-    return 0;
-  }
-  if (typeof args === 'string') {
-    io.stderr(`hyperstep run: ${args}\n${USAGE}`);
-    return RUN_STATUS.usage;
-  }
+/**
+ * Assembles or reads the guest, builds the PC and boots it (shared by the native and the VMM runs). When it
+ * cannot, the one-line reason is already on stderr and the usage status is returned.
+ */
+export function bootGuest(args: RunArguments, io: CliIo): Machine | number {
   const image = guestImage(args, io);
   if (typeof image === 'string') {
     io.stderr(`hyperstep run: ${image}\n`);
@@ -222,6 +216,22 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`hyperstep run: ${args.file}: ${loaded.error}${hint}\n`);
     return RUN_STATUS.usage;
   }
+  return machine;
+}
+
+export async function runCommand(argv: string[], io: CliIo): Promise<number> {
+  if (wantsVmm(argv)) return runUnderVmm(argv, io); // --technique, --trace, --json…: vmmRun.ts
+  const args = parseRunArguments(argv);
+  if (args === 'help') {
+    io.stdout(USAGE);
+    return 0;
+  }
+  if (typeof args === 'string') {
+    io.stderr(`hyperstep run: ${args}\n${USAGE}`);
+    return RUN_STATUS.usage;
+  }
+  const machine = bootGuest(args, io);
+  if (typeof machine === 'number') return machine;
   machine.limits.instructionLimit = args.instructionLimit;
   machine.limits.outputLimit = args.outputLimit;
   const decoder = new TextDecoder('utf-8');

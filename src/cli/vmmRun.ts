@@ -5,14 +5,12 @@
 // replaces all of that with one JSON document on stdout. Exit statuses are run.ts's, plus
 // VMM_STATUS.unimplementedTechnique for a technique createVmmEngine does not offer yet.
 import type { Machine, MachineStop } from '../emulator/machine/machine';
-import { createPcMachine } from '../emulator/machine/pc';
-import { defaultRecipe } from '../emulator/machine/recipe';
 import type { EngineStop } from '../emulator/vmm/engine';
 import { createVmmEngine } from '../emulator/vmm/index';
 import type { Transition } from '../emulator/vmm/transitions';
 import type { CliIo } from './io';
 import { formatCostSummary, formatTransition, formatVirtualCpu, ledgerJson, type JsonReport } from './report';
-import { RUN_STATUS, formatDump, guestImage, parseRunArguments, runStatusFor, runUsage } from './run';
+import { RUN_STATUS, bootGuest, formatDump, parseRunArguments, runStatusFor, runUsage } from './run';
 import { splitVmmArguments, type VmmOptions } from './vmmOptions';
 
 /** Even, above run.ts's statuses, so it never collides with a debug-exit status (always odd). */
@@ -73,23 +71,8 @@ export async function runUnderVmm(argv: readonly string[], io: CliIo): Promise<n
     return RUN_STATUS.usage;
   }
   const options: VmmOptions = split.options;
-  const image = guestImage(args, io);
-  if (typeof image === 'string') {
-    io.stderr(`hyperstep run: ${image}\n`);
-    return RUN_STATUS.usage;
-  }
-  let machine: Machine;
-  try {
-    machine = createPcMachine(defaultRecipe({ memoryMiB: args.memoryMiB }));
-  } catch (e) {
-    io.stderr(`hyperstep run: ${e instanceof Error ? e.message : String(e)}\n`);
-    return RUN_STATUS.usage;
-  }
-  const loaded = machine.boot(image, { kernelName: args.file, append: args.append });
-  if ('error' in loaded) {
-    io.stderr(`hyperstep run: ${args.file}: ${loaded.error}\n`);
-    return RUN_STATUS.usage;
-  }
+  const machine = bootGuest(args, io);
+  if (typeof machine === 'number') return machine;
   const created = createVmmEngine(machine, {
     technique: options.technique,
     architecture: options.architecture,
