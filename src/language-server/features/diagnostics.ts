@@ -39,7 +39,7 @@ function toLsp(d: Diagnostic): LspDiagnostic {
 export function diagnoseDocument(uri: string, text: string, openText: (path: string) => string | undefined, readFile?: (path: string) => string | undefined, includePaths: readonly string[] = []): DiagnosticsByUri {
   const path = uriToPath(uri) ?? uri;
   const started = Date.now();
-  const result = assemble({ path, text }, { format: 'bin', listing: false, includePaths, readFile: (p) => openText(p) ?? readFile?.(p) });
+  const result = assemble({ path, text }, { format: 'bin', listing: false, output: false, includePaths, readFile: (p) => openText(p) ?? readFile?.(p) });
   const byUri = new Map<string, LspDiagnostic[]>();
   for (const f of result.files) byUri.set(f === path ? uri : pathToUri(f), []);
   byUri.set(uri, byUri.get(uri) ?? []);
