@@ -7,6 +7,7 @@
 
 import type { ExitCount } from './exitDispatcher';
 import type { HandlerExecutionState } from './handlerSteps';
+import type { MemoryVirtualizationStats, TranslationCacheInfo, VmcsInfo } from './inspection';
 import type { Architecture, Layer, Technique } from './layers';
 import type { LayerFrame, LayerStack } from './layerStack';
 import type { TransitionInput, Transition, TransitionLog } from './transitions';
@@ -96,6 +97,12 @@ export interface ExecutionEngine {
   exitCounts(): readonly ExitCount[];
   saveState(): EngineState;
   loadState(state: EngineState): void;
+  /** Binary translation: the translation cache (inspection.ts). Other techniques leave it undefined. */
+  translationCache?(): TranslationCacheInfo;
+  /** Hardware assist: the current VMCS, grouped and decoded. */
+  vmcsInfo?(): VmcsInfo | undefined;
+  /** Shadow paging / EPT / PV direct paging counters (every engine that virtualizes memory). */
+  memoryStats?(): MemoryVirtualizationStats;
 }
 
 /** Convenience for engines: the layer stack as call-stack frames, top first. */

@@ -16,6 +16,7 @@ export const TRANSITION_KINDS = [
   'vm-exit', // VMX non-root -> root (SDM Vol. 3C ch. 28)
   'vm-entry', // VMLAUNCH/VMRESUME: root -> non-root (SDM Vol. 3C ch. 27)
   'translation', // binary translation of a guest translation unit by the VMM
+  'shadow-paging', // memory virtualization in the VMM: hidden fault filling the shadow, tracing fault on a guest PTE write, CR3 switch
 ] as const;
 export type TransitionKind = (typeof TRANSITION_KINDS)[number];
 
