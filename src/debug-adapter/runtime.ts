@@ -268,6 +268,11 @@ export class DebugRuntime implements ExpressionScope {
     return this.engine?.stack.bottomFirst();
   }
 
+  /** The VMM engine (its transition log, layer stack, ledger and inspection) for the views; undefined when native. */
+  get vmmEngine(): (ExecutionEngine & { readonly log: TransitionLog; readonly stack: LayerStack }) | undefined {
+    return this.engine;
+  }
+
   /** The virtual CPU the guest believes in (engine techniques); undefined when native. */
   virtualCpu(): VirtualCpuState | undefined {
     return this.engine?.virtualCpu();
