@@ -4,7 +4,7 @@
 // AdapterError; one wrapper (dispatchRequest) sends the response or the error response, so a malformed,
 // out-of-order or unknown request gets an error and the adapter lives on. Positions are converted to the
 // client's line/column base only here. Never imports 'vscode'; never writes to stdout (it carries DAP).
-import { DebugSession, ExitedEvent, InitializedEvent, OutputEvent, Response, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
+import { DebugSession, Event, ExitedEvent, InitializedEvent, OutputEvent, Response, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { EXCEPTION_MNEMONICS } from '../emulator/vmm/transitions';
 import { isConsoleCommand, runConsoleCommand } from './consoleCommands';
@@ -16,6 +16,8 @@ import type { StackEntry } from './layeredStack';
 import { validateLaunchArgs, type LaunchConfig } from './launchArgs';
 import { DebugRuntime, defaultScheduler, RuntimeStateError, type Scheduler } from './runtime';
 import { VariableStore } from './variables';
+import { SESSION_INFO_EVENT } from './viewProtocol';
+import { ViewRequests } from './viewRequests';
 
 /** The one thread: vCPU 0 (one DAP thread per vCPU). */
 export const VCPU0_THREAD_ID = 1;
@@ -54,6 +56,8 @@ export class HyperStepDebugSession extends DebugSession {
   private readonly runtime: DebugRuntime;
   private readonly variables: VariableStore;
   private readonly handlers: Record<string, Handler>;
+  /** The views' custom requests (viewRequests.ts) and the sessionInfo event body. */
+  private readonly views: ViewRequests;
   private launchConfig: LaunchConfig | undefined;
   private configurationDone = false;
   private linesStartAt1 = true;
@@ -75,6 +79,7 @@ export class HyperStepDebugSession extends DebugSession {
         if (info.exception !== undefined) event.body.text = info.exception.name;
         if (info.hitBreakpointIds !== undefined) event.body.hitBreakpointIds = [...info.hitBreakpointIds];
         this.sendEvent(event);
+        this.sendEvent(new Event(SESSION_INFO_EVENT, this.views.sessionInfo()));
       },
       output: (text, category) => this.sendEvent(new OutputEvent(text, category)),
       exited: (info) => {
@@ -84,6 +89,7 @@ export class HyperStepDebugSession extends DebugSession {
       },
     }, options.scheduler ?? defaultScheduler);
     this.variables = new VariableStore(this.runtime);
+    this.views = new ViewRequests(this.runtime, () => this.launchConfig);
     this.handlers = this.buildHandlers();
   }
 
@@ -144,6 +150,7 @@ export class HyperStepDebugSession extends DebugSession {
   private buildHandlers(): Record<string, Handler> {
     const rt = this.runtime;
     return {
+      ...this.views.handlers(),
       initialize: async (args) => {
         if (typeof args['linesStartAt1'] === 'boolean') this.linesStartAt1 = args['linesStartAt1'];
         if (typeof args['columnsStartAt1'] === 'boolean') this.columnsStartAt1 = args['columnsStartAt1'];
@@ -161,6 +168,7 @@ export class HyperStepDebugSession extends DebugSession {
         const under = checked.config.technique === 'native' ? 'natively (no VMM)' : `under ${checked.config.technique} (${checked.config.architecture} VMM)`;
         this.sendEvent(new OutputEvent(`HyperStep: ${checked.config.program} booted ${under} at entry ${hex8(rt.pc())}\n`, 'console'));
         this.afterResponse.push(() => this.sendEvent(new InitializedEvent()));
+        this.afterResponse.push(() => this.sendEvent(new Event(SESSION_INFO_EVENT, this.views.sessionInfo())));
         return undefined;
       },
       attach: async () => {
