@@ -27,12 +27,19 @@ import { classifyTrap, reflectOutcome, trapAndEmulateDispatcher, type TrapContex
 import { compressedSelector, deliverToGuest } from './reflect';
 import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, SHADOW_GDT_LIMIT, TSS_OFFSET, VMM_REGION_SIZE, VMM_TSS, type MemoryWriter } from './shadowTables';
 import { VirtualCpu, type VirtualCpuSnapshot } from './virtualCpu';
+import { VmmRegion } from './vmmRegion';
 
 export interface TrapAndEmulateOptions {
   readonly architecture: Architecture;
   readonly costModel: CostModel;
   readonly log?: TransitionLog;
   readonly ledger?: CostLedger;
+  /**
+   * Bytes of VMM-owned memory at the top of RAM (whole 4 KiB pages; default VMM_REGION_SIZE, 64 KiB). The
+   * first VMM_FIXED_AREA_SIZE bytes hold the fixed tables, the rest is handed out by `vmmRegion.allocatePage()`
+   * (shadow page tables, a translation cache…).
+   */
+  readonly vmmRegionSize?: number;
 }
 
 interface ActiveHandler {
@@ -57,6 +64,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   readonly log: TransitionLog;
   readonly ledger: CostLedger;
   readonly vmmBase: number;
+  /** The VMM-owned region and its page allocator (vmmRegion.ts). */
+  readonly vmmRegion: VmmRegion;
   protected layerStack = new LayerStack('guest-kernel');
   protected readonly dispatcher = trapAndEmulateDispatcher();
   protected readonly cpu: Cpu;
@@ -74,7 +83,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     this.log = options.log ?? new TransitionLog();
     this.ledger = options.ledger ?? new CostLedger();
     const ram = machine.memory.ram;
-    this.vmmBase = (ram.length - VMM_REGION_SIZE) & ~0xfff;
+    this.vmmRegion = new VmmRegion(ram, options.vmmRegionSize ?? VMM_REGION_SIZE);
+    this.vmmBase = this.vmmRegion.base;
     const view = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
     this.memory = {
       read32: (address) => (address >= 0 && address + 4 <= ram.length ? view.getUint32(address, true) : undefined),
