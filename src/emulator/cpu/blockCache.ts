@@ -38,7 +38,7 @@ export class BlockCache {
     const s = cpu.s;
     if (eip >>> 0 > s[SEG_LIMIT + Seg.CS]! >>> 0) cpu.raise(Vector.GP, 0);
     const linear = (s[SEG_BASE + Seg.CS]! + eip) | 0;
-    const physical = cpu.mmu.translate(linear, false, s[CPL] === 3);
+    const physical = cpu.mmu.translateFetch(linear, s[CPL] === 3);
     const key = (s[SEG_RIGHTS + Seg.CS]! & SegmentRight.Big) !== 0 ? physical : physical + CODE16_KEY;
     const block = this.byKey.get(key);
     if (block !== undefined) return block;

@@ -355,7 +355,8 @@ export class Cpu extends CpuCore {
   // ---- snapshots ---------------------------------------------------------------------------------
 
   saveState(): CpuSnapshot {
-    return { state: this.s.slice(), counters: this.counters.slice() };
+    const vmx = this.vmx?.saveState();
+    return vmx === undefined ? { state: this.s.slice(), counters: this.counters.slice() } : { state: this.s.slice(), counters: this.counters.slice(), vmx };
   }
 
   loadState(snapshot: CpuSnapshot): void {
@@ -363,6 +364,7 @@ export class Cpu extends CpuCore {
     this.s.set(snapshot.state);
     this.counters.set(snapshot.counters);
     this.blocks.clear();
+    this.vmx?.loadState(snapshot.vmx);
     this.mmu.flush(true);
     this.stopRequest = null;
   }

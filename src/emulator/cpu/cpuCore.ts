@@ -43,6 +43,8 @@ export type CpuEventHook = (kind: CpuEventKind, code: number, errorCode: number)
 export interface CpuSnapshot {
   readonly state: Int32Array;
   readonly counters: Float64Array;
+  /** VMX unit state (vmx/vmxState.ts) when the CPU has one; absent in older snapshots. */
+  readonly vmx?: unknown;
 }
 
 export abstract class CpuCore {
@@ -266,7 +268,7 @@ export abstract class CpuCore {
 
   /** Instruction fetch of one byte at a linear address (decoder). */
   fetchByte(linear: number): number {
-    return this.mmu.readPhysical(this.mmu.translate(linear, false, this.s[CPL] === 3), 1);
+    return this.mmu.readPhysical(this.mmu.translateFetch(linear, this.s[CPL] === 3), 1);
   }
 
   // ---- stack (SDM Vol. 1 6.2; SS.B selects ESP or SP) ---------------------------------------------

@@ -36,6 +36,7 @@ export const nonRootHandler: Handler = (cpu: Cpu, insn: Insn) => {
   const decision = cpu.vmx === null ? 'run' : cpu.vmx.instructionExits(cpu, insn);
   if (decision === 'exit') throw cpu.hookStop; // the VM exit replaced the state; abort without delivering anything
   if (decision === 'run') handlerFor(INSTRUCTION_FORMS[insn.formIndex]!, insn)(cpu, insn);
+  cpu.blockBreak = true; // e.g. MOV CR0 may change Mmu.fast under EPT, which compiled blocks bind on entry
 };
 
 export function handlerFor(form: InstructionForm, insn: Insn): Handler {

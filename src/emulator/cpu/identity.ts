@@ -45,7 +45,7 @@ export function cpuid(cpu: Cpu): void {
 /** Default values of the VMX capability MSRs (refined by the VMX issue; SDM Vol. 3D Appendix A). */
 const VMX_DEFAULTS: readonly (readonly [number, number, number])[] = [
   // [msr, low, high]
-  [0x480, 1, 0x00001000 | (6 << 18) | (1 << 22)], // revision 1, 4 KiB VMCS, write-back, INS/OUTS info
+  [0x480, 1, 0x00001000 | (6 << 18) | (1 << 22) | (1 << 23)], // revision 1, 4 KiB VMCS, write-back, INS/OUTS info, TRUE controls
   [0x481, 0x00000016, 0x0000003f], // pin-based: allowed-0 / allowed-1
   [0x482, 0x0401e172, 0xfff9fffe], // primary processor-based
   [0x483, 0x00036dff, 0x0003efff], // VM-exit
@@ -57,6 +57,14 @@ const VMX_DEFAULTS: readonly (readonly [number, number, number])[] = [
   [0x489, 0x000027ff, 0], // CR4 fixed 1
   [0x48b, 0, 0x000000c6], // secondary controls allowed-1: EPT, descriptor-table exiting, WBINVD exiting, unrestricted guest
 ];
+
+/**
+ * IA32_VMX_TRUE_PROCBASED_CTLS (0x48E, SDM Vol. 3D A.3.2), present because IA32_VMX_BASIC[55] = 1: as
+ * IA32_VMX_PROCBASED_CTLS, but CR3-load and CR3-store exiting (default1 bits 15, 16) may be 0, as VMMs
+ * using EPT need. VM entry checks the primary controls against it. Read-only, computed (no MSR slot);
+ * the TRUE pin-based, exit and entry MSRs (0x48D, 0x48F, 0x490) equal their non-TRUE counterparts here.
+ */
+export const TRUE_PROCBASED_ALLOWED0 = 0x0401e172 & ~((1 << 15) | (1 << 16));
 
 /** Reset values of the MSR slots. */
 export function resetMsrs(cpu: Cpu): void {
@@ -96,6 +104,12 @@ export function readMsr(cpu: Cpu): void {
   const msr = s[1]! >>> 0;
   if (msr === 0x10) { readTimeStampCounter(cpu); return; }
   if (msr === 0x48a) { s[0] = 0x2e; s[2] = 0; return; } // IA32_VMX_VMCS_ENUM: highest index 0x17
+  if (msr >= 0x48d && msr <= 0x490 && cpu.features.vmx) {
+    const twin = MSR_SLOTS.get(msr === 0x48d ? 0x481 : msr === 0x48e ? 0x482 : msr === 0x48f ? 0x483 : 0x484)!;
+    s[0] = msr === 0x48e ? TRUE_PROCBASED_ALLOWED0 : s[MSR + 2 * twin]!;
+    s[2] = s[MSR + 2 * twin + 1]!;
+    return;
+  }
   const slot = MSR_SLOTS.get(msr);
   const vmxCapability = msr >= 0x480 && msr <= 0x48b;
   if (slot === undefined || (vmxCapability && !cpu.features.vmx)) cpu.raise(Vector.GP, 0, `MSR 0x${msr.toString(16)} does not exist`);

@@ -4,6 +4,7 @@
 // Real mode uses the interrupt vector table. Task gates and 16-bit gates are reported as #GP with a reason.
 
 import type { Cpu } from './cpu';
+import { VMX_MEMORY_EXIT } from './ept';
 import { makesDoubleFault, pushesErrorCode, Vector } from './faults';
 import { readEflags, writeEflags } from './lazyFlags';
 import { Desc, descriptorDpl, descriptorLimit, fetchDescriptor, loadCodeSegment, loadRealModeSegment, loadSegmentCache } from './segments';
@@ -33,6 +34,10 @@ function restoreStack(cpu: Cpu): void {
 
 /** Deliver a fault/trap raised by an instruction; handles #DF and triple fault. errorCode < 0: none. */
 export function deliverException(cpu: Cpu, vector: number, errorCode: number): void {
+  if (vector === VMX_MEMORY_EXIT) { // an EPT violation/misconfiguration: a VM exit, never an IDT delivery
+    cpu.vmx?.memoryExit(0, 0);
+    return;
+  }
   if (cpu.eventHook !== null && cpu.eventHook('exception', vector, errorCode)) {
     cpu.stopRequest = 'exit';
     return;
@@ -48,7 +53,11 @@ function deliverWithDoubleFault(cpu: Cpu, vector: number, errorCode: number, sou
     if (e !== cpu.fault) throw e;
     const second = cpu.fault.vector;
     const secondCode = cpu.fault.hasErrorCode ? cpu.fault.errorCode : 0;
-    if (vector === Vector.DF) {
+    if (second === VMX_MEMORY_EXIT) {
+      // EPT violation while delivering: the exit's IDT-vectoring information names the event (SDM Vol. 3C 28.2.4).
+      const type = source === Source.External ? 0 : 3;
+      cpu.vmx?.memoryExit((0x80000000 | (errorCode >= 0 ? 0x800 : 0) | (type << 8) | vector) >>> 0, Math.max(errorCode, 0));
+    } else if (vector === Vector.DF) {
       shutdown(cpu);
     } else if (makesDoubleFault(vector, second)) {
       deliverWithDoubleFault(cpu, Vector.DF, 0, Source.Exception);

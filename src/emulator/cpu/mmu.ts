@@ -3,14 +3,20 @@
 // CR2 (4.7), a TLB in typed arrays flushed by INVLPG and CR3 loads with global pages kept under CR4.PGE
 // (4.10), and physical access to RAM (directly) or MMIO (through the bus). Also the side-effect-free
 // translate used by debuggers, and the write hook that invalidates decoded code on self-modification.
+// In VMX non-root operation with "enable EPT" (`ept`, set by the VMX unit) TLB misses take the two-dimensional
+// walk of nestedWalk (the guest walk over EPT, ept.ts); TLB entries then hold guest-linear → host-physical
+// with the guest's and the EPT's permissions combined (SDM Vol. 3C 29.4.2 "combined mappings").
 
 import type { AccessSize, PhysicalMemoryBus } from '../hw/contracts';
+import { EptAccess, type EptWalker } from './ept';
 import { GuestFault, PageFaultCode, Vector } from './faults';
 import { CR, Cr0, Cr4 } from './stateLayout';
 
 /** TLB entry bits (low 12 bits of an entry; the high 20 bits are the physical frame). */
 const enum TlbBit {
   Valid = 1, SupervisorWrite = 2, UserRead = 4, UserWrite = 8, Global = 16,
+  /** EPT only: the combined mapping does not allow instruction fetches (EPT X clear). */
+  NoExecute = 32,
 }
 
 const TLB_LIST_CAPACITY = 4096;
@@ -33,8 +39,16 @@ export class Mmu {
   private readonly tlb = new Int32Array(1 << 20);
   /** RAM as 32-bit words for aligned fast-path accesses (null if the bus's RAM view is not 4-aligned). */
   private readonly ram32: Int32Array | null;
-  /** The arrays the block compiler's inline fast path reads (compiledMemory.ts). */
-  readonly fast: MmuFastView;
+  /**
+   * The arrays the block compiler's inline fast path reads (compiledMemory.ts). Under EPT with guest paging
+   * off the generated code would take linear (= guest-physical) addresses for host-physical ones, so then
+   * `fast` is a view whose pageKind classifies no page as RAM and every access takes the precise path.
+   */
+  fast: MmuFastView;
+  private readonly fullView: MmuFastView;
+  private readonly unpagedEptView: MmuFastView;
+  /** EPT in force (VMX non-root operation with "enable EPT"); null otherwise. */
+  ept: EptWalker | null = null;
   private readonly filled = new Int32Array(TLB_LIST_CAPACITY);
   private filledCount = 0;
   private filledOverflow = false;
@@ -62,9 +76,21 @@ export class Mmu {
     const ram = bus.ram;
     this.ram32 = ram.byteOffset % 4 === 0 ? new Int32Array(ram.buffer, ram.byteOffset, ram.length >>> 2) : null;
     // Without an aligned word view no page counts as RAM for generated code, so its fast path never hits.
-    this.fast = this.ram32 !== null
+    this.fullView = this.ram32 !== null
       ? { tlb: this.tlb, pageKind: this.pageKind, codePages: this.codePages, ram32: this.ram32 }
       : { tlb: this.tlb, pageKind: new Uint8Array(0), codePages: this.codePages, ram32: new Int32Array(0) };
+    this.unpagedEptView = { tlb: this.tlb, pageKind: new Uint8Array(0), codePages: this.codePages, ram32: new Int32Array(0) };
+    this.fast = this.fullView;
+  }
+
+  /** The VMX unit switches EPT on (VM entry with "enable EPT") or off (VM exit); the TLB is flushed. */
+  setEpt(ept: EptWalker | null): void {
+    this.ept = ept;
+    this.flush(true);
+  }
+
+  private selectFastView(): void {
+    this.fast = this.ept !== null && (this.s[CR]! & Cr0.PG) === 0 ? this.unpagedEptView : this.fullView;
   }
 
   /** Forget the RAM/MMIO classification (the machine calls this after remapping devices). */
@@ -76,11 +102,20 @@ export class Mmu {
 
   /** Linear → physical for an access by the guest, faulting with #PF as the SDM says. */
   translate(linear: number, write: boolean, user: boolean): number {
-    if ((this.s[CR]! & Cr0.PG) === 0) return linear >>> 0;
+    if ((this.s[CR]! & Cr0.PG) === 0 && this.ept === null) return linear >>> 0;
     const entry = this.tlb[linear >>> 12]!;
     const need = user ? (write ? TlbBit.UserWrite : TlbBit.UserRead) : write ? TlbBit.SupervisorWrite : TlbBit.Valid;
     if ((entry & need) !== 0) return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
+    if (this.ept !== null) return this.nestedWalk(linear, write ? EptAccess.Write : EptAccess.Read, user);
     return this.walk(linear, write, user, true);
+  }
+
+  /** Linear → physical for an instruction fetch (differs from a read only under EPT: the X permission). */
+  translateFetch(linear: number, user: boolean): number {
+    if (this.ept === null) return this.translate(linear, false, user);
+    const entry = this.tlb[linear >>> 12]!;
+    if ((entry & (user ? TlbBit.UserRead : TlbBit.Valid)) !== 0 && (entry & TlbBit.NoExecute) === 0) return ((entry & ~0xfff) | (linear & 0xfff)) >>> 0;
+    return this.nestedWalk(linear, EptAccess.Fetch, user);
   }
 
   /**
@@ -93,7 +128,7 @@ export class Mmu {
   fastPhysical(linear: number, size: number, write: boolean, user: boolean): number {
     if ((linear & 0xfff) + size > 0x1000) return -1;
     let physical: number;
-    if ((this.s[CR]! & Cr0.PG) === 0) {
+    if ((this.s[CR]! & Cr0.PG) === 0 && this.ept === null) {
       physical = linear >>> 0;
     } else {
       const entry = this.tlb[linear >>> 12]!;
@@ -137,6 +172,7 @@ export class Mmu {
 
   /** Side-effect-free translation for debuggers: undefined when not mapped (never faults, sets no A/D). */
   peekTranslate(linear: number): number | undefined {
+    if (this.ept !== null) return this.peekNested(linear);
     if ((this.s[CR]! & Cr0.PG) === 0) return linear >>> 0;
     const pdeAddress = ((this.s[CR + 3]! & ~0xfff) + ((linear >>> 22) << 2)) >>> 0;
     const pde = this.peekPhysical32(pdeAddress);
@@ -195,6 +231,103 @@ export class Mmu {
     return ((frame & ~0xfff) | (linear & 0xfff)) >>> 0;
   }
 
+  /**
+   * The two-dimensional walk (SDM Vol. 3C 29.3.2): each guest paging-structure address (from CR3, the PDE)
+   * is a guest-physical address translated through EPT before it is read, then the final guest-physical
+   * address is. Guest #PF checks are those of walk(); EPT violations carry bit 8 clear for the guest-entry
+   * accesses and set for the final one (Table 28-7). Fills the TLB with the combined permissions.
+   */
+  private nestedWalk(linear: number, access: number, user: boolean): number {
+    const ept = this.ept!;
+    const s = this.s;
+    const write = access === EptAccess.Write;
+    ept.references = 0;
+    let bits = TlbBit.Valid | TlbBit.SupervisorWrite | TlbBit.UserRead | TlbBit.UserWrite;
+    let frame = linear & ~0xfff;
+    if ((s[CR]! & Cr0.PG) !== 0) {
+      const pdeGuest = ((s[CR + 3]! & ~0xfff) + ((linear >>> 22) << 2)) >>> 0;
+      const pdeAddress = ept.translate(pdeGuest, EptAccess.Read, linear, true, false);
+      const pde = this.guestEntry(pdeAddress);
+      let code = (write ? PageFaultCode.Write : 0) | (user ? PageFaultCode.User : 0);
+      if ((pde & 1) === 0) return this.pageFault(linear, code);
+      const bigPage = (pde & 0x80) !== 0 && (s[CR + 4]! & Cr4.PSE) !== 0;
+      let pte = 0;
+      let pteGuest = 0;
+      if (!bigPage) {
+        pteGuest = ((pde & ~0xfff) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0;
+        pte = this.guestEntry(ept.translate(pteGuest, EptAccess.Read, linear, true, false));
+        if ((pte & 1) === 0) return this.pageFault(linear, code);
+      }
+      const leaf = bigPage ? pde : pte;
+      const userOk = (pde & leaf & 4) !== 0;
+      const writableOk = (pde & leaf & 2) !== 0;
+      const wp = (s[CR]! & Cr0.WP) !== 0;
+      code |= PageFaultCode.Present;
+      if (user && !userOk) return this.pageFault(linear, code);
+      if (write && !writableOk && (user || wp)) return this.pageFault(linear, code);
+      // A/D updates write the guest entries: a write access to their guest-physical addresses (not counted).
+      if ((pde & 0x20) === 0 || (bigPage && write && (pde & 0x40) === 0)) {
+        this.writeGuestEntry(pdeGuest, linear, pde | 0x20 | (bigPage && write ? 0x40 : 0));
+      }
+      if (!bigPage && ((pte & 0x20) === 0 || (write && (pte & 0x40) === 0))) {
+        this.writeGuestEntry(pteGuest, linear, pte | 0x20 | (write ? 0x40 : 0));
+      }
+      frame = bigPage ? (pde & 0xffc00000) | (linear & 0x3ff000) : pte & ~0xfff;
+      const dirty = write || (bigPage ? (pde & 0x40) !== 0 : (pte & 0x40) !== 0);
+      bits = TlbBit.Valid;
+      if (dirty && (writableOk || !wp)) bits |= TlbBit.SupervisorWrite;
+      if (userOk) bits |= TlbBit.UserRead;
+      if (userOk && writableOk && dirty) bits |= TlbBit.UserWrite;
+      if ((leaf & 0x100) !== 0 && (s[CR + 4]! & Cr4.PGE) !== 0) bits |= TlbBit.Global;
+    }
+    const physical = ept.translate(((frame & ~0xfff) | (linear & 0xfff)) >>> 0, access, linear, true, true);
+    if ((ept.permissions & EptAccess.Write) === 0) bits &= ~(TlbBit.SupervisorWrite | TlbBit.UserWrite);
+    if ((ept.permissions & EptAccess.Fetch) === 0) bits |= TlbBit.NoExecute;
+    this.fillEntry(linear >>> 12, (physical & ~0xfff) | bits);
+    ept.missDone();
+    return physical;
+  }
+
+  /** A guest paging-structure entry read during the 2-D walk (one counted reference). */
+  private guestEntry(hostAddress: number): number {
+    const ept = this.ept!;
+    ept.references++;
+    ept.counters.guestReferences++;
+    return this.readPhysical(hostAddress, 4);
+  }
+
+  private writeGuestEntry(guestAddress: number, linear: number, value: number): void {
+    const ept = this.ept!;
+    const references = ept.references;
+    const eptReferences = ept.counters.eptReferences;
+    const host = ept.translate(guestAddress, EptAccess.Write, linear, true, false);
+    ept.references = references;
+    ept.counters.eptReferences = eptReferences;
+    this.writePhysical(host, 4, value);
+  }
+
+  /** peekTranslate under EPT: the guest walk over EPT without faults, A/D updates or counting. */
+  private peekNested(linear: number): number | undefined {
+    const ept = this.ept!;
+    const s = this.s;
+    let frame = linear & ~0xfff;
+    if ((s[CR]! & Cr0.PG) !== 0) {
+      const pdeAddress = ept.peek(((s[CR + 3]! & ~0xfff) + ((linear >>> 22) << 2)) >>> 0);
+      const pde = pdeAddress < 0 ? undefined : this.peekPhysical32(pdeAddress);
+      if (pde === undefined || (pde & 1) === 0) return undefined;
+      if ((pde & 0x80) !== 0 && (s[CR + 4]! & Cr4.PSE) !== 0) {
+        frame = (pde & 0xffc00000) | (linear & 0x3ff000);
+      } else {
+        const pteAddress = ept.peek(((pde & ~0xfff) + (((linear >>> 12) & 0x3ff) << 2)) >>> 0);
+        const pte = pteAddress < 0 ? undefined : this.peekPhysical32(pteAddress);
+        if (pte === undefined || (pte & 1) === 0) return undefined;
+        frame = pte & ~0xfff;
+      }
+    }
+    const physical = ept.peek(((frame & ~0xfff) | (linear & 0xfff)) >>> 0);
+    return physical < 0 ? undefined : physical;
+  }
+
   private pageFault(linear: number, code: number): never {
     this.s[CR + 2] = linear;
     const f = this.fault;
@@ -222,6 +355,7 @@ export class Mmu {
   /** CR3 load: flush all non-global entries (SDM Vol. 3A 4.10.4.1); `all` also drops global ones. */
   flush(all: boolean): void {
     this.onTranslationChange();
+    if (this.ept !== null || this.fast !== this.fullView) this.selectFastView();
     if (this.filledOverflow) {
       if (all) this.tlb.fill(0);
       else for (let i = 0; i < this.tlb.length; i++) if ((this.tlb[i]! & TlbBit.Global) === 0) this.tlb[i] = 0;

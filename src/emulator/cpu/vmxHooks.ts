@@ -18,6 +18,14 @@ export interface VmxHooks {
   instructionExits(cpu: Cpu, insn: Insn): 'run' | 'done' | 'exit';
   /** Non-root: true when the event caused a VM exit instead of being delivered. */
   eventExits(kind: 'exception' | 'external-interrupt' | 'triple-fault', vector: number, errorCode: number): boolean;
+  /**
+   * Non-root with EPT: the EPT violation or misconfiguration just thrown (ept.ts VMX_MEMORY_EXIT) becomes a VM
+   * exit at the current EIP; `idtVectoring` (0 if none) names an event whose delivery it interrupted.
+   */
+  memoryExit(idtVectoring: number, idtVectoringError: number): void;
+  /** Plain-data VMX state for CPU snapshots, and its restore (undefined: leave unchanged). */
+  saveState(): unknown;
+  loadState(snapshot: unknown): void;
   /** Processor RESET: leave VMX operation. */
   reset(): void;
 }

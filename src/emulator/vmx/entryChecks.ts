@@ -6,6 +6,7 @@
 
 import type { Cpu } from '../cpu/cpu';
 import { MSR, MSR_SLOTS } from '../cpu/stateLayout';
+import { TRUE_PROCBASED_ALLOWED0 } from '../cpu/identity';
 import { EntryControl, ExitControl, F, Proc2Control, ProcControl, VmInstructionError } from './controls';
 import { AR_UNUSABLE } from './guestState';
 import type { Vmcs } from './vmcs';
@@ -41,7 +42,8 @@ function guestFail(detail: string, qualification = 0): EntryCheck {
 export function checkControls(cpu: Cpu, vmcs: Vmcs): EntryCheck {
   const proc = vmcs.read(F.PROC_CONTROLS);
   if (!obeys(vmcs.read(F.PIN_CONTROLS), capability(cpu, 0x481))) return fail(VmInstructionError.EntryInvalidControlFields, 'pin-based controls violate IA32_VMX_PINBASED_CTLS');
-  if (!obeys(proc, capability(cpu, 0x482))) return fail(VmInstructionError.EntryInvalidControlFields, 'primary processor-based controls violate IA32_VMX_PROCBASED_CTLS');
+  // IA32_VMX_BASIC[55] = 1: VM entry checks against IA32_VMX_TRUE_PROCBASED_CTLS (SDM A.3.2).
+  if (!obeys(proc, [TRUE_PROCBASED_ALLOWED0, capability(cpu, 0x482)[1]])) return fail(VmInstructionError.EntryInvalidControlFields, 'primary processor-based controls violate IA32_VMX_TRUE_PROCBASED_CTLS');
   const proc2 = (proc & ProcControl.ActivateSecondaryControls) !== 0 ? vmcs.read(F.PROC2_CONTROLS) : 0;
   if (!obeys(proc2, [0, capability(cpu, 0x48b)[1]])) return fail(VmInstructionError.EntryInvalidControlFields, 'secondary controls violate IA32_VMX_PROCBASED_CTLS2');
   if (!obeys(vmcs.read(F.EXIT_CONTROLS), capability(cpu, 0x483))) return fail(VmInstructionError.EntryInvalidControlFields, 'VM-exit controls violate IA32_VMX_EXIT_CTLS');

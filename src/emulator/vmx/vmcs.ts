@@ -47,6 +47,13 @@ export class Vmcs {
     return { address: this.address, launchState: this.launchState, fields: [...this.fields.entries()] };
   }
 
+  /** Replaces launch state and fields with a snapshot's (in place, so holders of this object stay valid). */
+  assign(data: { launchState: LaunchState; fields: [number, number][] }): void {
+    this.launchState = data.launchState;
+    this.fields.clear();
+    for (const [encoding, value] of data.fields) this.fields.set(encoding, value);
+  }
+
   static fromJSON(data: { address: number; launchState: LaunchState; fields: [number, number][] }): Vmcs {
     const vmcs = new Vmcs(data.address);
     vmcs.launchState = data.launchState;

@@ -6,19 +6,24 @@
 // operation — every instruction form that may exit and every exception, external interrupt and triple fault.
 // The host is either code on the same CPU (a VMM written in assembly: host state is loaded on exit) or a
 // software host (the built-in hardware-assisted engine: the CPU stops with 'exit' and keeps guest state).
+// With "enable EPT" the CPU's MMU translates guest-physical addresses through EPT (../cpu/ept.ts); its
+// violations and misconfigurations come back here as exits 48/49 (memoryExit). INVEPT: invept.ts.
 
 import type { Cpu } from '../cpu/cpu';
+import { EptWalker } from '../cpu/ept';
 import { Vector } from '../cpu/faults';
 import type { Insn } from '../cpu/insn';
 import { deliverException, softwareInterrupt } from '../cpu/interrupts';
 import { CPL, CR, CpuMode, EIP, Flag, MODE, MSR, MSR_SLOTS } from '../cpu/stateLayout';
 import { INSTRUCTION_FORMS } from '../isa/table';
 import { ExitReason } from '../vmm/exitReasons';
-import { EventType, ExitControl, F, PinControl, VmInstructionError } from './controls';
+import { EventType, ExitControl, F, PinControl, Proc2Control, ProcControl, VmInstructionError } from './controls';
 import { checkControls, checkGuestState, checkHostState, type EntryCheck } from './entryChecks';
 import { loadGuestState, loadHostState, saveGuestState } from './guestState';
+import { invept } from './invept';
 import { instructionExit, mayExitForm, memoryOperandInfo, type ExitDecision } from './nonRootExits';
 import { fieldAccess, Vmcs } from './vmcs';
+import { loadVmxState, saveVmxState, type VmxSnapshot } from './vmxState';
 import { ea, readE, writeE } from '../cpu/exec/operands';
 
 /** Everything a VM exit records (mirrors the VMCS exit-information fields, SDM 25.9). */
@@ -31,6 +36,9 @@ export interface VmExitRecord {
   readonly interruptionErrorCode: number;
   readonly guestLinearAddress: number;
   readonly guestPhysicalAddress: number;
+  /** IDT-vectoring information (SDM 28.2.4): the event whose delivery the exit interrupted, 0 if none. */
+  readonly idtVectoringInfo: number;
+  readonly idtVectoringError: number;
   readonly guestRip: number;
   readonly entryFailure: boolean;
 }
@@ -58,8 +66,23 @@ export class VmxUnit {
   lastEntryFailure = '';
   /** True while an event injected by VM entry is delivered (it never exits through the exception bitmap). */
   private injecting = false;
+  /** The EPT walker the MMU uses while a guest runs with "enable EPT" (its counters live across entries). */
+  readonly ept: EptWalker;
+  /** INVEPT executions by type (1 single-context, 2 all-context). */
+  readonly inveptCounts = { singleContext: 0, allContext: 0 };
 
-  constructor(private readonly cpu: Cpu) {}
+  constructor(readonly cpu: Cpu) {
+    this.ept = new EptWalker(cpu.mmu.ram, cpu.fault);
+  }
+
+  /** Plain-data VMX state for CPU snapshots (vmxState.ts). */
+  saveState(): VmxSnapshot {
+    return saveVmxState(this);
+  }
+
+  loadState(snapshot: unknown): void {
+    loadVmxState(this, snapshot as VmxSnapshot | undefined);
+  }
 
   // ---- CPU hooks ---------------------------------------------------------------------------------
 
@@ -70,6 +93,7 @@ export class VmxUnit {
     this.vmxonPointer = NO_VMCS;
     this.current = null;
     this.softwareHost = false;
+    if (this.cpu.mmu.ept !== null) this.cpu.mmu.setEpt(null);
   }
 
   /** Decode-time filter: can this form exit in non-root operation (SDM 26.1)? */
@@ -132,6 +156,21 @@ export class VmxUnit {
     return true;
   }
 
+  /** An EPT violation (48) or misconfiguration (49) thrown by the MMU's 2-D walk (SDM 29.3.3, 28.2.1). */
+  memoryExit(idtVectoring: number, idtVectoringError: number): void {
+    const pending = this.ept.pending;
+    if (this.current === null || !this.nonRoot) return;
+    this.exit({
+      reason: pending.reason, qualification: pending.qualification, guestPhysicalAddress: pending.guestPhysical,
+      guestLinearAddress: pending.guestLinear, idtVectoringInfo: idtVectoring, idtVectoringError, rip: this.cpu.s[EIP]!,
+    });
+  }
+
+  /** Whether the current VMCS enables EPT (secondary control 1 with the secondary controls active). */
+  eptEnabled(vmcs: Vmcs): boolean {
+    return (vmcs.read(F.PROC_CONTROLS) & ProcControl.ActivateSecondaryControls) !== 0 && (vmcs.read(F.PROC2_CONTROLS) & Proc2Control.EnableEpt) !== 0;
+  }
+
   // ---- VMX instructions in root operation (SDM Vol. 3C chapter 30) -----------------------------------
 
   execute(cpu: Cpu, insn: Insn): void {
@@ -157,7 +196,10 @@ export class VmxUnit {
       case 'vmlaunch': return this.enterFromInstruction(true);
       case 'vmresume': return this.enterFromInstruction(false);
       case 'vmcall': return this.fail(VmInstructionError.VmcallInRoot);
-      case 'invept': return this.succeed(); // no EPT TLB is kept beyond the CPU's TLB, flushed on every transition
+      case 'invept': {
+        const error = invept(this, cpu, insn);
+        return error === 0 ? this.succeed() : this.fail(error);
+      }
       default: cpu.raise(Vector.UD, -1, `${mnemonic} is not implemented`);
     }
   }
@@ -305,6 +347,10 @@ export class VmxUnit {
     vmcs.launchState = 'launched';
     this.nonRoot = true;
     this.entries++;
+    if (this.eptEnabled(vmcs)) {
+      this.ept.setPointer(vmcs.read(F.EPT_POINTER));
+      cpu.mmu.setEpt(this.ept);
+    }
     this.invalidateTranslations();
     this.injectEvent(vmcs);
     return { ok: true };
@@ -341,6 +387,7 @@ export class VmxUnit {
   exit(fields: {
     reason: number; rip: number; qualification?: number; instructionLength?: number; instructionInfo?: number;
     interruptionInfo?: number; interruptionErrorCode?: number; guestLinearAddress?: number; guestPhysicalAddress?: number; entryFailure?: boolean;
+    idtVectoringInfo?: number; idtVectoringError?: number;
   }): void {
     const cpu = this.cpu;
     const vmcs = this.current!;
@@ -349,7 +396,8 @@ export class VmxUnit {
       reason: fields.reason, qualification: fields.qualification ?? 0, instructionLength: fields.instructionLength ?? 0,
       instructionInfo: fields.instructionInfo ?? 0, interruptionInfo: fields.interruptionInfo ?? 0,
       interruptionErrorCode: fields.interruptionErrorCode ?? 0, guestLinearAddress: fields.guestLinearAddress ?? 0,
-      guestPhysicalAddress: fields.guestPhysicalAddress ?? 0, guestRip: fields.rip, entryFailure,
+      guestPhysicalAddress: fields.guestPhysicalAddress ?? 0, idtVectoringInfo: fields.idtVectoringInfo ?? 0,
+      idtVectoringError: fields.idtVectoringError ?? 0, guestRip: fields.rip, entryFailure,
     };
     if (!entryFailure) {
       cpu.s[EIP] = fields.rip;
@@ -363,9 +411,11 @@ export class VmxUnit {
     vmcs.write(F.EXIT_INTR_ERROR_CODE, record.interruptionErrorCode);
     vmcs.write(F.GUEST_LINEAR_ADDRESS, record.guestLinearAddress);
     vmcs.write(F.GUEST_PHYSICAL_ADDRESS, record.guestPhysicalAddress);
-    vmcs.write(F.IDT_VECTORING_INFO, 0);
+    vmcs.write(F.IDT_VECTORING_INFO, record.idtVectoringInfo);
+    vmcs.write(F.IDT_VECTORING_ERROR, record.idtVectoringError);
     vmcs.write(F.ENTRY_INTR_INFO, vmcs.read(F.ENTRY_INTR_INFO) & 0x7fffffff); // 27.2.? valid bit cleared
     this.nonRoot = false;
+    if (cpu.mmu.ept !== null) cpu.mmu.setEpt(null); // host state is addressed physically again
     this.lastExit = record;
     this.exitCounts.set(fields.reason, (this.exitCounts.get(fields.reason) ?? 0) + 1);
     if (this.softwareHost) {
