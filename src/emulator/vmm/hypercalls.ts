@@ -51,8 +51,8 @@ export const HYPERCALLS: readonly HypercallInfo[] = [
       arg('edx', 'done', 'guest address to store the number completed, or 0'),
       arg('esi', 'domain', 'DOMID_SELF (0x7FF0)'),
     ],
-    result: '0, or -EINVAL/-EPERM for a rejected update',
-    description: 'Validated writes to page-table entries (the guest page tables are read-only to it).',
+    result: '0, or -EINVAL/-EPERM for a rejected update (requests before it are applied; *done says how many)',
+    description: 'Validated writes to page-table entries of validated page directories and page tables (the guest page tables are read-only to it): no entry may map VMM memory, map a page-table page writable, use a 4 MiB page or the VMM\'s directory slots.',
     paging: true,
   },
   {
@@ -92,8 +92,8 @@ export const HYPERCALLS: readonly HypercallInfo[] = [
       arg('ecx', 'pte', 'new page-table entry (non-PAE, 32 bits)'),
       arg('edx', 'flags', 'UVMF_NONE 0, UVMF_TLB_FLUSH 1, UVMF_INVLPG 2'),
     ],
-    result: '0, or -EINVAL',
-    description: 'Validated update of the PTE that maps one address, with an optional INVLPG or TLB flush.',
+    result: '0, or -EINVAL/-EPERM (the same validation as mmu_update)',
+    description: 'Validated update of the PTE that maps one address in the current address space, with an optional INVLPG or TLB flush.',
     paging: true,
   },
   {
@@ -106,8 +106,8 @@ export const HYPERCALLS: readonly HypercallInfo[] = [
   {
     number: 17,
     name: 'xen_version',
-    args: [arg('ebx', 'cmd', 'XENVER_version (0)')],
-    result: 'major << 16 | minor of the HyperStep PV ABI (0x00010000 = 1.0); -ENOSYS for other commands',
+    args: [arg('ebx', 'cmd', 'XENVER_version (0) or XENVER_platform_parameters (5)')],
+    result: 'version: major << 16 | minor of the HyperStep PV ABI (0x00010000 = 1.0); platform_parameters: HYPERVISOR_VIRT_START, the lowest linear address the guest may not map; -ENOSYS for other commands',
     description: 'Version query; also the conventional "null hypercall" a guest makes to get pending events delivered.',
   },
   {
@@ -133,13 +133,13 @@ export const HYPERCALLS: readonly HypercallInfo[] = [
     number: 26,
     name: 'mmuext_op',
     args: [
-      arg('ebx', 'ops', 'guest address of {u32 cmd, u32 arg1, u32 arg2} entries (MMUEXT_NEW_BASEPTR 5 with arg1 = page-directory frame number, TLB_FLUSH_LOCAL 6, INVLPG_LOCAL 7 with arg1 = address)'),
+      arg('ebx', 'ops', 'guest address of {u32 cmd, u32 arg1, u32 arg2} entries (MMUEXT_PIN_L2_TABLE 1 / UNPIN_TABLE 4 / NEW_BASEPTR 5 with arg1 = page-directory frame number, TLB_FLUSH_LOCAL 6, INVLPG_LOCAL 7 with arg1 = address)'),
       arg('ecx', 'count', 'number of entries'),
       arg('edx', 'done', 'guest address to store the number completed, or 0'),
       arg('esi', 'domain', 'DOMID_SELF (0x7FF0)'),
     ],
-    result: '0, or -EINVAL',
-    description: 'Extended MMU operations; MMUEXT_NEW_BASEPTR is the paravirtual "mov cr3" (new_baseptr).',
+    result: '0, or -EINVAL/-EPERM',
+    description: 'Extended MMU operations: pin validates a page directory and its page tables ahead of use; MMUEXT_NEW_BASEPTR is the paravirtual "mov cr3" (new_baseptr): it validates the directory, loads it into the real CR3 and, the first time, turns paging on (CR0.PG and CR0.WP).',
     paging: true,
   },
   {
@@ -179,6 +179,7 @@ export const HypercallConstants = {
   SHUTDOWN_suspend: 2,
   SHUTDOWN_crash: 3,
   XENVER_version: 0,
+  XENVER_platform_parameters: 5,
   EVTCHNOP_bind_virq: 1,
   EVTCHNOP_close: 3,
   EVTCHNOP_send: 4,
@@ -186,6 +187,8 @@ export const HypercallConstants = {
   VIRQ_TIMER: 0,
   VIRQ_CONSOLE: 2,
   MMU_NORMAL_PT_UPDATE: 0,
+  MMUEXT_PIN_L2_TABLE: 1,
+  MMUEXT_UNPIN_TABLE: 4,
   MMUEXT_NEW_BASEPTR: 5,
   MMUEXT_TLB_FLUSH_LOCAL: 6,
   MMUEXT_INVLPG_LOCAL: 7,
@@ -221,7 +224,10 @@ export const SharedInfoLayout = {
   EVTCHN_MASK: 0x08,
   /** u64: system time in ns (virtual time), updated by the VMM before every upcall and hypercall return. */
   SYSTEM_TIME_NS: 0x10,
-  SIZE: 0x18,
+  /** u32: the faulting linear address of the last #PF delivered to the guest (CR2 is privileged at CPL 1; Xen
+   * keeps it in vcpu_info.arch.cr2). */
+  CR2: 0x18,
+  SIZE: 0x1c,
 } as const;
 
 const byNumber = new Map<number, HypercallInfo>(HYPERCALLS.map((call) => [call.number, call]));

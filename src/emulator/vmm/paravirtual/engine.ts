@@ -3,22 +3,27 @@
 // privileged instructions. It reuses the trap-and-emulate machinery for deprivileging, reflection and the
 // transition/cost records, and adds: the ABI's flat ring-1/ring-3 selectors, the trap table (with fast
 // system-call gates the CPU delivers straight to ring 1, never entering the VMM), the shared-info page with the
-// event mask as the virtual IF, event channels with one-shot timers (VIRQ_TIMER) and upcalls, and the iret,
-// console_io, sched_op and multicall hypercalls. Paging hypercalls stop with "needs memory virtualization".
+// event mask as the virtual IF, event channels with one-shot timers (VIRQ_TIMER), serial input (VIRQ_CONSOLE) and
+// upcalls, the iret (with the failsafe callback for bad frames), console_io, sched_op and multicall hypercalls,
+// and Xen direct paging (./paging.ts, ../memory/directPaging.ts): validated guest page tables under the real CR3.
 
 import type { CpuEventKind } from '../../cpu/cpu';
-import { CPL, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, TR_ACCESS, TR_BASE, TR_LIMIT, TR_SELECTOR } from '../../cpu/stateLayout';
+import { CPL, CR, Cr0, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, TR_ACCESS, TR_BASE, TR_LIMIT, TR_SELECTOR } from '../../cpu/stateLayout';
 import { CPU_HZ } from '../../machine/layout';
 import type { Machine } from '../../machine/machine';
-import type { EngineStop } from '../engine';
+import type { EngineState, EngineStop } from '../engine';
+import type { MemoryVirtualizationStats } from '../inspection';
 import { ExitReason } from '../exitReasons';
-import { HypercallConstants as K, HypercallError, hypercallInfo, hypercallLabel, PvSelectors, SharedInfoLayout as SI } from '../hypercalls';
+import { HypercallConstants as K, HypercallError, hypercallLabel, PvSelectors, SharedInfoLayout as SI } from '../hypercalls';
 import { guestLayerAtCpl, type Technique } from '../layers';
 import { hypercallExit } from '../vmExit';
 import { EflagsBit, SegmentRegister } from '../trapAndEmulate/guestAccess';
 import { deliverToGuest } from '../trapAndEmulate/reflect';
 import { TrapAndEmulateEngine, type TrapAndEmulateOptions } from '../trapAndEmulate/engine';
-import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, TSS_OFFSET, VMM_TSS } from '../trapAndEmulate/shadowTables';
+import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, TSS_OFFSET, VMM_REGION_SIZE, VMM_TSS } from '../trapAndEmulate/shadowTables';
+import { DirectPaging } from '../memory/directPaging';
+import { PvPaging } from './paging';
+import { SharedInfoPage } from './sharedInfo';
 
 /** Where the paravirtual extras live in the VMM region (after the trap-and-emulate tables). */
 const VIRTUAL_IDT_OFFSET = 0x5000; // the trap table as IDT gates
@@ -29,14 +34,21 @@ const VIRTUAL_TSS_SELECTOR = 263 * 8;
 const PV_GDT_LIMIT = 264 * 8 - 1;
 const MAX_MULTICALL_ENTRIES = 64;
 const MAX_CONSOLE_BYTES = 4096;
+const COM1 = 0x3f8;
+/** The VMM's page table for its own region lives in the region's last page (directPaging.ts). */
+const VMM_PAGE_TABLE_OFFSET = VMM_REGION_SIZE - 0x1000;
 
 export class ParavirtualEngine extends TrapAndEmulateEngine {
   override readonly technique: Technique = 'paravirtual';
-  private sharedInfo = -1;
+  private readonly shared: SharedInfoPage;
+  private readonly paging: PvPaging;
   private eventCallback = 0;
   private failsafeCallback = 0;
   private timerDeadlineNs = 0;
   private timerPort = -1;
+  private consolePort = -1;
+  /** Why the last hypercall failed, for the resume transition (empty when it did not). */
+  private hypercallProblem = '';
   private nextPort = 1;
   private blocked = false;
   private lastEvent = 'event';
@@ -44,6 +56,26 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
 
   constructor(machine: Machine, options: TrapAndEmulateOptions) {
     super(machine, options);
+    this.shared = new SharedInfoPage(machine.memory.ram);
+    const tables = new DirectPaging(this.memory, {
+      ramBytes: machine.memory.ram.length, vmmBase: this.vmmBase, vmmSize: VMM_REGION_SIZE, vmmTableAddress: this.vmmBase + VMM_PAGE_TABLE_OFFSET,
+    });
+    this.paging = new PvPaging(tables, this.cpu, this.guest, this.vcpu);
+  }
+
+  /** Direct paging counters (scheme 'none' until the guest's first new_baseptr turns paging on). */
+  memoryStats(): MemoryVirtualizationStats {
+    return { scheme: (this.cpu.s[CR]! & Cr0.PG) !== 0 ? 'direct-paging' : 'none', counters: { ...this.paging.tables.counters } };
+  }
+
+  override saveState(): EngineState {
+    return { ...super.saveState(), extra: { directPaging: this.paging.tables.toJSON() } };
+  }
+
+  override loadState(state: EngineState): void {
+    super.loadState(state);
+    const extra = state.extra as { directPaging?: ReturnType<DirectPaging['toJSON']> } | undefined;
+    if (extra?.directPaging !== undefined) this.paging.tables.restore(extra.directPaging);
   }
 
   /** The guest enters at CPL 1 with the ABI's flat selectors, events masked. */
@@ -99,7 +131,16 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   /** The virtual IF of a PV guest is the inverse of the shared-info event mask. */
   protected override syncFromRealCpu(): void {
     this.vcpu.cpl = this.cpu.s[CPL]! === 3 ? 3 : 0;
-    this.vcpu.interruptFlag = this.readMask() === 0 || this.vcpu.cpl === 3;
+    this.vcpu.interruptFlag = this.shared.mask === 0 || this.vcpu.cpl === 3;
+  }
+
+  /** A page fault reaches a PV guest with CR2 in the shared-info page (MOV from CR2 is privileged at CPL 1). */
+  protected override startPending(): EngineStop | undefined {
+    if (this.pending?.kind === 'exception' && this.pending.code === 14) {
+      this.vcpu.cr2 = this.cpu.s[CR + 2]! >>> 0;
+      this.shared.setCr2(this.vcpu.cr2);
+    }
+    return super.startPending();
   }
 
   protected override handlePending(): ReturnType<TrapAndEmulateEngine['run']> | undefined {
@@ -136,13 +177,25 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
       this.timerDeadlineNs = 0;
       if (this.timerPort >= 0) this.raiseEvent(this.timerPort, 'VIRQ_TIMER');
     }
+    this.pollConsole();
     return this.deliverUpcall();
+  }
+
+  /** VIRQ_CONSOLE: serial input waiting in COM1 raises the bound port (once until the guest clears it). */
+  private pollConsole(): boolean {
+    if (this.consolePort < 0 || (this.machine.ports.read(COM1 + 5, 1) & 1) === 0) return false;
+    if ((this.shared.pending & (1 << this.consolePort)) === 0) this.raiseEvent(this.consolePort, 'VIRQ_CONSOLE');
+    return true;
   }
 
   /** sched_op(block): skip virtual time to the timer deadline, raise the event, deliver it. */
   protected override idle(): 'no' | 'yes' | EngineStop {
     if (!this.blocked) return 'no';
-    if (this.pendingWord() !== 0) {
+    if (this.shared.pending !== 0) {
+      this.blocked = false;
+      return this.deliverUpcall() ?? 'yes';
+    }
+    if (this.pollConsole()) {
       this.blocked = false;
       return this.deliverUpcall() ?? 'yes';
     }
@@ -174,6 +227,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     this.dispatcher.count(hypercallExit({ source: 'hypercall', cpl: this.cpu.s[CPL]! }, number)); // a VMCALL, reason 18
     if (layer !== 'guest-kernel') return this.finishHypercall(layer, reason, HypercallError.EPERM);
     this.charge('vmm', reason, 'vmmEntry');
+    this.hypercallProblem = '';
     const result = this.perform(number, args, reason);
     if (typeof result === 'object') return result;
     if (result === 'no-return') return this.deliverUpcall();
@@ -189,18 +243,20 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   private finishHypercall(layer: 'guest-kernel' | 'guest-user' | string, reason: string, result: number): EngineStop | undefined {
     this.guest.setGpr(0, result >>> 0);
     this.charge('vmm', reason, 'vmmExit');
-    this.record('vmm', layer === 'guest-user' ? 'guest-user' : 'guest-kernel', 'resume', `return from ${reason}: eax = ${result | 0}`, [], undefined, { result: result | 0 });
+    const why = result < 0 && this.hypercallProblem !== '' ? ` (${this.hypercallProblem})` : '';
+    this.record('vmm', layer === 'guest-user' ? 'guest-user' : 'guest-kernel', 'resume', `return from ${reason}: eax = ${result | 0}${why}`, [], undefined, { result: result | 0 });
     return this.deliverUpcall();
   }
 
   /** Performs one hypercall; returns EAX, 'no-return' (iret), or a stop. */
   private perform(number: number, args: readonly number[], reason: string): number | 'no-return' | EngineStop {
-    const [ebx = 0, ecx = 0, edx = 0] = args;
+    const [ebx = 0, ecx = 0, edx = 0, esi = 0] = args;
     this.charge('vmm', reason, 'emulationStep');
     switch (number) {
       case 0: return this.setTrapTable(ebx);
-      case 1: case 14: case 26:
-        return { kind: 'stop', message: `${hypercallInfo(number)?.name}: paging hypercalls need memory virtualization, which is not implemented yet` };
+      case 1: return this.pagingResult(this.paging.mmuUpdate(ebx, ecx, edx, esi), reason);
+      case 14: return this.pagingResult(this.paging.updateVaMapping(ebx, ecx, edx), reason);
+      case 26: return this.pagingResult(this.paging.mmuextOp(ebx, ecx, edx, esi), reason);
       case 3: {
         if ((ebx & 3) !== 1) return HypercallError.EINVAL;
         const vtss = this.vmmBase + VIRTUAL_TSS_OFFSET;
@@ -215,7 +271,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
         if ((edx & 0xfff) !== 0 || edx + SI.SIZE > this.vmmBase) return HypercallError.EINVAL;
         this.eventCallback = ebx;
         this.failsafeCallback = ecx;
-        this.sharedInfo = edx;
+        this.shared.address = edx;
         this.writeGate(this.vmmBase + CALLBACK_IDT_OFFSET, PvSelectors.FLAT_RING1_CS, ebx, 0x8e);
         this.updateSystemTime();
         return 0;
@@ -223,13 +279,24 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
       case 15:
         this.timerDeadlineNs = ebx + ecx * 0x100000000;
         return 0;
-      case 17: return ebx === K.XENVER_version ? K.ABI_VERSION : HypercallError.ENOSYS;
+      case 17:
+        if (ebx === K.XENVER_platform_parameters) return this.paging.tables.hypervisorVirtStart;
+        return ebx === K.XENVER_version ? K.ABI_VERSION : HypercallError.ENOSYS;
       case 18: return this.consoleIo(ebx, ecx, edx);
       case 23: return this.iret();
       case 29: return this.schedOp(ebx, ecx, edx);
       case 32: return this.eventChannelOp(ebx, ecx);
       default: return HypercallError.ENOSYS;
     }
+  }
+
+  /** A paging hypercall's EAX; a refusal keeps its reason for the trace (the guest sees only the errno). */
+  private pagingResult(result: number, reason: string): number {
+    if (result < 0) {
+      this.hypercallProblem = this.paging.lastProblem;
+      this.charge('vmm', reason, 'emulationStep');
+    }
+    return result;
   }
 
   private setTrapTable(table: number): number {
@@ -256,7 +323,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   }
 
   private consoleIo(cmd: number, count: number, buffer: number): number | EngineStop {
-    if (cmd === K.CONSOLEIO_read) return 0;
+    if (cmd === K.CONSOLEIO_read) return this.consoleRead(count, buffer);
     if (cmd !== K.CONSOLEIO_write) return HypercallError.ENOSYS;
     if (count > MAX_CONSOLE_BYTES) return HypercallError.EINVAL;
     const bytes: number[] = [];
@@ -270,12 +337,24 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     return count;
   }
 
+  /** CONSOLEIO_read: up to `count` bytes of pending serial input (COM1's receive buffer), 0 when none. */
+  private consoleRead(count: number, buffer: number): number {
+    if (count > MAX_CONSOLE_BYTES) return HypercallError.EINVAL;
+    let read = 0;
+    while (read < count && (this.machine.ports.read(COM1 + 5, 1) & 1) !== 0) {
+      if (!this.guest.writeLinear(buffer + read, 1, this.machine.ports.read(COM1, 1))) return read === 0 ? HypercallError.EFAULT : read;
+      read++;
+    }
+    if (read > 0) this.recordIoPath(`console_io read ${read} bytes`);
+    return read;
+  }
+
   private schedOp(cmd: number, reason: number, status: number): number | EngineStop {
     switch (cmd) {
       case K.SCHEDOP_yield:
         return 0;
       case K.SCHEDOP_block:
-        this.writeMask(0);
+        this.shared.mask = 0;
         this.blocked = true;
         return 0;
       case K.SCHEDOP_shutdown:
@@ -289,19 +368,21 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   private eventChannelOp(cmd: number, arg: number): number {
     switch (cmd) {
       case K.EVTCHNOP_bind_virq:
-        if (arg !== K.VIRQ_TIMER || this.nextPort > 31) return HypercallError.EINVAL;
-        this.timerPort = this.nextPort++;
-        return this.timerPort;
+        if ((arg !== K.VIRQ_TIMER && arg !== K.VIRQ_CONSOLE) || this.nextPort > 31) return HypercallError.EINVAL;
+        if (arg === K.VIRQ_TIMER) this.timerPort = this.nextPort++;
+        else this.consolePort = this.nextPort++;
+        return arg === K.VIRQ_TIMER ? this.timerPort : this.consolePort;
       case K.EVTCHNOP_send:
         if (arg < 0 || arg > 31) return HypercallError.EINVAL;
         this.raiseEvent(arg, `port ${arg}`);
         return 0;
       case K.EVTCHNOP_unmask:
-        if (arg < 0 || arg > 31 || this.sharedInfo < 0) return HypercallError.EINVAL;
-        this.guest.writeLinear(this.sharedInfo + SI.EVTCHN_MASK, 4, (this.readWord(SI.EVTCHN_MASK) & ~(1 << arg)) >>> 0);
+        if (arg < 0 || arg > 31 || !this.shared.registered) return HypercallError.EINVAL;
+        this.shared.unmask(arg);
         return 0;
       case K.EVTCHNOP_close:
         if (arg === this.timerPort) this.timerPort = -1;
+        if (arg === this.consolePort) this.consolePort = -1;
         return 0;
       default:
         return HypercallError.ENOSYS;
@@ -322,17 +403,25 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     return 0;
   }
 
-  /** The iret hypercall: the ring-1 stack holds EAX, EIP, CS, EFLAGS [, ESP, SS]. */
+  /**
+   * The iret hypercall: the ring-1 stack holds EAX, EIP, CS, EFLAGS [, ESP, SS]. Only the ABI's flat ring-1 and
+   * ring-3 selectors are accepted (a guest must never return into a VMM segment); any other frame goes to the
+   * failsafe callback.
+   */
   private iret(): 'no-return' | EngineStop {
     const g = this.guest;
     const base = g.getSegmentBase(SegmentRegister.SS) + g.getGpr(4);
     const [eax, eip, cs, eflags, esp, ss] = [0, 4, 8, 12, 16, 20].map((o) => g.readLinear((base + o) >>> 0, 4));
-    if (eax === undefined || eip === undefined || cs === undefined || eflags === undefined) return this.failsafe();
-    const toUser = (cs & 3) === 3;
-    if (!g.loadSegment(SegmentRegister.CS, cs & 0xffff)) return this.failsafe();
+    if (eax === undefined || eip === undefined || cs === undefined || eflags === undefined) return this.failsafe('the frame is not readable');
+    // Frames the VMM itself built show the kernel's CS as the guest believes it (RPL 0, ring compression hidden).
+    const selector = (cs & 0xfffc) === (PvSelectors.FLAT_RING1_CS & 0xfffc) && (cs & 3) <= 1 ? PvSelectors.FLAT_RING1_CS : cs & 0xffff;
+    if (selector !== PvSelectors.FLAT_RING1_CS && selector !== PvSelectors.FLAT_RING3_CS) return this.failsafe(`CS 0x${selector.toString(16)} is not FLAT_RING1_CS or FLAT_RING3_CS`);
+    const toUser = selector === PvSelectors.FLAT_RING3_CS;
+    if (toUser && (esp === undefined || ss === undefined || (ss & 0xffff) !== PvSelectors.FLAT_RING3_DS)) return this.failsafe('a return to ring 3 needs SS = FLAT_RING3_DS and ESP');
+    if (!g.loadSegment(SegmentRegister.CS, selector)) return this.failsafe(`CS 0x${selector.toString(16)} does not load`);
     if (toUser) {
-      if (esp === undefined || ss === undefined || !g.loadSegment(SegmentRegister.SS, ss & 0xffff)) return this.failsafe();
-      g.setGpr(4, esp);
+      g.loadSegment(SegmentRegister.SS, PvSelectors.FLAT_RING3_DS);
+      g.setGpr(4, esp!);
       for (const segment of [SegmentRegister.DS, SegmentRegister.ES]) {
         if ((g.getSelector(segment) & 3) !== 3) g.loadSegment(segment, PvSelectors.FLAT_RING3_DS);
       }
@@ -342,7 +431,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     g.setGpr(0, eax);
     g.setEip(eip);
     g.setEflags(((eflags & ~(EflagsBit.IOPL | EflagsBit.VM)) | EflagsBit.IF) >>> 0);
-    this.writeMask((eflags & EflagsBit.IF) !== 0 ? 0 : 1);
+    this.shared.mask = (eflags & EflagsBit.IF) !== 0 ? 0 : 1;
     this.vcpu.cpl = toUser ? 3 : 0;
     this.charge('vmm', hypercallLabel(23), 'vmmExit');
     this.record('vmm', toUser ? 'guest-user' : 'guest-kernel', 'resume', `iret hypercall to ${toUser ? 'ring 3' : 'the kernel'} at 0x${eip.toString(16)}`, [], undefined, {});
@@ -350,23 +439,35 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     return 'no-return';
   }
 
-  private failsafe(): EngineStop {
-    return { kind: 'stop', message: `iret hypercall with an invalid frame (failsafe callback 0x${this.failsafeCallback.toString(16)} not modelled)` };
+  /**
+   * A bad iret frame: Xen's failsafe callback. The VMM leaves the frame where it is (ESP still points at it, so
+   * the handler can inspect or repair it), masks events and enters the failsafe handler in ring 1. Without a
+   * failsafe callback the guest is stopped, as Xen crashes a domain that has none.
+   */
+  private failsafe(problem: string): 'no-return' | EngineStop {
+    if (this.failsafeCallback === 0) return { kind: 'stop', message: `iret hypercall with an invalid frame (${problem}) and no failsafe callback registered` };
+    const g = this.guest;
+    if (!g.loadSegment(SegmentRegister.CS, PvSelectors.FLAT_RING1_CS) || !g.loadSegment(SegmentRegister.SS, PvSelectors.FLAT_RING1_DS)) {
+      return { kind: 'stop', message: 'cannot enter the failsafe callback' };
+    }
+    g.setEip(this.failsafeCallback);
+    this.shared.mask = 1;
+    this.vcpu.cpl = 0;
+    this.record('vmm', 'guest-kernel', 'fault-reflection', `iret hypercall with an invalid frame (${problem}): failsafe callback at 0x${this.failsafeCallback.toString(16)}`, ['vmmExit'], undefined, {});
+    return 'no-return';
   }
 
   // ---- events -------------------------------------------------------------------------------------
 
   private raiseEvent(port: number, what: string): void {
-    if (this.sharedInfo < 0) return;
-    this.guest.writeLinear(this.sharedInfo + SI.EVTCHN_PENDING, 4, (this.readWord(SI.EVTCHN_PENDING) | (1 << port)) >>> 0);
-    this.guest.writeLinear(this.sharedInfo + SI.UPCALL_PENDING, 1, 1);
+    if (!this.shared.registered) return;
+    this.shared.raise(port);
     this.lastEvent = `port ${port}, ${what}`;
   }
 
   private deliverUpcall(): EngineStop | undefined {
-    if (this.sharedInfo < 0 || this.eventCallback === 0 || this.blocked) return undefined;
-    if (this.readByte(SI.UPCALL_PENDING) === 0 || this.readMask() !== 0) return undefined;
-    if ((this.pendingWord() & ~this.readWord(SI.EVTCHN_MASK)) === 0) return undefined;
+    if (!this.shared.registered || this.eventCallback === 0 || this.blocked) return undefined;
+    if (this.shared.byte(SI.UPCALL_PENDING) === 0 || this.shared.mask !== 0 || this.shared.deliverable === 0) return undefined;
     this.vcpu.cpl = this.cpu.s[CPL]! === 3 ? 3 : 0;
     this.vcpu.interruptFlag = true;
     const from = this.layerStack.current;
@@ -376,7 +477,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     const result = deliverToGuest(this.guest, this.vcpu, 0, -1, 'external-interrupt');
     this.vcpu.idtr = saved;
     if (!result.ok) return { kind: 'stop', message: `cannot deliver the event upcall: ${result.problem}` };
-    this.writeMask(1);
+    this.shared.mask = 1;
     this.record('vmm', 'guest-kernel', 'interrupt-injection', `event upcall (${this.lastEvent})`, ['interruptInjection'], undefined, {});
     return undefined;
   }
@@ -391,29 +492,6 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   }
 
   private updateSystemTime(): void {
-    if (this.sharedInfo < 0) return;
-    const ns = this.systemTimeNs();
-    this.guest.writeLinear(this.sharedInfo + SI.SYSTEM_TIME_NS, 4, ns >>> 0);
-    this.guest.writeLinear(this.sharedInfo + SI.SYSTEM_TIME_NS + 4, 4, Math.floor(ns / 0x100000000) >>> 0);
-  }
-
-  private readByte(offset: number): number {
-    return this.sharedInfo < 0 ? 0 : this.guest.readLinear(this.sharedInfo + offset, 1) ?? 0;
-  }
-
-  private readWord(offset: number): number {
-    return this.sharedInfo < 0 ? 0 : this.guest.readLinear(this.sharedInfo + offset, 4) ?? 0;
-  }
-
-  private readMask(): number {
-    return this.sharedInfo < 0 ? 1 : this.readByte(SI.UPCALL_MASK);
-  }
-
-  private writeMask(value: 0 | 1): void {
-    if (this.sharedInfo >= 0) this.guest.writeLinear(this.sharedInfo + SI.UPCALL_MASK, 1, value);
-  }
-
-  private pendingWord(): number {
-    return this.readWord(SI.EVTCHN_PENDING);
+    if (this.shared.registered) this.shared.setSystemTime(this.systemTimeNs());
   }
 }
