@@ -10,7 +10,7 @@ import { Cpu } from '../../../src/emulator/cpu/cpu';
 import { F } from '../../../src/emulator/vmx/controls';
 import { read32, write32 } from '../cpu/harness';
 import { EPT, identityEpt } from './eptKit';
-import { flatGuestAndHost, KIT, POINTERS, PROLOGUE, vmxMachine, write } from './vmmKit';
+import { flatGuestAndHost, POINTERS, PROLOGUE, vmxMachine, write } from './vmmKit';
 
 const EPT_BASE = 0x100000;
 const HOLES = [0x60000, 0x61000];
