@@ -2,12 +2,13 @@
 // The guest's own frames for the call stack: the current instruction, then one frame per tracked CALL
 // (shown at the call instruction) and per interrupt frame (shown at the interrupted instruction, under a
 // separator naming the vector). With the native technique the whole machine is one layer, so this is the
-// whole stack; the VMM techniques will wrap it with composeLayeredStack.
-import { LayerStack } from '../emulator/vmm/layerStack';
-import { guestLayerAtCpl, type Layer } from '../emulator/vmm/layers';
+// whole stack; under a VMM, composeLayeredStack adds the layers below and the VMM/host frames above.
+import { LayerStack, type LayerFrame } from '../emulator/vmm/layerStack';
+import { guestLayerAtCpl, LAYER_INFO, type Layer } from '../emulator/vmm/layers';
 import { vectorName } from '../emulator/vmm/transitions';
 import type { InterruptSource } from './callStack';
 import { composeLayeredStack, type StackEntry } from './layeredStack';
+import { handlerListing, passThroughListing, transitionListing } from './layerListings';
 import type { DebugRuntime } from './runtime';
 
 function codeEntry(runtime: DebugRuntime, layer: Layer, address: number, subtle: boolean): StackEntry {
@@ -92,12 +93,15 @@ export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
   // layer stack adds the layers below, each shown at the guest instruction that left it (when known).
   const engineLayers = runtime.layerFrames();
   const layers = engineLayers === undefined ? new LayerStack(layer).topFirst() : [...engineLayers].reverse();
+  // Layers above the running guest layer (a VMM handler, a management-OS or host hop) have no guest code:
+  // each is one adapter-served frame; the guest's own frames belong to the first guest layer below them.
+  const guestIndex = Math.max(0, layers.findIndex((l) => l.layer === 'guest-kernel' || l.layer === 'guest-user'));
   // A handler the VMM reflected or injected into runs above the guest's own interrupt frame: the guest
   // frames below that frame belong to the interrupted layer, so they move under the layer separator.
   let top = frames;
   let carried: StackEntry[] = [];
-  const entered = layers[0]?.enteredBy;
-  if (layers.length > 1 && (entered === 'fault-reflection' || entered === 'interrupt-injection')) {
+  const entered = layers[guestIndex]?.enteredBy;
+  if (layers.length > guestIndex + 1 && (entered === 'fault-reflection' || entered === 'interrupt-injection')) {
     const cut = frames.findIndex((f) => f.kind === 'separator');
     if (cut > 0) {
       top = frames.slice(0, cut);
@@ -105,9 +109,22 @@ export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
     }
   }
   return composeLayeredStack(layers.map((layerFrame, index) => {
-    if (index === 0) return { layerFrame, frames: top };
+    if (index < guestIndex) return { layerFrame, frames: [layerEntry(runtime, layerFrame)] };
+    if (index === guestIndex) return { layerFrame, frames: top };
     const above = layers[index - 1]!;
-    const below = above.returnAddress === undefined ? [] : [codeEntry(runtime, layerFrame.layer, above.returnAddress, true)];
-    return { layerFrame, frames: index === 1 ? [...carried, ...below] : below };
-  }));
+    const below = above.returnAddress === undefined || index - 1 < guestIndex ? [] : [codeEntry(runtime, layerFrame.layer, above.returnAddress, true)];
+    return { layerFrame, frames: index === guestIndex + 1 ? [...carried, ...below] : below };
+  }), (frame) => transitionListing(frame.transitionSeq === undefined ? undefined : runtime.transition(frame.transitionSeq), frame));
+}
+
+/** The frame of a layer that runs no guest code: its handler's steps, or the hops it passes the request on. */
+function layerEntry(runtime: DebugRuntime, frame: LayerFrame): StackEntry {
+  const title = LAYER_INFO[frame.layer].title;
+  if (frame.handler !== undefined) {
+    const listing = handlerListing(frame, frame.handler);
+    const next = frame.handler.stepNames[frame.handler.nextStep];
+    return { kind: 'layer', layer: frame.layer, name: `${title}: ${frame.handler.handler}${next === undefined ? ' (finished)' : ` — ${next}`}`, listing };
+  }
+  const listing = passThroughListing(frame, frame.transitionSeq === undefined ? [] : runtime.hopPath(frame.transitionSeq));
+  return { kind: 'layer', layer: frame.layer, name: `${title}: ${frame.reason}`, listing };
 }

@@ -7,6 +7,7 @@
 // StackEntry to DebugProtocol.StackFrame.
 import { LAYER_INFO, type Layer } from '../emulator/vmm/layers';
 import type { LayerFrame } from '../emulator/vmm/layerStack';
+import type { SourceListing } from './layerListings';
 
 /** One row of the call stack as the runtime describes it. */
 export type StackEntry =
@@ -23,7 +24,14 @@ export type StackEntry =
       /** Shown dimmed (no source, or an interrupted frame). */
       readonly subtle?: boolean;
     }
-  | { readonly kind: 'separator'; readonly layer: Layer; readonly label: string };
+  | {
+      /** A frame of a layer without guest code (VMM, management OS, host): an adapter-served listing. */
+      readonly kind: 'layer';
+      readonly layer: Layer;
+      readonly name: string;
+      readonly listing: SourceListing;
+    }
+  | { readonly kind: 'separator'; readonly layer: Layer; readonly label: string; readonly listing?: SourceListing };
 
 /** The frames running inside one layer, top first. */
 export interface LayerSegment {
@@ -61,12 +69,13 @@ export function separatorLabel(frame: LayerFrame): string {
  * Interleaves per-layer frames with separators. `segments` are top (running layer) first; a separator is
  * placed above every segment whose layer frame was entered by a transition (every one but the bottom).
  */
-export function composeLayeredStack(segments: readonly LayerSegment[]): StackEntry[] {
+export function composeLayeredStack(segments: readonly LayerSegment[], listingOf?: (frame: LayerFrame) => SourceListing): StackEntry[] {
   const out: StackEntry[] = [];
   for (const segment of segments) {
     out.push(...segment.frames);
     if (segment.layerFrame.enteredBy !== undefined) {
-      out.push({ kind: 'separator', layer: segment.layerFrame.layer, label: separatorLabel(segment.layerFrame) });
+      const listing = listingOf?.(segment.layerFrame);
+      out.push({ kind: 'separator', layer: segment.layerFrame.layer, label: separatorLabel(segment.layerFrame), ...(listing === undefined ? {} : { listing }) });
     }
   }
   return out;

@@ -14,7 +14,8 @@ import type { VirtualCpuState } from '../emulator/vmm/engine';
 import type { LayerFrame } from '../emulator/vmm/layerStack';
 import type { ExecutionEngine } from '../emulator/vmm/engine';
 import { createVmmEngine } from '../emulator/vmm/index';
-import type { LayerStack } from '../emulator/vmm/layerStack';
+import { LayerStack } from '../emulator/vmm/layerStack';
+import type { HandlerExecutionState } from '../emulator/vmm/handlerSteps';
 import type { TransitionLog } from '../emulator/vmm/transitions';
 import { vectorName, type Transition } from '../emulator/vmm/transitions';
 import { BreakpointTable, type BreakpointRequest, type ResolvedBreakpoint } from './breakpoints';
@@ -26,6 +27,8 @@ import type { LaunchConfig } from './launchArgs';
 import { assembleProgram, isAssemblySource, loadBinaryProgram, resolveProgramPath, type Program } from './program';
 import { type Job, type JobResult, StepJob, ContinueJob, type StepGranularity, type StepKind } from './stepping';
 import { ReverseDebugger } from './reverse';
+import { explainVmmEvent, matchVmmEvent, type VmmEventFilter, type VmmEventFilterId } from './vmmEvents';
+import { HandlerStepJob } from './vmmStepping';
 
 /** Instructions per slice before yielding to the event loop (~a few ms of guest time on this core). */
 export const SLICE_INSTRUCTIONS = 100_000;
@@ -68,13 +71,12 @@ const TECHNIQUE_BANNER: Partial<Record<string, string>> = {
 /** Detail of the machine stop the runtime returns to end an engine run after a filtered VMM trap. */
 const VMM_TRAP_MARKER = 'hyperstep-debugger: VMM trap filter';
 
-/** True when a trap transition matches the filter's condition (exit-reason numbers or words of the reason). */
-export function trapMatches(t: Transition, condition: readonly string[] | undefined): boolean {
-  if (condition === undefined) return false;
-  if (condition.length === 0) return true;
-  const reasonNumber = t.details['exitReason'];
-  const text = `${t.reason} ${String(t.details['exitName'] ?? '')} ${t.instruction?.text ?? ''}`.toLowerCase();
-  return condition.some((c) => (/^\d+$/.test(c) ? Number(c) === reasonNumber : text.includes(c.toLowerCase())));
+/** A virtualization event a filter matched while the guest ran (vmmEvents.ts). */
+interface VmmEventHit {
+  readonly transition: Transition;
+  readonly filter: VmmEventFilterId;
+  /** The layer stack right after the transition (the engine may have moved on within the same step). */
+  readonly stack: readonly LayerFrame[];
 }
 
 /** Statuses for endings other than the debug-exit port (the same even codes as `hyperstep run`). */
@@ -92,10 +94,10 @@ export interface ExceptionFilters {
   guestException?: ReadonlySet<number>;
   tripleFault: boolean;
   /**
-   * Stop after the VMM handled a trap (a VM exit of trap-and-emulate); the condition lists SDM exit-reason
-   * numbers or words of the reason ("cli", "I/O"). Undefined: off. Empty array: every trap.
+   * Virtualization events to stop on (vmmEvents.ts: VM exits by SDM reason, traps by vector, hypercalls,
+   * BT, shadow paging/EPT, I/O hops, interrupt injection), each with its parsed condition.
    */
-  vmmTrap?: readonly string[];
+  vmmEvents?: readonly VmmEventFilter[];
 }
 
 type State = 'idle' | 'stopped' | 'running' | 'ended';
@@ -108,8 +110,14 @@ export class DebugRuntime implements ExpressionScope {
   private debugLoop = false;
   /** Engine mode: a breakpoint at this address was resumed over (the CPU's own rule, across engine slices). */
   private skipBreakpointAt = -1;
-  /** Engine mode: a VMM trap matched the filter; the run stops at the next slice boundary of the engine. */
-  private trapHit: Transition | undefined;
+  /** Engine mode: a virtualization event matched a filter during a full-speed run. */
+  private vmmHit: VmmEventHit | undefined;
+  /** Engine mode: filters are watched (set while a continue-like run is in progress). */
+  private watchingVmmEvents = false;
+  /** Engine mode, stepwise runs: the address the job resumed from (its breakpoint is not hit again). */
+  private resumeFrom = -1;
+  /** The layer stack to show at this stop when it is not the live one (an I/O hop that has since returned). */
+  private frozenLayers: readonly LayerFrame[] | undefined;
   private registers: CpuRegisters | undefined;
   private programInfo: Program | undefined;
   private state: State = 'idle';
@@ -211,11 +219,15 @@ export class DebugRuntime implements ExpressionScope {
     if (problem !== undefined) return `${config.technique} cannot run this guest: ${problem.kind === 'stop' ? problem.message : problem.kind}`;
     const run = machine.run.bind(machine);
     engine.log.onRecord((t) => {
-      if (t.kind === 'trap' && this.trapHit === undefined && this.state === 'running' && trapMatches(t, this.exceptionFilters.vmmTrap)) this.trapHit = t;
+      if (!this.watchingVmmEvents || this.vmmHit !== undefined || this.state !== 'running') return;
+      const filter = this.exceptionFilters.vmmEvents?.find((f) => matchVmmEvent(f, t));
+      if (filter === undefined) return;
+      // The engine applies the transition to its stack right after recording it: show the stack as it is then.
+      const stack = LayerStack.fromJSON(engine.stack.bottomFirst());
+      stack.apply(t);
+      this.vmmHit = { transition: t, filter: filter.id, stack: stack.bottomFirst() };
     });
     machine.run = (budget, options = {}) => {
-      // After the VMM handled a filtered trap, end the engine's run before the guest executes again.
-      if (this.trapHit !== undefined) return { reason: 'watchpoint', detail: VMM_TRAP_MARKER };
       const pc = this.regs.pc();
       if (this.debugLoop && pc !== this.skipBreakpointAt && this.breakpoints.isBreakpointAddress(pc)) {
         return { reason: 'breakpoint', detail: 'execution breakpoint' };
@@ -237,10 +249,83 @@ export class DebugRuntime implements ExpressionScope {
     const machine = this.machineInstance;
     const engine = this.engine;
     if (engine === undefined) return machine.run(budget, { debug });
+    const watch = debug && (this.exceptionFilters.vmmEvents?.length ?? 0) > 0;
+    if (watch) return this.runWatched(engine, budget);
     this.debugLoop = debug;
     this.skipBreakpointAt = this.regs.pc();
     try {
-      const stop = engine.run(budget);
+      return this.guestStopOf(engine.run(budget), budget);
+    } finally {
+      this.debugLoop = false;
+      this.vmmHit = undefined;
+    }
+  }
+
+  /**
+   * A full-speed run while virtualization-event filters are on: the engine advances by debugger steps (one
+   * guest instruction, or one named step of a VMM handler), so a matching event stops the guest exactly
+   * where it happened — at the first step of the VMM handler it entered. Breakpoints are checked before
+   * every guest instruction.
+   */
+  private runWatched(engine: ExecutionEngine, budget: number): GuestStop {
+    this.watchingVmmEvents = true;
+    try {
+      for (let n = 0; n < budget; n++) {
+        if (engine.activeHandler() === undefined) {
+          const pc = this.regs.pc();
+          if (pc === this.resumeFrom) this.resumeFrom = -1;
+          else if (this.breakpoints.isBreakpointAddress(pc)) return { reason: 'breakpoint', detail: 'execution breakpoint' };
+          this.resumeFrom = -1;
+        }
+        const stop = this.guestStopOf(this.regs.halted() ? engine.run(1) : engine.step(), 1);
+        if (this.vmmHit !== undefined) return { reason: 'vmm-trap', detail: VMM_TRAP_MARKER };
+        if (stop.reason !== 'budget') return stop;
+      }
+      return { reason: 'budget', detail: `ran ${budget} steps` };
+    } finally {
+      this.watchingVmmEvents = false;
+    }
+  }
+
+  /**
+   * One debugger step of the engine: a guest instruction, or — while a VMM handler is active, or when the
+   * instruction traps into the VMM — exactly one named step of the handler (step in on a trapping
+   * instruction ends at the start of its handler).
+   */
+  engineStep(): GuestStop {
+    const engine = this.engine;
+    if (engine === undefined) return this.machineInstance.run(1, { debug: false });
+    return this.guestStopOf(this.regs.halted() && engine.activeHandler() === undefined ? engine.run(1) : engine.step(), 1);
+  }
+
+  /** The VMM handler the engine is in the middle of (the debugger shows and steps its named steps). */
+  activeHandler(): HandlerExecutionState | undefined {
+    return this.engine?.activeHandler();
+  }
+
+  /** A recorded transition by sequence number, while the log retains it. */
+  transition(seq: number): Transition | undefined {
+    return this.engine?.log.get(seq);
+  }
+
+  /** The consecutive transitions between non-guest layers around `seq` (one I/O request's path). */
+  hopPath(seq: number): Transition[] {
+    const log = this.engine?.log;
+    if (log === undefined) return [];
+    const isHop = (t: Transition | undefined): t is Transition => t !== undefined && !isGuestLayer(t.from) && !isGuestLayer(t.to);
+    let first = seq;
+    while (first > 0 && seq - first < 16 && isHop(log.get(first - 1))) first--;
+    const out: Transition[] = [];
+    for (let k = first; k < seq + 16; k++) {
+      const t = log.get(k);
+      if (!isHop(t)) break;
+      out.push(t);
+    }
+    return out;
+  }
+
+  private guestStopOf(stop: ReturnType<ExecutionEngine['run']>, budget: number): GuestStop {
+    {
       switch (stop.kind) {
         case 'budget':
         case 'step-done':
@@ -255,18 +340,16 @@ export class DebugRuntime implements ExpressionScope {
           return { reason: 'shutdown', detail: stop.reason };
         case 'stop':
           if (/magic breakpoint/.test(stop.message)) return { reason: 'magic-breakpoint', detail: stop.message };
-          if (stop.message === VMM_TRAP_MARKER) return { reason: 'vmm-trap', detail: stop.message };
           return { reason: 'vmm-stop', detail: `the VMM stopped the guest: ${stop.message}` };
       }
-    } finally {
-      this.debugLoop = false;
     }
   }
 
   /** The layer stack (engine techniques), bottom first; undefined when native. */
   layerFrames(): readonly LayerFrame[] | undefined {
-    return this.engine?.stack.bottomFirst();
+    return this.frozenLayers ?? this.engine?.stack.bottomFirst();
   }
+
 
   /** The VMM engine (its transition log, layer stack, ledger and inspection) for the views; undefined when native. */
   get vmmEngine(): (ExecutionEngine & { readonly log: TransitionLog; readonly stack: LayerStack }) | undefined {
@@ -333,7 +416,8 @@ export class DebugRuntime implements ExpressionScope {
 
   step(kind: StepKind, granularity: StepGranularity): void {
     this.requireStopped();
-    this.runJob(new StepJob(this, kind, granularity));
+    // Inside a VMM handler, stepping walks its named steps; step out finishes it and returns to the guest.
+    this.runJob(this.activeHandler() !== undefined ? new HandlerStepJob(this, kind) : new StepJob(this, kind, granularity));
   }
 
   /** Runs a reverse job (reverse.ts); no intercepted exception is pending delivery at the destination. */
@@ -380,7 +464,9 @@ export class DebugRuntime implements ExpressionScope {
     this.job = job;
     this.pauseRequested = false;
     this.lastStop = undefined;
-    this.trapHit = undefined;
+    this.vmmHit = undefined;
+    this.frozenLayers = undefined;
+    this.resumeFrom = this.engine !== undefined ? this.pc() : -1;
     if (this.interceptedException !== undefined) {
       this.deliverOnce = { vector: this.interceptedException.vector, eip: this.interceptedException.eip };
       this.interceptedException = undefined;
@@ -466,20 +552,18 @@ export class DebugRuntime implements ExpressionScope {
       case 'vmm-stop':
         return this.ended(END_STATUS.vmmStop, stop.detail);
       case 'vmm-trap': {
-        const t = this.trapHit;
-        this.trapHit = undefined;
-        if (t === undefined) return undefined;
-        const exitName = t.details['exitName'];
-        const exitReason = t.details['exitReason'];
-        const what = exitName === undefined ? '' : ` (exit reason ${String(exitReason)}, ${String(exitName)})`;
-        const at = t.instruction === undefined ? '' : ` at ${this.describeAddress(t.instruction.address)}`;
+        const hit = this.vmmHit;
+        this.vmmHit = undefined;
+        if (hit === undefined) return undefined;
+        const t = hit.transition;
+        const handler = this.activeHandler();
+        const inHandler = handler === undefined ? undefined : { name: handler.handler, ...(handler.stepNames[handler.nextStep] === undefined ? {} : { next: handler.stepNames[handler.nextStep]! }) };
+        const explained = explainVmmEvent(t, t.instruction === undefined ? undefined : this.describeAddress(t.instruction.address), inHandler);
+        // Hops of an I/O request are recorded in one burst: show the layers as they were at the matched hop.
+        if (t.kind === 'io-hop' || t.kind === 'world-switch') this.frozenLayers = hit.stack;
         return {
           kind: 'stop',
-          stop: {
-            reason: 'exception',
-            description: `VMM trap: ${t.reason}${what}${at}. The VMM has handled it; the guest continues at ${this.describeAddress(this.pc())}.`,
-            exception: { id: 'vmm-trap', name: `VM exit: ${String(exitName ?? t.reason)}`, details: t.reason },
-          },
+          stop: { reason: 'exception', description: explained.sentence, exception: { id: hit.filter, name: explained.name, details: `#${t.seq} ${t.kind} ${t.from} → ${t.to}: ${t.reason}` } },
         };
       }
       case 'breakpoint':
@@ -635,6 +719,10 @@ export class DebugRuntime implements ExpressionScope {
   evaluate(expression: string): number {
     return evaluateExpression(expression, this);
   }
+}
+
+function isGuestLayer(layer: string): boolean {
+  return layer === 'guest-kernel' || layer === 'guest-user';
 }
 
 /** One line for the `trace` launch option: "#12 trap guest kernel → vmm: #GP: cli at CPL1". */

@@ -16,6 +16,8 @@ import type { StackEntry } from './layeredStack';
 import { validateLaunchArgs, type LaunchConfig } from './launchArgs';
 import { DebugRuntime, defaultScheduler, RuntimeStateError, type Scheduler } from './runtime';
 import { VariableStore } from './variables';
+import type { SourceListing } from './layerListings';
+import { parseVmmFilter, VMM_EVENT_FILTER_IDS, VMM_EVENT_FILTERS, type VmmEventFilter, type VmmEventFilterId } from './vmmEvents';
 import { SESSION_INFO_EVENT } from './viewProtocol';
 import { ViewRequests } from './viewRequests';
 
@@ -64,6 +66,10 @@ export class HyperStepDebugSession extends DebugSession {
   private columnsStartAt1 = true;
   /** Call-stack rows of the current stop (frame id = index). */
   private frames: StackEntry[] = [];
+  /** Adapter-served sources (VMM handler listings, transitions) by sourceReference, and by listing key. */
+  private readonly listings = new Map<number, SourceListing>();
+  private readonly listingRefs = new Map<string, number>();
+  private nextListingRef = 1;
   /** Work to do right after the current response has been sent (events that must follow it). */
   private afterResponse: (() => void)[] = [];
 
@@ -216,10 +222,16 @@ export class HyperStepDebugSession extends DebugSession {
         const ids = new Map<string, string | undefined>();
         for (const f of filters) if (typeof f === 'string') ids.set(f, undefined);
         for (const o of options) if (typeof o['filterId'] === 'string') ids.set(o['filterId'], typeof o['condition'] === 'string' ? o['condition'] : undefined);
-        for (const id of ids.keys()) if (id !== 'guest-exception' && id !== 'triple-fault' && id !== 'vmm-trap') throw new AdapterError(ErrorCode.BadArguments, `unknown exception filter '${id}'`);
+        for (const id of ids.keys()) if (id !== 'guest-exception' && id !== 'triple-fault' && !VMM_EVENT_FILTER_IDS.has(id)) throw new AdapterError(ErrorCode.BadArguments, `unknown exception filter '${id}'`);
         const vectors = ids.has('guest-exception') ? parseVectorList(ids.get('guest-exception')) : undefined;
-        const traps = ids.has('vmm-trap') ? (ids.get('vmm-trap') ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '') : undefined;
-        rt.setExceptionFilters({ ...(vectors !== undefined ? { guestException: vectors } : {}), tripleFault: ids.has('triple-fault'), ...(traps !== undefined ? { vmmTrap: traps } : {}) });
+        const vmmEvents: VmmEventFilter[] = [];
+        for (const [id, condition] of ids) {
+          if (!VMM_EVENT_FILTER_IDS.has(id)) continue;
+          const parsed = parseVmmFilter(id as VmmEventFilterId, condition);
+          if (typeof parsed === 'string') throw new AdapterError(ErrorCode.BadArguments, `exception filter '${id}': ${parsed}`);
+          vmmEvents.push(parsed);
+        }
+        rt.setExceptionFilters({ ...(vectors !== undefined ? { guestException: vectors } : {}), tripleFault: ids.has('triple-fault'), ...(vmmEvents.length > 0 ? { vmmEvents } : {}) });
         return { breakpoints: [...ids.keys()].map(() => ({ verified: true })) };
       },
       breakpointLocations: async (args) => {
@@ -264,8 +276,10 @@ export class HyperStepDebugSession extends DebugSession {
       },
       scopes: async (args) => {
         this.requireStopped();
-        requireInteger(args, 'frameId', 'frameId');
-        return { scopes: this.variables.scopes() };
+        const frameId = requireInteger(args, 'frameId', 'frameId');
+        if (this.frames.length === 0) this.frames = nativeCallStack(rt);
+        const entry = this.frames[frameId];
+        return { scopes: this.variables.scopes(entry?.kind === 'layer' ? entry.layer : undefined) };
       },
       variables: async (args) => {
         this.requireStopped();
@@ -326,8 +340,12 @@ export class HyperStepDebugSession extends DebugSession {
         if (stop?.exception === undefined) throw new AdapterError(ErrorCode.WrongState, 'the guest did not stop on an exception');
         return { exceptionId: stop.exception.name, description: stop.description, breakMode: 'always', details: { message: stop.exception.details, typeName: stop.exception.id } };
       },
-      source: async () => {
-        throw new AdapterError(ErrorCode.Unsupported, 'no adapter-served sources in native mode: guest frames point at .asm files');
+      source: async (args) => {
+        const source = args['source'] as { sourceReference?: unknown; path?: unknown } | undefined;
+        const reference = typeof source?.sourceReference === 'number' ? source.sourceReference : args['sourceReference'];
+        const listing = typeof reference === 'number' ? this.listings.get(reference) : undefined;
+        if (listing === undefined) throw new AdapterError(ErrorCode.BadArguments, `no adapter-served source ${String(reference)}: guest frames point at .asm files; VMM handler listings exist only for frames the stack trace returned`);
+        return { content: listing.text, mimeType: 'text/x-hyperstep-vmm-listing' };
       },
       terminate: async () => {
         rt.terminate();
@@ -362,8 +380,32 @@ export class HyperStepDebugSession extends DebugSession {
     };
   }
 
+  /** A DAP Source for an adapter-served listing; the same listing key keeps its sourceReference. */
+  private listingSource(listing: SourceListing): DebugProtocol.Source {
+    let reference = this.listingRefs.get(listing.key);
+    if (reference === undefined) {
+      reference = this.nextListingRef++;
+      this.listingRefs.set(listing.key, reference);
+      this.listings.set(reference, listing);
+      // Bounded: a long session keeps the most recent listings only.
+      if (this.listings.size > 512) {
+        const oldest = this.listings.keys().next().value as number;
+        this.listingRefs.delete(this.listings.get(oldest)!.key);
+        this.listings.delete(oldest);
+      }
+    }
+    return { name: listing.name, sourceReference: reference, presentationHint: 'deemphasize', origin: 'HyperStep VMM (read-only)' };
+  }
+
   private toDapFrame(entry: StackEntry, id: number): DebugProtocol.StackFrame {
-    if (entry.kind === 'separator') return { id, name: entry.label, line: 0, column: 0, presentationHint: 'label' };
+    if (entry.kind === 'separator') {
+      // A label frame with a proper source (the transition in full) instead of "Unknown Source 0".
+      if (entry.listing === undefined) return { id, name: entry.label, line: 0, column: 0, presentationHint: 'label' };
+      return { id, name: entry.label, source: this.listingSource(entry.listing), line: this.clientLine(entry.listing.line), column: this.clientColumn(1), presentationHint: 'label' };
+    }
+    if (entry.kind === 'layer') {
+      return { id, name: entry.name, source: this.listingSource(entry.listing), line: this.clientLine(entry.listing.line), column: this.clientColumn(1) };
+    }
     return {
       id,
       name: entry.name,
@@ -405,14 +447,7 @@ export function capabilities(): DebugProtocol.Capabilities {
         supportsCondition: true,
         conditionDescription: 'Vectors to stop on, e.g. "13" or "#GP, #PF" (empty: all)',
       },
-      {
-        filter: 'vmm-trap',
-        label: 'VMM traps (trap-and-emulate VM exits)',
-        description: 'Stop when the VMM has handled a trap of the deprivileged guest (a #GP on cli, out, hlt…, an interrupt), naming the SDM exit reason.',
-        default: false,
-        supportsCondition: true,
-        conditionDescription: 'Comma-separated SDM exit-reason numbers or words of the reason, e.g. "30" or "cli, hlt" (empty: all)',
-      },
+      ...VMM_EVENT_FILTERS.map((f) => ({ filter: f.id, label: f.label, description: f.description, default: false, supportsCondition: true, conditionDescription: f.conditionDescription })),
       {
         filter: 'triple-fault',
         label: 'Triple fault (shutdown)',

@@ -4,6 +4,8 @@
 // Stepping single-steps the CPU and feeds the call-stack tracker; stepping over a CALL/INT (or an interrupt
 // that arrives mid-step) and stepping out run at full speed to the return address with an internal
 // breakpoint, accepting it only once the stack is back above the frame (so recursion returns correctly).
+// Under a VMM, step in on an instruction that traps ends at the first step of the VMM handler (vmmStepping.ts
+// walks it); step over and step out run the handler to completion (the VMM is transparent).
 import type { DebugRuntime, ExitInfo, GuestStop, StopInfo, StopReason } from './runtime';
 
 export type JobResult = { readonly kind: 'stop'; readonly stop: StopInfo } | { readonly kind: 'ended'; readonly exit: ExitInfo };
@@ -91,7 +93,13 @@ export class StepJob implements Job {
       }
       const depthBefore = rt.tracker.depth;
       const stackBefore = rt.stackTop();
-      const stop = rt.runGuest(1, false);
+      // Step in enters the VMM when the instruction traps: the engine stops at the handler's first step.
+      const stop = this.kind === 'in' ? rt.engineStep() : rt.runGuest(1, false);
+      const handler = this.kind === 'in' ? rt.activeHandler() : undefined;
+      if (handler !== undefined) {
+        const first = handler.stepNames[handler.nextStep];
+        return { kind: 'stop', stop: { reason: 'step', description: `Step in: ${insn?.text ?? 'the instruction'} at ${rt.describeAddress(pc)} entered the VMM — "${handler.handler}"${first === undefined ? '' : `, first step "${first}"`}` } };
+      }
       rt.tracker.afterStep(mnemonic, pc, length, rt.stackTop());
       const outcome = this.afterMachineStop(stop);
       if (outcome !== undefined) return outcome;

@@ -3,9 +3,11 @@
 // into its bits, SDM Vol. 1 3.4.3), segment registers with their hidden descriptor cache (base, limit,
 // access rights; SDM Vol. 3A 3.4.3/3.4.5), control registers CR0/CR2/CR3/CR4 with decoded bits
 // (SDM Vol. 3A 2.5), GDTR/IDTR/LDTR/TR and debug registers. Also setVariable on registers and flags.
-// Variable references live only until the next resume (the session resets the store on every stop).
+// Containers describe where to read (never a copy of values), so each container keeps one reference for
+// the whole session: a client asking with a reference from an earlier stop reads the current values instead
+// of getting "unknown variablesReference". A VMM frame gets the handler and the real CPU beside the virtual.
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { Handles } from '@vscode/debugadapter';
+import type { Layer } from '../emulator/vmm/layers';
 import { EFLAGS_BITS } from './cpuAccess';
 import type { DebugRuntime } from './runtime';
 import { evaluateExpression } from './expressions';
@@ -18,7 +20,30 @@ type Container =
   | { readonly kind: 'system' }
   | { readonly kind: 'crBits'; readonly cr: 0 | 4 }
   | { readonly kind: 'table'; readonly which: 'gdtr' | 'idtr' }
-  | { readonly kind: 'virtual' };
+  | { readonly kind: 'virtual' }
+  | { readonly kind: 'handler' }
+  | { readonly kind: 'realVsVirtual' };
+
+/** Stable references: one per distinct container, for the whole session. */
+class ContainerHandles {
+  private readonly byKey = new Map<string, number>();
+  private readonly byReference = new Map<number, Container>();
+
+  create(container: Container): number {
+    const key = JSON.stringify(container);
+    let reference = this.byKey.get(key);
+    if (reference === undefined) {
+      reference = this.byKey.size + 1000;
+      this.byKey.set(key, reference);
+      this.byReference.set(reference, container);
+    }
+    return reference;
+  }
+
+  get(reference: number): Container | undefined {
+    return this.byReference.get(reference);
+  }
+}
 
 const CR0_BITS: readonly [string, number, string][] = [
   ['PE', 0, 'protection enable'], ['MP', 1, 'monitor coprocessor'], ['EM', 2, 'x87 emulation'], ['TS', 3, 'task switched'],
@@ -49,16 +74,23 @@ export function describeAccess(access: number): string {
 }
 
 export class VariableStore {
-  private handles = new Handles<Container>();
+  private readonly handles = new ContainerHandles();
 
   constructor(private readonly runtime: DebugRuntime) {}
 
-  /** Forget every reference (call when the guest resumes). */
-  reset(): void {
-    this.handles.reset();
-  }
+  /** Called when the guest resumes; references stay valid (they name containers, not values). */
+  reset(): void {}
 
-  scopes(): DebugProtocol.Scope[] {
+  /** Scopes of a frame: a VMM/host frame (`layer` given) shows its handler and the real CPU beside the virtual. */
+  scopes(layer?: Layer): DebugProtocol.Scope[] {
+    if (layer !== undefined) {
+      return [
+        { name: `${layer === 'vmm' ? 'VMM' : layer} handler`, variablesReference: this.handles.create({ kind: 'handler' }), expensive: false },
+        { name: 'Real CPU vs virtual CPU', variablesReference: this.handles.create({ kind: 'realVsVirtual' }), expensive: false },
+        { name: 'Registers (real CPU)', presentationHint: 'registers', variablesReference: this.handles.create({ kind: 'general' }), expensive: false },
+        { name: 'System (real CPU)', variablesReference: this.handles.create({ kind: 'system' }), expensive: false },
+      ];
+    }
     return [
       { name: 'Registers', presentationHint: 'registers', variablesReference: this.handles.create({ kind: 'general' }), expensive: false },
       { name: 'Segments', variablesReference: this.handles.create({ kind: 'segments' }), expensive: false },
@@ -152,6 +184,20 @@ export class VariableStore {
           { name: 'pending interrupts', value: v.pendingVectors.length === 0 ? 'none' : v.pendingVectors.map((x) => hex(x, 2)).join(' '), variablesReference: 0, ...ro },
         ];
       }
+      case 'handler': {
+        const h = this.runtime.activeHandler();
+        const ro: Pick<DebugProtocol.Variable, 'presentationHint'> = { presentationHint: { attributes: ['readOnly'] } };
+        if (h === undefined) return [{ name: 'handler', value: 'none (the VMM is not in the middle of a handler)', variablesReference: 0, ...ro }];
+        return [
+          { name: 'handler', value: h.handler, variablesReference: 0, ...ro },
+          { name: 'layer', value: h.layer, variablesReference: 0, ...ro },
+          { name: 'next step', value: h.stepNames[h.nextStep] ?? '(finished)', variablesReference: 0, ...ro },
+          { name: 'steps done', value: h.executed.map((e) => e.name).join(' → ') || 'none yet', variablesReference: 0, ...ro },
+          { name: 'steps', value: h.stepNames.join(' → '), variablesReference: 0, ...ro },
+        ];
+      }
+      case 'realVsVirtual':
+        return this.realVsVirtual();
       case 'table': {
         const t = r.descriptorTable(container.which);
         return [
@@ -161,6 +207,34 @@ export class VariableStore {
         ];
       }
     }
+  }
+
+  /** The virtual CPU's state next to the real CPU's, each row saying whether they differ. */
+  private realVsVirtual(): DebugProtocol.Variable[] {
+    const v = this.runtime.virtualCpu();
+    const r = this.runtime.regs;
+    const ro: Pick<DebugProtocol.Variable, 'presentationHint'> = { presentationHint: { attributes: ['readOnly'] } };
+    if (v === undefined) return [{ name: 'virtual CPU', value: 'none: the guest runs natively', variablesReference: 0, ...ro }];
+    const eflags = r.eflags();
+    const gdtr = r.descriptorTable('gdtr');
+    const idtr = r.descriptorTable('idtr');
+    const rows: [string, string, string][] = [
+      ['cpl', String(v.cpl), String(r.cpl())],
+      ['IF', v.interruptFlag ? '1' : '0', String((eflags >>> 9) & 1)],
+      ['IOPL', String(v.iopl), String((eflags >>> 12) & 3)],
+      ['cr0', hex(v.cr0), hex(r.read('cr0')!)],
+      ['cr3', hex(v.cr3), hex(r.read('cr3')!)],
+      ['cr4', hex(v.cr4), hex(r.read('cr4')!)],
+      ['gdtr', `base=${hex(v.gdtr.base)} limit=${hex(v.gdtr.limit, 4)}`, `base=${hex(gdtr.base)} limit=${hex(gdtr.limit, 4)}`],
+      ['idtr', `base=${hex(v.idtr.base)} limit=${hex(v.idtr.limit, 4)}`, `base=${hex(idtr.base)} limit=${hex(idtr.limit, 4)}`],
+      ['ldtr', hex(v.ldtr, 4), hex(r.read('ldtr')!, 4)],
+      ['tr', hex(v.tr, 4), hex(r.read('tr')!, 4)],
+    ];
+    const out = rows.map(([name, virtual, real]) => ({
+      name, value: virtual === real ? `${virtual} (same on the real CPU)` : `virtual ${virtual} ≠ real ${real}`, variablesReference: 0, ...ro,
+    }));
+    out.push({ name: 'pending virtual interrupts', value: v.pendingVectors.length === 0 ? 'none' : v.pendingVectors.map((x) => hex(x, 2)).join(' '), variablesReference: 0, ...ro });
+    return out;
   }
 
   /** Sets a register (in 'Registers' or 'System') or a flag (under eflags); the value is an expression. */

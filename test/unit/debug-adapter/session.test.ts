@@ -627,7 +627,7 @@ describe('debug adapter: prebuilt ELF kernel under trap-and-emulate (needs nasm 
 
 describe('debug adapter: VMM trap filter', function () {
   this.timeout(20_000);
-  it('stops after the VMM handled a matching trap, naming the SDM exit reason, and ignores other traps', async () => {
+  it('stops in the VMM handler of a matching trap, naming the SDM exit reason, and ignores other traps', async () => {
     const h = await startHarness();
     try {
       const c = h.client;
@@ -640,9 +640,11 @@ describe('debug adapter: VMM trap filter', function () {
       await init;
       const stop = (await stopped) as DebugProtocol.StoppedEvent;
       assert.equal(stop.body.reason, 'exception');
-      assert.match(stop.body.description ?? '', /VMM trap: #GP: cli at CPL1 \(exit reason \d+, /);
-      assert.equal((await topFrame(c)).line, lineOf(TAE, 'BP-AFTER-CLI'), 'the VMM emulated cli and the guest continues after it');
-      assert.match((await c.exceptionInfoRequest({ threadId: 1 })).body.exceptionId, /^VM exit: /);
+      assert.match(stop.body.description ?? '', /executed cli .* SDM exit reason \d+ \(/);
+      const frames = (await c.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+      assert.match(frames[0]!.name, /^VMM: /, 'the stop is inside the VMM handler (vmmFrames.test.ts walks it)');
+      assert.equal(frames.find((f) => f.source?.path === TAE)?.line, lineOf(TAE, 'BP-CLI'), 'the guest frame is at the trapping cli');
+      assert.match((await c.exceptionInfoRequest({ threadId: 1 })).body.exceptionId, /^VM exit \d+: /);
       const exited = c.waitForEvent('exited');
       await c.continueRequest({ threadId: 1 });
       assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 9, 'the OUT trap does not match "cli"');

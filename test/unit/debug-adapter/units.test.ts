@@ -8,7 +8,7 @@ import { evaluateExpression, ExpressionError, type ExpressionScope } from '../..
 import { composeLayeredStack, separatorLabel, type StackEntry } from '../../../src/debug-adapter/layeredStack';
 import { validateLaunchArgs } from '../../../src/debug-adapter/launchArgs';
 import { Program } from '../../../src/debug-adapter/program';
-import { trapMatches } from '../../../src/debug-adapter/runtime';
+import { explainVmmEvent, matchVmmEvent, parseVmmFilter, type VmmEventFilter, type VmmEventFilterId } from '../../../src/debug-adapter/vmmEvents';
 import { fromBase64, parseVectorList, toBase64 } from '../../../src/debug-adapter/session';
 import { LayerStack } from '../../../src/emulator/vmm/layerStack';
 import type { Transition } from '../../../src/emulator/vmm/transitions';
@@ -178,17 +178,53 @@ describe('program source map lookups', () => {
   });
 });
 
-describe('VMM trap filter conditions', () => {
+describe('virtualization-event filter conditions', () => {
   const t: Transition = {
     seq: 1, cycle: 0, from: 'guest-kernel', to: 'vmm', kind: 'trap', reason: '#GP: out dx, al at CPL1', cost: 0,
-    details: { exitReason: 30, exitName: 'I/O instruction' }, instruction: { address: 0x100000, bytes: [0xee], text: 'out dx, al' },
+    details: { exitReason: 30, exitName: 'I/O instruction', vector: 13 }, instruction: { address: 0x100000, bytes: [0xee], text: 'out dx, al' },
   };
-  it('matches exit-reason numbers and words of the reason', () => {
-    assert.equal(trapMatches(t, undefined), false);
-    assert.equal(trapMatches(t, []), true);
-    assert.equal(trapMatches(t, ['30']), true);
-    assert.equal(trapMatches(t, ['13']), false);
-    assert.equal(trapMatches(t, ['cli', 'I/O']), true);
-    assert.equal(trapMatches(t, ['hlt']), false);
+  const filter = (id: VmmEventFilterId, condition?: string): VmmEventFilter => {
+    const parsed = parseVmmFilter(id, condition);
+    if (typeof parsed === 'string') throw new Error(parsed);
+    return parsed;
+  };
+  it('matches VM exits by exit-reason numbers and words of the reason', () => {
+    assert.equal(matchVmmEvent(filter('vmm-trap'), t), true);
+    assert.equal(matchVmmEvent(filter('vmm-trap', '30'), t), true);
+    assert.equal(matchVmmEvent(filter('vmm-trap', '13'), t), false);
+    assert.equal(matchVmmEvent(filter('vmm-trap', 'cli, I/O'), t), true);
+    assert.equal(matchVmmEvent(filter('vmm-trap', 'hlt'), t), false);
+    const vmx: Transition = { ...t, kind: 'vm-exit', reason: 'VM exit 12 (HLT)', details: { exitReason: 12 } };
+    assert.equal(matchVmmEvent(filter('vmm-trap', '12'), vmx), true);
+    assert.equal(matchVmmEvent(filter('vmm-trap', '30'), vmx), false);
+  });
+  it('matches traps by vector (numbers or mnemonics) and rejects words that are not vectors', () => {
+    assert.equal(matchVmmEvent(filter('trap-vector', '#GP'), t), true);
+    assert.equal(matchVmmEvent(filter('trap-vector', '0x80, 14'), t), false);
+    assert.equal(typeof parseVmmFilter('trap-vector', 'cli'), 'string');
+  });
+  it('matches hypercalls by number or name, EPT violations, hops by layer and injections by vector', () => {
+    const hc: Transition = { ...t, kind: 'hypercall', reason: 'hypercall 18 console_io', details: { hypercall: 18, ebx: 0, ecx: 5, edx: 0x1000 } };
+    assert.equal(matchVmmEvent(filter('hypercall', '18'), hc), true);
+    assert.equal(matchVmmEvent(filter('hypercall', 'console_io'), hc), true);
+    assert.equal(matchVmmEvent(filter('hypercall', '29'), hc), false);
+    assert.equal(matchVmmEvent(filter('hypercall'), t), false, 'a trap is not a hypercall');
+    const ept: Transition = { ...t, kind: 'vm-exit', reason: 'VM exit 48 (EPT violation)', details: { exitReason: 48 } };
+    assert.equal(matchVmmEvent(filter('memory-virtualization', 'ept'), ept), true);
+    assert.equal(matchVmmEvent(filter('memory-virtualization'), { ...ept, reason: 'VM exit 30 (I/O instruction)', details: { exitReason: 30 } }), false);
+    const hop: Transition = { ...t, from: 'vmm', to: 'management-os', kind: 'io-hop', reason: 'I/O hop VMM→management OS: out', details: {} };
+    assert.equal(matchVmmEvent(filter('io-hop', 'management-os'), hop), true);
+    assert.equal(matchVmmEvent(filter('io-hop', 'device'), hop), false);
+    assert.equal(typeof parseVmmFilter('io-hop', 'kitchen'), 'string');
+    const inject: Transition = { ...t, from: 'vmm', to: 'guest-kernel', kind: 'interrupt-injection', reason: 'inject vector 0x20', details: { vector: 0x20 } };
+    assert.equal(matchVmmEvent(filter('interrupt-injection', '0x20'), inject), true);
+    assert.equal(matchVmmEvent(filter('interrupt-injection', '0x21'), inject), false);
+  });
+  it('explains each event in one sentence that names the cause and what to do', () => {
+    const e = explainVmmEvent({ ...t, reason: '#GP: cli at CPL1', details: { exitReason: 0, vector: 13 } }, 'start+0x5 (0x100005)', { name: '#GP handler', next: 'save guest state' });
+    assert.match(e.sentence, /executed cli at start\+0x5 \(0x100005\), which is privileged at its real CPL/);
+    assert.match(e.sentence, /step in to walk its steps/);
+    const hc = explainVmmEvent({ ...t, kind: 'hypercall', reason: 'hypercall 18 console_io', details: { hypercall: 18, ebx: 0, ecx: 5, edx: 0x1000 } }, undefined, undefined);
+    assert.match(hc.name, /^hypercall 18 console_io$/);
   });
 });
