@@ -4,7 +4,7 @@
 // forward references in the first pass). The last, stable pass is the output. NASM manual 2.1.23, 3.x.
 import type { EncodeContext, EncodeResult, InstructionStatement } from '../isa/operands';
 import { DiagnosticSink, LineOrigin } from './diagnostics';
-import { AsmError, evaluate, evaluateBig, EvalContext, mentionsSymbol, needsBigInt, Value } from './expressions';
+import { AsmError, evaluate, evaluateBig, EvalContext, mentionsSymbol, MIXED_BASE, needsBigInt, spanOf, Value } from './expressions';
 import { Body, OperandAst, ParsedLine } from './parser';
 import { SourceLine } from './preprocessor';
 import { EXTERN_BASE, Section } from './sections';
@@ -255,7 +255,7 @@ export class Assembler {
   here(): Value {
     if (this.absolute) return { n: this.statementStart >= 0 ? this.statementStart : this.absolute.value, base: 0, known: true };
     const offset = this.statementStart >= 0 ? this.statementStart : this.current.size;
-    if (this.format === 'bin') return { n: this.current.address + offset, base: 0, known: true };
+    if (this.format === 'bin') return { n: this.current.address + offset, base: this.current.index + 1, known: true };
     return { n: offset, base: this.current.index + 1, known: true };
   }
 
@@ -275,7 +275,7 @@ export class Assembler {
 
   sectionStart(): Value {
     if (this.absolute) return { n: 0, base: 0, known: true };
-    if (this.format === 'bin') return { n: this.current.address, base: 0, known: true };
+    if (this.format === 'bin') return { n: this.current.address, base: this.current.index + 1, known: true };
     return { n: 0, base: this.current.index + 1, known: true };
   }
 
@@ -322,7 +322,8 @@ export class Assembler {
         return { n: sym.offset, base: sym.base, known: sym.known };
       default:
         if (sym.section < 0) return { n: sym.offset, base: 0, known: sym.known };
-        if (this.format === 'bin') return { n: this.sections[sym.section]!.address + sym.offset, base: 0, known: sym.known };
+        // bin: the final address, still marked label-based (section + 1) so NASM's full-width rule applies.
+        if (this.format === 'bin') return { n: this.sections[sym.section]!.address + sym.offset, base: sym.section + 1, known: sym.known };
         return { n: sym.offset, base: sym.section + 1, known: sym.known };
     }
   }
@@ -352,10 +353,18 @@ export class Assembler {
     strict: true,
   };
 
-  /** Evaluates with the pass's strictness; on error reports and returns undefined. */
+  /**
+   * Evaluates with the pass's strictness; on error reports and returns undefined. In elf32 a result must
+   * be a plain number or one section/extern plus an addend (what an ELF REL relocation can express).
+   */
   evaluate(node: Parameters<typeof evaluate>[0], origin: LineOrigin, regs?: Parameters<typeof evaluate>[2]): Value | undefined {
     try {
-      return evaluate(node, this.strict ? this.strictContext : this.evalContext, regs);
+      const v = evaluate(node, this.strict ? this.strictContext : this.evalContext, regs);
+      if (this.format === 'elf32' && (v.base < 0 || v.base === MIXED_BASE)) {
+        const span = spanOf(node);
+        throw new AsmError('expression is not simple or relocatable', span.start, span.end);
+      }
+      return v;
     } catch (e) {
       if (e instanceof AsmError) {
         this.error(origin, e.start, e.end, e.message);
@@ -689,8 +698,9 @@ export class Assembler {
       const value = built.values[field.operandIndex]?.[field.part === 'segment' ? 'segment' : 'main'];
       if (!value) continue;
       const sameSectionRelative = field.part === 'relative' && value.base === this.current.index + 1;
-      if (value.base === 0 || sameSectionRelative) {
-        if (field.part !== 'relative' && value.known && field.size < 4) checkOverflow(this, value.n, field.size, origin, body.start, body.end, 'field');
+      // bin: values are final; NASM checks overflow only for plain numbers, not label-based fields.
+      if (value.base === 0 || sameSectionRelative || this.format === 'bin') {
+        if (field.part !== 'relative' && value.base === 0 && value.known && field.size < 4) checkOverflow(this, value.n, field.size, origin, body.start, body.end, 'field');
         continue;
       }
       patched ??= bytes.slice();

@@ -143,13 +143,76 @@ export function parseExpression(tokens: readonly Token[], start = 0): ExprNode {
 }
 
 /**
- * An evaluated value: `n` plus, when `base` ≠ 0, the address of a relocation base (a section start or an
- * external symbol) the linker adds. `known` is false when a forward reference was still undefined.
+ * An evaluated value: `n` plus, when `base` ≠ 0, the relocation base it depends on (a section start or an
+ * external symbol). NASM keeps every expression as a sum of terms, a number plus multiples of segment bases
+ * (manual 3.5: "simple" vs "relocatable"); this keeps the common shapes exactly: `base` > 0 is +1 × that
+ * base, `base` < 0 is −1 × it (`-lbl`), and MIXED_BASE stands for anything else (two bases, `lbl*2`).
+ * `lbl2 - lbl1` of one section cancels to a plain number. In -f bin `n` is the final absolute value and a
+ * non-zero `base` only marks it label-based (NASM then keeps the field full width); in -f elf32 `n` is
+ * the addend and only a single positive base can be relocated. `known` is false for an unresolved
+ * forward reference.
  */
 export interface Value {
   n: number;
   base: number;
   known: boolean;
+  /** For MIXED_BASE only: coefficient per relocation base (so `a + b - b` cancels back to `a`). */
+  terms?: ReadonlyMap<number, number>;
+}
+
+/** `base` of a value with several or scaled relocation terms (label-based in bin, not relocatable in elf). */
+export const MIXED_BASE = 0x7fffffff;
+
+type Terms = Map<number, number>;
+
+function addTerms(v: Value, factor: number, into: Terms): void {
+  if (v.base === 0) return;
+  if (v.base === MIXED_BASE) {
+    for (const [b, c] of v.terms ?? []) into.set(b, (into.get(b) ?? 0) + c * factor);
+  } else if (v.base > 0) into.set(v.base, (into.get(v.base) ?? 0) + factor);
+  else into.set(-v.base, (into.get(-v.base) ?? 0) - factor);
+}
+
+/** Back from a term map to the compact form: a single ±1 term is a plain (negated) base. */
+function fromTerms(n: number, known: boolean, terms: Terms): Value {
+  for (const [b, c] of terms) if (c === 0) terms.delete(b);
+  if (terms.size === 0) return { n, base: 0, known };
+  if (terms.size === 1) {
+    const [b, c] = terms.entries().next().value!;
+    if (c === 1) return { n, base: b, known };
+    if (c === -1) return { n, base: -b, known };
+  }
+  return { n, base: MIXED_BASE, known, terms };
+}
+
+/** `l + sign·r` on the relocation terms; the common shapes allocate nothing beyond the result. */
+function combine(n: number, l: Value, r: Value, sign: 1 | -1): Value {
+  const known = l.known && r.known;
+  if (r.base === 0) return l.base === MIXED_BASE ? { n, base: MIXED_BASE, known, terms: l.terms! } : { n, base: l.base, known };
+  if (l.base !== MIXED_BASE && r.base !== MIXED_BASE) {
+    const rb = sign === 1 ? r.base : -r.base;
+    if (l.base === 0) return { n, base: rb, known };
+    if (l.base === -rb) return { n, base: 0, known };
+  }
+  const terms: Terms = new Map();
+  addTerms(l, 1, terms);
+  addTerms(r, sign, terms);
+  return fromTerms(n, known, terms);
+}
+
+function negate(v: Value): Value {
+  return combine(wrap64(-v.n), ZERO, v, -1);
+}
+
+const ZERO: Value = { n: 0, base: 0, known: true };
+
+/** `k * value`: scaling by ±1 keeps one term, by 0 drops it, anything else makes scaled terms. */
+function scale(n: number, v: Value, factor: number, known: boolean): Value {
+  if (v.base === 0) return { n, base: 0, known };
+  if (factor === 1) return v.base === MIXED_BASE ? { n, base: MIXED_BASE, known, terms: v.terms! } : { n, base: v.base, known };
+  const terms: Terms = new Map();
+  addTerms(v, factor, terms);
+  return fromTerms(n, known, terms);
 }
 
 /** A register term inside an effective address, in order of appearance. */
@@ -215,14 +278,16 @@ export function evaluate(node: ExprNode, ctx: EvalContext, regs?: RegisterTerm[]
       regs.push({ reg: node.name, scale: 1, multiplied: false });
       return { n: 0, base: 0, known: true };
     case 'cond': {
-      const t = scalar(evaluate(node.test, ctx), 0, 0);
+      const t = evaluate(node.test, ctx);
+      if (t.base !== 0) throw new AsmError('the left-hand side of `?\' must be a scalar value', 0, 0);
       return t.n !== 0 ? evaluate(node.yes, ctx) : evaluate(node.no, ctx);
     }
     case 'unary': {
       const v = evaluate(node.arg, ctx, regs && node.op === '+' ? regs : undefined);
       if (node.op === '+') return v;
-      const s = scalar(v, 0, 0);
-      const n = node.op === '-' ? wrap64(-s.n) : node.op === '~' ? (isInt32(s.n) ? ~s.n : fromBig(~big(s.n))) : s.n === 0 ? 1 : 0;
+      if (node.op === '-') return negate(v);
+      const s = scalar(v, node.op, 0, 0);
+      const n = node.op === '~' ? (isInt32(s.n) ? ~s.n : fromBig(~big(s.n))) : s.n === 0 ? 1 : 0;
       return { n, base: 0, known: s.known };
     }
     case 'binary':
@@ -230,30 +295,26 @@ export function evaluate(node: ExprNode, ctx: EvalContext, regs?: RegisterTerm[]
   }
 }
 
-function scalar(v: Value, start: number, end: number): Value {
-  if (v.base !== 0) throw new AsmError('expression is not simple or relocatable', start, end);
+/** NASM's wording for an operator applied to a label-based value ("`&' operator may only be ..."). */
+function scalarOnlyMessage(op: string): string {
+  if (op === '/' || op === '//' || op === '%' || op === '%%') return 'division operator may only be applied to scalar values';
+  if (op === '<<' || op === '>>' || op === '<<<' || op === '>>>') return 'shift operator may only be applied to scalar values';
+  return `\`${op.charAt(0)}' operator may only be applied to scalar values`;
+}
+
+function scalar(v: Value, op: string, start: number, end: number): Value {
+  if (v.base !== 0) throw new AsmError(scalarOnlyMessage(op), start, end);
   return v;
 }
 
 function evaluateBinary(node: Extract<ExprNode, { t: 'binary' }>, ctx: EvalContext, regs?: RegisterTerm[]): Value {
   const { op, start, end } = node;
   if (op === '+' || op === '-') {
-    const before = regs ? regs.length : 0;
     const l = evaluate(node.left, ctx, regs);
     const mid = regs ? regs.length : 0;
     const r = evaluate(node.right, ctx, regs);
     if (regs && op === '-' && regs.length > mid) throw new AsmError('invalid effective address: cannot subtract a register', start, end);
-    void before;
-    const known = l.known && r.known;
-    if (op === '+') {
-      if (l.base !== 0 && r.base !== 0) throw new AsmError('expression is not simple or relocatable', start, end);
-      return { n: wrap64(l.n + r.n), base: l.base || r.base, known };
-    }
-    if (r.base !== 0) {
-      if (r.base !== l.base) throw new AsmError('expression is not simple or relocatable', start, end);
-      return { n: wrap64(l.n - r.n), base: 0, known };
-    }
-    return { n: wrap64(l.n - r.n), base: l.base, known };
+    return op === '+' ? combine(wrap64(l.n + r.n), l, r, 1) : combine(wrap64(l.n - r.n), l, r, -1);
   }
   if (op === '*' && regs) {
     // `reg*k` or `k*reg` inside an effective address.
@@ -265,23 +326,26 @@ function evaluateBinary(node: Extract<ExprNode, { t: 'binary' }>, ctx: EvalConte
     const regCountRight = regs.length - afterLeft;
     if (regCountLeft === 0 && regCountRight === 0) return multiply(l, r, start, end);
     if (regCountLeft > 0 && regCountRight > 0) throw new AsmError('invalid effective address: register multiplied by register', start, end);
-    const factor = regCountLeft > 0 ? scalar(r, start, end) : scalar(l, start, end);
+    const factor = regCountLeft > 0 ? r : l;
+    if (factor.base !== 0) throw new AsmError('unable to multiply two non-scalar objects', start, end);
     const scaled = regCountLeft > 0 ? l : r;
     for (let k = mark; k < regs.length; k++) {
       regs[k]!.scale *= factor.n;
       regs[k]!.multiplied = true;
     }
-    return { n: scaled.n * factor.n, base: scaled.base, known: l.known && r.known };
+    return scale(scaled.n * factor.n, scaled, factor.n, l.known && r.known);
   }
-  const l = scalar(evaluate(node.left, ctx), start, end);
-  const r = scalar(evaluate(node.right, ctx), start, end);
+  const lv = evaluate(node.left, ctx);
+  const rv = evaluate(node.right, ctx);
+  if (op === '*') return multiply(lv, rv, start, end);
+  if (lv.base !== 0 || rv.base !== 0) return compareSymbolic(op, lv, rv, start, end);
+  const l = lv;
+  const r = rv;
   const known = l.known && r.known;
   const res = (n: number): Value => ({ n, base: 0, known });
   const a = l.n;
   const b = r.n;
   switch (op) {
-    case '*':
-      return multiply(l, r, start, end);
     case '/':
     case '//':
     case '%':
@@ -337,10 +401,72 @@ function evaluateBinary(node: Extract<ExprNode, { t: 'binary' }>, ctx: EvalConte
 }
 
 function multiply(l: Value, r: Value, start: number, end: number): Value {
-  scalar(l, start, end);
-  scalar(r, start, end);
+  if (l.base !== 0 && r.base !== 0) throw new AsmError('unable to multiply two non-scalar objects', start, end);
   const p = l.n * r.n;
-  return { n: Number.isSafeInteger(p) ? p : fromBig(big(l.n) * big(r.n)), base: 0, known: l.known && r.known };
+  const n = Number.isSafeInteger(p) ? p : fromBig(big(l.n) * big(r.n));
+  return l.base !== 0 ? scale(n, l, r.n, l.known && r.known) : scale(n, r, l.n, l.known && r.known);
+}
+
+/**
+ * Operators other than + - * on label-based operands, as NASM 2.16 evaluates them: comparisons work on
+ * the difference (`lbl < lbl2` is fine; `==`/`!=` with a non-scalar difference are simply false/true;
+ * ordering a non-scalar difference is an error); every other operator needs scalars.
+ */
+function compareSymbolic(op: string, l: Value, r: Value, start: number, end: number): Value {
+  const known = l.known && r.known;
+  const differenceBase = combine(0, l, r, -1).base;
+  const a = l.n;
+  const b = r.n;
+  switch (op) {
+    case '=':
+    case '==':
+      return { n: differenceBase === 0 && a === b ? 1 : 0, base: 0, known };
+    case '!=':
+    case '<>':
+      return { n: differenceBase === 0 && a === b ? 0 : 1, base: 0, known };
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+    case '<=>':
+      if (differenceBase !== 0) throw new AsmError(`\`${op}': operands differ by a non-scalar`, start, end);
+      return { n: op === '<' ? +(a < b) : op === '<=' ? +(a <= b) : op === '>' || op === '<=>' ? +(a > b) : +(a >= b), base: 0, known };
+    default:
+      throw new AsmError(scalarOnlyMessage(op), start, end);
+  }
+}
+
+/** The 0-based column range an expression covers (for diagnostics about the whole value). */
+export function spanOf(node: ExprNode): { start: number; end: number } {
+  let start = Infinity;
+  let end = -1;
+  const visit = (n: ExprNode): void => {
+    switch (n.t) {
+      case 'sym':
+      case 'reg':
+        start = Math.min(start, n.start);
+        end = Math.max(end, n.end);
+        return;
+      case 'binary':
+        start = Math.min(start, n.start);
+        end = Math.max(end, n.end);
+        visit(n.left);
+        visit(n.right);
+        return;
+      case 'unary':
+        visit(n.arg);
+        return;
+      case 'cond':
+        visit(n.test);
+        visit(n.yes);
+        visit(n.no);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(node);
+  return end < 0 ? { start: 0, end: 0 } : { start, end };
 }
 
 /** True if the tree mentions a symbol (used by `%if` to reject labels and by listings). */

@@ -5,7 +5,7 @@
 import type { MemoryOperand, Operand, Reg16, Reg32, RegisterName } from '../isa/operands';
 import type { Assembler } from './assembler';
 import { LineOrigin } from './diagnostics';
-import { RegisterTerm, Value } from './expressions';
+import { MIXED_BASE, RegisterTerm, Value } from './expressions';
 import { Body, OperandAst } from './parser';
 
 export interface OperandValues {
@@ -36,6 +36,23 @@ function relocatable(asm: Assembler, v: Value): boolean {
   return asm.format === 'elf32' && v.base !== 0;
 }
 
+/**
+ * NASM keeps a label-based value (a label, `$`, `$$`, or an equ of one; not a difference of two labels
+ * of one section) at full width in every output format, bin included: `add eax, lbl` is 05 id even when
+ * lbl < 128 (verified against nasm 2.16 -f bin by test/corpus/asm/symbolic*.asm).
+ */
+function symbolic(v: Value): boolean {
+  return v.base !== 0;
+}
+
+/**
+ * Displacements follow the same rule except for a negated label (`[ebx+4-lbl]`): NASM 2.16 treats that
+ * as a self-relative term and still picks disp8 when the number fits (verified with nasm -f bin).
+ */
+function symbolicDisplacement(v: Value): boolean {
+  return v.base > 0 || v.base === MIXED_BASE;
+}
+
 function buildOperand(asm: Assembler, ast: OperandAst, origin: LineOrigin, branch: boolean): { operand: Operand; values: OperandValues } | undefined {
   switch (ast.k) {
     case 'reg':
@@ -50,6 +67,9 @@ function buildOperand(asm: Assembler, ast: OperandAst, origin: LineOrigin, branc
           known: v.known,
           // A branch to a label of the same section is resolved here; anything else needs the linker.
           relocatable: relocatable(asm, v) && !(branch && ast.distance !== 'far' && v.base === asm.current.index + 1),
+          // A branch target only counts as label-based when it lies in another section (then NASM
+          // never picks the short form, in bin as in elf32); same-section branches are optimised.
+          symbolic: branch ? symbolic(v) && v.base !== asm.current.index + 1 : symbolic(v),
           ...(ast.bits !== undefined ? { bits: ast.bits } : {}),
           ...(ast.strict ? { strict: true } : {}),
           ...(ast.distance === 'far' || ast.distance === 'near' ? { distance: ast.distance } : {}),
@@ -64,8 +84,9 @@ function buildOperand(asm: Assembler, ast: OperandAst, origin: LineOrigin, branc
       return {
         operand: {
           kind: 'far',
-          segment: { value: seg.n, known: seg.known, relocatable: relocatable(asm, seg) },
-          offset: { value: off.n, known: off.known, relocatable: relocatable(asm, off) },
+          ...(ast.bits !== undefined ? { bits: ast.bits } : {}),
+          segment: { value: seg.n, known: seg.known, relocatable: relocatable(asm, seg), symbolic: symbolic(seg) },
+          offset: { value: off.n, known: off.known, relocatable: relocatable(asm, off), symbolic: symbolic(off) },
         },
         values: { main: off, segment: seg },
       };
@@ -142,6 +163,7 @@ function buildMemory(asm: Assembler, ast: Extract<OperandAst, { k: 'mem' }>, ori
     value: v.n,
     known: v.known,
     relocatable: relocatable(asm, v),
+    symbolic: symbolicDisplacement(v),
     scale: scale as 1 | 2 | 4 | 8,
     hasDisplacement: ast.expr !== undefined && (live.length === 0 || hasConstantTerm(ast.expr)),
     ...(base !== undefined ? { base: base as Reg32 | Reg16 } : {}),

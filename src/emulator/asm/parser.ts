@@ -31,7 +31,7 @@ export type OperandAst =
       /** `jmp far [mem]` / `call far [mem]`: an m16:32 far pointer in memory. */
       readonly distance?: 'short' | 'near' | 'far';
     } & Span)
-  | ({ readonly k: 'far'; readonly segment: ExprNode; readonly offset: ExprNode; readonly distance?: 'far' } & Span);
+  | ({ readonly k: 'far'; readonly segment: ExprNode; readonly offset: ExprNode; readonly distance?: 'far'; readonly bits?: 16 | 32 } & Span);
 
 export type DataItem = ({ readonly k: 'expr'; readonly expr: ExprNode } | { readonly k: 'bytes'; readonly bytes: readonly number[] } | { readonly k: 'uninit' }) & Span;
 
@@ -213,7 +213,9 @@ function parseOperand(tokens: Token[], pos: number): { operand: OperandAst; next
   if (tokens[p.pos]!.text === ':') {
     const q = new ExprParser(tokens, p.pos + 1);
     const offset = q.parse();
-    return { operand: { k: 'far', segment: expr, offset, start: startTok.start, end: tokens[q.pos - 1]!.end }, next: q.pos };
+    // `jmp word 0x8:0x1000` is ptr16:16 (66h in 32-bit code), `dword` ptr16:32.
+    const farBits = bits === 16 || bits === 32 ? { bits } : {};
+    return { operand: { k: 'far', segment: expr, offset, start: startTok.start, end: tokens[q.pos - 1]!.end, ...farBits }, next: q.pos };
   }
   const operand: OperandAst = {
     k: 'imm',

@@ -137,7 +137,7 @@ function emit(
       writer.push(address.modrm | reg << 3);
       if (address.sib >= 0) writer.push(address.sib);
       if (address.displacementSize !== 0) {
-        writer.value(address.displacement, address.displacementSize, sources[memory.position] as number, 'displacement');
+        writer.value(address.displacement, address.displacementSize, sources[match.sourceIndex[memory.position] as number] as number, 'displacement');
       }
     } else writer.push(0xc0 | reg << 3 | (rmRegister < 0 ? 0 : rmRegister));
   }
@@ -145,7 +145,8 @@ function emit(
   const instructionLength = writer.length + valueBytesAfter(match, addressBits);
   form.operands.forEach((kind, i) => {
     const operand = match.operands[i] as Operand;
-    const operandIndex = sources[i] as number;
+    // Statement operand behind form operand i (xchg/test may match with their operands swapped).
+    const operandIndex = sources[match.sourceIndex[i] as number] as number;
     if (kind === 'Ob' || kind === 'Ov') {
       const value = (operand as MemoryOperand).value;
       writer.value(value, addressBits === 16 ? 2 : 4, operandIndex, 'displacement');
@@ -216,7 +217,8 @@ function encodeUnchecked(stmt: InstructionStatement, ctx: EncodeContext): Encode
         shortOutOfRange = true;
         return undefined;
       }
-      if (target.relocatable && !forcedShort) return undefined;
+      // A target in another section (relocatable in elf32, `symbolic` in bin) never gets the short form.
+      if ((target.relocatable || target.symbolic === true) && !forcedShort) return undefined;
     } else if (hasJump(match.form) && (match.operands[0] as ImmediateOperand).distance === 'short') {
       return undefined;
     }

@@ -31,7 +31,8 @@ export interface ValueInfo {
    * True when the value involves a label's address (a section-relative value), in every output format
    * including `-f bin`: NASM never shrinks such a field to a sign-extended imm8 or a disp8 (`add eax, lbl`
    * is 05 id and `[ebx+lbl]` takes disp32 even when lbl < 128), whereas `lbl2 - lbl1`, `$ - $$` and plain
-   * `equ` numbers are simple values that do shrink. Jump targets ignore it (same-section jumps are
+   * `equ` numbers are simple values that do shrink. On a relative branch target the front end sets it
+   * only for a target in another section (NASM then uses the near form; same-section jumps are
    * optimised). Optional extension: absent means false. Verified with nasm 2.16 -f bin.
    */
   readonly symbolic?: boolean;
