@@ -4,6 +4,7 @@
 // far fewer VMM entries and VMM cycles than trap-and-emulate running the unmodified kernel.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { HYPERCALLS } from '../../../src/emulator/vmm/hypercalls';
 import path from 'node:path';
 import { createPcMachine } from '../../../src/emulator/machine/pc';
 import { defaultRecipe } from '../../../src/emulator/machine/recipe';
@@ -12,7 +13,7 @@ import type { Architecture } from '../../../src/emulator/vmm/layers';
 import { MAX_LAYER_DEPTH } from '../../../src/emulator/vmm/layerStack';
 import { ParavirtualEngine } from '../../../src/emulator/vmm/paravirtual/engine';
 import { TrapAndEmulateEngine } from '../../../src/emulator/vmm/trapAndEmulate/engine';
-import { SAMPLES_VMM, buildKernel, scratchDir } from './tools';
+import { REPO_ROOT, SAMPLES_INCLUDE, SAMPLES_VMM, buildKernel, scratchDir } from './tools';
 
 const MINIKERNEL_OUTPUT =
   'minikernel: booting\nminikernel: 3 timer ticks\nuser: hello from ring 3\nuser: sum 1..100 = 5050\n' +
@@ -99,5 +100,15 @@ describe('paravirtual engine', function () {
     const switches = hosted.transitions.filter((t) => t.reason === 'world switch VMM→host').length;
     const consoleCalls = hosted.transitions.filter((t) => t.reason === 'hypercall 18 console_io').length;
     assert.equal(switches, consoleCalls);
+  });
+
+  it('documents every hypercall: a named macro in hypercall.inc and a row in docs/vmm/hypercall-abi.md', () => {
+    const include = readFileSync(path.join(SAMPLES_INCLUDE, 'hypercall.inc'), 'utf8');
+    const doc = readFileSync(path.join(REPO_ROOT, 'docs/vmm/hypercall-abi.md'), 'utf8');
+    for (const call of HYPERCALLS) {
+      const byName = new RegExp(`^%macro HYPERVISOR_\\w+[^\\n]*\\n(?:(?!%endmacro)[^\\n]*\\n)*?\\s+(?:HYPERCALL ${call.name}\\b|mov eax, __HYPERVISOR_${call.name}\\b)`, 'm');
+      assert.match(include, byName, `no HYPERVISOR_* macro calls ${call.name}`);
+      assert.ok(doc.includes(`| ${call.number} | \`${call.name}\``), `docs table row for ${call.name}`);
+    }
   });
 });
