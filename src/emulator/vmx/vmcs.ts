@@ -42,6 +42,11 @@ export class Vmcs {
     this.fields.set(encoding, (value & widthMask(encoding)) >>> 0);
   }
 
+  /** Encodings written so far (by VMWRITE or the processor), ascending. */
+  writtenEncodings(): number[] {
+    return [...this.fields.keys()].sort((x, y) => x - y);
+  }
+
   /** Plain-data copy for snapshots. */
   toJSON(): { address: number; launchState: LaunchState; fields: [number, number][] } {
     return { address: this.address, launchState: this.launchState, fields: [...this.fields.entries()] };

@@ -104,7 +104,8 @@ describe('hardware-assisted engine (VT-x on the CPU\'s VMX implementation)', fun
     if ('error' in loaded) throw new Error(loaded.error);
     const engine = new HardwareAssistEngine(machine, { architecture: 'monolithic', costModel: cost });
     let steps = 0;
-    while (engine.activeHandler() === undefined && steps++ < 10000) assert.equal(engine.step().kind, 'step-done');
+    // With EPT (default) the first exits are EPT violations that map guest pages; step through them to the first I/O exit.
+    while (engine.activeHandler()?.handler !== 'I/O instruction (reason 30)' && steps++ < 20000) assert.equal(engine.step().kind, 'step-done');
     const handler = engine.activeHandler()!;
     assert.equal(handler.handler, 'I/O instruction (reason 30)');
     assert.deepEqual(handler.stepNames, ['read exit reason and qualification (VMREAD)', 'perform the port access', 'advance guest RIP']);

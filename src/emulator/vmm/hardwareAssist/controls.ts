@@ -20,14 +20,28 @@ export interface HardwareAssistControls {
   readonly externalInterruptExiting: boolean;
   /** Exception bitmap (bit n: vector n exits as reason 0 and is reflected). */
   readonly exceptionBitmap: number;
+  /**
+   * Secondary bit 1 "enable EPT" (with bit 7 "unrestricted guest"): guest-physical memory goes through EPT
+   * the VMM builds lazily (one EPT violation per first touch of a 4-KiB page), so paging guests run with their
+   * own CR3 and #PF handling. Off: the VMM runs the guest on its identity page directory and keeps CR3
+   * virtual, which works only for guests that never enable paging.
+   */
+  readonly ept: boolean;
+  /** Primary bits 15/16 (with EPT; without EPT they are always on): MOV to / from CR3 exits (reason 28). */
+  readonly cr3LoadExiting: boolean;
+  readonly cr3StoreExiting: boolean;
 }
 
 export const DEFAULT_CONTROLS: HardwareAssistControls = {
   hltExiting: true, rdtscExiting: false, invlpgExiting: false, movDrExiting: false, io: 'all', exitingPorts: [],
-  descriptorTableExiting: false, externalInterruptExiting: false, exceptionBitmap: 0,
+  descriptorTableExiting: false, externalInterruptExiting: false, exceptionBitmap: 0, ept: true, cr3LoadExiting: false,
+  cr3StoreExiting: false,
 };
 
-const BOOLEAN_KEYS = ['hltExiting', 'rdtscExiting', 'invlpgExiting', 'movDrExiting', 'descriptorTableExiting', 'externalInterruptExiting'] as const;
+const BOOLEAN_KEYS = [
+  'hltExiting', 'rdtscExiting', 'invlpgExiting', 'movDrExiting', 'descriptorTableExiting', 'externalInterruptExiting', 'ept',
+  'cr3LoadExiting', 'cr3StoreExiting',
+] as const;
 
 /** Controls from plain data (e.g. `{ "hltExiting": false, "io": "bitmap", "exitingPorts": [1016] }`). */
 export function parseControls(value: unknown): { ok: true; controls: HardwareAssistControls } | { ok: false; errors: string[] } {

@@ -3,8 +3,12 @@
 // VMCS this VMM fills from the booted state; the launch option `vmxControls` (controls.ts) chooses the
 // VM-execution controls. Every VM exit is counted and handled through the ExitDispatcher keyed by SDM
 // reasons (handlers.ts), recorded as vm-exit / handler / vm-entry transitions and charged to the ledger.
-// Without EPT the VMM owns CR0.PG/NE and CR4.VMXE/PSE (guest/host masks, read shadows) and runs the guest on
-// its own 4-MiB identity page directory, so CR3 accesses exit and are kept virtual (SDM 26.3, 27.2.1).
+// With EPT (the default, SDM Vol. 3C 29.3) the guest keeps its own CR0/CR3/CR4 and page tables ("unrestricted
+// guest"; only CR0.NE and CR4.VMXE are host-owned), CR3 accesses do not exit unless the CR3 controls ask for
+// it, #PF goes straight to the guest, and the VMM builds the EPT lazily (lazyEpt.ts: one exit 48 per first
+// touch of a guest page). Without EPT the VMM owns CR0.PG/NE and CR4.VMXE/PSE (guest/host masks, read shadows)
+// and runs the guest on its own 4-MiB identity page directory, so CR3 accesses exit and are kept virtual
+// (SDM 26.3, 27.2.1); a guest that enables paging then stops (it would need shadow paging).
 
 import type { Cpu } from '../../cpu/cpu';
 import {
@@ -14,6 +18,7 @@ import { readEflags } from '../../cpu/lazyFlags';
 import { Ia32CpuAdapter } from '../../machine/cpuAdapter';
 import type { Machine, MachineStop } from '../../machine/machine';
 import { F, PinControl, Proc2Control, ProcControl } from '../../vmx/controls';
+import { TRUE_PROCBASED_ALLOWED0 } from '../../cpu/identity';
 import { capability } from '../../vmx/entryChecks';
 import { saveGuestState } from '../../vmx/guestState';
 import type { Vmcs } from '../../vmx/vmcs';
@@ -31,6 +36,9 @@ import { TransitionLog, type TransitionKind } from '../transitions';
 import type { VmExit } from '../vmExit';
 import { DEFAULT_CONTROLS, type HardwareAssistControls } from './controls';
 import { hardwareAssistDispatcher, type HardwareAssistContext } from './handlers';
+import { LazyEpt } from './lazyEpt';
+import { describeVmcs } from './vmcsView';
+import type { MemoryVirtualizationStats, VmcsInfo } from '../inspection';
 
 export interface HardwareAssistOptions {
   readonly architecture: Architecture;
@@ -38,8 +46,13 @@ export interface HardwareAssistOptions {
   readonly controls?: HardwareAssistControls;
 }
 
-/** VMM-owned pages at the top of RAM: page directory, I/O bitmaps A and B, MSR bitmap. */
+/** VMM-owned pages at the top of RAM: page directory, I/O bitmaps A and B, MSR bitmap, VMCS (then the EPT). */
 const REGION_SIZE = 0x5000;
+/** Host-owned CR0/CR4 bits (guest/host masks): with EPT only the VMX fixed-1 bits NE and VMXE. */
+const CR0_OWNED_EPT = 0x20;
+const CR4_OWNED_EPT = 0x2000;
+const CR0_OWNED_IDENTITY = 0x80000020;
+const CR4_OWNED_IDENTITY = 0x2010;
 
 export class HardwareAssistEngine implements ExecutionEngine {
   readonly technique: Technique = 'hardware-assisted';
@@ -53,6 +66,10 @@ export class HardwareAssistEngine implements ExecutionEngine {
   private readonly vmmBase: number;
   private vmcs: Vmcs | null = null;
   private guestCr3 = 0;
+  /** The lazily built EPT (null with EPT off). */
+  private ept: LazyEpt | null = null;
+  private readonly cr0Owned: number;
+  private readonly cr4Owned: number;
   private launched = false;
   private attached = false;
   /** The exit handler in progress while the debugger steps through its named steps. */
@@ -62,7 +79,11 @@ export class HardwareAssistEngine implements ExecutionEngine {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('hardware assist needs the IA-32 core (createPcMachine)');
     this.cpu = machine.cpu.core;
     this.controls = options.controls ?? DEFAULT_CONTROLS;
-    this.vmmBase = (machine.memory.ram.length - REGION_SIZE) & ~0xfff;
+    const ramBytes = machine.memory.ram.length;
+    const eptBytes = this.controls.ept ? LazyEpt.bytesFor(ramBytes) : 0;
+    this.vmmBase = (ramBytes - REGION_SIZE - eptBytes) & ~0xfff;
+    this.cr0Owned = this.controls.ept ? CR0_OWNED_EPT : CR0_OWNED_IDENTITY;
+    this.cr4Owned = this.controls.ept ? CR4_OWNED_EPT : CR4_OWNED_IDENTITY;
     // The CPU's VMX unit: the machine's own if the recipe enables VMX, otherwise one attached for the VMM.
     if (this.cpu.vmx === null) this.cpu.vmx = new VmxUnit(this.cpu);
     this.unit = this.cpu.vmx as VmxUnit;
@@ -75,7 +96,8 @@ export class HardwareAssistEngine implements ExecutionEngine {
   /** VMXON (software host), VMCS from the booted state, controls from the launch option. */
   attach(): EngineStop | undefined {
     const s = this.cpu.s;
-    if ((s[CR]! & 0x80000000) !== 0) return { kind: 'stop', message: 'the guest runs with paging on: this needs memory virtualization (EPT)' };
+    const c = this.controls;
+    if ((s[CR]! & 0x80000000) !== 0 && !c.ept) return { kind: 'stop', message: 'the guest runs with paging on: this needs shadow paging: enable EPT (vmxControls.ept)' };
     const ram = this.machine.memory.ram;
     const view = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
     for (let i = 0; i < 1024; i++) view.setUint32(this.vmmBase + 4 * i, ((i << 22) | 0x87) >>> 0, true); // 4-MiB identity pages
@@ -88,19 +110,28 @@ export class HardwareAssistEngine implements ExecutionEngine {
     unit.current = vmcs;
     this.vmcs = vmcs;
     // Shadows hold what the guest believes; the real registers get the host-owned bits (fixed-1 bits, identity paging).
-    const c = this.controls;
-    vmcs.write(F.CR0_MASK, 0x80000020);
+    vmcs.write(F.CR0_MASK, this.cr0Owned);
     vmcs.write(F.CR0_SHADOW, s[CR]!);
-    vmcs.write(F.CR4_MASK, 0x2010);
+    vmcs.write(F.CR4_MASK, this.cr4Owned);
     vmcs.write(F.CR4_SHADOW, s[CR + 4]!);
     this.guestCr3 = s[CR + 3]! >>> 0;
-    s[CR] = s[CR]! | 0x80000020;
-    s[CR + 3] = this.vmmBase;
-    s[CR + 4] = s[CR + 4]! | 0x2010;
+    s[CR] = s[CR]! | this.cr0Owned;
+    s[CR + 4] = s[CR + 4]! | this.cr4Owned;
+    if (c.ept) {
+      this.ept = new LazyEpt(ram, this.vmmBase + REGION_SIZE, this.vmmBase);
+      this.ept.build();
+      vmcs.write(F.EPT_POINTER, this.ept.pointer);
+      vmcs.write(F.EPT_POINTER + 1, 0);
+    } else {
+      s[CR + 3] = this.vmmBase;
+    }
     // A guest that never loaded TR still needs a busy TSS in the guest-state area (SDM 26.3.1.2).
     if ((s[TR_ACCESS]! & 0x1f) !== 0x0b) { s[TR_ACCESS] = 0x8b; s[TR_LIMIT] = 0x67; }
     for (let seg = 0; seg < 6; seg++) if ((s[SEG_RIGHTS + seg]! & SegmentRight.Usable) !== 0) s[SEG_ACCESS + seg] = s[SEG_ACCESS + seg]! | 1; // accessed
-    let primary = capability(this.cpu, 0x482)[0] | ProcControl.ActivateSecondaryControls;
+    // With EPT the TRUE controls let CR3-load/store exiting be 0 (SDM A.3.2); without, CR3 must stay virtual.
+    let primary = (c.ept ? TRUE_PROCBASED_ALLOWED0 : capability(this.cpu, 0x482)[0]) | ProcControl.ActivateSecondaryControls;
+    if (c.ept && c.cr3LoadExiting) primary |= ProcControl.Cr3LoadExiting;
+    if (c.ept && c.cr3StoreExiting) primary |= ProcControl.Cr3StoreExiting;
     if (c.hltExiting) primary |= ProcControl.HltExiting;
     if (c.rdtscExiting) primary |= ProcControl.RdtscExiting;
     if (c.invlpgExiting) primary |= ProcControl.InvlpgExiting;
@@ -109,7 +140,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
     if (c.io === 'bitmap') primary |= ProcControl.UseIoBitmaps;
     vmcs.write(F.PIN_CONTROLS, capability(this.cpu, 0x481)[0] | (c.externalInterruptExiting ? PinControl.ExternalInterruptExiting : 0));
     vmcs.write(F.PROC_CONTROLS, primary);
-    vmcs.write(F.PROC2_CONTROLS, c.descriptorTableExiting ? Proc2Control.DescriptorTableExiting : 0);
+    vmcs.write(F.PROC2_CONTROLS, (c.descriptorTableExiting ? Proc2Control.DescriptorTableExiting : 0) | (c.ept ? Proc2Control.EnableEpt | Proc2Control.UnrestrictedGuest : 0));
     vmcs.write(F.EXIT_CONTROLS, capability(this.cpu, 0x483)[0]);
     vmcs.write(F.ENTRY_CONTROLS, capability(this.cpu, 0x484)[0]);
     vmcs.write(F.EXCEPTION_BITMAP, c.exceptionBitmap);
@@ -214,7 +245,8 @@ export class HardwareAssistEngine implements ExecutionEngine {
       for (const hop of ioPath(this.options.architecture, `port 0x${(record.qualification >>> 16).toString(16)}`)) this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, {});
     }
     const context: HardwareAssistContext = {
-      cpu: this.cpu, vmcs, exit: record, ports: this.machine.ports, guestCr3: this.guestCr3, notes: [],
+      cpu: this.cpu, vmcs, exit: record, ports: this.machine.ports, guestCr3: this.guestCr3, notes: [], ept: this.ept,
+      cr0Owned: this.cr0Owned, cr4Owned: this.cr4Owned,
       executeInRoot: () => {
         this.cpu.run(1); // same instruction, same registers, root operation: the bare-metal effect
         return undefined;
@@ -270,12 +302,12 @@ export class HardwareAssistEngine implements ExecutionEngine {
   virtualCpu(): VirtualCpuState {
     const s = this.cpu.s;
     const vmcs = this.vmcs;
-    const cr0 = vmcs === null ? s[CR]! : (s[CR]! & ~0x80000020) | (vmcs.read(F.CR0_SHADOW) & 0x80000020);
-    const cr4 = vmcs === null ? s[CR + 4]! : (s[CR + 4]! & ~0x2010) | (vmcs.read(F.CR4_SHADOW) & 0x2010);
+    const cr0 = vmcs === null ? s[CR]! : (s[CR]! & ~this.cr0Owned) | (vmcs.read(F.CR0_SHADOW) & this.cr0Owned);
+    const cr4 = vmcs === null ? s[CR + 4]! : (s[CR + 4]! & ~this.cr4Owned) | (vmcs.read(F.CR4_SHADOW) & this.cr4Owned);
     const eflags = readEflags(s);
     return {
       cpl: s[CPL]!, interruptFlag: (eflags & 0x200) !== 0, iopl: (eflags >>> 12) & 3, cr0: cr0 >>> 0, cr2: s[CR + 2]! >>> 0,
-      cr3: this.guestCr3, cr4: cr4 >>> 0, gdtr: { base: s[GDTR_BASE]! >>> 0, limit: s[GDTR_LIMIT]! & 0xffff },
+      cr3: (this.ept !== null ? s[CR + 3]! : this.guestCr3) >>> 0, cr4: cr4 >>> 0, gdtr: { base: s[GDTR_BASE]! >>> 0, limit: s[GDTR_LIMIT]! & 0xffff },
       idtr: { base: s[IDTR_BASE]! >>> 0, limit: s[IDTR_LIMIT]! & 0xffff }, ldtr: s[LDTR_SELECTOR]! & 0xffff, tr: s[TR_SELECTOR]! & 0xffff,
       pendingVectors: [],
     };
@@ -286,14 +318,33 @@ export class HardwareAssistEngine implements ExecutionEngine {
   }
 
   saveState(): EngineState {
-    return { technique: this.technique, stack: this.layerStack.toJSON(), extra: { vmcs: this.vmcs?.toJSON(), guestCr3: this.guestCr3, launched: this.launched, nonRoot: this.unit.nonRoot } };
+    return {
+      technique: this.technique, stack: this.layerStack.toJSON(),
+      extra: { vmcs: this.vmcs?.toJSON(), guestCr3: this.guestCr3, launched: this.launched, nonRoot: this.unit.nonRoot, eptFills: this.ept?.fills ?? 0 },
+    };
   }
 
   loadState(state: EngineState): void {
     this.layerStack = LayerStack.fromJSON(state.stack);
-    const extra = state.extra as { guestCr3?: number; launched?: boolean } | undefined;
+    const extra = state.extra as { guestCr3?: number; launched?: boolean; eptFills?: number } | undefined;
     this.guestCr3 = extra?.guestCr3 ?? this.guestCr3;
     this.launched = extra?.launched ?? this.launched;
+    if (this.ept !== null) this.ept.fills = extra?.eptFills ?? this.ept.fills;
+  }
+
+  /** The current VMCS grouped as SDM Vol. 3C 25.3-25.9 groups it, decoded where the SDM gives meaning. */
+  vmcsInfo(): VmcsInfo | undefined {
+    return this.vmcs === null ? undefined : describeVmcs(this.vmcs);
+  }
+
+  /** Nested paging (EPT) counters: 2-D walks, references per TLB miss, violations that filled the EPT. */
+  memoryStats(): MemoryVirtualizationStats {
+    const ept = this.ept;
+    if (ept === null) return { scheme: 'none', counters: {} };
+    return {
+      scheme: 'nested-paging',
+      counters: { ...this.unit.ept.counters, eptFills: ept.fills, mappedGuestPages: ept.mappedPages(), guestRamBytes: ept.guestBytes },
+    };
   }
 
   /** Whether the guest is halted in non-root operation (HLT without HLT exiting, or resumed after an HLT exit). */

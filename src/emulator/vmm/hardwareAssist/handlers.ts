@@ -17,6 +17,7 @@ import { decodeCrAccess, decodeIo } from '../exitQualification';
 import { ExitReason } from '../exitReasons';
 import type { HandlerDefinition, StepResult } from '../handlerSteps';
 import { hypercallByName, HypercallError } from '../hypercalls';
+import type { LazyEpt } from './lazyEpt';
 
 export interface HardwareAssistContext {
   readonly cpu: Cpu;
@@ -25,13 +26,16 @@ export interface HardwareAssistContext {
   readonly ports: PortBus;
   /** The CR3 the guest believes it loaded (the real CR3 is the VMM's identity page directory). */
   guestCr3: number;
+  /** The VMM's lazily built EPT (null with EPT off: identity paging, virtual CR3). */
+  readonly ept: LazyEpt | null;
+  /** Host-owned CR0 / CR4 bits (the guest/host masks). */
+  readonly cr0Owned: number;
+  readonly cr4Owned: number;
   /** Execute the exiting instruction once in root operation on the guest's registers (same effect as bare metal). */
   executeInRoot(): StepResult;
   readonly notes: string[];
 }
 
-const CR0_HOST_OWNED = 0x80000020; // PG, NE: the VMM runs a non-paging guest on identity paging (fixed-1 bits)
-const CR4_HOST_OWNED = 0x2010; // VMXE, PSE
 
 function advance(c: HardwareAssistContext): StepResult {
   c.cpu.s[EIP] = (c.exit.guestRip + c.exit.instructionLength) | 0;
@@ -79,16 +83,21 @@ function emulateCrAccess(c: HardwareAssistContext): StepResult {
   switch (q.controlRegister) {
     case 3:
       c.guestCr3 = value;
-      c.notes.push(`guest CR3 ← 0x${value.toString(16)} (kept virtual: the guest runs without paging)`);
+      if (c.ept !== null) {
+        s[CR + 3] = value; // with EPT the guest's CR3 is the real one (the exit only shows the control at work)
+        c.notes.push(`guest CR3 ← 0x${value.toString(16)} (loaded for the guest: CR3-load exiting is on)`);
+      } else {
+        c.notes.push(`guest CR3 ← 0x${value.toString(16)} (kept virtual: the guest runs without paging)`);
+      }
       return undefined;
     case 0:
-      if ((value & 0x80000000) !== 0) return { finish: { kind: 'stop', message: 'the guest enables paging: this needs memory virtualization (EPT)' } };
+      if ((value & 0x80000000) !== 0 && c.ept === null) return { finish: { kind: 'stop', message: 'the guest enables paging: this needs shadow paging: enable EPT (vmxControls.ept)' } };
       c.vmcs.write(F.CR0_SHADOW, value);
-      s[CR] = value | CR0_HOST_OWNED;
+      s[CR] = value | c.cr0Owned;
       return undefined;
     case 4:
       c.vmcs.write(F.CR4_SHADOW, value);
-      s[CR + 4] = value | CR4_HOST_OWNED;
+      s[CR + 4] = value | c.cr4Owned;
       return undefined;
     default:
       return { finish: { kind: 'stop', message: `unexpected control-register exit for CR${q.controlRegister}` } };
@@ -162,6 +171,27 @@ function injectEvent(c: HardwareAssistContext): StepResult {
   return undefined;
 }
 
+/**
+ * EPT violation (exit 48, SDM Vol. 3C 29.3.3.2): the first touch of a guest page fills its EPT entry; the guest
+ * retries the same instruction. An event whose delivery the violation interrupted (IDT-vectoring information,
+ * 28.2.4) is injected again on the next entry (27.2.4 guidance to VMMs).
+ */
+function fillEpt(c: HardwareAssistContext): StepResult {
+  const gpa = c.exit.guestPhysicalAddress >>> 0;
+  if (c.ept === null) return { finish: { kind: 'stop', message: `EPT violation at guest-physical 0x${gpa.toString(16)} without EPT` } };
+  if (!c.ept.fill(gpa)) {
+    return { finish: { kind: 'stop', message: `the guest accessed guest-physical 0x${gpa.toString(16)}, outside its RAM (0-0x${(c.ept.guestBytes - 1).toString(16)}; the VMM owns the pages above)` } };
+  }
+  c.notes.push(`EPT: map guest page 0x${(gpa & ~0xfff).toString(16)} (fill ${c.ept.fills})`);
+  const vectoring = c.exit.idtVectoringInfo;
+  if ((vectoring & 0x80000000) !== 0) {
+    c.vmcs.write(F.ENTRY_INTR_INFO, vectoring & ~0x1000);
+    c.vmcs.write(F.ENTRY_EXCEPTION_ERROR_CODE, c.exit.idtVectoringError);
+    c.notes.push(`re-inject vector ${vectoring & 0xff} whose delivery the violation interrupted`);
+  }
+  return undefined;
+}
+
 export function hardwareAssistDispatcher(): ExitDispatcher<HardwareAssistContext> {
   const native = (what: string) => (_exit: unknown, _c: HardwareAssistContext) => handler(what, [['execute the instruction for the guest in root operation', (c) => c.executeInRoot(), 'emulationStep']]);
   return new ExitDispatcher<HardwareAssistContext>()
@@ -182,5 +212,7 @@ export function hardwareAssistDispatcher(): ExitDispatcher<HardwareAssistContext
     .on(ExitReason.InvalidGuestState, 'VM entry failed', () => handler('VM-entry failure (reason 33)', [['stop', () => ({ finish: { kind: 'stop', message: 'VM entry failed: invalid guest state' } })]]))
     .on(ExitReason.GdtrIdtrAccess, 'LGDT/LIDT/SGDT/SIDT', native('GDTR/IDTR access (reason 46)'))
     .on(ExitReason.LdtrTrAccess, 'LLDT/LTR/SLDT/STR', native('LDTR/TR access (reason 47)'))
+    .on(ExitReason.EptViolation, 'map the guest page in the EPT (lazy nested paging)', () => handler('EPT violation (reason 48)', [['fill the EPT entry for the guest-physical address', fillEpt, 'emulationStep']]))
+    .on(ExitReason.EptMisconfiguration, 'malformed EPT entry', () => handler('EPT misconfiguration (reason 49)', [['stop', (c) => ({ finish: { kind: 'stop', message: `EPT misconfiguration at guest-physical 0x${(c.exit.guestPhysicalAddress >>> 0).toString(16)} (a VMM bug)` } })]]))
     .on(ExitReason.Wbinvd, 'caches are not modelled', () => handler('WBINVD (reason 54)', [['advance guest RIP', advance]]));
 }
