@@ -10,6 +10,7 @@ import { isArchitecture, isTechnique, type Architecture, type Technique } from '
 import { NativeEngine } from './native/engine';
 import { ParavirtualEngine } from './paravirtual/engine';
 import { TrapAndEmulateEngine } from './trapAndEmulate/engine';
+import { BinaryTranslationEngine } from './binaryTranslation/engine';
 import { HardwareAssistEngine } from './hardwareAssist/engine';
 import { parseControls } from './hardwareAssist/controls';
 import type { TransitionLog } from './transitions';
@@ -35,15 +36,15 @@ export interface VmmEngineHandle {
 
 export type VmmEngineResult = { readonly ok: true; readonly handle: VmmEngineHandle } | { readonly ok: false; readonly errors: readonly string[] };
 
-/** Techniques with an engine today; the others arrive with issue 6. */
-export const IMPLEMENTED_TECHNIQUES: readonly Technique[] = ['native', 'trap-and-emulate', 'paravirtual', 'hardware-assisted'];
+/** Techniques with an engine today. */
+export const IMPLEMENTED_TECHNIQUES: readonly Technique[] = ['native', 'trap-and-emulate', 'binary-translation', 'paravirtual', 'hardware-assisted'];
 
 export function createVmmEngine(machine: Machine, options: VmmLaunchOptions): VmmEngineResult {
   const errors: string[] = [];
   const technique = options.technique ?? 'native';
   const architecture = options.architecture ?? 'monolithic';
   if (!isTechnique(technique)) errors.push(`technique must be one of native, trap-and-emulate, binary-translation, paravirtual, hardware-assisted; got ${JSON.stringify(technique)}`);
-  else if (!IMPLEMENTED_TECHNIQUES.includes(technique)) errors.push(`technique '${technique}' is not implemented yet (binary translation and VT-x arrive with memory virtualization)`);
+  else if (!IMPLEMENTED_TECHNIQUES.includes(technique)) errors.push(`technique '${technique}' is not implemented yet `);
   if (!isArchitecture(architecture)) errors.push(`architecture must be one of monolithic, microkernel, hosted; got ${JSON.stringify(architecture)}`);
   const cost = resolveCostModel(options.costModel ?? 'p4-2006', options.costOverrides ?? {});
   if (!cost.ok) errors.push(...cost.errors);
@@ -53,6 +54,9 @@ export function createVmmEngine(machine: Machine, options: VmmLaunchOptions): Vm
   switch (technique) {
     case 'trap-and-emulate':
       engine = new TrapAndEmulateEngine(machine, { architecture, costModel });
+      break;
+    case 'binary-translation':
+      engine = new BinaryTranslationEngine(machine, { architecture, costModel });
       break;
     case 'paravirtual':
       engine = new ParavirtualEngine(machine, { architecture, costModel });

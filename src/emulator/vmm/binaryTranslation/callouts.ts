@@ -1,0 +1,129 @@
+// The BT VMM's own emulation callouts: the sensitive-but-unprivileged instructions that trap-and-emulate cannot
+// catch (Robin & Irvine 2000) computed on the virtual CPU, each a handler of named steps the debugger walks
+// (save guest state → decode translated instruction → emulate on the virtual CPU → advance guest EIP → resume).
+// Semantics: SDM Vol. 2B POPF/PUSHF (flag rules at CPL 0), SGDT/SIDT (limit, then 32-bit base), SLDT/STR/SMSW
+// (a 32-bit register receives the whole value, memory 16 bits — as the CPU core does), MOV r/m, Sreg and PUSH
+// Sreg (zero-extended selector). Stack and memory accesses go through the guest's own segments; a failing one
+// is reflected to the guest as #SS(0) / #GP(0).
+
+import { DecodedInstruction, decodeInstruction } from '../../isa/decoder';
+import { Flag } from '../../isa/types';
+import type { HandlerDefinition, StepResult } from '../handlerSteps';
+import { step } from '../handlerSteps';
+import { SegmentRegister } from '../trapAndEmulate/guestAccess';
+import type { TrapContext } from '../trapAndEmulate/handlers';
+import { virtualizedEflags } from '../trapAndEmulate/reflect';
+
+const GP = 13;
+const SS_FAULT = 12;
+/** Flags POPF changes for the virtual kernel besides IF and IOPL (which go to the virtual CPU). */
+const REAL_POPF_FLAGS = Flag.CF | Flag.PF | Flag.AF | Flag.ZF | Flag.SF | Flag.TF | Flag.DF | Flag.OF | Flag.NT | Flag.AC | Flag.ID;
+
+const decoded = new DecodedInstruction();
+
+const reflect = (vector: number): StepResult => ({ finish: { kind: 'reflect', vector, errorCode: 0 } });
+
+function decode(c: TrapContext): DecodedInstruction {
+  return decodeInstruction(Uint8Array.from(c.instruction?.bytes ?? []), 0, c.instruction?.bytes.length ?? 0, 32, decoded);
+}
+
+function push(c: TrapContext, value: number, size: 2 | 4): boolean {
+  const g = c.guest;
+  const esp = (g.getGpr(4) - size) | 0;
+  if (!g.writeLinear((g.getSegmentBase(SegmentRegister.SS) + esp) >>> 0, size, value & (size === 2 ? 0xffff : 0xffffffff))) return false;
+  g.setGpr(4, esp);
+  return true;
+}
+
+/** Stores a 16-bit system value the way SLDT/STR/SMSW/MOV r/m,Sreg do: a 32-bit register gets all of `wide`. */
+function storeSystemValue(c: TrapContext, d: DecodedInstruction, wide: number): boolean {
+  const g = c.guest;
+  if (!d.isMemory) {
+    const register = d.rm;
+    g.setGpr(register, d.operandSize === 32 ? wide >>> 0 : (g.getGpr(register) & 0xffff0000) | (wide & 0xffff));
+    return true;
+  }
+  const address = c.instruction?.memoryAddress;
+  return address !== undefined && g.writeLinear(address, 2, wide & 0xffff);
+}
+
+/** The guest's view of a real kernel selector: ring compression put virtual ring 0 at RPL 1. */
+export function virtualSelector(real: number): number {
+  return (real & 3) === 1 ? real & ~3 : real;
+}
+
+function emulate(c: TrapContext): StepResult {
+  const d = decode(c);
+  const g = c.guest;
+  const text = c.instruction?.text ?? '';
+  const mnemonic = c.instruction?.mnemonic ?? '';
+  const size: 2 | 4 = d.operandSize === 16 ? 2 : 4;
+  switch (mnemonic) {
+    case 'pushf':
+    case 'pushfw': {
+      const image = virtualizedEflags(g.getEflags(), c.vcpu) & ~(Flag.VM | Flag.RF);
+      if (!push(c, image, size)) return reflect(SS_FAULT);
+      c.notes.push(`pushed EFLAGS 0x${image.toString(16)} with the virtual IF=${c.vcpu.interruptFlag ? 1 : 0} and IOPL=${c.vcpu.iopl}`);
+      return undefined;
+    }
+    case 'popf':
+    case 'popfw': {
+      const esp = g.getGpr(4);
+      const value = g.readLinear((g.getSegmentBase(SegmentRegister.SS) + esp) >>> 0, size);
+      if (value === undefined) return reflect(SS_FAULT);
+      g.setGpr(4, (esp + size) | 0);
+      const mask = size === 2 ? 0xffff : 0xffffffff;
+      const changeable = REAL_POPF_FLAGS & mask;
+      g.setEflags(((g.getEflags() & ~changeable & ~Flag.RF) | (value & changeable)) >>> 0);
+      c.vcpu.interruptFlag = (value & Flag.IF) !== 0;
+      c.vcpu.iopl = (value >>> 12) & 3;
+      c.notes.push(`virtual IF ← ${c.vcpu.interruptFlag ? 1 : 0}, virtual IOPL ← ${c.vcpu.iopl} (the real IF stays 1, the real IOPL 0)`);
+      return undefined;
+    }
+    case 'sgdt':
+    case 'sidt': {
+      const table = mnemonic === 'sgdt' ? c.vcpu.gdtr : c.vcpu.idtr;
+      const address = c.instruction?.memoryAddress;
+      if (address === undefined || !g.writeLinear(address, 2, table.limit & 0xffff) || !g.writeLinear((address + 2) >>> 0, 4, table.base >>> 0)) return reflect(GP);
+      c.notes.push(`stored the virtual ${mnemonic === 'sgdt' ? 'GDTR' : 'IDTR'}: base 0x${table.base.toString(16)} limit 0x${table.limit.toString(16)}`);
+      return undefined;
+    }
+    case 'sldt':
+    case 'str':
+    case 'smsw': {
+      const value = mnemonic === 'sldt' ? c.vcpu.ldtr : mnemonic === 'str' ? c.vcpu.tr : c.vcpu.cr0;
+      if (!storeSystemValue(c, d, value)) return reflect(GP);
+      c.notes.push(`${text}: stored the virtual ${mnemonic === 'sldt' ? 'LDTR' : mnemonic === 'str' ? 'TR' : 'CR0'} 0x${(value >>> 0).toString(16)}`);
+      return undefined;
+    }
+    case 'mov': {
+      const selector = virtualSelector(g.getSelector(SegmentRegister.SS));
+      if (!storeSystemValue(c, d, selector)) return reflect(GP);
+      c.notes.push(`${text}: stored the guest's SS selector 0x${selector.toString(16)}`);
+      return undefined;
+    }
+    case 'push': {
+      const selector = virtualSelector(g.getSelector(SegmentRegister.SS));
+      if (!push(c, selector, size)) return reflect(SS_FAULT);
+      c.notes.push(`pushed the guest's SS selector 0x${selector.toString(16)}`);
+      return undefined;
+    }
+    default:
+      return { finish: { kind: 'stop', message: `the BT VMM has no emulation for "${text}"` } };
+  }
+}
+
+/** The handler of an `emulate` callout (pushf, popf, sgdt, sidt, sldt, str, smsw, mov from ss, push ss). */
+export function emulationCallout(text: string): HandlerDefinition<TrapContext> {
+  return {
+    name: `BT callout: ${text}`,
+    layer: 'vmm',
+    steps: [
+      step('save guest state', (c) => void c.notes.push(`callout from translated code for guest EIP 0x${(c.guest.getEip() >>> 0).toString(16)}`)),
+      step('decode translated instruction', (c) => void c.notes.push(`decoded: ${c.instruction?.text ?? '?'}`), 'emulationStep'),
+      step('emulate on the virtual CPU', emulate, 'emulationStep'),
+      step('advance guest EIP', (c) => c.guest.setEip((c.guest.getEip() + (c.instruction?.length ?? 0)) | 0)),
+      step('resume', () => ({ finish: { kind: 'resume' } })),
+    ],
+  };
+}

@@ -1,0 +1,528 @@
+// The binary-translation engine (issue 6, technique `binary-translation`; VMware's BT as Adams & Agesen,
+// ASPLOS 2006 §3 describe it). It inherits trap-and-emulate's deprivileging (guest kernel at ring 1 under
+// VMM-owned GDT/IDT/TSS), reflection and privileged-instruction handlers, and adds: guest kernel code never
+// runs directly — it is translated on demand, one unit at a time, into the translation cache (layout.ts,
+// translator.ts, translationCache.ts) and the CPU runs the translation; guest user code (CPL 3) runs directly.
+// Sensitive instructions become callouts (an `int 0xbc` in the TC recognised by its address) into the VMM's
+// emulation (callouts.ts) or trap-and-emulate's handlers; exits are chained; indirect branches, far transfers
+// and software interrupts run in place at their guest address and the target's translation is looked up; a
+// write that changes translated guest bytes invalidates those translations; an IDENT store that keeps hitting
+// pages with translated code is adaptively re-translated into a callout. Every translation, chaining and
+// callout is a transition with costs (btTranslate, btCallout, btIndirectBranch).
+
+import { CPL, CR, CpuMode, EIP, GDTR_LIMIT, MODE, SEG_LIMIT, SEG_RIGHTS, SEG_SELECTOR, SegmentRight } from '../../cpu/stateLayout';
+import type { Machine } from '../../machine/machine';
+import type { CostParameter } from '../costModel';
+import type { EngineState, EngineStop } from '../engine';
+import { ExitReason } from '../exitReasons';
+import { HandlerExecution, type HandlerExecutionState } from '../handlerSteps';
+import type { TranslationCacheInfo } from '../inspection';
+import { guestLayerAtCpl, type Technique } from '../layers';
+import { SegmentRegister, type GuestInstruction } from '../trapAndEmulate/guestAccess';
+import { classifyTrap, type TrapContext } from '../trapAndEmulate/handlers';
+import { TrapAndEmulateEngine, type TrapAndEmulateOptions } from '../trapAndEmulate/engine';
+import { GDT_OFFSET } from '../trapAndEmulate/shadowTables';
+import type { VmExit } from '../vmExit';
+import { emulationCallout } from './callouts';
+import { BT_GDT_LIMIT, installTcDescriptor, TC_CODE_SELECTOR, TC_SIZE, truncateGuestDescriptors } from './layout';
+import { translationSteps } from './translationSteps';
+import { TranslationCache, type CalloutSite, type Translation, type TranslationCacheState } from './translationCache';
+import { translateUnit, type UnitPlan } from './translator';
+
+/** Writes from one translated instruction to pages holding translations before it becomes a callout (A&A §3.2). */
+export const ADAPTIVE_THRESHOLD = 8;
+
+type ActiveHandler = NonNullable<TrapAndEmulateEngine['active']>;
+
+interface GuestCodeMode {
+  readonly selector: number;
+  readonly base: number;
+  readonly limit: number;
+}
+
+/** A translation in progress (the debugger can step through its named steps). */
+interface PendingTranslation {
+  readonly execution: HandlerExecution<TranslationWork>;
+  readonly work: TranslationWork;
+}
+
+export interface TranslationWork {
+  readonly startEip: number;
+  readonly mode: GuestCodeMode;
+  readonly key: number;
+  /** The exit slot to chain once the unit exists, when the translation was caused by an unchained exit. */
+  readonly chainFrom?: { readonly translation: Translation; readonly exit: number };
+  plan?: UnitPlan;
+  translation?: Translation;
+  problem?: string;
+  readonly notes: string[];
+}
+
+export class BinaryTranslationEngine extends TrapAndEmulateEngine {
+  override readonly technique: Technique = 'binary-translation';
+  /** First byte of the translation cache (the guest's segments end below it). */
+  readonly tcBase: number;
+  readonly cache: TranslationCache;
+  /** The guest's code segment while the CPU runs translated code (real CS is then the TC code segment). */
+  private guestMode: GuestCodeMode = { selector: 0, base: 0, limit: 0 };
+  private inPlaceArmed = false;
+  private inPlaceSlice = false;
+  private translating: PendingTranslation | null = null;
+  private readonly adaptive = new Set<number>();
+  private readonly writeCounts = new Map<number, number>();
+
+  constructor(machine: Machine, options: TrapAndEmulateOptions) {
+    super(machine, options);
+    this.tcBase = this.vmmBase - TC_SIZE;
+    this.cache = new TranslationCache(machine.memory.ram, this.tcBase, TC_SIZE, (page) => this.cpu.blocks.invalidatePage(page));
+    const previous = this.cpu.mmu.onCodeWrite;
+    this.cpu.mmu.onCodeWrite = (page) => {
+      previous(page);
+      this.onGuestCodeWrite(page);
+    };
+  }
+
+  override attach(): EngineStop | undefined {
+    const problem = super.attach();
+    if (problem !== undefined) return problem;
+    this.installTables();
+    for (const segment of [SegmentRegister.CS, SegmentRegister.SS, SegmentRegister.DS, SegmentRegister.ES, SegmentRegister.FS, SegmentRegister.GS]) {
+      const selector = this.guest.getSelector(segment);
+      if ((selector & 0xfffc) !== 0) this.guest.loadSegment(segment, selector); // re-read the truncated limit
+    }
+    return undefined;
+  }
+
+  /** Guest descriptors end below the TC; the TC code segment follows trap-and-emulate's VMM descriptors. */
+  private installTables(): void {
+    const gdt = this.vmmBase + GDT_OFFSET;
+    truncateGuestDescriptors(this.memory, gdt, this.vcpu.gdtr.base, this.vcpu.gdtr.limit, this.tcBase);
+    installTcDescriptor(this.memory, gdt);
+    this.cpu.s[GDTR_LIMIT] = BT_GDT_LIMIT;
+  }
+
+  protected override rebuildShadowGdt(): void {
+    super.rebuildShadowGdt();
+    this.installTables();
+  }
+
+  // ---- where the guest runs: translated code for the kernel, directly for user code ----------------------
+
+  /**
+   * Trap-and-emulate's run loop without its interrupt window: translated kernel code changes the virtual IF
+   * only in callouts (cli, sti, popf, iret), after which the VMM injects what is pending, so the guest never has
+   * to be single-stepped while an interrupt waits (VMware's BT needs no interrupt-window exits either).
+   */
+  override run(budget: number): EngineStop {
+    if (!this.attached) {
+      const problem = this.attach();
+      if (problem !== undefined) return problem;
+    }
+    if (this.translating !== null) {
+      const stop = this.finishTranslation(true);
+      if (stop !== undefined) return stop;
+    }
+    if (this.active !== null) {
+      const finished = this.completeActive();
+      if (finished !== undefined) return finished;
+    }
+    let remaining = budget;
+    while (remaining > 0) {
+      const idle = this.idle();
+      if (idle !== 'no') {
+        if (idle !== 'yes') return idle;
+        continue;
+      }
+      const inPlace = this.inPlaceSlice;
+      const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
+      const before = this.cpu.retired;
+      const stop = this.machine.run(Math.max(1, Math.min(remaining, this.sliceLimit())));
+      const ran = this.cpu.retired - before;
+      this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
+      remaining -= Math.max(ran, 1);
+      if (stop.reason === 'cpu-event') {
+        const problem = this.handlePending();
+        if (problem !== undefined) return problem;
+        continue;
+      }
+      const timed = this.afterSlice();
+      if (timed !== undefined) return timed;
+      if (inPlace && stop.reason === 'budget') {
+        // An instruction run in place may have changed the privilege level or the virtual IF (iret to ring 3).
+        this.syncFromRealCpu();
+        const problem = this.injectPending('virtual IF is 1');
+        if (problem !== undefined) return problem;
+        continue;
+      }
+      if (stop.reason !== 'budget') return this.machineStop(stop);
+    }
+    return { kind: 'budget' };
+  }
+
+  override step(): EngineStop {
+    if (this.translating !== null) return this.finishTranslation(false) ?? { kind: 'step-done' };
+    if (!this.attached || this.active !== null) return super.step();
+    this.inPlaceSlice = false;
+    if (this.inPlaceArmed) {
+      this.inPlaceArmed = false;
+      this.inPlaceSlice = true;
+      return super.step();
+    }
+    const prepared = this.prepareGuest(false);
+    if (prepared !== undefined) return prepared;
+    if (this.translating !== null) return { kind: 'step-done' }; // the debugger walks the translation's steps next
+    return super.step();
+  }
+
+  override activeHandler(): HandlerExecutionState | undefined {
+    return this.translating?.execution.snapshot() ?? super.activeHandler();
+  }
+
+  /** Before every slice: kernel code enters the TC; an armed in-place callout runs its one guest instruction. */
+  protected override idle(): 'no' | 'yes' | EngineStop {
+    const base = super.idle();
+    if (base !== 'no') return base;
+    this.inPlaceSlice = false;
+    if (this.inPlaceArmed) {
+      this.inPlaceArmed = false;
+      this.inPlaceSlice = true;
+      return 'no';
+    }
+    return this.prepareGuest(true) ?? 'no';
+  }
+
+  protected override sliceLimit(): number {
+    return this.inPlaceSlice ? 1 : super.sliceLimit();
+  }
+
+  private inTc(): boolean {
+    return (this.cpu.s[SEG_SELECTOR + SegmentRegister.CS]! & 0xffff) === TC_CODE_SELECTOR;
+  }
+
+  /** Enters the TC when the guest kernel is about to run guest code (translating the unit first if needed). */
+  private prepareGuest(freeRunning: boolean): EngineStop | undefined {
+    this.markTranslatedPages();
+    const s = this.cpu.s;
+    if (s[CPL] !== 1 || (s[MODE]! & CpuMode.Halted) !== 0 || this.inTc()) return undefined;
+    if ((s[SEG_RIGHTS + SegmentRegister.CS]! & SegmentRight.Big) === 0) return { kind: 'stop', message: 'binary translation handles 32-bit kernel code only (the guest runs a 16-bit code segment)' };
+    const mode: GuestCodeMode = { selector: this.guest.getSelector(SegmentRegister.CS), base: this.guest.getSegmentBase(SegmentRegister.CS), limit: s[SEG_LIMIT + SegmentRegister.CS]! >>> 0 };
+    const eip = this.guest.getEip();
+    const key = this.keyOf(mode, eip);
+    const existing = this.cache.lookup(key);
+    if (existing !== undefined) {
+      this.cache.counters.indirectLookups++;
+      this.enter(existing, mode);
+      return undefined;
+    }
+    this.startTranslation({ startEip: eip, mode, key, notes: [] });
+    return freeRunning ? this.finishTranslation(true) : undefined;
+  }
+
+  private keyOf(mode: GuestCodeMode, eip: number): number {
+    return this.cache.keyOf((mode.base + eip) >>> 0, `${mode.selector}:${mode.base}:32`);
+  }
+
+  private enter(translation: Translation, mode: GuestCodeMode): void {
+    translation.hits++;
+    this.guestMode = mode;
+    this.guest.loadSegment(SegmentRegister.CS, TC_CODE_SELECTOR);
+    this.guest.setEip(translation.tcStart);
+  }
+
+  /** Maps the real EIP in the TC back to the guest's EIP and CS (precise state for faults and interrupts). */
+  private leaveTc(): boolean {
+    const guestEip = this.cache.guestEipAt(this.cpu.s[EIP]! >>> 0);
+    if (guestEip === undefined) return false;
+    if (!this.guest.loadSegment(SegmentRegister.CS, this.guestMode.selector)) return false;
+    this.guest.setEip(guestEip);
+    return true;
+  }
+
+  // ---- translation as a VMM handler with named steps -----------------------------------------------------
+
+  private startTranslation(work: TranslationWork): void {
+    const where = `0x${((work.mode.base + work.startEip) >>> 0).toString(16)}`;
+    const reason = `translate the guest unit at ${where}`;
+    this.record('guest-kernel', 'vmm', 'translation', reason, [], undefined, { guestAddress: (work.mode.base + work.startEip) >>> 0 });
+    const execution = new HandlerExecution(
+      translationSteps(work, {
+        translate: () => {
+          const plan = translateUnit(this.guestCode, work.startEip, { csBase: work.mode.base, csLimit: work.mode.limit, guestCs: work.mode.selector & ~3, adaptive: this.adaptive });
+          if (typeof plan === 'string') work.problem = plan;
+          else work.plan = plan;
+        },
+        install: () => this.install(work),
+        chain: () => {
+          if (work.chainFrom !== undefined && work.translation !== undefined) this.cache.chain(work.chainFrom.translation, work.chainFrom.exit, work.translation);
+        },
+      }),
+      work,
+      (parameter) => {
+        const times = parameter === 'btTranslate' ? work.plan?.instructions.length ?? 1 : 1;
+        for (let i = 0; i < times; i++) this.charge('vmm', reason, parameter as CostParameter);
+      },
+    );
+    this.translating = { execution, work };
+    this.layerStack.setHandler(execution.snapshot());
+  }
+
+  private install(work: TranslationWork): void {
+    if (work.plan === undefined) return;
+    let translation = this.cache.install(work.key, work.plan);
+    if (translation === undefined) {
+      this.cache.flush('the translation cache was full');
+      translation = this.cache.install(work.key, work.plan);
+    }
+    if (translation === undefined) work.problem = 'a translation unit does not fit the translation cache';
+    else work.translation = translation;
+  }
+
+  /** Runs the translation's remaining steps (free-running) or one step (debugger), then enters the TC. */
+  private finishTranslation(toCompletion: boolean): EngineStop | undefined {
+    const pending = this.translating;
+    if (pending === null) return undefined;
+    if (toCompletion) pending.execution.runToCompletion();
+    else pending.execution.step();
+    this.layerStack.setHandler(pending.execution.snapshot());
+    if (!pending.execution.finished) return undefined;
+    this.translating = null;
+    this.layerStack.setHandler(undefined);
+    const { work } = pending;
+    const translation = work.translation;
+    if (translation === undefined) {
+      // Not even the first instruction translates (undecodable, unreadable, beyond the CS limit): run it in
+      // place so the CPU raises the guest's own fault, which trap-and-emulate reflects.
+      this.record('vmm', 'guest-kernel', 'resume', `run the guest instruction in place: ${work.problem ?? 'no translation'}`, [], undefined, {});
+      if (this.inTc()) this.guest.loadSegment(SegmentRegister.CS, work.mode.selector);
+      this.guest.setEip(work.startEip);
+      this.inPlaceArmed = true;
+      return undefined;
+    }
+    const plan = translation.plan;
+    const rewritten = plan.instructions.filter((i) => i.rewrite !== 'ident').length;
+    this.record('vmm', 'guest-kernel', 'resume', `enter the TC at 0x${translation.tcStart.toString(16)} (translation #${translation.id}: ${plan.instructions.length} instructions, ${rewritten} rewritten)`, [], undefined, {
+      translation: translation.id,
+      tcStart: translation.tcStart,
+    });
+    this.enter(translation, work.mode);
+    return undefined;
+  }
+
+  private readonly guestCode = {
+    read: (linear: number, out: Uint8Array): number => {
+      const ram = this.machine.memory.ram;
+      const limit = Math.min(out.length, this.tcBase - linear);
+      if (linear < 0 || limit <= 0) return 0;
+      out.set(ram.subarray(linear, linear + limit));
+      return limit;
+    },
+  };
+
+  // ---- VMM entries from translated code ------------------------------------------------------------------
+
+  protected override startPending(): EngineStop | undefined {
+    const event = this.pending;
+    if (event !== null && this.inTc()) {
+      if (event.kind === 'software-interrupt') {
+        const site = this.cache.siteAt(this.cpu.s[EIP]! >>> 0);
+        this.pending = null;
+        if (site === undefined) return { kind: 'stop', message: `a software interrupt in translated code at 0x${(this.cpu.s[EIP]! >>> 0).toString(16)} is not a callout` };
+        return this.callout(site);
+      }
+      if (!this.leaveTc()) return { kind: 'stop', message: `the CPU stopped at 0x${(this.cpu.s[EIP]! >>> 0).toString(16)} in translated code, not at a guest instruction boundary` };
+    }
+    return super.startPending();
+  }
+
+  protected override injectPending(why: string): EngineStop | undefined {
+    if (this.inTc() && this.vcpu.interruptFlag && this.vcpu.pendingVectors.length > 0 && !this.leaveTc()) {
+      return { kind: 'stop', message: 'cannot map the translated code back to a guest instruction to inject an interrupt' };
+    }
+    return super.injectPending(why);
+  }
+
+  private callout(site: CalloutSite): EngineStop | undefined {
+    const { translation, callout } = site;
+    this.cache.counters.calloutsExecuted++;
+    if (callout.kind === 'exit') return this.followExit(translation, callout.exit ?? 0, callout.guestEip);
+    // Leave the TC at the guest instruction: real CS is the guest's again, EIP its guest address.
+    this.guest.loadSegment(SegmentRegister.CS, this.guestMode.selector);
+    this.guest.setEip(callout.guestEip);
+    const instruction = this.guest.decodeAt((this.guestMode.base + callout.guestEip) >>> 0);
+    if (instruction === undefined) return { kind: 'stop', message: `the VMM cannot decode the guest instruction at 0x${callout.guestEip.toString(16)}` };
+    let kind = callout.kind;
+    if (kind === 'iret') kind = this.iretTarget() === 3 ? 'in-place' : 'privileged';
+    const why = translation.plan.instructions[callout.instruction]?.why ?? '';
+    const reason = `BT callout: ${instruction.text}`;
+    const details = { source: 'bt-callout', callout: kind, translation: translation.id, why };
+    switch (kind) {
+      case 'emulate': {
+        this.record('guest-kernel', 'vmm', 'trap', reason, ['btCallout'], instruction, details);
+        const context: TrapContext = { guest: this.guest, vcpu: this.vcpu, instruction, notes: [] };
+        const execution = new HandlerExecution(emulationCallout(instruction.text), context, (parameter) => this.charge('vmm', reason, parameter as CostParameter));
+        this.activate({ execution, context, exit: this.calloutExit(instruction), reason, softwareInterrupt: false, guestLayer: 'guest-kernel', instruction });
+        return undefined;
+      }
+      case 'privileged': {
+        this.record('guest-kernel', 'vmm', 'trap', reason, ['btCallout'], instruction, details);
+        const trap = classifyTrap(this.guest, instruction, 13, 0, false);
+        const exit: VmExit = { ...trap, source: 'bt-callout' };
+        const context: TrapContext = { guest: this.guest, vcpu: this.vcpu, instruction, notes: [] };
+        // The callout replaces the trap's VMM entry and exit: only the emulation steps are charged on top.
+        const execution = this.dispatcher.dispatch(exit, context, (parameter) => {
+          if (parameter !== 'vmmEntry' && parameter !== 'vmmExit') this.charge('vmm', reason, parameter as CostParameter);
+        });
+        this.activate({ execution, context, exit, reason, softwareInterrupt: false, guestLayer: 'guest-kernel', instruction });
+        return undefined;
+      }
+      default: {
+        const indirect = /^(ret|call|jmp)\b/.test(instruction.mnemonic);
+        this.record('guest-kernel', 'vmm', 'trap', reason, indirect ? ['btCallout', 'btIndirectBranch'] : ['btCallout'], instruction, details);
+        this.record('vmm', 'guest-kernel', 'resume', `run ${instruction.text} at its guest address 0x${instruction.address.toString(16)}, then look up the translation where it went`, [], undefined, {});
+        this.inPlaceArmed = true;
+        return undefined;
+      }
+    }
+  }
+
+  private activate(handler: ActiveHandler): void {
+    this.active = handler;
+    this.layerStack.setHandler(handler.execution.snapshot());
+  }
+
+  private calloutExit(instruction: GuestInstruction): VmExit {
+    return {
+      reason: ExitReason.ExceptionOrNmi,
+      source: 'bt-callout',
+      qualification: 0,
+      instructionLength: instruction.length,
+      instruction: { address: instruction.address, bytes: instruction.bytes, text: instruction.text },
+      cpl: this.cpu.s[CPL]!,
+    };
+  }
+
+  /** RPL of the CS an IRET at the current guest state would return to. */
+  private iretTarget(): number {
+    const cs = this.guest.readLinear((this.guest.getSegmentBase(SegmentRegister.SS) + this.guest.getGpr(4) + 4) >>> 0, 2);
+    return (cs ?? 0) & 3;
+  }
+
+  /** An unchained exit: find or translate the target unit, chain the slot to it, continue there. */
+  private followExit(from: Translation, exit: number, targetEip: number): EngineStop | undefined {
+    const mode = this.guestMode;
+    const key = this.keyOf(mode, targetEip);
+    const target = this.cache.lookup(key);
+    if (target === undefined) {
+      this.guest.loadSegment(SegmentRegister.CS, mode.selector);
+      this.guest.setEip(targetEip);
+      this.startTranslation({ startEip: targetEip, mode, key, chainFrom: { translation: from, exit }, notes: [] });
+      return undefined; // run(): finished by handlePending's caller loop (idle); step(): walked by the debugger
+    }
+    const chained = this.cache.chain(from, exit, target);
+    this.record('guest-kernel', 'vmm', 'translation', `${chained ? 'chain' : 'follow'} exit ${exit} of translation #${from.id} to #${target.id} (guest 0x${((mode.base + targetEip) >>> 0).toString(16)})`, ['btCallout'], undefined, {
+      from: from.id,
+      to: target.id,
+      chained,
+    });
+    this.record('vmm', 'guest-kernel', 'resume', `continue in translation #${target.id}`, [], undefined, {});
+    target.hits++;
+    this.guest.setEip(target.tcStart);
+    return undefined;
+  }
+
+  protected override handlePending(): EngineStop | undefined {
+    const stop = super.handlePending();
+    if (stop !== undefined || this.translating === null) return stop;
+    return this.finishTranslation(true);
+  }
+
+  // ---- self-modifying code and adaptive translation --------------------------------------------------------
+
+  /** Keeps every guest page with live translations marked, so the CPU reports writes to it. */
+  private markTranslatedPages(): void {
+    const codePages = this.cpu.mmu.codePages;
+    for (const page of this.cache.livePages()) if (page < codePages.length) codePages[page] = 1;
+  }
+
+  private onGuestCodeWrite(page: number): void {
+    if (!this.cache.hasLiveTranslations(page)) return;
+    const writer = this.cpu.insnStart >>> 0;
+    const fromTc = this.inTc() && this.cache.contains(writer);
+    const stale = this.cache.checkWrite(page, `guest write to page 0x${(page * 4096).toString(16)} changed the translated bytes`);
+    if (this.cache.hasLiveTranslations(page)) this.cpu.mmu.codePages[page] = 1;
+    const from = this.layerStack.current;
+    if (from === 'vmm') return; // the VMM itself wrote (e.g. an exception frame): no trap, only the check
+    if (!this.inPlaceSlice) {
+      // The page is write-protected for the VMM: the write traps (A&A's "tracing fault"), unless it came from
+      // a store that adaptive BT already turned into a callout.
+      for (const parameter of ['exceptionDelivery', 'vmmEntry', 'vmmExit'] as const) this.charge('vmm', 'write to a page holding translated code', parameter);
+    }
+    for (const t of stale) {
+      this.record(from, 'vmm', 'translation', `invalidate translation #${t.id}: ${t.invalidated ?? ''}`, [], undefined, { translation: t.id });
+      this.record('vmm', from, 'resume', 'resume after the invalidation', [], undefined, {});
+    }
+    if (!fromTc) return;
+    const guestEip = this.cache.guestEipAt(writer);
+    if (guestEip === undefined) return;
+    const linear = (this.guestMode.base + guestEip) >>> 0;
+    const count = (this.writeCounts.get(linear) ?? 0) + 1;
+    this.writeCounts.set(linear, count);
+    if (count === ADAPTIVE_THRESHOLD && !this.adaptive.has(linear)) {
+      this.adaptive.add(linear);
+      const translation = this.cache.translationAt(writer);
+      if (translation !== undefined) this.cache.invalidate(translation, `adaptive re-translation: the store at 0x${linear.toString(16)} kept writing to pages with translated code`);
+      this.cache.counters.adaptiveRetranslations++;
+    }
+  }
+
+  // ---- inspection and snapshots ----------------------------------------------------------------------------
+
+  translationCache(): TranslationCacheInfo {
+    return this.cache.info();
+  }
+
+  /** The guest address of a linear address the CPU may be executing (translated code maps back to the guest). */
+  guestAddressOf(linear: number): number | undefined {
+    if (!this.cache.contains(linear)) return linear;
+    const eip = this.cache.guestEipAt(linear);
+    return eip === undefined ? undefined : (this.guestMode.base + eip) >>> 0;
+  }
+
+  override saveState(): EngineState {
+    const base = super.saveState();
+    return {
+      ...base,
+      extra: {
+        cache: this.cache.toJSON(),
+        guestMode: this.guestMode,
+        adaptive: [...this.adaptive],
+        writeCounts: [...this.writeCounts],
+        inPlaceArmed: this.inPlaceArmed,
+      },
+    };
+  }
+
+  override loadState(state: EngineState): void {
+    super.loadState(state);
+    const extra = state.extra as
+      | { cache: TranslationCacheState; guestMode: GuestCodeMode; adaptive: number[]; writeCounts: [number, number][]; inPlaceArmed: boolean }
+      | undefined;
+    this.translating = null;
+    if (extra === undefined) {
+      this.cache.flush('engine state without a translation cache');
+      return;
+    }
+    this.cache.loadJSON(extra.cache);
+    this.guestMode = { ...extra.guestMode };
+    this.adaptive.clear();
+    for (const address of extra.adaptive) this.adaptive.add(address);
+    this.writeCounts.clear();
+    for (const [address, count] of extra.writeCounts) this.writeCounts.set(address, count);
+    this.inPlaceArmed = extra.inPlaceArmed;
+  }
+
+  /** Real CR0 as the CPU holds it (tests compare it with the virtual one). */
+  get realCr0(): number {
+    return this.cpu.s[CR]! >>> 0;
+  }
+}
