@@ -13,10 +13,25 @@ import { DecodedInstruction, MAX_INSTRUCTION_LENGTH } from '../../isa/decoder';
 import { INSTRUCTION_FORMS } from '../../isa/table';
 import type { GuestCpuAccess, GuestInstruction } from './guestAccess';
 
+/**
+ * How the VMM reaches guest-linear memory while the guest pages: through the guest's OWN tables (the real CR3
+ * points at a shadow that may not map the address yet). Implemented by memory/shadowPaging.ts.
+ */
+export interface GuestPagingTranslator {
+  readonly active: boolean;
+  /** Guest-linear → physical through the guest's tables (A/D set); undefined where the guest would fault. */
+  translate(linear: number, write: boolean): number | undefined;
+  /** Runs a VMM write to guest-physical memory, resynchronising the shadow if it hits a guest page table. */
+  guestPhysicalWritten(physical: number, write: () => void): void;
+}
+
 const scratch = new DecodedInstruction();
 const bytes = new Uint8Array(MAX_INSTRUCTION_LENGTH);
 
 export class CpuGuestAccess implements GuestCpuAccess {
+  /** Set by an engine with shadow paging: guest-linear accesses then walk the guest's tables in software. */
+  pagingTranslator: GuestPagingTranslator | null = null;
+
   constructor(
     private readonly cpu: Cpu,
     readonly ports: PortBus,
@@ -68,6 +83,16 @@ export class CpuGuestAccess implements GuestCpuAccess {
   }
 
   readLinear(address: number, size: AccessSize): number | undefined {
+    const paging = this.pagingTranslator;
+    if (paging !== null && paging.active) {
+      let value = 0;
+      for (let i = 0; i < size; i++) {
+        const physical = paging.translate((address + i) >>> 0, false);
+        if (physical === undefined) return undefined;
+        value |= this.cpu.mmu.readPhysical(physical, 1) << (8 * i);
+      }
+      return value >>> 0;
+    }
     try {
       return this.cpu.readLinear(address | 0, size, true) >>> 0;
     } catch (e) {
@@ -77,6 +102,17 @@ export class CpuGuestAccess implements GuestCpuAccess {
   }
 
   writeLinear(address: number, size: AccessSize, value: number): boolean {
+    const paging = this.pagingTranslator;
+    if (paging !== null && paging.active) {
+      const physical: number[] = [];
+      for (let i = 0; i < size; i++) {
+        const byte = paging.translate((address + i) >>> 0, true);
+        if (byte === undefined) return false;
+        physical.push(byte);
+      }
+      physical.forEach((target, i) => paging.guestPhysicalWritten(target, () => this.cpu.mmu.writePhysical(target, 1, (value >>> (8 * i)) & 0xff)));
+      return true;
+    }
     try {
       this.cpu.writeLinear(address | 0, size, value, true);
       return true;

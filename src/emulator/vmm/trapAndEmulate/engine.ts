@@ -28,6 +28,9 @@ import { compressedSelector, deliverToGuest } from './reflect';
 import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, SHADOW_GDT_LIMIT, TSS_OFFSET, VMM_REGION_SIZE, VMM_TSS, type MemoryWriter } from './shadowTables';
 import { VirtualCpu, type VirtualCpuSnapshot } from './virtualCpu';
 import { VmmRegion } from './vmmRegion';
+import { ShadowPageTables } from '../memory/shadowPaging';
+import type { MemoryVirtualizationStats } from '../inspection';
+import { shadowFaultReason, type ShadowPagingHooks } from './memoryHandlers';
 
 export interface TrapAndEmulateOptions {
   readonly architecture: Architecture;
@@ -75,6 +78,11 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   /** The VMM handler in progress while the debugger steps through it. */
   protected active: ActiveHandler | null = null;
   protected attached = false;
+  /** Shadow page tables for guests that enable paging (../memory/shadowPaging.ts). */
+  readonly shadowPaging: ShadowPageTables;
+  /** The real CR3 the guest booted with (restored while guest paging is off). */
+  protected bootCr3 = 0;
+  private shadowHooks: ShadowPagingHooks | undefined;
 
   constructor(protected readonly machine: Machine, protected readonly options: TrapAndEmulateOptions) {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('trap-and-emulate needs the IA-32 core (createPcMachine)');
@@ -90,6 +98,18 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       read32: (address) => (address >= 0 && address + 4 <= ram.length ? view.getUint32(address, true) : undefined),
       write32: (address, value) => view.setUint32(address, value >>> 0, true),
     };
+    const mmu = this.cpu.mmu;
+    this.shadowPaging = new ShadowPageTables(
+      // Guest-table writes go through the CPU's physical write so pages holding decoded code are invalidated.
+      { read32: this.memory.read32, write32: (address, value) => (address >= 0 && address + 4 <= ram.length ? mmu.writePhysical(address, 4, value | 0) : undefined) },
+      this.vmmRegion,
+      { invalidatePage: (linear) => mmu.invalidatePage(linear | 0), flushAll: () => mmu.flush(true) },
+    );
+    this.guest.pagingTranslator = this.shadowPaging;
+    // ExecutionEngine.memoryStats: assigned rather than declared, so subclasses that already define their own
+    // memoryStats (the paravirtual engine's direct paging) keep it without an `override` clash.
+    const asEngine = this as ExecutionEngine;
+    asEngine.memoryStats ??= () => this.shadowMemoryStats();
   }
 
   get stack(): LayerStack {
@@ -99,7 +119,6 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   /** Deprivileges the booted guest: virtual CPU from the real state, VMM tables, ring-1 segments, IF = 1, IOPL 0. */
   attach(): EngineStop | undefined {
     const s = this.cpu.s;
-    if ((s[CR]! & 0x80000000) !== 0) return { kind: 'stop', message: 'the guest runs with paging on: this needs memory virtualization' };
     const v = this.vcpu;
     v.gdtr = { base: s[GDTR_BASE]! >>> 0, limit: s[GDTR_LIMIT]! & 0xffff };
     v.idtr = { base: s[IDTR_BASE]! >>> 0, limit: s[IDTR_LIMIT]! & 0xffff };
@@ -128,6 +147,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       }
     }
     this.guest.setEflags((this.guest.getEflags() & ~EflagsBit.IOPL) | EflagsBit.IF);
+    this.bootCr3 = v.cr3;
+    if ((v.cr0 & 0x80000000) !== 0) this.applyShadowControls(true);
     this.cpu.blocks.clear();
     this.installHook();
     this.layerStack = new LayerStack('guest-kernel');
@@ -255,12 +276,17 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
 
   saveState(): EngineState {
     const handler = this.active?.execution.snapshot();
-    return { technique: this.technique, virtualCpu: this.vcpu.snapshot(), stack: this.layerStack.toJSON(), ...(handler === undefined ? {} : { activeHandler: handler }) };
+    const extra = { shadowPaging: this.shadowPaging.toJSON(), vmmPages: this.vmmRegion.allocatedPages(), bootCr3: this.bootCr3 };
+    return { technique: this.technique, virtualCpu: this.vcpu.snapshot(), stack: this.layerStack.toJSON(), extra, ...(handler === undefined ? {} : { activeHandler: handler }) };
   }
 
   loadState(state: EngineState): void {
     if (state.virtualCpu !== undefined) this.vcpu.restore(state.virtualCpu as VirtualCpuSnapshot);
     this.layerStack = LayerStack.fromJSON(state.stack as readonly LayerFrame[]);
+    const extra = state.extra as { shadowPaging?: unknown; vmmPages?: number[]; bootCr3?: number } | undefined;
+    if (extra?.vmmPages !== undefined) this.vmmRegion.restoreAllocation(extra.vmmPages);
+    if (extra?.shadowPaging !== undefined) this.shadowPaging.restore(extra.shadowPaging);
+    if (extra?.bootCr3 !== undefined) this.bootCr3 = extra.bootCr3;
   }
 
   // ---- VMM entries -------------------------------------------------------------------------------------
@@ -303,17 +329,35 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     const instruction = this.faultingInstruction(softwareInterrupt);
     const exit = classifyTrap(this.guest, instruction, vector, event.errorCode, softwareInterrupt);
     const realCpl = this.cpu.s[CPL]!;
-    const reason = softwareInterrupt
+    const hooks = this.memoryHooks();
+    const pageFault = !softwareInterrupt && vector === 14 && hooks?.shadow.active === true ? { linear: this.cpu.s[CR + 2]! >>> 0, errorCode: event.errorCode } : undefined;
+    let kind: TransitionKind = 'trap';
+    let reason = softwareInterrupt
       ? softwareInterruptReason(vector, realCpl, vector === 0x80 ? 'system call' : undefined)
       : faultReason(vector, instruction?.text ?? 'instruction', realCpl);
-    this.record(guestLayer, 'vmm', 'trap', reason, ['exceptionDelivery'], instruction, {
+    if (pageFault !== undefined && hooks !== undefined) {
+      const preview = hooks.shadow.classify(pageFault.linear, pageFault.errorCode, false);
+      reason = shadowFaultReason(preview, pageFault.linear, pageFault.errorCode);
+      if (preview.kind === 'hidden' || preview.kind === 'tracing') kind = 'shadow-paging';
+    } else if (hooks?.shadow.active === true && exit.reason === ExitReason.CrAccess && instruction?.controlRegister === 3 && instruction.toControlRegister === true) {
+      kind = 'shadow-paging';
+      reason = `CR3 switch: ${instruction.text} at CPL${realCpl} (the VMM switches shadow page tables)`;
+    }
+    this.record(guestLayer, 'vmm', kind, reason, ['exceptionDelivery'], instruction, {
       exitReason: exit.reason,
       exitName: exitReasonName(exit.reason),
       vector,
       ...(event.errorCode >= 0 ? { errorCode: event.errorCode } : {}),
       ...(exit.qualification !== 0 ? { qualification: exit.qualification } : {}),
     });
-    const context: TrapContext = instruction === undefined ? { guest: this.guest, vcpu: this.vcpu, notes: [] } : { guest: this.guest, vcpu: this.vcpu, instruction, notes: [] };
+    const context: TrapContext = {
+      guest: this.guest,
+      vcpu: this.vcpu,
+      notes: [],
+      ...(instruction === undefined ? {} : { instruction }),
+      ...(hooks === undefined ? {} : { memory: hooks }),
+      ...(pageFault === undefined ? {} : { pageFault }),
+    };
     const execution = this.dispatcher.dispatch(exit, context, (parameter) => this.charge('vmm', reason, parameter as CostParameter));
     this.active = { execution, context, exit, reason, softwareInterrupt, guestLayer, ...(instruction === undefined ? {} : { instruction }) };
     this.layerStack.setHandler(execution.snapshot());
@@ -352,6 +396,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
         if (this.vcpu.halted) this.cpu.s[MODE] |= CpuMode.Halted;
         this.record('vmm', guestLayer, 'resume', `resume after ${reason}`, [], undefined, {});
         if (instruction?.mnemonic === 'iretd' || instruction?.mnemonic === 'iret') this.popHandlerFrame();
+        // An event that stopped the guest instruction a handler executed (tracing fault) is handled now.
+        if (this.pending !== null) return this.handlePending();
         return this.injectPending('virtual IF is 1');
     }
   }
@@ -382,6 +428,66 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     if (!result.ok) return { kind: 'stop', message: `cannot inject vector ${vector}: ${result.problem}` };
     this.record('vmm', 'guest-kernel', 'interrupt-injection', injectionReason(vector, vector === 0x20 ? 'virtual IRQ0, timer' : 'virtual IRQ'), ['interruptInjection'], undefined, { vector });
     return undefined;
+  }
+
+  // ---- memory virtualization (shadow paging) -----------------------------------------------------------
+
+  /** The shadow-paging hooks handlers use; a technique without shadow paging overrides this to return undefined. */
+  protected memoryHooks(): ShadowPagingHooks | undefined {
+    this.shadowHooks ??= {
+      shadow: this.shadowPaging,
+      controlRegistersChanged: (cr3Loaded) => this.applyShadowControls(cr3Loaded),
+      executeGuestInstruction: () => this.executeGuestInstruction(),
+    };
+    return this.shadowHooks;
+  }
+
+  /**
+   * The guest loaded CR0, CR3 or CR4: the shadow follows the virtual values, and the REAL CR0/CR3 follow the
+   * shadow (real CR0.PG with WP forced on so guest-table pages are write-protected against ring 1 too).
+   */
+  protected applyShadowControls(cr3Loaded: boolean): void {
+    const s = this.cpu.s;
+    const v = this.vcpu;
+    this.shadowPaging.setControls(v.cr0, v.cr3, v.cr4, cr3Loaded);
+    const shadowDirectory = this.shadowPaging.realCr3;
+    if (shadowDirectory !== undefined) {
+      s[CR] = (s[CR]! | 0x80010000) | 0;
+      s[CR + 3] = shadowDirectory | 0;
+    } else {
+      s[CR] = (s[CR]! & ~0x80000000) | 0;
+      s[CR + 3] = this.bootCr3 | 0;
+    }
+    this.cpu.mmu.flush(true);
+    this.cpu.blocks.clear();
+  }
+
+  /** Runs the guest instruction at EIP once on the real CPU (tracing faults); charges it to the guest layer. */
+  protected executeGuestInstruction(): 'executed' | 'interrupted' {
+    const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
+    const before = this.cpu.retired;
+    this.machine.run(1);
+    const ran = this.cpu.retired - before;
+    this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
+    return ran > 0 && this.pending === null ? 'executed' : 'interrupted';
+  }
+
+  /** Shadow-paging counters; served as ExecutionEngine.memoryStats unless a subclass defines its own. */
+  shadowMemoryStats(): MemoryVirtualizationStats {
+    const shadow = this.shadowPaging;
+    const tracker = shadow.tracker;
+    const used = shadow.active || tracker.counters.shadowPageDirectoriesBuilt > 0;
+    return {
+      scheme: used ? 'shadow-paging' : 'none',
+      counters: {
+        ...tracker.counters,
+        shadowPagesInUse: tracker.pagesInUse,
+        shadowAddressSpaces: tracker.addressSpaces,
+        trackedGuestPages: tracker.trackedGuestPages,
+        vmmPagesInUse: this.vmmRegion.pagesInUse,
+        vmmPagesFree: this.vmmRegion.pagesFree,
+      },
+    };
   }
 
   protected faultingInstruction(softwareInterrupt: boolean): GuestInstruction | undefined {

@@ -12,6 +12,7 @@ import { ExitReason } from '../exitReasons';
 import { step, type HandlerDefinition, type HandlerStep, type StepResult } from '../handlerSteps';
 import { crAccessExit, exceptionExit, exitReasonForMnemonic, instructionExit, ioExit, softwareInterruptExit, type VmExit } from '../vmExit';
 import { EflagsBit, SegmentRegister, type GuestCpuAccess, type GuestInstruction } from './guestAccess';
+import { pageFaultHandler, type RealPageFault, type ShadowPagingHooks } from './memoryHandlers';
 import { compressedSelector, deliverToGuest } from './reflect';
 import type { VirtualCpu } from './virtualCpu';
 
@@ -23,12 +24,17 @@ export interface TrapContext {
   readonly instruction?: GuestInstruction;
   /** What the handler did, in words, for the debugger's VMM frame ("virtual IF ← 0"). */
   readonly notes: string[];
+  /** Shadow paging (memory virtualization); absent for an engine without it. */
+  readonly memory?: ShadowPagingHooks;
+  /** The real #PF (CR2, error code) when the trap is a page fault. */
+  readonly pageFault?: RealPageFault;
 }
 
 const GP = 13;
 const UD = 6;
 const CR0_PG = 0x80000000;
 const CR0_TS = 0x8;
+const PF = 14;
 
 const reflect = (vector: number, errorCode = -1): StepResult => ({ finish: { kind: 'reflect', vector, ...(errorCode >= 0 ? { errorCode } : {}) } });
 
@@ -146,22 +152,52 @@ function emulateControlRegister(c: TrapContext): StepResult {
     c.notes.push('virtual CR0.TS ← 0');
     return undefined;
   }
-  if (insn.mnemonic === 'lmsw') return { finish: { kind: 'stop', message: 'lmsw is not emulated yet' } };
+  if (insn.mnemonic === 'lmsw') return emulateLmsw(c, insn);
   const cr = insn.controlRegister;
   const register = insn.register;
   if (cr === undefined || register === undefined || cr === 1 || cr > 4) return reflect(UD);
   const names = ['cr0', 'cr1', 'cr2', 'cr3', 'cr4'] as const;
   if (insn.toControlRegister) {
     const value = c.guest.getGpr(register) >>> 0;
-    if (cr === 0 && (value & CR0_PG) !== 0) {
-      return { finish: { kind: 'stop', message: 'the guest enables paging (CR0.PG): this needs memory virtualization (shadow page tables), which trap-and-emulate does not have yet' } };
+    if (cr === 0 && (value & CR0_PG) !== 0 && c.memory === undefined) {
+      return { finish: { kind: 'stop', message: 'the guest enables paging (CR0.PG): this needs memory virtualization (shadow page tables), which this engine does not have' } };
     }
     c.vcpu[names[cr] as 'cr0' | 'cr2' | 'cr3' | 'cr4'] = value;
     c.notes.push(`virtual ${names[cr]} ← 0x${value.toString(16)}`);
+    if (cr !== 2 && c.memory !== undefined) {
+      c.memory.controlRegistersChanged(cr === 3);
+      const real = c.memory.shadow.realCr3;
+      if (real !== undefined) c.notes.push(`${cr === 3 ? 'shadow switch: ' : ''}real CR3 ← shadow page directory 0x${real.toString(16)}`);
+    }
   } else {
     c.guest.setGpr(register, c.vcpu[names[cr] as 'cr0' | 'cr2' | 'cr3' | 'cr4']);
     c.notes.push(`${insn.text}: the guest reads its virtual ${names[cr]}`);
   }
+  return undefined;
+}
+
+/**
+ * LMSW (SDM Vol. 2A LMSW): loads CR0 bits 3:0 (PE, MP, EM, TS) from a 16-bit register or memory operand on
+ * the virtual CPU; PE can be set but never cleared by LMSW.
+ */
+function emulateLmsw(c: TrapContext, insn: GuestInstruction): StepResult {
+  const source = insn.register !== undefined ? c.guest.getGpr(insn.register) & 0xffff : insn.memoryAddress !== undefined ? c.guest.readLinear(insn.memoryAddress, 2) : undefined;
+  if (source === undefined) return reflect(GP, 0);
+  const old = c.vcpu.cr0;
+  c.vcpu.cr0 = ((old & ~0xe) | (source & 0xf) | (old & 1)) >>> 0;
+  c.notes.push(`virtual CR0 bits 3:0 ← 0x${(c.vcpu.cr0 & 0xf).toString(16)} (lmsw 0x${source.toString(16)}; PE cannot be cleared)`);
+  return undefined;
+}
+
+function emulateInvlpg(c: TrapContext): StepResult {
+  const address = c.instruction?.memoryAddress;
+  if (address === undefined) return reflect(UD);
+  if (c.memory === undefined) {
+    c.notes.push('nothing to flush without paging');
+    return undefined;
+  }
+  c.memory.shadow.invalidatePage(address);
+  c.notes.push(`shadow entry and real TLB entry for 0x${(address >>> 0).toString(16)} dropped`);
   return undefined;
 }
 
@@ -269,16 +305,18 @@ export function reflectOutcome(c: TrapContext, vector: number, errorCode: number
 export function trapAndEmulateDispatcher(): ExitDispatcher<TrapContext> {
   return new ExitDispatcher<TrapContext>()
     .on(ExitReason.ExceptionOrNmi, 'emulate cli/sti/iret/mov ss, or reflect the exception through the guest IDT', (exit, c) =>
-      exit.vector === GP && exit.eventType === 'hardware-exception' && c.instruction !== undefined && isEmulatedException(c.instruction)
-        ? emulationHandler(`#GP: ${c.instruction.text}`, emulateException)
-        : reflectionHandler(exit),
+      exit.vector === PF && exit.eventType === 'hardware-exception' && c.memory?.shadow.active === true && c.pageFault !== undefined
+        ? pageFaultHandler(c.memory, c.pageFault)
+        : exit.vector === GP && exit.eventType === 'hardware-exception' && c.instruction !== undefined && isEmulatedException(c.instruction)
+          ? emulationHandler(`#GP: ${c.instruction.text}`, emulateException)
+          : reflectionHandler(exit),
     )
     .on(ExitReason.Hlt, 'halt the virtual CPU until a virtual interrupt', () => emulationHandler('HLT', emulateHalt))
     .on(ExitReason.CrAccess, 'emulate MOV CRn / CLTS on the virtual CPU', (_exit, c) => emulationHandler(`CR access: ${c.instruction?.text}`, emulateControlRegister))
     .on(ExitReason.IoInstruction, 'perform the port access through the architecture\'s device path', (_exit, c) => emulationHandler(`I/O: ${c.instruction?.text}`, emulateIo))
     .on(ExitReason.GdtrIdtrAccess, 'load the virtual GDTR/IDTR', (_exit, c) => emulationHandler(`${c.instruction?.text}`, emulateDescriptorTableLoad))
     .on(ExitReason.LdtrTrAccess, 'load the virtual TR/LDTR', (_exit, c) => emulationHandler(`${c.instruction?.text}`, emulateSelectorLoad))
-    .on(ExitReason.Invlpg, 'nothing to flush without paging', () => emulationHandler('INVLPG', () => undefined))
+    .on(ExitReason.Invlpg, 'drop the shadow entry and the real TLB entry of the page', () => emulationHandler('INVLPG', emulateInvlpg))
     .on(ExitReason.Wbinvd, 'caches are not modelled', () => emulationHandler('WBINVD', () => undefined))
     .on(ExitReason.Invd, 'caches are not modelled', () => emulationHandler('INVD', () => undefined));
 }
