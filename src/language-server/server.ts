@@ -3,20 +3,23 @@
 // code serves desktop VS Code, the web extension host and the in-process tests.
 import { TextDocuments, TextDocumentSyncKind, type Connection, type InitializeResult } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { indexDocument, type DocumentIndex } from './analysis/documentIndex';
+import { indexDocument, type DocumentIndex, type SymbolDefinition } from './analysis/documentIndex';
+import { WorkspaceIndex, type WorkspaceHost } from './analysis/workspaceIndex';
 import { completionsAt } from './features/completion';
-import { diagnoseDocument, uriToPath } from './features/diagnostics';
+import { diagnoseDocument, pathToUri, uriToPath } from './features/diagnostics';
 import { hoverAt } from './features/hover';
 import { definitionOf, documentSymbols, foldingRanges, referencesOf, renameEdits } from './features/navigation';
 import { SEMANTIC_LEGEND, semanticTokens } from './features/semanticTokens';
 import { paravirtualCodeActions } from './features/paravirtual';
+import { signatureHelpAt } from './features/signatureHelp';
+import { workspaceSymbols } from './features/workspaceSymbols';
 import { lineAt } from './features/words';
 
 export const SERVER_NAME = 'HyperStep NASM language server';
 /** Client → server: `{ includePaths: string[] }` (absolute directories, NASM -I). Same string as src/extension/ids.ts. */
 export const INCLUDE_PATHS_NOTIFICATION = 'hyperstep/includePaths';
 
-export interface LanguageServerHost {
+export interface LanguageServerHost extends WorkspaceHost {
   /** Reads a file that is not open in the editor (Node: the disk). Absent in the web worker. */
   readonly readFile?: (path: string) => string | undefined;
   /** Delay between the last keystroke and re-assembly. */
@@ -60,12 +63,42 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
     indexes.set(doc.uri, { version: doc.version, index });
     return index;
   };
+  const workspace = new WorkspaceIndex(host);
+  const openPaths = (): Set<string> => new Set(documents.all().map((d) => uriToPath(d.uri) ?? d.uri));
+  /** Open documents first, then the files on disk under the workspace folders (Node only). */
+  const allSources = (): { uri: string; index: DocumentIndex }[] => {
+    const open = openPaths();
+    return [
+      ...documents.all().map((doc) => ({ uri: doc.uri, index: indexOf(doc) })),
+      ...workspace.files((path) => open.has(path)).map((f) => ({ uri: pathToUri(f.path), index: f.index })),
+    ];
+  };
+  /** A macro or %define for signature help: this document, other open documents, then the workspace. */
+  const findMacro = (uri: string, name: string): SymbolDefinition | undefined => {
+    const isMacro = (d: SymbolDefinition | undefined): d is SymbolDefinition => d?.kind === 'macro' || d?.kind === 'define';
+    const own = documents.get(uri);
+    const first = own ? indexOf(own).byName.get(name) : undefined;
+    if (isMacro(first)) return first;
+    for (const doc of documents.all()) {
+      const def = indexOf(doc).byName.get(name);
+      if (isMacro(def)) return def;
+    }
+    const open = openPaths();
+    for (const f of workspace.files((path) => open.has(path))) {
+      const def = f.index.byName.get(name);
+      if (isMacro(def)) return def;
+    }
+    return undefined;
+  };
   const withDoc = <T>(uri: string, fallback: T, f: (doc: TextDocument, index: DocumentIndex) => T): T => {
     const doc = documents.get(uri);
     return doc ? f(doc, indexOf(doc)) : fallback;
   };
 
-  connection.onInitialize((): InitializeResult => ({
+  connection.onInitialize((params): InitializeResult => {
+    const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    workspace.setFolders(folders.map(uriToPath).filter((p): p is string => p !== undefined));
+    return {
     serverInfo: { name: SERVER_NAME },
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -78,8 +111,23 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
       foldingRangeProvider: true,
       semanticTokensProvider: { legend: SEMANTIC_LEGEND, full: true },
       codeActionProvider: { codeActionKinds: ['quickfix'] },
+      signatureHelpProvider: { triggerCharacters: [' ', ',', '('], retriggerCharacters: [','] },
+      workspaceSymbolProvider: true,
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
     },
-  }));
+    };
+  });
+  connection.onInitialized(() => {
+    // Only clients that announced workspace-folder support send the change notification.
+    try {
+      connection.workspace.onDidChangeWorkspaceFolders(async () => {
+        const folders = (await connection.workspace.getWorkspaceFolders()) ?? [];
+        workspace.setFolders(folders.map((f) => uriToPath(f.uri)).filter((p): p is string => p !== undefined));
+      });
+    } catch {
+      // The client does not support workspace folders: the initialize-time folders stay.
+    }
+  });
 
   connection.onHover((p) => withDoc(p.textDocument.uri, null, (doc, index) => hoverAt(doc.getText(), index, p.position)));
   connection.onCompletion((p) => withDoc(p.textDocument.uri, [], (doc, index) => completionsAt(index, lineAt(doc.getText(), p.position.line).slice(0, p.position.character))));
@@ -93,6 +141,8 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
     }),
   );
   connection.onCodeAction((p) => withDoc(p.textDocument.uri, [], (doc, index) => paravirtualCodeActions(doc.uri, doc.getText(), index, p.range)));
+  connection.onSignatureHelp((p) => withDoc(p.textDocument.uri, null, (doc) => signatureHelpAt(lineAt(doc.getText(), p.position.line).slice(0, p.position.character), (name) => findMacro(doc.uri, name))));
+  connection.onWorkspaceSymbol((p) => workspaceSymbols(allSources(), p.query));
   connection.onDocumentSymbol((p) => withDoc(p.textDocument.uri, [], (_doc, index) => documentSymbols(index)));
   connection.onFoldingRanges((p) => withDoc(p.textDocument.uri, [], (_doc, index) => foldingRanges(index)));
   connection.languages.semanticTokens.on((p) => withDoc(p.textDocument.uri, { data: [] }, (_doc, index) => semanticTokens(index)));

@@ -25,6 +25,8 @@ export interface SymbolDefinition extends LineRange {
   readonly valueText?: string;
   /** For `%macro name N`: the parameter count text (e.g. `2`, `1-3`, `0+`). */
   readonly parameters?: string;
+  /** For a single-line macro with parameters, `%define name(a, b) body`: the parameter names. */
+  readonly parameterNames?: readonly string[];
   /** Comment lines directly above the definition (or after it on the same line). */
   readonly doc?: string;
 }
@@ -116,6 +118,18 @@ function restOfLine(text: string, from: Token | undefined): string | undefined {
   return rest || undefined;
 }
 
+/** The names of a `%define name(a, b)` parameter list starting at token `from` (after the '('). */
+function defineParameters(tokens: readonly Token[], from: number): { names: string[]; next: number } | undefined {
+  const names: string[] = [];
+  for (let i = from; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.text === ')') return { names, next: i + 1 };
+    if (t.kind === 'ident') names.push(t.text);
+    else if (t.text !== ',') return undefined;
+  }
+  return undefined;
+}
+
 /** Builds the index of a document's text. Linear in the text; safe on any input. */
 export function indexDocument(text: string): DocumentIndex {
   const lines = text.split(/\r?\n/);
@@ -159,7 +173,13 @@ export function indexDocument(text: string): DocumentIndex {
       if ((directive === '%macro' || directive === '%imacro') && nameTok?.kind === 'ident') {
         definitions.push({ name: nameTok.text, written: nameTok.text, kind: 'macro', line, start: nameTok.start, end: nameTok.end, parameters: restOfLine(raw, tokens[3]), doc: precedingComment(lines, line) } as SymbolDefinition);
       } else if (/^%(x?i?define|assign|iassign)$/.test(directive) && nameTok?.kind === 'ident') {
-        definitions.push({ name: nameTok.text, written: nameTok.text, kind: 'define', line, start: nameTok.start, end: nameTok.end, valueText: restOfLine(raw, tokens[3]), doc: precedingComment(lines, line) } as SymbolDefinition);
+        // `%define name(a, b) body`: the '(' touching the name opens a parameter list (NASM manual 4.1.1).
+        const parameterList = directive.endsWith('define') && tokens[3]?.text === '(' && tokens[3].start === nameTok.end ? defineParameters(tokens, 4) : undefined;
+        definitions.push({
+          name: nameTok.text, written: nameTok.text, kind: 'define', line, start: nameTok.start, end: nameTok.end,
+          valueText: restOfLine(raw, parameterList ? tokens[parameterList.next] : tokens[3]), doc: precedingComment(lines, line),
+          ...(parameterList ? { parameterNames: parameterList.names } : {}),
+        } as SymbolDefinition);
       }
       for (const t of tokens.slice(3)) if (t.kind === 'ident') references.push({ name: t.text, line, start: t.start, end: t.end });
       continue;

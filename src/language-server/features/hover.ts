@@ -25,7 +25,7 @@ export function hoverAt(text: string, index: DocumentIndex, position: Position):
   const local = word.text.startsWith('.') ? index.definitions.filter((d) => d.written === word.text && d.line <= position.line).pop() : undefined;
   const def = local ?? index.byName.get(word.text) ?? index.definitions.find((d) => d.written === word.text);
   if (def) {
-    const head = def.kind === 'macro' ? `%macro ${def.name} ${def.parameters ?? ''}` : def.kind === 'define' ? `%define ${def.name} ${def.valueText ?? ''}` : def.kind === 'constant' ? `${def.name} equ ${def.valueText ?? ''}` : `${def.name}:`;
+    const head = def.kind === 'macro' ? `%macro ${def.name} ${def.parameters ?? ''}` : def.kind === 'define' ? `%define ${def.name}${def.parameterNames ? `(${def.parameterNames.join(', ')})` : ''} ${def.valueText ?? ''}` : def.kind === 'constant' ? `${def.name} equ ${def.valueText ?? ''}` : `${def.name}:`;
     const body = [`\`\`\`nasm\n${head.trim()}\n\`\`\``, `*${def.kind.replace('-', ' ')}*, defined on line ${def.line + 1}`];
     if (def.doc) body.push(def.doc);
     return { contents: { kind: 'markdown', value: body.join('\n\n') }, range };

@@ -17,14 +17,14 @@ export interface PublishedDiagnostics {
   readonly diagnostics: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; message: string; severity: number; relatedInformation?: { location: { uri: string; range: { start: { line: number } } }; message: string }[] }[];
 }
 
-export async function startTestServer(host: LanguageServerHost = {}, onDiagnostics?: (p: PublishedDiagnostics) => void): Promise<LspTestClient> {
+export async function startTestServer(host: LanguageServerHost = {}, onDiagnostics?: (p: PublishedDiagnostics) => void, workspaceFolders: { uri: string; name: string }[] | null = null): Promise<LspTestClient> {
   const toServer = new PassThrough();
   const toClient = new PassThrough();
   startLanguageServer(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)), host);
   const rpc = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
   if (onDiagnostics) rpc.onNotification('textDocument/publishDiagnostics', onDiagnostics);
   rpc.listen();
-  await rpc.sendRequest('initialize', { processId: null, rootUri: null, capabilities: {} });
+  await rpc.sendRequest('initialize', { processId: null, rootUri: null, workspaceFolders, capabilities: {} });
   await rpc.sendNotification('initialized', {});
   return {
     rpc,
