@@ -22,6 +22,17 @@
 ;     byovmm: guest finished with VMCALL after N I/O exits
 ; Without VMX (e.g. qemu-system-i386 -kernel, TCG has no VT-x) it prints "byovmm: this CPU has no VMX" and
 ; exits with status 35.
+;
+; Built with -DEPT (nasm -DEPT) the VMM also gives its guest extended page tables (SDM Vol. 3C 29.3): a 4-level
+; EPT (PML4 -> PDPT -> PD) whose first 2 MiB go through a page table with NO page mapped, and whose next
+; 30 MiB are 2-MiB identity pages. Every first touch of a guest page in the first 2 MiB (its code, its
+; message) is an EPT violation (exit 48): the handler reads the guest-physical address (VMCS field 0x2400)
+; and the qualification (bits 2:0 read/write/fetch, SDM Table 28-7), maps that 4-KiB page identically
+; (read/write/execute, write-back), runs INVEPT (single-context) and VMRESUMEs - the guest retries the access
+; and never notices. The last line then reads
+;     byovmm: guest finished with VMCALL after N I/O exits and M EPT violations (F on instruction fetches)
+; On HyperStep M = 2: the guest's page-directory read during its own page walk (a guest paging-structure
+; access: qualification bit 8 clear) and the fetch of its first instruction (its message shares that page).
 bits 32
 %include "../include/multiboot.inc"
 %include "../include/com1.inc"
@@ -39,6 +50,12 @@ EXIT_QUAL       equ 0x6400
 GUEST_RSP       equ 0x681C
 GUEST_RIP       equ 0x681E
 UNCOND_IO_EXIT  equ 1 << 24
+SECONDARY_CTLS  equ 1 << 31             ; primary bit 31: activate the secondary controls
+PROC2_CONTROLS  equ 0x401E
+EPT_POINTER     equ 0x201A              ; 64-bit field: 0x201A full, 0x201B high
+GUEST_PHYS_ADDR equ 0x2400
+ENABLE_EPT      equ 1 << 1              ; secondary bit 1
+EPT_RWX_WB      equ 7 | (6 << 3)        ; leaf: read, write, execute; memory type 6 (write-back)
 
 %macro VMW 2                            ; VMWRITE field, value (clobbers eax, ebx; value may be eax)
     mov ebx, %2
@@ -102,7 +119,16 @@ _start:
     mov ecx, 0x482
     rdmsr
     or eax, UNCOND_IO_EXIT
+%ifdef EPT
+    or eax, SECONDARY_CTLS
+%endif
     VMW PROC_CONTROLS, eax
+%ifdef EPT
+    call build_ept
+    VMW PROC2_CONTROLS, ENABLE_EPT
+    VMW EPT_POINTER, ept_pml4 + (3 << 3) + 6 ; EPTP: 4-level walk (bits 5:3 = 3), write-back (SDM 25.6.11)
+    VMW EPT_POINTER + 1, 0
+%endif
     mov ecx, 0x483
     rdmsr
     VMW EXIT_CONTROLS, eax
@@ -191,6 +217,10 @@ vm_exit_handler:
     je .io
     cmp ebx, 18                         ; VMCALL: the guest is done
     je .vmcall
+%ifdef EPT
+    cmp ebx, 48                         ; EPT violation
+    je .ept_violation
+%endif
     mov esi, msg_unexpected
     call puts
     mov eax, ebx
@@ -237,7 +267,67 @@ vm_exit_handler:
     call putdec
     mov esi, msg_done_tail
     call puts
+%ifdef EPT
+    mov eax, [ept_violations]
+    call putdec
+    mov esi, msg_ept_tail
+    call puts
+    mov eax, [ept_fetches]
+    call putdec
+    mov esi, msg_ept_end
+    call puts
+%endif
+    mov al, 10
+    call putc
     EXIT_QEMU EXIT_SUCCESS
+
+%ifdef EPT
+; ---- EPT violation: map the guest-physical page identically, invalidate, resume at the same instruction.
+.ept_violation:
+    inc dword [ept_violations]
+    mov eax, EXIT_QUAL
+    vmread ecx, eax
+    test ecx, 4                         ; bit 2: the access was an instruction fetch
+    jz .not_fetch
+    inc dword [ept_fetches]
+.not_fetch:
+    mov eax, GUEST_PHYS_ADDR
+    vmread ecx, eax
+    cmp ecx, 0x200000                   ; only the first 2 MiB are mapped lazily
+    jae .bad_gpa
+    shr ecx, 12
+    lea edi, [ept_pt + ecx * 8]
+    shl ecx, 12
+    or ecx, EPT_RWX_WB
+    mov [edi], ecx
+    mov dword [edi + 4], 0
+    mov eax, 1                          ; INVEPT type 1: single-context, for this EPTP
+    invept eax, [invept_descriptor]
+    popad
+    vmresume
+    jmp vmx_failed
+.bad_gpa:
+    mov esi, msg_bad_gpa
+    call puts
+    EXIT_QEMU EXIT_FAILURE
+
+; EPT for guest-physical 0-32 MiB: PML4[0] -> PDPT[0] -> PD; PD[0] -> an empty page table (lazy 4-KiB pages),
+; PD[1..15] -> 2-MiB identity pages. Non-leaf entries allow read, write and execute (bits 2:0).
+build_ept:
+    mov dword [ept_pml4], ept_pdpt + 7
+    mov dword [ept_pdpt], ept_pd + 7
+    mov dword [ept_pd], ept_pt + 7
+    mov ecx, 1
+.large:
+    mov eax, ecx
+    shl eax, 21
+    or eax, EPT_RWX_WB | 0x80           ; bit 7: a 2-MiB page
+    mov [ept_pd + ecx * 8], eax
+    inc ecx
+    cmp ecx, 16
+    jb .large
+    ret
+%endif
 
 ; ---- The guest: ordinary polled COM1 output, unaware of the VMM except for the final VMCALL.
 guest_main:
@@ -278,7 +368,18 @@ msg_launch:     db "byovmm: VMXON ok, launching the guest", 10, 0
 msg_failed:     db "byovmm: VMX instruction failed, VM-instruction error ", 0
 msg_unexpected: db "byovmm: unexpected VM exit ", 0
 msg_done:       db "byovmm: guest finished with VMCALL after ", 0
-msg_done_tail:  db " I/O exits", 10, 0
+%ifdef EPT
+msg_done_tail:  db " I/O exits and ", 0
+msg_ept_tail:   db " EPT violations (", 0
+msg_ept_end:    db " on instruction fetches)", 0
+msg_bad_gpa:    db "byovmm: EPT violation outside the lazily mapped 2 MiB", 10, 0
+ept_violations: dd 0
+ept_fetches:    dd 0
+align 16
+invept_descriptor: dd ept_pml4 + (3 << 3) + 6, 0, 0, 0
+%else
+msg_done_tail:  db " I/O exits", 0
+%endif
 msg_guest:      db "guest: hello from VMX non-root operation", 10, 0
 msg_fault:      db "byovmm: unexpected exception", 10, 0
 
@@ -291,5 +392,11 @@ vmcs_region:    resb 4096
 host_stack_top:
                 resb 4096
 guest_stack_top:
+%ifdef EPT
+ept_pml4:       resb 4096
+ept_pdpt:       resb 4096
+ept_pd:         resb 4096
+ept_pt:         resb 4096
+%endif
 
 MULTIBOOT_END
