@@ -1,0 +1,184 @@
+; nanobench-aa.asm - the seven nanobenchmarks of Adams & Agesen (ASPLOS 2006, Fig. 4: FrobOS tests on a
+; Pentium 4) as one Multiboot kernel; build with -DBENCH=n to choose the operation and -DROUNDS=n for how many
+; times it runs (default 100):
+;   0 baseline  : the empty loop (what every other figure is measured against)
+;   1 syscall   : int 0x80 from ring 3 to a handler that returns at once (iretd)
+;   2 in        : in al, 0x80 in the kernel (an off-chip port natively)
+;   3 cr8wr     : IA-32 has no CR8/TPR register, so the stand-in is `mov cr0, eax` writing back the value CR0
+;                 already has: like A&A's TPR write that does not unmask a pending interrupt, it changes no
+;                 state the hardware VMM owns, so VT-x need not exit (CR0 guest/host mask + read shadow, SDM
+;                 Vol. 3C 25.6.6), a binary translator turns it into an inline virtual-CPU update, and
+;                 trap-and-emulate takes a #GP trap for it. A write to the PIC mask (`out 0x21`) was rejected
+;                 as the stand-in: it is an off-chip device access natively, which the TPR is not.
+;   4 call/ret  : a near call to a bare ret
+;   5 pgfault   : a load from a not-present page (paging on); the #PF handler skips the load
+;   6 divzero   : div by zero; the #DE handler skips the div
+;   7 ptemod    : a store into the active page table (the PTE of an unused page, paging on)
+; Output (the same under every technique, and in QEMU): "nanobench-aa: <name> x <ROUNDS>\n", exit status 33.
+; What to observe: the cost per operation, (ledger cycles at 2 values of ROUNDS) / (difference of ROUNDS) minus
+; the baseline's, under each technique - bench/techniques/mips.ts prints the table, test/unit/vmm/
+; nanobench-aa.test.ts asserts A&A's orderings (BT beats native on `in`, VT loses on `in`, pgfault and ptemod,
+; ties native on syscall and call/ret, BT pays on call/ret, syscall and divzero).
+bits 32
+%include "../include/multiboot.inc"
+%include "../include/com1.inc"
+%include "../include/pc.inc"
+
+%ifndef BENCH
+%define BENCH 0
+%endif
+%ifndef ROUNDS
+%define ROUNDS 100
+%endif
+%if BENCH = 5 || BENCH = 7
+%define PAGING 1
+%endif
+UNMAPPED        equ 0x00400000          ; directory slot 1 is not present
+SPARE_PAGE      equ 1023                ; linear 0x003FF000: never touched, its PTE is ptemod's target
+
+MULTIBOOT_HEADER
+
+_start:
+    STANDARD_BOOT unexpected_fault
+    call com1_init
+    mov eax, syscall_handler
+    mov ebx, 0x80
+    mov dl, GATE_INT_DPL3
+    call set_gate
+    mov eax, divide_handler
+    xor ebx, ebx
+    mov dl, GATE_INT_DPL0
+    call set_gate
+    mov eax, page_fault_handler
+    mov ebx, 14
+    mov dl, GATE_INT_DPL0
+    call set_gate
+%ifdef PAGING
+    xor ecx, ecx                        ; 0-4 MiB identity, nothing above
+.pte:
+    mov eax, ecx
+    shl eax, 12
+    or eax, 3
+    mov [page_table + ecx * 4], eax
+    inc ecx
+    cmp ecx, 1024
+    jb .pte
+    mov dword [page_table + SPARE_PAGE * 4], 0
+    mov dword [page_directory], page_table + 3
+    mov eax, page_directory
+    mov cr3, eax
+    mov eax, cr0
+    or eax, 0x80000000
+    mov cr0, eax
+%endif
+    mov ecx, ROUNDS
+
+%if BENCH = 1
+    push dword STD_USER_DS              ; the loop runs in ring 3
+    push dword user_stack_top
+    push dword 0x002
+    push dword STD_USER_CS
+    push dword user_loop
+    iretd
+user_loop:
+    xor eax, eax
+    int 0x80
+    dec ecx
+    jnz user_loop
+    mov eax, 1                          ; syscall 1: finish
+    int 0x80
+    jmp $
+%else
+%if BENCH = 3
+    mov ebx, cr0
+%endif
+%if BENCH = 7
+    mov ebx, (SPARE_PAGE << 12) | 3
+%endif
+.loop:
+%if BENCH = 2
+    in al, 0x80
+%elif BENCH = 3
+    mov cr0, ebx
+%elif BENCH = 4
+    call empty_function
+%elif BENCH = 5
+    mov eax, [UNMAPPED]                 ; A1 disp32: 5 bytes, skipped by the handler
+%elif BENCH = 6
+    xor edx, edx
+    div edx                             ; F7 F2: 2 bytes, skipped by the handler
+%elif BENCH = 7
+    mov [page_table + SPARE_PAGE * 4], ebx
+    xor ebx, (SPARE_PAGE << 12) | 3     ; alternate mapped / not mapped
+%endif
+    dec ecx
+    jnz .loop
+    jmp finish
+%endif
+
+empty_function:
+    ret
+
+syscall_handler:
+    test eax, eax
+    jnz finish
+    iretd
+
+divide_handler:
+    add dword [esp], 2
+    iretd
+
+page_fault_handler:
+    add esp, 4                          ; the error code
+    add dword [esp], 5
+    iretd
+
+finish:
+    mov ax, STD_KERNEL_DS
+    mov ds, ax
+    mov esi, msg_name
+    call puts
+    mov eax, ROUNDS
+    call putdec
+    mov al, 10
+    call putc
+    EXIT_QEMU EXIT_SUCCESS
+
+unexpected_fault:
+    mov esi, msg_fault
+    call puts
+    EXIT_QEMU EXIT_FAILURE
+
+COM1_ROUTINES
+PC_ROUTINES
+STANDARD_TABLES
+
+    section .data
+%if BENCH = 0
+msg_name:       db "nanobench-aa: baseline x ", 0
+%elif BENCH = 1
+msg_name:       db "nanobench-aa: syscall x ", 0
+%elif BENCH = 2
+msg_name:       db "nanobench-aa: in x ", 0
+%elif BENCH = 3
+msg_name:       db "nanobench-aa: cr8wr (mov cr0) x ", 0
+%elif BENCH = 4
+msg_name:       db "nanobench-aa: call/ret x ", 0
+%elif BENCH = 5
+msg_name:       db "nanobench-aa: pgfault x ", 0
+%elif BENCH = 6
+msg_name:       db "nanobench-aa: divzero x ", 0
+%else
+msg_name:       db "nanobench-aa: ptemod x ", 0
+%endif
+msg_fault:      db "nanobench-aa: unexpected exception", 10, 0
+
+    section .bss
+alignb 4096
+page_directory: resb 4096
+page_table:     resb 4096
+alignb 16
+                resb 4096
+user_stack_top:
+
+MULTIBOOT_END
