@@ -2,10 +2,12 @@
 // Debug Console commands in the spirit of the Bochs internal debugger (bochs.sourceforge.io, "internal
 // debugger"): `x/NF addr` examines memory (F: b bytes, w words, x/d dwords in hex/decimal, i instructions,
 // s string), `info gdt` and `info idt` decode descriptor tables (SDM Vol. 3A 3.4.5, 6.11), `info layers`
-// shows the privilege layers. Anything else typed in the console is an expression (expressions.ts).
+// shows the privilege layers; `info tss|tab|vmcs|tc|stats` are in inspectCommands.ts. Anything else typed in
+// the console is an expression (expressions.ts).
 import { disassembleOne } from '../emulator/disasm/disassembler';
 import { guestLayerAtCpl, LAYER_INFO } from '../emulator/vmm/layers';
 import { describeAccess } from './variables';
+import { describePageTables, describeStats, describeTranslationCache, describeTss, describeVmcs } from './inspectCommands';
 import type { DebugRuntime } from './runtime';
 
 const hex = (v: number, digits = 8): string => `0x${(v >>> 0).toString(16).padStart(digits, '0')}`;
@@ -26,11 +28,19 @@ export function runConsoleCommand(runtime: DebugRuntime, text: string): string {
       case 'gdt': return describeGdt(runtime);
       case 'idt': return describeIdt(runtime);
       case 'layers': return describeLayers(runtime);
+      case 'tss': return describeTss(runtime);
+      case 'tab': return describePageTables(runtime);
+      case 'vmcs': return describeVmcs(runtime);
+      case 'tc': return describeTranslationCache(runtime);
+      case 'stats': return describeStats(runtime);
       default: break;
     }
   }
-  return 'commands: x/NF addr (F = b w x d i s), info gdt, info idt, info layers; anything else is an expression (eax+4, dword [esp+8], label)';
+  return 'commands: x/NF addr (F = b w x d i s), info gdt|idt|tss|tab|vmcs|tc|layers|stats; anything else is an expression (eax+4, dword [esp+8], label)';
 }
+
+/** The console commands, for completion. */
+export const CONSOLE_COMMANDS: readonly string[] = ['info gdt', 'info idt', 'info tss', 'info tab', 'info vmcs', 'info tc', 'info layers', 'info stats', 'x/8x ', 'x/8i ', 'x/s ', 'help'];
 
 function examine(runtime: DebugRuntime, count: number, format: string, address: number): string {
   const n = Math.min(Math.max(count, 1), 256);

@@ -21,6 +21,7 @@ import { vectorName, type Transition } from '../emulator/vmm/transitions';
 import { BreakpointTable, type BreakpointRequest, type ResolvedBreakpoint } from './breakpoints';
 import { CallStackTracker, type GuestFrame } from './callStack';
 import { CpuRegisters } from './cpuAccess';
+import { DataBreakpointTable } from './dataBreakpoints';
 import { evaluateExpression, type ExpressionScope } from './expressions';
 import type { FileAccess } from './fileAccess';
 import type { LaunchConfig } from './launchArgs';
@@ -41,7 +42,7 @@ export const defaultScheduler: Scheduler =
     ? (cb) => (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate(cb)
     : (cb) => void setTimeout(cb, 0);
 
-export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'pause' | 'exception';
+export type StopReason = 'entry' | 'step' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' | 'pause' | 'exception';
 
 export interface StopInfo {
   readonly reason: StopReason;
@@ -135,6 +136,8 @@ export class DebugRuntime implements ExpressionScope {
   private shutdownReported = false;
   readonly tracker: CallStackTracker;
   readonly breakpoints: BreakpointTable;
+  /** Data breakpoints on guest memory, armed as CPU watchpoints. */
+  readonly dataBreakpoints = new DataBreakpointTable(() => this.registers?.core);
   /** Execution history and the reverse jobs (stepBack, reverseContinue). */
   readonly reverse: ReverseDebugger = new ReverseDebugger(this);
 
@@ -269,6 +272,7 @@ export class DebugRuntime implements ExpressionScope {
    */
   private runWatched(engine: ExecutionEngine, budget: number): GuestStop {
     this.watchingVmmEvents = true;
+    this.debugLoop = true; // data breakpoints (CPU watchpoints) are checked in the debug loop only
     try {
       for (let n = 0; n < budget; n++) {
         if (engine.activeHandler() === undefined) {
@@ -276,6 +280,7 @@ export class DebugRuntime implements ExpressionScope {
           if (pc === this.resumeFrom) this.resumeFrom = -1;
           else if (this.breakpoints.isBreakpointAddress(pc)) return { reason: 'breakpoint', detail: 'execution breakpoint' };
           this.resumeFrom = -1;
+          this.skipBreakpointAt = pc; // checked just above
         }
         const stop = this.guestStopOf(this.regs.halted() ? engine.run(1) : engine.step(), 1);
         if (this.vmmHit !== undefined) return { reason: 'vmm-trap', detail: VMM_TRAP_MARKER };
@@ -284,6 +289,7 @@ export class DebugRuntime implements ExpressionScope {
       return { reason: 'budget', detail: `ran ${budget} steps` };
     } finally {
       this.watchingVmmEvents = false;
+      this.debugLoop = false;
     }
   }
 
@@ -340,6 +346,7 @@ export class DebugRuntime implements ExpressionScope {
           return { reason: 'shutdown', detail: stop.reason };
         case 'stop':
           if (/magic breakpoint/.test(stop.message)) return { reason: 'magic-breakpoint', detail: stop.message };
+          if (stop.message === 'data breakpoint') return { reason: 'watchpoint', detail: stop.message };
           return { reason: 'vmm-stop', detail: `the VMM stopped the guest: ${stop.message}` };
       }
     }
@@ -566,10 +573,32 @@ export class DebugRuntime implements ExpressionScope {
           stop: { reason: 'exception', description: explained.sentence, exception: { id: hit.filter, name: explained.name, details: `#${t.seq} ${t.kind} ${t.from} → ${t.to}: ${t.reason}` } },
         };
       }
-      case 'breakpoint':
       case 'watchpoint':
+        return this.dataBreakpointStop();
+      case 'breakpoint':
         return undefined; // handled by the job (needs the breakpoint table)
     }
+  }
+
+  /** The CPU stopped after a watched access: stop if a data breakpoint's condition and hit count say so. */
+  private dataBreakpointStop(): JobResult | undefined {
+    const core = this.registers?.core;
+    const access = core?.lastWatchpoint;
+    if (core === undefined || access === null || access === undefined) return undefined;
+    core.lastWatchpoint = null;
+    const decision = this.dataBreakpoints.decide(access.address, access.write, (e) => this.evaluate(e));
+    for (const m of decision.messages) this.log(m);
+    if (!decision.stop) return undefined;
+    const value = this.readMemory(access.address & ~3, 4);
+    const what = `${access.write ? 'wrote' : 'read'} ${this.describeAddress(access.address)}`;
+    return {
+      kind: 'stop',
+      stop: {
+        reason: 'data breakpoint',
+        description: `Data breakpoint: the instruction before ${this.describeAddress(this.pc())} ${what}${value === undefined ? '' : ` (dword there is now 0x${value.toString(16)})`}`,
+        hitBreakpointIds: decision.ids,
+      },
+    };
   }
 
   private ended(exitCode: number, description: string): JobResult {

@@ -8,6 +8,8 @@ import { DebugSession, Event, ExitedEvent, InitializedEvent, OutputEvent, Respon
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { EXCEPTION_MNEMONICS } from '../emulator/vmm/transitions';
 import { isConsoleCommand, runConsoleCommand } from './consoleCommands';
+import { completionTargets } from './completions';
+import { dataIdOf, watchTarget, type DataAccessType } from './dataBreakpoints';
 import { disassembleAround, toDapInstructions } from './disassembly';
 import { AdapterError, ErrorCode, requireArgs, requireInteger, requireString } from './errors';
 import { basenameOf, type FileAccess } from './fileAccess';
@@ -234,6 +236,28 @@ export class HyperStepDebugSession extends DebugSession {
         rt.setExceptionFilters({ ...(vectors !== undefined ? { guestException: vectors } : {}), tripleFault: ids.has('triple-fault'), ...(vmmEvents.length > 0 ? { vmmEvents } : {}) });
         return { breakpoints: [...ids.keys()].map(() => ({ verified: true })) };
       },
+      dataBreakpointInfo: async (args) => {
+        const name = requireString(args, 'name', 'name');
+        if (args['variablesReference'] !== undefined && args['variablesReference'] !== 0) {
+          return { dataId: null, description: `${name} is a register: data breakpoints watch guest memory (add a watch such as "dword [${name}]")` };
+        }
+        if (!rt.isLaunched) return { dataId: null, description: 'launch the guest first' };
+        const target = args['asAddress'] === true
+          ? { address: parseMemoryReference(name), size: typeof args['bytes'] === 'number' ? Math.min(Math.max(args['bytes'], 1), 4096) : 4 }
+          : watchTarget(name, (e) => rt.evaluate(e));
+        const label = rt.describeAddress(target.address);
+        return { dataId: dataIdOf(target.address, target.size), description: `${target.size} byte${target.size === 1 ? '' : 's'} at ${label}`, accessTypes: ['read', 'write', 'readWrite'], canPersist: false };
+      },
+      setDataBreakpoints: async (args) => {
+        const list = args['breakpoints'];
+        if (!Array.isArray(list)) throw new AdapterError(ErrorCode.BadArguments, "'breakpoints' must be an array");
+        const requests = list.map((b: Record<string, unknown>, i) => {
+          const accessType = b['accessType'];
+          if (accessType !== undefined && accessType !== 'read' && accessType !== 'write' && accessType !== 'readWrite') throw new AdapterError(ErrorCode.BadArguments, `breakpoints[${i}].accessType must be read, write or readWrite`);
+          return { dataId: requireString(b, 'dataId', `breakpoints[${i}].dataId`), ...(accessType !== undefined ? { accessType: accessType as DataAccessType } : {}), ...optionalStrings(b, ['condition', 'hitCondition']) };
+        });
+        return { breakpoints: rt.dataBreakpoints.set(requests) };
+      },
       breakpointLocations: async (args) => {
         const source = requireArgs<{ path?: unknown }>(args, 'source');
         const path = requireString(source, 'path', 'source.path');
@@ -302,6 +326,16 @@ export class HyperStepDebugSession extends DebugSession {
         const signed = value | 0;
         const text = `${hex8(value)} (${value}${signed < 0 ? ` / ${signed}` : ''})`;
         return { result: text, type: 'dword', variablesReference: 0, memoryReference: hex8(value) };
+      },
+      completions: async (args) => {
+        const text = requireString(args, 'text', 'text');
+        const column = requireInteger(args, 'column', 'column');
+        const cursor = this.columnsStartAt1 ? column - 1 : column;
+        return {
+          targets: completionTargets(rt, text, cursor).map((t) => ({
+            label: t.label, type: t.type, start: this.clientColumn(t.start + 1), length: t.length, ...(t.detail === undefined ? {} : { detail: t.detail }),
+          })),
+        };
       },
       readMemory: async (args) => {
         this.requireStopped();
@@ -427,8 +461,12 @@ export function capabilities(): DebugProtocol.Capabilities {
     supportsHitConditionalBreakpoints: true,
     supportsLogPoints: true,
     supportsInstructionBreakpoints: true,
+    supportsDataBreakpoints: true,
+    supportsDataBreakpointBytes: true,
     supportsBreakpointLocationsRequest: true,
     supportsEvaluateForHovers: true,
+    supportsCompletionsRequest: true,
+    completionTriggerCharacters: [' ', '['],
     supportsSetVariable: true,
     supportsExceptionInfoRequest: true,
     supportsExceptionFilterOptions: true,

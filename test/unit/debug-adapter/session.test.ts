@@ -269,7 +269,7 @@ describe('debug adapter (DAP, in-process)', function () {
     await c.initializeRequest();
     assert.match(await expectError(c.threadsRequest().then(() => c.stackTraceRequest({ threadId: 1 }))), /launch first/);
     assert.match(await expectError(c.customRequest('noSuchRequest')), /unknown request/);
-    assert.match(await expectError(c.launchRequest({ program: KERNEL, technique: 'binary-translation' } as DebugProtocol.LaunchRequestArguments)), /binary-translation' is not implemented/);
+    assert.match(await expectError(c.launchRequest({ program: KERNEL, technique: 'quantum' } as DebugProtocol.LaunchRequestArguments)), /technique/);
     assert.match(await expectError(c.launchRequest({ program: KERNEL, technique: 'native', memoryMB: 'lots' } as DebugProtocol.LaunchRequestArguments)), /memoryMB/);
     assert.match(await expectError(c.launchRequest({ technique: 'native' } as DebugProtocol.LaunchRequestArguments)), /'program' is required/);
     assert.match(await expectError(c.launchRequest({ technique: 'native', program: '/no/such/file.asm' } as DebugProtocol.LaunchRequestArguments)), /cannot read/);

@@ -7,6 +7,8 @@ import { hitConditionMet, interpolate } from '../../../src/debug-adapter/breakpo
 import { evaluateExpression, ExpressionError, type ExpressionScope } from '../../../src/debug-adapter/expressions';
 import { composeLayeredStack, separatorLabel, type StackEntry } from '../../../src/debug-adapter/layeredStack';
 import { validateLaunchArgs } from '../../../src/debug-adapter/launchArgs';
+import { IMPLEMENTED_TECHNIQUES } from '../../../src/emulator/vmm/index';
+import { TECHNIQUES } from '../../../src/emulator/vmm/layers';
 import { Program } from '../../../src/debug-adapter/program';
 import { explainVmmEvent, matchVmmEvent, parseVmmFilter, type VmmEventFilter, type VmmEventFilterId } from '../../../src/debug-adapter/vmmEvents';
 import { fromBase64, parseVectorList, toBase64 } from '../../../src/debug-adapter/session';
@@ -68,10 +70,14 @@ describe('launch arguments', () => {
     assert.ok(v.notes.some((n) => n.includes('whatever')));
     assert.ok(v.notes.some((n) => n.includes('no effect')));
   });
-  it('refuses techniques that are not implemented yet, with a way forward', () => {
-    const v = validateLaunchArgs({ program: 'k.asm', technique: 'binary-translation' });
-    assert.ok('problems' in v);
-    assert.match(v.problems[0]!, /binary-translation' is not implemented.*native/);
+  it('accepts exactly the techniques the VMM implements and refuses the others with a way forward', () => {
+    for (const technique of TECHNIQUES) {
+      const v = validateLaunchArgs({ program: 'k.asm', technique });
+      if (IMPLEMENTED_TECHNIQUES.includes(technique)) assert.ok('config' in v, technique);
+      else assert.ok('problems' in v && new RegExp(`${technique}' is not implemented.*native`).test(v.problems[0]!), technique);
+    }
+    const unknown = validateLaunchArgs({ program: 'k.asm', technique: 'quantum' });
+    assert.ok('problems' in unknown);
   });
   it('accepts every technique the VMM has an engine for, and passes VT-x controls through the engine\'s parser', () => {
     for (const technique of ['native', 'trap-and-emulate', 'paravirtual', 'hardware-assisted']) {
