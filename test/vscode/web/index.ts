@@ -6,11 +6,25 @@ import * as vscode from 'vscode';
 
 const EXTENSION_ID = 'hyperstep-edu.hyperstep';
 
-interface HyperStepApi { readonly host: string; readonly debugType: string; readonly languageId: string; readonly activatedInMs: number }
+interface HyperStepApi { readonly host: string; readonly debugType: string; readonly languageId: string; readonly activatedInMs: number; readonly languageServerReady: Promise<void> }
 
 function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const hoverText = (hovers: vscode.Hover[]): string =>
+  hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
 
 const checks: [string, () => Promise<void>][] = [
   ['the extension runs in the web-worker host and activates on an .asm file', async () => {
@@ -31,6 +45,32 @@ const checks: [string, () => Promise<void>][] = [
   }],
   ['the web host has no Node process object (so the bundle is really the browser one)', async () => {
     check(typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== 'string', 'running in Node, not in a web worker');
+  }],
+  ['the language server starts in a worker of the web host and answers hover, completion and diagnostics', async () => {
+    const extension = vscode.extensions.getExtension<HyperStepApi>(EXTENSION_ID);
+    check(extension, `${EXTENSION_ID} is not loaded`);
+    const api = await extension.activate();
+    const started = Date.now();
+    await api.languageServerReady;
+    const folder = vscode.workspace.workspaceFolders![0]!;
+    const uri = vscode.Uri.joinPath(folder.uri, 'hello.asm');
+    // hello.asm line 6 is `    cli`: hover comes from the server in the worker (no other provider knows the class).
+    const hover = await waitFor('a hover on cli', async () => {
+      const text = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(5, 5)));
+      return /I\/O-sensitive/.test(text) ? text : undefined;
+    });
+    check(/\*\*cli\*\*/.test(hover), `hover text: ${hover}`);
+    const completion = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(6, 4));
+    const labels = new Set(completion.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label)));
+    check(labels.has('lgdt') && labels.has('vmcall'), `completion lacks mnemonics: ${[...labels].slice(0, 20).join(' ')}`);
+    // The web worker has no disk: an untitled guest is assembled from the editor's text alone.
+    const scratch = await vscode.workspace.openTextDocument({ language: 'hyperstep-nasm', content: 'bits 32\nstart:\n  frobnicate eax\n' });
+    const diagnostics = await waitFor('diagnostics on the untitled guest', async () => {
+      const list = vscode.languages.getDiagnostics(scratch.uri);
+      return list.length > 0 ? list : undefined;
+    });
+    check(diagnostics[0]!.range.start.line === 2, `diagnostic range: ${JSON.stringify(diagnostics[0]!.range)}`);
+    console.log(`HYPERSTEP_LANGUAGE_SERVER host=web readyAfterMs=${Date.now() - started}`);
   }],
 ];
 
