@@ -209,6 +209,13 @@ user_code:
     mov ebx, [MARKER]
     mov eax, 1
     int 0x80
+    xor ebx, ebx                        ; some ring-3 work: 1 + 2 + ... + 100
+    mov ecx, 100
+.sum:
+    add ebx, ecx
+    loop .sum
+    mov eax, 1
+    int 0x80
     mov dword [MARKER + 4], 0x55        ; dirty A's user page
     mov dword [USER_VA + 0x1000], 0x11223344   ; true #PF: user write, not present (error 6)
     mov ebx, [USER_VA + 0x1000]

@@ -41,7 +41,7 @@ describe('shadow paging under trap-and-emulate (machine)', function () {
     // The oracle first: the guest does what its comment says (A/D bits: 0x27 read, 0x67 written).
     assert.equal(
       qemu.serial,
-      'paging on\n00000041 00C0FFEE 00000042 00106000 \nuser: 00000041 \n#PF cr2/err: 00401000 00000006 \nuser: 11223344 \n' +
+      'paging on\n00000041 00C0FFEE 00000042 00106000 \nuser: 00000041 \nuser: 000013BA \n#PF cr2/err: 00401000 00000006 \nuser: 11223344 \n' +
         'cr3 -> address space B\nuser: 00000042 \n#PF cr2/err: 00401000 00000004 \nuser: 11223344 \n' +
         'entries: 00000027 00000027 00000067 00000067 00000000 00000027 00000027 00200003 \nframes: 00000055 11223344 00401000 \n',
     );

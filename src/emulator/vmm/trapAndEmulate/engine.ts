@@ -55,6 +55,17 @@ interface ActiveHandler {
   readonly instruction?: GuestInstruction;
 }
 
+/**
+ * Guest instructions are charged to the layer (CPL) they ran in. A slice that starts in ring 3 stays there
+ * (every way back to the kernel traps into the VMM); one that starts in the kernel can drop to ring 3 through
+ * an IRET the CPU executes without a trap, so once the guest has used ring 3, kernel slices run in chunks that
+ * start small after every VMM entry and double up to KERNEL_CHUNK_MAX: the chunk in which the IRET happens
+ * is charged to the kernel, so at most one chunk (typically < 8 instructions after the last trap) of user
+ * work per return to ring 3 is misattributed.
+ */
+const KERNEL_CHUNK_MIN = 8;
+const KERNEL_CHUNK_MAX = 4096;
+
 interface PendingEvent {
   kind: CpuEventKind;
   code: number;
@@ -83,6 +94,9 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   /** The real CR3 the guest booted with (restored while guest paging is off). */
   protected bootCr3 = 0;
   private shadowHooks: ShadowPagingHooks | undefined;
+  /** The guest has run ring-3 code: kernel slices are chunked (see KERNEL_CHUNK_MIN). */
+  protected userModeSeen = false;
+  private kernelChunk = KERNEL_CHUNK_MIN;
 
   constructor(protected readonly machine: Machine, protected readonly options: TrapAndEmulateOptions) {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('trap-and-emulate needs the IA-32 core (createPcMachine)');
@@ -188,12 +202,20 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       }
       const window = this.vcpu.pendingVectors.length > 0 && !this.vcpu.halted;
       const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
+      let limit = Math.min(remaining, this.sliceLimit());
+      if (layer === 'guest-user') {
+        this.userModeSeen = true;
+      } else if (this.userModeSeen) {
+        limit = Math.min(limit, this.kernelChunk);
+        this.kernelChunk = Math.min(this.kernelChunk * 2, KERNEL_CHUNK_MAX);
+      }
       const before = this.cpu.retired;
-      const stop = this.machine.run(window ? 1 : Math.max(1, Math.min(remaining, this.sliceLimit())));
+      const stop = this.machine.run(window ? 1 : Math.max(1, limit));
       const ran = this.cpu.retired - before;
       this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
       remaining -= Math.max(ran, 1);
       if (stop.reason === 'cpu-event') {
+        this.kernelChunk = KERNEL_CHUNK_MIN;
         const problem = this.handlePending();
         if (problem !== undefined) return problem;
         continue;
