@@ -3,7 +3,7 @@
 // (save guest state → decode translated instruction → emulate on the virtual CPU → advance guest EIP → resume).
 // Semantics: SDM Vol. 2B POPF/PUSHF (flag rules at CPL 0), SGDT/SIDT (limit, then 32-bit base), SLDT/STR/SMSW
 // (a 32-bit register receives the whole value, memory 16 bits — as the CPU core does), MOV r/m, Sreg and PUSH
-// Sreg (zero-extended selector). Stack and memory accesses go through the guest's own segments; a failing one
+// Sreg (zero-extended selector), far JMP/CALL/RET within the virtual kernel. Stack and memory accesses go through the guest's own segments; a failing one
 // is reflected to the guest as #SS(0) / #GP(0).
 
 import { DecodedInstruction, decodeInstruction } from '../../isa/decoder';
@@ -12,7 +12,7 @@ import type { HandlerDefinition, StepResult } from '../handlerSteps';
 import { step } from '../handlerSteps';
 import { SegmentRegister } from '../trapAndEmulate/guestAccess';
 import type { TrapContext } from '../trapAndEmulate/handlers';
-import { virtualizedEflags } from '../trapAndEmulate/reflect';
+import { compressedSelector, virtualizedEflags } from '../trapAndEmulate/reflect';
 
 const GP = 13;
 const SS_FAULT = 12;
@@ -108,9 +108,57 @@ function emulate(c: TrapContext): StepResult {
       c.notes.push(`pushed the guest's SS selector 0x${selector.toString(16)}`);
       return undefined;
     }
+    case 'jmp':
+    case 'call':
+      return farTransfer(c, d, mnemonic === 'call', size);
+    case 'retf':
+      return farReturn(c, d, size);
     default:
       return { finish: { kind: 'stop', message: `the BT VMM has no emulation for "${text}"` } };
   }
+}
+
+/**
+ * JMP/CALL ptr16:32 or m16:32 within the virtual kernel (SDM Vol. 2 JMP/CALL "far"): CALL pushes the guest's
+ * CS (RPL 0, as bare metal would) and return EIP; the target selector is loaded with ring compression.
+ */
+function farTransfer(c: TrapContext, d: DecodedInstruction, isCall: boolean, size: 2 | 4): StepResult {
+  const g = c.guest;
+  let selector = d.farSelector & 0xffff;
+  let offset = d.immediate >>> 0;
+  if (d.isMemory) {
+    const address = c.instruction?.memoryAddress;
+    const low = address === undefined ? undefined : g.readLinear(address, size);
+    const high = address === undefined ? undefined : g.readLinear((address + size) >>> 0, 2);
+    if (low === undefined || high === undefined) return reflect(GP);
+    offset = low;
+    selector = high;
+  }
+  if ((selector & 3) === 3) return { finish: { kind: 'stop', message: `${c.instruction?.text}: a far transfer to ring 3 is not emulated (use iret)` } };
+  if (isCall) {
+    const returnEip = (g.getEip() + (c.instruction?.length ?? 0)) >>> 0;
+    if (!push(c, virtualSelector(g.getSelector(SegmentRegister.CS)), size) || !push(c, returnEip, size)) return reflect(SS_FAULT);
+  }
+  if (!g.loadSegment(SegmentRegister.CS, compressedSelector(selector))) return { finish: { kind: 'reflect', vector: GP, errorCode: selector & 0xfffc } };
+  g.setEip(size === 2 ? offset & 0xffff : offset);
+  c.notes.push(`far ${isCall ? 'call' : 'jmp'} to 0x${selector.toString(16)}:0x${offset.toString(16)} (real CS 0x${compressedSelector(selector).toString(16)} after ring compression)`);
+  return { goto: 'resume' };
+}
+
+/** RETF [imm16] to the virtual kernel: pop EIP and CS, load CS with ring compression (SDM Vol. 2 RET "far"). */
+function farReturn(c: TrapContext, d: DecodedInstruction, size: 2 | 4): StepResult {
+  const g = c.guest;
+  const ssBase = g.getSegmentBase(SegmentRegister.SS);
+  const esp = g.getGpr(4);
+  const eip = g.readLinear((ssBase + esp) >>> 0, size);
+  const selector = g.readLinear((ssBase + esp + size) >>> 0, 2);
+  if (eip === undefined || selector === undefined) return reflect(SS_FAULT);
+  if ((selector & 3) === 3) return { finish: { kind: 'stop', message: `${c.instruction?.text}: a far return to ring 3 is not emulated (use iret)` } };
+  if (!g.loadSegment(SegmentRegister.CS, compressedSelector(selector))) return { finish: { kind: 'reflect', vector: GP, errorCode: selector & 0xfffc } };
+  g.setGpr(4, (esp + 2 * size + (d.immediateSize > 0 ? d.immediate & 0xffff : 0)) | 0);
+  g.setEip(eip);
+  c.notes.push(`far return to 0x${selector.toString(16)}:0x${eip.toString(16)}`);
+  return { goto: 'resume' };
 }
 
 /** The handler of an `emulate` callout (pushf, popf, sgdt, sidt, sldt, str, smsw, mov from ss, push ss). */

@@ -77,7 +77,9 @@ export function classify(form: InstructionForm, d: DecodedInstruction, adaptive:
   if (sdm === 'IRETD' || sdm === 'IRET') return { kind: 'callout', callout: 'iret', why: 'iret: to the virtual kernel the VMM emulates it on the virtual CPU; to ring 3 it runs at its guest address', endsUnit: true };
   if (sdm === 'RET' || sdm === 'RET Iw' || sdm === 'CALL Ev' || sdm === 'JMP Ev') return inPlace(INDIRECT_WHY);
   if (sdm === 'INT Ib' || sdm === 'INT3' || sdm === 'INTO') return inPlace('software interrupt: delivered through the guest\'s virtual IDT by the VMM');
-  if (sdm.endsWith(' Ap') || sdm.endsWith(' Mp') || sdm.startsWith('RETF')) return inPlace('far transfer: executed at its guest address, checked against the shadow GDT, then the target is looked up');
+  if (sdm.endsWith(' Ap') || sdm.endsWith(' Mp') || sdm.startsWith('RETF')) {
+    return { kind: 'callout', callout: 'emulate', why: 'far transfer: the VMM pushes and loads the guest\'s CS (RPL 0 for the guest, ring-compressed for the CPU), then looks up the target', endsUnit: true };
+  }
   if (form.category === 'control' || form.blockBoundary && form.virtualization !== 'innocuous' && !sdm.startsWith('MOV Sw') && !sdm.startsWith('POP ')) {
     return inPlace(`${form.virtualization === 'innocuous' ? 'control flow' : form.virtualization}: executed at its guest address by the VMM`);
   }

@@ -160,8 +160,12 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   }
 
   override step(): EngineStop {
+    if (!this.attached) {
+      const problem = this.attach();
+      if (problem !== undefined) return problem;
+    }
     if (this.translating !== null) return this.finishTranslation(false) ?? { kind: 'step-done' };
-    if (!this.attached || this.active !== null) return super.step();
+    if (this.active !== null) return super.step();
     this.inPlaceSlice = false;
     if (this.inPlaceArmed) {
       this.inPlaceArmed = false;
@@ -469,8 +473,11 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     this.writeCounts.set(linear, count);
     if (count === ADAPTIVE_THRESHOLD && !this.adaptive.has(linear)) {
       this.adaptive.add(linear);
-      const translation = this.cache.translationAt(writer);
-      if (translation !== undefined) this.cache.invalidate(translation, `adaptive re-translation: the store at 0x${linear.toString(16)} kept writing to pages with translated code`);
+      // Every live translation holding the store is re-translated with it as a callout (the running one too).
+      const holders = this.cache.containing(linear);
+      const running = this.cache.translationAt(writer);
+      if (running !== undefined && !holders.includes(running)) holders.push(running);
+      for (const t of holders) this.cache.invalidate(t, `adaptive re-translation: the store at 0x${linear.toString(16)} kept writing to pages with translated code`);
       this.cache.counters.adaptiveRetranslations++;
     }
   }

@@ -205,6 +205,13 @@ export class TranslationCache {
     this.counters.invalidations++;
   }
 
+  /** Live fragments whose guest instructions include one starting at `linear`. */
+  containing(linear: number): Translation[] {
+    const out: Translation[] = [];
+    for (const t of this.byPage.get(linear >>> 12) ?? []) if (t.plan.instructions.some((i) => i.guestAddress === linear)) out.push(t);
+    return out;
+  }
+
   /** Guest pages holding live fragments (the engine keeps them marked so writes to them are reported). */
   livePages(): IterableIterator<number> {
     return this.byPage.keys();
