@@ -99,6 +99,67 @@ pkg.contributes = {
   ],
   snippets: [{ language: 'hyperstep-nasm', path: './snippets/hyperstep-nasm.code-snippets' }],
   breakpoints: [{ language: 'hyperstep-nasm' }],
+  // The views of issue 8 (src/extension/views): commands, the two inspection trees in Run and Debug, and the
+  // Getting Started walkthrough (open a sample → F5 → the first trap in the call stack → the activity view).
+  commands: [
+    { command: 'hyperstep.showActivity', title: 'Show VMM Activity', category: 'HyperStep', icon: '$(pulse)' },
+    { command: 'hyperstep.compareTechniques', title: 'Compare Techniques', category: 'HyperStep', icon: '$(graph)' },
+    { command: 'hyperstep.showLayers', title: 'Show Layers Diagram', category: 'HyperStep', icon: '$(layers)' },
+    { command: 'hyperstep.openSample', title: 'Open the POPF Sample', category: 'HyperStep' },
+    { command: 'hyperstep.openTranslation', title: 'Open Translation', category: 'HyperStep' },
+  ],
+  menus: {
+    commandPalette: [
+      { command: 'hyperstep.showActivity', when: 'debugType == hyperstep' },
+      { command: 'hyperstep.compareTechniques', when: 'debugType == hyperstep' },
+      { command: 'hyperstep.showLayers', when: 'debugType == hyperstep' },
+      { command: 'hyperstep.openTranslation', when: 'false' },
+    ],
+    'debug/toolBar': [{ command: 'hyperstep.showActivity', when: 'debugType == hyperstep', group: 'navigation@100' }],
+  },
+  views: {
+    debug: [
+      { id: 'hyperstep.translationCache', name: 'Translation Cache', when: 'debugType == hyperstep' },
+      { id: 'hyperstep.vmcs', name: 'VMCS', when: 'debugType == hyperstep' },
+    ],
+  },
+  walkthroughs: [
+    {
+      id: 'hyperstep.gettingStarted',
+      title: 'Get started with HyperStep',
+      description: 'Run a guest kernel under an embedded hypervisor and watch it trap into the VMM.',
+      steps: [
+        {
+          id: 'openSample',
+          title: 'Open a sample guest',
+          description: 'The POPF lesson: a kernel that disables interrupts the way real code does, and loses them under trap-and-emulate.\n[Open the POPF sample](command:hyperstep.openSample)',
+          media: { markdown: 'media/walkthrough/open-sample.md' },
+          completionEvents: ['onCommand:hyperstep.openSample'],
+        },
+        {
+          id: 'startDebugging',
+          title: 'Press F5',
+          description: 'With the .asm file in the editor, F5 assembles it in memory and boots it under trap-and-emulate, stopped at its entry point. No launch.json needed.\n[Start debugging](command:workbench.action.debug.start)',
+          media: { markdown: 'media/walkthrough/start-debugging.md' },
+          completionEvents: ['onContext:inDebugMode'],
+        },
+        {
+          id: 'firstTrap',
+          title: 'See the first trap in the call stack',
+          description: 'Tick "VMM traps" in the Breakpoints view and continue: the guest stops where the VMM took over, and the Call Stack shows the guest frame, the trap separator and the VMM frame.',
+          media: { markdown: 'media/walkthrough/first-trap.md' },
+          completionEvents: ['onView:workbench.debug.callStackView'],
+        },
+        {
+          id: 'activity',
+          title: 'Open the VMM activity view',
+          description: 'Every transition as a timeline, a histogram by reason and cycles per layer; click an event to jump to the guest line. Then compare the techniques side by side.\n[Show VMM Activity](command:hyperstep.showActivity)\n[Compare Techniques](command:hyperstep.compareTechniques)',
+          media: { markdown: 'media/walkthrough/activity.md' },
+          completionEvents: ['onCommand:hyperstep.showActivity'],
+        },
+      ],
+    },
+  ],
   debuggers: [
     {
       type: 'hyperstep',

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { registerDebugAdapterFactory } from './debugAdapterFactory';
 import { HyperStepConfigurationProvider } from './debugConfiguration';
 import { DEBUG_TYPE, INCLUDE_PATHS_NOTIFICATION, LANGUAGE_ID } from './ids';
+import { registerViews, type HyperStepViews } from './views/index';
 
 /** A started language client, as far as the composition root cares. */
 export interface LanguageClientHandle {
@@ -39,6 +40,8 @@ export interface HyperStepApi {
   readonly activatedInMs: number;
   /** Resolves when the language server has started (rejects with its error if it could not). */
   readonly languageServerReady: Promise<void>;
+  /** The views (activity, compare, layers panels, TC and VMCS trees, status bar), for the extension-host tests. */
+  readonly views: HyperStepViews;
 }
 
 export function activateHyperStep(context: vscode.ExtensionContext, host: ExtensionHost): HyperStepApi {
@@ -49,6 +52,7 @@ export function activateHyperStep(context: vscode.ExtensionContext, host: Extens
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
   );
   registerDebugAdapterFactory(context);
+  const views = registerViews(context);
   // The language server starts in the background: activation never waits for it, and a failure is shown
   // in the output channel rather than breaking the debugger.
   // Creating the client can throw too (code-server's web-worker host refuses workers for extensions
@@ -67,5 +71,5 @@ export function activateHyperStep(context: vscode.ExtensionContext, host: Extens
     languageServerReady = Promise.reject(e);
   }
   languageServerReady.catch((e: unknown) => void vscode.window.showWarningMessage(`HyperStep language server failed to start: ${String(e)}`));
-  return { host: host.kind, debugType: DEBUG_TYPE, languageId: LANGUAGE_ID, activatedInMs: Date.now() - started, languageServerReady };
+  return { host: host.kind, debugType: DEBUG_TYPE, languageId: LANGUAGE_ID, activatedInMs: Date.now() - started, languageServerReady, views };
 }

@@ -1,0 +1,124 @@
+// One webview panel fed by a debug-session request: the VMM activity, the layers diagram and the compare chart
+// are each a DataPanel. It opens (or reveals) a single panel, loads media/<script>.js under the strict CSP,
+// posts `{ type: 'data', body }` whenever it fetched new data, and answers the page's messages: 'ready'
+// (page loaded: send the newest data), 'refresh', and 'open' (a click on an event: open the guest's line).
+import * as vscode from 'vscode';
+import { webviewOptions, webviewPage } from './webviewHtml';
+
+/** Messages the pages send (media/*.js). */
+type PageMessage = { readonly type: 'ready' } | { readonly type: 'refresh' } | { readonly type: 'open'; readonly path: string; readonly line: number };
+
+export interface DataPanelSpec<T> {
+  readonly viewType: string;
+  readonly title: string;
+  /** media/<script>.js */
+  readonly script: string;
+  /** Static markup the script fills in (ids it looks up). */
+  readonly body: string;
+  fetch(session: vscode.DebugSession): Promise<T>;
+}
+
+export class DataPanel<T> implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private session: vscode.DebugSession | undefined;
+  private latest: T | undefined;
+  private pageReady = false;
+  private fetching: Promise<T | undefined> | undefined;
+  /** Milliseconds of the last fetch (request round trip), for the numbers the tests report. */
+  lastFetchMs = 0;
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly spec: DataPanelSpec<T>) {}
+
+  get webviewPanel(): vscode.WebviewPanel | undefined {
+    return this.panel;
+  }
+
+  /** The newest data the panel received (what the page draws). */
+  get data(): T | undefined {
+    return this.latest;
+  }
+
+  /** Opens or reveals the panel for a session and loads its data; resolves with the data sent to the page. */
+  async show(session: vscode.DebugSession): Promise<T | undefined> {
+    this.session = session;
+    if (this.panel === undefined) {
+      const panel = vscode.window.createWebviewPanel(this.spec.viewType, this.spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(this.extensionUri, true));
+      this.panel = panel;
+      this.pageReady = false;
+      panel.webview.html = webviewPage(panel.webview, this.extensionUri, { title: this.spec.title, body: this.spec.body, script: this.spec.script });
+      panel.webview.onDidReceiveMessage((m: PageMessage) => void this.onMessage(m));
+      panel.onDidDispose(() => {
+        this.panel = undefined;
+        this.pageReady = false;
+      });
+    } else {
+      this.panel.reveal(undefined, true);
+    }
+    return this.refresh();
+  }
+
+  /** Fetches fresh data for the panel's session (coalesces concurrent refreshes). */
+  refresh(): Promise<T | undefined> {
+    const session = this.session;
+    if (session === undefined || this.panel === undefined) return Promise.resolve(undefined);
+    if (this.fetching !== undefined) return this.fetching;
+    const started = Date.now();
+    this.post({ type: 'busy' });
+    this.fetching = this.spec.fetch(session).then(
+      (data) => {
+        this.lastFetchMs = Date.now() - started;
+        this.latest = data;
+        this.post({ type: 'data', body: data });
+        return data;
+      },
+      (e: unknown) => {
+        this.post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+        return undefined;
+      },
+    ).finally(() => {
+      this.fetching = undefined;
+    });
+    return this.fetching;
+  }
+
+  /** The session this panel shows ended: keep the last picture, say so. */
+  sessionEnded(session: vscode.DebugSession): void {
+    if (this.session?.id !== session.id) return;
+    this.session = undefined;
+    this.post({ type: 'ended' });
+  }
+
+  isShowing(session: vscode.DebugSession): boolean {
+    return this.panel !== undefined && this.session?.id === session.id;
+  }
+
+  private post(message: unknown): void {
+    if (this.panel !== undefined && this.pageReady) void this.panel.webview.postMessage(message);
+  }
+
+  private async onMessage(message: PageMessage): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        this.pageReady = true;
+        if (this.latest !== undefined) this.post({ type: 'data', body: this.latest });
+        break;
+      case 'refresh':
+        await this.refresh();
+        break;
+      case 'open':
+        await openGuestLine(message.path, message.line);
+        break;
+    }
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+  }
+}
+
+/** Opens a guest source file at a 1-based line in the first editor column, selecting the line. */
+export async function openGuestLine(path: string, line: number): Promise<vscode.TextEditor> {
+  const uri = /^[a-z][a-z0-9+.-]*:/i.test(path) ? vscode.Uri.parse(path) : vscode.Uri.file(path);
+  const position = new vscode.Position(Math.max(0, line - 1), 0);
+  return vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position), preserveFocus: false });
+}

@@ -1,0 +1,175 @@
+// The views of issue 8 inside the real VS Code extension host (code-server 1.100): a trap-and-emulate session of
+// the POPF lesson stopped after its first VMM trap; the VMM activity, layers and compare commands open their
+// webview panels (strict CSP, nonce'd scripts, nothing remote) with the session's data fetched through the same
+// code path the panels use; the translation-cache and VMCS trees answer with children; the status bar names
+// the technique. Prints how long the activity view took to populate with N events.
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { hyperStep, waitFor, workspaceFolder } from './helpers';
+
+interface ActivityBody {
+  readonly technique: string;
+  readonly events: readonly { readonly seq: number; readonly kind: string; readonly reason: string; readonly location?: { path: string; line: number } }[];
+  readonly histogram: readonly { readonly reason: string; readonly kind: string; readonly count: number }[];
+  readonly cyclesPerLayer: readonly { readonly layer: string; readonly cycles: number }[];
+}
+interface LayersBody { readonly hypervisorType: string; readonly layers: readonly { layer: string }[]; readonly activePath: readonly string[] }
+interface CompareBody { readonly rows: readonly { technique: string; outcome: string; totalCycles: number; countsByKind: Record<string, number> }[] }
+interface Panel<T> { readonly webviewPanel: vscode.WebviewPanel | undefined; readonly data: T | undefined; readonly lastFetchMs: number }
+interface Tree { getChildren(element?: unknown): Promise<(vscode.TreeItem | unknown)[]>; getTreeItem(element: unknown): vscode.TreeItem }
+/** The part of the extension's API (src/extension/views/index.ts HyperStepViews) these tests read; kept structural. */
+interface ViewsApi {
+  readonly views: {
+    readonly activity: Panel<ActivityBody>;
+    readonly layers: Panel<LayersBody>;
+    readonly compare: Panel<CompareBody>;
+    readonly translationCache: Tree;
+    readonly vmcs: Tree;
+    readonly statusBar: { readonly item: vscode.StatusBarItem };
+  };
+}
+
+/** Stopped events each hyperstep session sent, counted by a debug adapter tracker. */
+class StopCounter implements vscode.Disposable {
+  readonly stops = new Map<string, number>();
+  private readonly registration = vscode.debug.registerDebugAdapterTrackerFactory('hyperstep', {
+    createDebugAdapterTracker: (session) => ({
+      onDidSendMessage: (m: { type: string; event?: string }) => {
+        if (m.type === 'event' && m.event === 'stopped') this.stops.set(session.id, (this.stops.get(session.id) ?? 0) + 1);
+      },
+    }),
+  });
+
+  waitForStop(session: vscode.DebugSession, count: number): Promise<true> {
+    return waitFor(`stop #${count}`, () => ((this.stops.get(session.id) ?? 0) >= count ? true : undefined), 30_000);
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+  }
+}
+
+function checkWebview(panel: vscode.WebviewPanel | undefined, viewType: string): void {
+  assert.ok(panel, `the ${viewType} webview panel was not created`);
+  assert.equal(panel.viewType, viewType);
+  const html = panel.webview.html;
+  const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+  assert.match(csp, /default-src 'none'/, `weak CSP: ${csp}`);
+  const nonce = /script-src 'nonce-([0-9a-f]{32})'/.exec(csp)?.[1];
+  assert.ok(nonce, `no script nonce in the CSP: ${csp}`);
+  const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]!);
+  assert.ok(scripts.length >= 2 && scripts.every((s) => s.includes(`nonce="${nonce}"`)), 'every script carries the nonce');
+  assert.doesNotMatch(html, /https?:\/\/(?!127\.0\.0\.1|localhost)[a-z]/i, 'the page references a remote resource');
+}
+
+suite('hyperstep views in VS Code', function () {
+  this.timeout(120_000);
+  let counter: StopCounter;
+  let session: vscode.DebugSession;
+  let api: ViewsApi;
+  const popf = (): vscode.Uri => vscode.Uri.file(path.join(hyperStep().extensionPath, 'samples', 'vmm', 'popf-demo.asm'));
+
+  suiteSetup(async () => {
+    counter = new StopCounter();
+    api = (await hyperStep().activate()) as unknown as ViewsApi;
+    const started = new Promise<vscode.DebugSession>((resolve) => {
+      const l = vscode.debug.onDidStartDebugSession((s) => {
+        if (s.type === 'hyperstep') {
+          l.dispose();
+          resolve(s);
+        }
+      });
+    });
+    assert.equal(await vscode.debug.startDebugging(workspaceFolder(), {
+      type: 'hyperstep', request: 'launch', name: 'views: POPF lesson', program: popf().fsPath, technique: 'trap-and-emulate', architecture: 'monolithic', stopOnEntry: true,
+    }), true);
+    session = await started;
+    await counter.waitForStop(session, 1);
+    // Stop on the first trap the VMM takes for a cli (the session's own exception filter request).
+    await session.customRequest('setExceptionBreakpoints', { filters: [], filterOptions: [{ filterId: 'vmm-trap', condition: 'cli' }] });
+    await session.customRequest('continue', { threadId: 1 });
+    await counter.waitForStop(session, 2);
+  });
+
+  suiteTeardown(async () => {
+    counter.dispose();
+    if (vscode.debug.activeDebugSession !== undefined) await vscode.debug.stopDebugging();
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('the status bar names the technique and architecture of the session', async () => {
+    const item = api.views.statusBar.item;
+    await waitFor('the status bar text', () => (/trap-and-emulate · monolithic/.test(item.text) ? true : undefined));
+    assert.doesNotMatch(item.text, /REVERSE/);
+  });
+
+  test('HyperStep: Show VMM Activity opens the webview with the trap counts of the running session', async () => {
+    const started = Date.now();
+    const body = (await vscode.commands.executeCommand('hyperstep.showActivity')) as ActivityBody | undefined;
+    const elapsed = Date.now() - started;
+    assert.ok(body, 'the command returned no data');
+    checkWebview(api.views.activity.webviewPanel, 'hyperstep.activity');
+    assert.equal(api.views.activity.data, body, 'the panel holds the data the command fetched');
+    assert.equal(body.technique, 'trap-and-emulate');
+    const traps = body.histogram.filter((h) => h.kind === 'trap').reduce((s, h) => s + h.count, 0);
+    assert.ok(traps > 0, 'no traps in the histogram');
+    assert.equal(body.histogram.find((h) => /#GP: cli/.test(h.reason))?.count, 1, 'the first cli trap is counted once');
+    const cli = body.events.find((e) => /#GP: cli/.test(e.reason));
+    assert.ok(cli?.location?.path.endsWith('popf-demo.asm'), `the cli event is not located in the guest source: ${JSON.stringify(cli)}`);
+    assert.ok(body.cyclesPerLayer.some((l) => l.layer === 'vmm' && l.cycles > 0));
+    console.log(`      activity view: ${body.events.length} events, ${traps} traps; command → data in ${elapsed} ms (request ${api.views.activity.lastFetchMs} ms)`);
+  });
+
+  test('HyperStep: Show Layers Diagram draws the monolithic type 1 configuration with the current path', async () => {
+    const body = (await vscode.commands.executeCommand('hyperstep.showLayers')) as LayersBody | undefined;
+    assert.ok(body);
+    checkWebview(api.views.layers.webviewPanel, 'hyperstep.layers');
+    assert.equal(body.hypervisorType, 'type 1');
+    assert.deepEqual(body.layers.map((l) => l.layer), ['guest-user', 'guest-kernel', 'vmm', 'device']);
+    assert.ok(body.activePath.includes('guest-kernel'), `active path: ${body.activePath.join(' ← ')}`);
+  });
+
+  test('the translation-cache and VMCS trees answer for the session (with the reason under trap-and-emulate)', async () => {
+    for (const [tree, pattern] of [[api.views.translationCache, /no translation cache/], [api.views.vmcs, /no VMCS/]] as const) {
+      const children = await tree.getChildren();
+      assert.equal(children.length, 1);
+      const label = tree.getTreeItem(children[0]).label;
+      assert.match(typeof label === 'string' ? label : label?.label ?? '', pattern);
+    }
+  });
+
+  test('HyperStep: Compare Techniques runs the guest under each technique and charts the rows', async () => {
+    const started = Date.now();
+    const body = (await vscode.commands.executeCommand('hyperstep.compareTechniques', { techniques: ['native', 'trap-and-emulate'] })) as CompareBody | undefined;
+    assert.ok(body, 'the compare command returned no data');
+    checkWebview(api.views.compare.webviewPanel, 'hyperstep.compare');
+    const [native, tae] = body.rows;
+    assert.equal(native?.outcome, 'exit 0x21');
+    assert.equal(tae?.outcome, 'exit 0x25', 'trap-and-emulate loses the interrupt state (the lesson)');
+    assert.ok((tae?.countsByKind['trap'] ?? 0) > 0 && (native?.countsByKind['trap'] ?? 0) === 0);
+    assert.ok(tae!.totalCycles > native!.totalCycles);
+    console.log(`      compare (2 techniques, POPF lesson): ${Date.now() - started} ms`);
+  });
+
+  test('a session with many transitions: the activity view fetches them all', async () => {
+    const lines = new TextDecoder().decode(await vscode.workspace.fs.readFile(popf())).split('\n');
+    const lostLine = lines.findIndex((l) => /^\.lost:/.test(l)) + 1;
+    await session.customRequest('setExceptionBreakpoints', { filters: [] });
+    const bp = new vscode.SourceBreakpoint(new vscode.Location(popf(), new vscode.Position(lostLine, 0)));
+    vscode.debug.addBreakpoints([bp]);
+    try {
+      const before = counter.stops.get(session.id) ?? 0;
+      await session.customRequest('continue', { threadId: 1 });
+      await counter.waitForStop(session, before + 1);
+      const started = Date.now();
+      const body = (await vscode.commands.executeCommand('hyperstep.showActivity')) as ActivityBody;
+      const elapsed = Date.now() - started;
+      assert.ok(body.events.length > 500, `only ${body.events.length} events at the end of the lesson`);
+      assert.ok(body.histogram.some((h) => h.kind === 'interrupt-injection' && h.count > 0), 'the VMM injected timer interrupts');
+      console.log(`      activity view populated with ${body.events.length} events in ${elapsed} ms (request ${api.views.activity.lastFetchMs} ms)`);
+    } finally {
+      vscode.debug.removeBreakpoints([bp]);
+    }
+  });
+});
