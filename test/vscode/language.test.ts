@@ -2,6 +2,8 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { fixtureUri } from './helpers';
+// The language-server suite lives in its own file; this import registers it with the extension-host run.
+import './languageServer.test';
 
 suite('language', () => {
   test('.asm files get the hyperstep-nasm language', async () => {
