@@ -129,8 +129,10 @@ export class Assembler {
       mine.address = s.address;
       mine.loadAddress = s.loadAddress;
     }
+    this.seededLayout = previous.layoutSignature();
     for (const sym of previous.symbols.values()) {
       if (sym.definedPass <= 0 || (sym.kind !== 'label' && sym.kind !== 'equ')) continue;
+      this.seededPending++;
       this.symbols.set(sym.name, {
         name: sym.name, kind: sym.kind, section: sym.section, offset: sym.offset, base: sym.base, known: sym.known, global: false,
         definedPass: -1, order: sym.order, externIndex: -1, origin: sym.origin, column: sym.column,
@@ -142,9 +144,19 @@ export class Assembler {
     }
   }
 
+  /** Section layout of the assembly this one was seeded from ('' when cold). */
+  private seededLayout = '';
+  /** Seeded symbols not yet redefined in this pass (a deleted label keeps this above zero). */
+  private seededPending = 0;
+  /** Lookups in this pass that found no value (forward references to not-yet-defined symbols). */
+  private unresolvedLookups = 0;
+  /** Warnings NASM gives in its first pass only (kept although later passes start a fresh sink). */
+  private firstPassWarnings: DiagnosticSink | undefined;
+
   run(): void {
     let previousLayout = '';
     for (this.pass = 1; this.pass <= MAX_PASSES; this.pass++) {
+      if (this.pass === 2) this.firstPassWarnings = this.sink;
       this.startPass();
       this.swapStatementPositions();
       for (let k = 0; k < this.statements.length; k++) {
@@ -157,9 +169,21 @@ export class Assembler {
       const layout = this.layoutSignature();
       const stable = !this.changed && layout === previousLayout;
       previousLayout = layout;
-      if (stable && this.pass >= 2) return;
+      if (stable && this.pass >= 2) return this.keepFirstPassWarnings();
+      // A seeded first pass is already final when every value it used was defined, every seeded symbol
+      // was redefined with the value it was seeded with, and the layout did not move: a second pass
+      // would see exactly the same values (editors re-assemble after one-line edits in one pass).
+      if (this.pass === 1 && this.seededLayout !== '' && !this.changed && this.unresolvedLookups === 0 && this.seededPending === 0 && layout === this.seededLayout) return;
     }
+    this.keepFirstPassWarnings();
     this.sink.report('error', this.statements[0]?.line.origin ?? { file: '', line: 1 }, 1, 1, `unable to find valid values for all labels after ${MAX_PASSES} passes; stalled`);
+  }
+
+  private keepFirstPassWarnings(): void {
+    const first = this.firstPassWarnings;
+    if (!first) return;
+    // The final pass's diagnostics first, so first-pass warnings never push errors past the sink's cap.
+    for (const d of first.items) if (d.severity === 'warning') this.sink.report('warning', originOf(d), d.column, d.endColumn, d.message);
   }
 
   /** In the final (strict) passes an undefined symbol is an error; pass 1 treats it as a forward reference. */
@@ -169,6 +193,7 @@ export class Assembler {
 
   private startPass(): void {
     this.symbolOrder = 0;
+    this.unresolvedLookups = 0;
     this.sink = new DiagnosticSink();
     this.emittedCount = 0;
     this.changed = false;
@@ -189,7 +214,7 @@ export class Assembler {
     if (this.format === 'bin') this.layoutBin();
   }
 
-  private layoutSignature(): string {
+  layoutSignature(): string {
     return this.sections.map((s) => `${s.address}:${s.size}`).join(',');
   }
 
@@ -257,6 +282,13 @@ export class Assembler {
     const offset = this.statementStart >= 0 ? this.statementStart : this.current.size;
     if (this.format === 'bin') return { n: this.current.address + offset, base: this.current.index + 1, known: true };
     return { n: offset, base: this.current.index + 1, known: true };
+  }
+
+  /** `$` as a plain number (bin: absolute; elf32: section offset), without allocating a Value. */
+  hereAddress(): number {
+    if (this.absolute) return this.statementStart >= 0 ? this.statementStart : this.absolute.value;
+    const offset = this.statementStart >= 0 ? this.statementStart : this.current.size;
+    return this.format === 'bin' ? this.current.address + offset : offset;
   }
 
   /** The location counter right now (after bytes already emitted by this statement). */
@@ -332,7 +364,10 @@ export class Assembler {
     lookup: (name) => {
       const sym = this.findSymbol(name);
       // definedPass -1: seeded from the previous assembly of this document (known in pass 1 only).
-      if (!sym || sym.definedPass === 0 || (sym.definedPass < 0 && this.pass >= 2)) return undefined;
+      if (!sym || sym.definedPass === 0 || (sym.definedPass < 0 && this.pass >= 2)) {
+        this.unresolvedLookups++;
+        return undefined;
+      }
       const v = this.symbolValue(sym);
       if (this.forwardShift > 0 && sym.kind === 'label' && sym.definedPass === this.pass - 1 && sym.section === this.current.index && !this.absolute && sym.offset >= this.forwardFrom) {
         v.n += this.forwardShift;
@@ -388,6 +423,7 @@ export class Assembler {
       sym.kind = kind;
     }
     if (sym.section !== section || sym.offset !== offset || sym.base !== base || sym.known !== known || sym.kind !== kind) this.changed = true;
+    if (sym.definedPass < 0) this.seededPending--;
     // Symbol order (ELF .symtab/.strtab) is the order of definition in the final pass, as in NASM.
     sym.order = this.symbolOrder++;
     sym.kind = kind;
@@ -661,7 +697,7 @@ export class Assembler {
     if (!this.outputAllowed(origin, body.start, body.end)) return;
     const k = this.statementIndex;
     const cached = this.encodeCache[k];
-    const address = this.here().n;
+    const address = this.hereAddress();
     let result: EncodeResult;
     let values: OperandValues[];
     if (cached && cached.symbolFree && cached.bits === this.bits && (!cached.branch || cached.address === address)) {
@@ -674,6 +710,10 @@ export class Assembler {
       const branch = isBranch(body.mnemonic);
       if (cached && cached.bits === this.bits && (!branch || cached.address === address) && sameValues(cached.values, values)) {
         result = cached.result;
+      } else if (cached && cached.bits === this.bits && branch && body.operands[0]?.k === 'imm' && sameRelativeBranch(cached, address, values, this.format === 'bin' ? -1 : this.current.index + 1)) {
+        // The branch and its target moved together (code was inserted before both): same bytes.
+        result = cached.result;
+        this.encodeCache[k] = { bits: this.bits, address, branch, values, result, symbolFree: cached.symbolFree };
       } else {
         try {
           result = this.encode({ mnemonic: body.mnemonic, prefixes: body.prefixes, operands: built.operands }, { bits: this.bits, address });
@@ -727,10 +767,30 @@ function isBranch(mnemonic: string): boolean {
   return mnemonic.charCodeAt(0) === 106 /* j */ || BRANCHES.has(mnemonic);
 }
 
+function originOf(d: { file: string; line: number; expansion?: LineOrigin['expansion'] }): LineOrigin {
+  return d.expansion ? { file: d.file, line: d.line, expansion: d.expansion } : { file: d.file, line: d.line };
+}
+
 function sameValue(a: Value | undefined, b: Value | undefined): boolean {
   if (a === b) return true;
   if (!a || !b) return false;
   return a.n === b.n && a.base === b.base && a.known === b.known;
+}
+
+/**
+ * A relative branch (immediate target) encodes `target - address` only: when both moved by the same
+ * amount, the cached bytes still hold. Relocatable (other-section elf32) targets store the addend: not
+ * reused.
+ */
+function sameRelativeBranch(cached: CachedEncoding, address: number, values: readonly OperandValues[], sectionBase: number): boolean {
+  if (values.length !== 1 || cached.values.length !== 1) return false;
+  const now = values[0]!.main;
+  const then = cached.values[0]!.main;
+  if (!now || !then || values[0]!.segment || cached.values[0]!.segment) return false;
+  if (now.base !== then.base || now.known !== then.known || !now.known) return false;
+  // elf32: only a target in this section is resolved to a displacement (others keep their addend).
+  if (sectionBase >= 0 && now.base !== 0 && now.base !== sectionBase) return false;
+  return now.n - address === then.n - cached.address;
 }
 
 function sameValues(a: readonly OperandValues[], b: readonly OperandValues[]): boolean {

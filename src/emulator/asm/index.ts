@@ -9,6 +9,7 @@ import { binImageSize, MAX_BIN_IMAGE, writeBin } from './outputBin';
 import { writeElf32 } from './outputElf';
 import { ParsedLine, parseLine } from './parser';
 import { AsmError } from './expressions';
+import { patchPreprocessed, PreprocessedDocument } from './incremental';
 import { Preprocessor } from './preprocessor';
 
 export type { Diagnostic, MacroExpansionSite } from './diagnostics';
@@ -115,6 +116,9 @@ function parseCached(text: string): ParsedLine | AsmError {
 interface Session {
   readonly asm: Assembler;
   readonly texts: readonly string[];
+  readonly statements: readonly PreparedStatement[];
+  readonly document: PreprocessedDocument;
+  readonly preDiagnostics: readonly Diagnostic[];
 }
 const sessions = new Map<string, Session>();
 const SESSION_LIMIT = 8;
@@ -162,11 +166,32 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
   const predefined: Record<string, string> = {
     __OUTPUT_FORMAT__: format, '__?OUTPUT_FORMAT?__': format, __NASM_MAJOR__: '2', '__?NASM_MAJOR?__': '2', __NASM_MINOR__: '16', '__?NASM_MINOR?__': '16',
   };
-  const pre = new Preprocessor({ includePaths: options.includePaths ?? [], defines: { ...predefined, ...(options.defines ?? {}) }, readFile }, preSink);
-  let lines = pre.run(source.path, source.text);
-  // A runaway expansion is reported once; assembling its truncated output would only waste time.
-  if (pre.outputOverflowReported) lines = [];
-  const statements: PreparedStatement[] = lines.map((line) => ({ line, parsed: line.listOnly ? LIST_ONLY : parseCached(line.text) }));
+  const sessionKey = `${format}\u0000${source.path}\u0000${JSON.stringify(options.includePaths ?? [])}\u0000${JSON.stringify(options.defines ?? {})}`;
+  const previous = options.encode ? undefined : sessions.get(sessionKey);
+  // After a one-line edit of an ordinary line, patch the previous preprocessor output (incremental.ts).
+  const patched = previous ? patchPreprocessed(previous.document, source.text, readFile) : undefined;
+  let document: PreprocessedDocument;
+  let statements: PreparedStatement[];
+  let preDiagnostics: readonly Diagnostic[];
+  if (patched && previous) {
+    const pre = previous.document.pre;
+    document = { pre, rawLines: patched.rawLines, output: patched.output };
+    preDiagnostics = previous.preDiagnostics;
+    statements = previous.statements.slice();
+    for (const at of patched.changedOutput) {
+      const line = patched.output[at]!;
+      statements[at] = { line, parsed: parseCached(line.text) };
+    }
+  } else {
+    const pre = new Preprocessor({ includePaths: options.includePaths ?? [], defines: { ...predefined, ...(options.defines ?? {}) }, readFile }, preSink);
+    let lines = pre.run(source.path, source.text);
+    // A runaway expansion is reported once; assembling its truncated output would only waste time.
+    if (pre.outputOverflowReported) lines = [];
+    document = { pre, rawLines: source.text.split('\n'), output: lines };
+    preDiagnostics = preSink.items;
+    statements = lines.map((line) => ({ line, parsed: line.listOnly ? LIST_ONLY : parseCached(line.text) }));
+  }
+  const pre = document.pre;
   const readBinary = (name: string, from: string): Uint8Array | undefined => {
     const dir = from.includes('/') ? from.slice(0, from.lastIndexOf('/')) : '.';
     for (const candidate of [`${dir}/${name}`, ...(options.includePaths ?? []).map((p) => `${p}/${name}`), name]) {
@@ -178,12 +203,10 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
     return undefined;
   };
   const asm = new Assembler(format, statements, options.encode ?? defaultEncoder, readBinary);
-  const sessionKey = `${format}\u0000${source.path}\u0000${JSON.stringify(options.includePaths ?? [])}\u0000${JSON.stringify(options.defines ?? {})}`;
-  const previous = options.encode ? undefined : sessions.get(sessionKey);
   if (previous) seedFromPrevious(asm, previous, statements);
   asm.run();
-  rememberSession(sessionKey, { asm, texts: statements.map((s) => s.line.text) });
-  const diagnostics = [...preSink.items, ...asm.sink.items];
+  rememberSession(sessionKey, { asm, texts: statements.map((s) => s.line.text), statements, document, preDiagnostics });
+  const diagnostics = [...preDiagnostics, ...asm.sink.items];
   checkGlobals(asm, diagnostics);
   if (format === 'bin' && binImageSize(asm) > MAX_BIN_IMAGE) {
     diagnostics.push({ severity: 'error', file: source.path, line: 1, column: 1, endLine: 1, endColumn: 1, message: `flat binary would be ${binImageSize(asm)} bytes (more than ${MAX_BIN_IMAGE}): check org and section start=` });

@@ -42,6 +42,10 @@ const STANDARD_MACRO_COST: Readonly<Record<string, number>> = {
   section: 1, segment: 1, bits: 1, use16: 1, use32: 1, global: 1, extern: 1, static: 1, common: 1, cpu: 1,
   default: 1, sectalign: 1, absolute: 1, at: 1, endstruc: 1, iend: 1, align: 2, alignb: 2, struc: 2, istruc: 2,
 };
+/** True for a directive NASM implements as a standard macro (it consumes unique-label numbers). */
+export function isStandardMacroDirective(word: string): boolean {
+  return STANDARD_MACRO_COST[word.toLowerCase()] !== undefined;
+}
 const MAX_INCLUDE_DEPTH = 64;
 /** Upper bound on preprocessed lines: %rep 1000000 of a macro calling a %rep cannot exhaust memory. */
 const MAX_OUTPUT_LINES = 1_000_000;
@@ -111,9 +115,22 @@ export class Preprocessor {
   outputOverflowReported = false;
   /** Files read, with their text, so a host can cache them and the listing can show their lines. */
   readonly files = new Map<string, readonly SourceLine[]>();
+  /** Raw text of every %include file read (an incremental re-run checks they did not change). */
+  readonly includeTexts = new Map<string, string | undefined>();
+  /**
+   * For each line of the main file handled as an ordinary top-level line: the index of its output line,
+   * or -1 when it sat in an inactive %if branch. Other lines (directives, macro calls, lines inside
+   * %rep/%macro bodies) are absent. Read by incremental.ts to patch one edited line without re-running.
+   */
+  readonly topLevelLines = new Map<number, number>();
+  /** Every single-line and multi-line macro name ever defined (lower case). */
+  readonly namesEverDefined = new Set<string>();
+  private mainLines: readonly SourceLine[] | undefined;
+  private blockDepth = 0;
 
   constructor(private readonly options: PreprocessOptions, private readonly sink: DiagnosticSink) {
     for (const [name, value] of Object.entries(options.defines)) {
+      this.namesEverDefined.add(name.toLowerCase());
       this.singles.set(name, { name, params: undefined, body: value, caseInsensitive: false });
     }
   }
@@ -121,6 +138,7 @@ export class Preprocessor {
   run(path: string, text: string): SourceLine[] {
     const lines = splitSource(path, text);
     this.files.set(path, lines);
+    this.mainLines = lines;
     this.processLines(lines, undefined);
     return this.output;
   }
@@ -145,6 +163,12 @@ export class Preprocessor {
    * block is a macro expansion; conditionals must balance within one block, as in NASM.
    */
   private processLines(lines: readonly SourceLine[], frame: MacroFrame | undefined): void {
+    this.blockDepth++;
+    this.processBlock(lines, frame, this.blockDepth === 1 && lines === this.mainLines);
+    this.blockDepth--;
+  }
+
+  private processBlock(lines: readonly SourceLine[], frame: MacroFrame | undefined, topLevel: boolean): void {
     const conditionals: ConditionalState[] = [];
     let i = 0;
     while (i < lines.length) {
@@ -157,8 +181,13 @@ export class Preprocessor {
       const active = conditionals.length === 0 || conditionals[conditionals.length - 1]!.active;
       if (!trimmed.startsWith('%')) {
         i++;
-        if (!active) continue;
+        if (!active) {
+          if (topLevel) this.topLevelLines.set(raw.origin.line, -1);
+          continue;
+        }
+        const before = this.output.length;
         this.processOrdinaryLine(line);
+        if (topLevel && this.output.length === before + 1 && this.output[before] === line) this.topLevelLines.set(raw.origin.line, before);
         continue;
       }
       const directiveMatch = /^%([A-Za-z]+)\b/.exec(trimmed);
@@ -276,6 +305,7 @@ export class Preprocessor {
         const value = this.evaluateConstant(m[2]!, line, column);
         if (value === undefined) return;
         const macro: SingleLineMacro = { name: m[1]!, params: undefined, body: String(value), caseInsensitive: directive === 'iassign' };
+        this.namesEverDefined.add(macro.name.toLowerCase());
         if (macro.caseInsensitive) this.singlesInsensitive.set(macro.name.toLowerCase(), macro);
         else this.singles.set(macro.name, macro);
         return;
@@ -339,6 +369,7 @@ export class Preprocessor {
     let body = m[4]!;
     if (expandNow) body = this.expand(body, line);
     const macro: SingleLineMacro = { name: m[1]!, params, body, caseInsensitive };
+    this.namesEverDefined.add(macro.name.toLowerCase());
     if (caseInsensitive) this.singlesInsensitive.set(macro.name.toLowerCase(), macro);
     else this.singles.set(macro.name, macro);
   }
@@ -446,6 +477,7 @@ export class Preprocessor {
         } catch {
           text = undefined;
         }
+        this.includeTexts.set(candidate, text);
         if (text === undefined) continue;
         lines = splitSource(candidate, text);
         this.files.set(candidate, lines);
@@ -468,6 +500,7 @@ export class Preprocessor {
     const maxParams = m[3] === undefined ? minParams : m[3] === '*' ? Infinity : Number(m[3]);
     const defaults = m[5] ? splitMacroArguments(m[5]) : [];
     const macro: MultiLineMacro = { name: m[1]!, minParams, maxParams, greedy: m[4] === '+', defaults, body, caseInsensitive, recursive };
+    this.namesEverDefined.add(macro.name.toLowerCase());
     const key = macro.name.toLowerCase();
     const list = (this.multis.get(key) ?? []).filter((x) => !(x.minParams === minParams && x.maxParams === maxParams));
     list.push(macro);

@@ -69,7 +69,8 @@ export class Section {
       return;
     }
     this.ensure(data.length);
-    if (data instanceof Uint8Array) this.bytes.set(data, this.size);
+    // An instruction is a few bytes: a plain loop beats TypedArray.set's fixed cost there.
+    if (data instanceof Uint8Array && data.length > 16) this.bytes.set(data, this.size);
     else for (let k = 0; k < data.length; k++) this.bytes[this.size + k] = data[k]! & 0xff;
     this.size += data.length;
   }

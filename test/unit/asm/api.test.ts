@@ -2,6 +2,7 @@
 // NASM-style listing (compared with nasm's own listing), and never-throwing on any input.
 import { strict as assert } from 'node:assert';
 import { assemble, clearAssemblerCaches } from '../../../src/emulator/asm';
+import { generateSource, rng } from '../../../bench/asm/generate';
 import { hostReadFile } from './nasmOracle';
 import { runNasm, runOurs } from './nasmOracle';
 
@@ -103,6 +104,33 @@ describe('assembler API', () => {
         if (cold.ok) assert.deepEqual(incremental.symbols, cold.symbols);
       }
     }
+    // Random one-line edits of a generated program (replace, insert, delete; valid and half-typed):
+    // every incremental result, including those finished in a single seeded pass, equals a cold one.
+    const program = generateSource(600, 7).split('\n');
+    const rand = rng(5);
+    let singlePass = 0;
+    for (let k = 0; k < 90; k++) {
+      const lines = program.slice();
+      const at = 12 + Math.floor(rand() * (lines.length - 24));
+      const variants = [`    mov eax, ${k}`, `    mov eax, [ebx+${k}`, `    jmp .l${k % 40}`, `    add ebx, table+${k}`, `.m${k}x: nop`, 'orphan_label', '    dw 70000',
+        '    save2 eax, ecx', '    mov eax, SCALE', 'section .data', '%define SCALE 8', 'x: align 16', `    mov eax, ${k} \\`];
+      const kind = k < 60 ? 0 : k % 3;
+      if (kind === 0) lines[at] = variants[k % variants.length]!;
+      else if (kind === 1) lines.splice(at, 0, variants[k % variants.length]!);
+      else lines.splice(at, 1);
+      const format = k % 2 ? 'bin' : 'elf32';
+      assemble({ path: 'rand.asm', text: program.join('\n') }, { format });
+      const incremental = assemble({ path: 'rand.asm', text: lines.join('\n') }, { format });
+      if (incremental.passes === 1) singlePass++;
+      clearAssemblerCaches();
+      const cold = assemble({ path: 'rand.asm', text: lines.join('\n') }, { format });
+      const what = `edit ${k} (${['replace', 'insert', 'delete'][kind]} at line ${at + 1}, ${format})`;
+      assert.deepEqual(incremental.diagnostics, cold.diagnostics, what);
+      assert.deepEqual(incremental.output, cold.output, what);
+      assert.deepEqual(incremental.symbols, cold.symbols, what);
+      assert.deepEqual(incremental.sourceMap, cold.sourceMap, what);
+    }
+    assert.ok(singlePass >= 3, `only ${singlePass} edits finished in one seeded pass`);
     // A label deleted by the edit is reported, not remembered from the previous run.
     assemble({ path: 'del.asm', text: 'bits 32\njmp target\ntarget: ret\n' }, { format: 'bin' });
     const after = assemble({ path: 'del.asm', text: 'bits 32\njmp target\nret\n' }, { format: 'bin' });
