@@ -9,7 +9,7 @@ import { readEflags, writeEflags } from '../../cpu/lazyFlags';
 import { fetchDescriptor, loadCodeSegment, loadSegmentCache } from '../../cpu/segments';
 import { CPL, EIP, GPR, SEG_BASE, SEG_SELECTOR } from '../../cpu/stateLayout';
 import { disassembleOne } from '../../disasm/disassembler';
-import { DecodedInstruction, MAX_INSTRUCTION_LENGTH } from '../../isa/decoder';
+import { DecodedInstruction, MAX_INSTRUCTION_LENGTH, Prefix } from '../../isa/decoder';
 import { INSTRUCTION_FORMS } from '../../isa/table';
 import type { GuestCpuAccess, GuestInstruction } from './guestAccess';
 
@@ -155,6 +155,18 @@ export class CpuGuestAccess implements GuestCpuAccess {
         break;
     }
     const mnemonic = form.mnemonic === 'iret' ? 'iretd' : form.mnemonic;
+    const stringIo = /^(ins|outs)([bwd])$/.exec(mnemonic);
+    if (stringIo !== null) {
+      const size: AccessSize = stringIo[2] === 'b' ? 1 : stringIo[2] === 'w' ? 2 : 4;
+      const isIn = stringIo[1] === 'ins';
+      const rep = (d.prefixes & (Prefix.REP | Prefix.REPNE)) !== 0;
+      return { ...base, mnemonic, io: { port: 'dx', size, isIn }, stringIo: { size, isIn, rep, segment: d.segmentOverride >= 0 ? d.segmentOverride : 3 } };
+    }
+    if (form.sdm === 'JMP Ap' || form.sdm === 'CALL Ap') return { ...base, mnemonic, farSelector: d.farSelector };
+    if ((form.sdm === 'JMP Mp' || form.sdm === 'CALL Mp') && memoryAddress !== undefined) {
+      const selector = this.readLinear((memoryAddress + (d.operandSize === 16 ? 2 : 4)) >>> 0, 2);
+      return withMemory(selector === undefined ? { ...base, mnemonic } : { ...base, mnemonic, farSelector: selector });
+    }
     if (mnemonic === 'in' || mnemonic === 'out') {
       const size: AccessSize = form.operands.includes('AL') ? 1 : d.operandSize === 16 ? 2 : 4;
       const port = form.operands.includes('Ib') ? d.immediate & 0xff : ('dx' as const);

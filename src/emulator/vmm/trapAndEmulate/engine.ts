@@ -7,7 +7,7 @@
 // Every VMM entry and exit is recorded as Transitions and charged to the cost ledger per layer and reason.
 
 import type { Cpu, CpuEventKind } from '../../cpu/cpu';
-import { CPL, CR, CpuMode, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_SELECTOR, MODE, SEG_SELECTOR, TR_ACCESS, TR_BASE, TR_LIMIT, TR_SELECTOR } from '../../cpu/stateLayout';
+import { CPL, CR, CpuMode, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_ACCESS, LDTR_BASE, LDTR_LIMIT, LDTR_SELECTOR, MODE, SEG_SELECTOR, TR_ACCESS, TR_BASE, TR_LIMIT, TR_SELECTOR } from '../../cpu/stateLayout';
 import { Ia32CpuAdapter } from '../../machine/cpuAdapter';
 import type { Machine, MachineStop } from '../../machine/machine';
 import { ioPath } from '../architectures';
@@ -25,7 +25,7 @@ import { CpuGuestAccess } from './cpuGuestAccess';
 import { EflagsBit, SegmentRegister, type GuestInstruction } from './guestAccess';
 import { classifyTrap, reflectOutcome, trapAndEmulateDispatcher, type TrapContext } from './handlers';
 import { compressedSelector, deliverToGuest } from './reflect';
-import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, SHADOW_GDT_LIMIT, TSS_OFFSET, VMM_REGION_SIZE, VMM_TSS, type MemoryWriter } from './shadowTables';
+import { buildShadowGdt, buildShadowLdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, SHADOW_GDT_LIMIT, TSS_OFFSET, VMM_REGION_SIZE, VMM_TSS, type MemoryWriter } from './shadowTables';
 import { VirtualCpu, type VirtualCpuSnapshot } from './virtualCpu';
 import { VmmRegion } from './vmmRegion';
 import { ShadowPageTables } from '../memory/shadowPaging';
@@ -145,6 +145,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     v.cpl = 0;
     buildShadowGdt(this.memory, this.vmmBase, v.gdtr.base, v.gdtr.limit);
     buildVmmIdtAndTss(this.memory, this.vmmBase);
+    this.loadShadowLdt();
     s[GDTR_BASE] = this.vmmBase + GDT_OFFSET;
     s[GDTR_LIMIT] = SHADOW_GDT_LIMIT;
     s[IDTR_BASE] = this.vmmBase + IDT_OFFSET;
@@ -528,9 +529,39 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   protected rebuildShadowGdt(): void {
-    buildShadowGdt(this.memory, this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit);
+    buildShadowGdt(this.guestTableMemory(), this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit);
     this.vcpu.tablesDirty = false;
+    this.loadShadowLdt();
     this.cpu.blocks.clear();
+  }
+
+  /** Guest descriptor tables are read at their guest-LINEAR addresses (through the guest's page tables). */
+  protected guestTableMemory(): MemoryWriter {
+    return { read32: (address) => this.guest.readLinear(address >>> 0, 4), write32: this.memory.write32 };
+  }
+
+  /**
+   * The virtual LDTR → the real one: a null selector clears it; otherwise the guest LDT is shadowed into the
+   * VMM region (shadowTables.ts buildShadowLdt). A bad selector leaves the real LDTR null (a TI=1 load then
+   * faults, and the guest gets the #GP it would have got from its own LLDT).
+   */
+  protected loadShadowLdt(): void {
+    const s = this.cpu.s;
+    const selector = this.vcpu.ldtr & 0xffff;
+    const shadow = (selector & 0xfffc) === 0
+      ? undefined
+      : buildShadowLdt(this.memory, (linear) => this.guest.readLinear(linear >>> 0, 4), this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit, selector);
+    if (shadow === undefined || typeof shadow === 'string') {
+      s[LDTR_SELECTOR] = 0;
+      s[LDTR_BASE] = 0;
+      s[LDTR_LIMIT] = 0;
+      s[LDTR_ACCESS] = 0;
+      return;
+    }
+    s[LDTR_SELECTOR] = selector;
+    s[LDTR_BASE] = shadow.base | 0;
+    s[LDTR_LIMIT] = shadow.limit;
+    s[LDTR_ACCESS] = 0x82;
   }
 
   /** After a handler's IRET: the handler frame returns to the frame it interrupted. */

@@ -28,6 +28,10 @@ export interface GuestInstruction {
   readonly segmentRegister?: number;
   /** Operand size in bytes (IRET: 2 or 4). */
   readonly operandSize?: 2 | 4;
+  /** INS/OUTS: element size, direction, REP prefix and the source segment of OUTS (DS or an override). */
+  readonly stringIo?: { readonly size: AccessSize; readonly isIn: boolean; readonly rep: boolean; readonly segment: number };
+  /** Far JMP/CALL: the target selector (ptr16:32 immediate, or read from the m16:32 operand). */
+  readonly farSelector?: number;
 }
 
 export interface GuestCpuAccess {

@@ -10,6 +10,7 @@ import type { AccessSize } from '../../hw/contracts';
 import { ExitDispatcher } from '../exitDispatcher';
 import { ExitReason } from '../exitReasons';
 import { step, type HandlerDefinition, type HandlerStep, type StepResult } from '../handlerSteps';
+import { encodeIo } from '../exitQualification';
 import { crAccessExit, exceptionExit, exitReasonForMnemonic, instructionExit, ioExit, softwareInterruptExit, type VmExit } from '../vmExit';
 import { EflagsBit, SegmentRegister, type GuestCpuAccess, type GuestInstruction } from './guestAccess';
 import { pageFaultHandler, type RealPageFault, type ShadowPagingHooks } from './memoryHandlers';
@@ -92,7 +93,44 @@ function emulationHandler(name: string, emulate: (c: TrapContext) => StepResult)
 
 // ---- emulation of each privileged instruction on the virtual CPU ----
 
+/** Iterations of a REP INS/OUTS emulated per trap; a longer string re-traps (the instruction is restartable). */
+const MAX_STRING_IO_ITERATIONS = 4096;
+const EFLAGS_DF = 1 << 10;
+
+/**
+ * INS/OUTS with or without REP (SDM Vol. 2A INS/INSB, Vol. 2B OUTS/OUTSB): one element per iteration between
+ * port DX and ES:EDI (INS) or DS:ESI (OUTS, segment overridable), EDI/ESI stepping by the element size
+ * (backwards with EFLAGS.DF), ECX counting down under REP. 32-bit address size.
+ */
+function emulateStringIo(c: TrapContext, io: NonNullable<GuestInstruction['stringIo']>): StepResult {
+  const g = c.guest;
+  const port = g.getGpr(2) & 0xffff;
+  const step = (g.getEflags() & EFLAGS_DF) !== 0 ? -io.size : io.size;
+  let count = io.rep ? g.getGpr(1) >>> 0 : 1;
+  let done = 0;
+  while (count > 0 && done < MAX_STRING_IO_ITERATIONS) {
+    if (io.isIn) {
+      const value = g.ports.read(port, io.size);
+      const edi = g.getGpr(7);
+      if (!g.writeLinear((g.getSegmentBase(SegmentRegister.ES) + edi) >>> 0, io.size, value)) return reflect(GP, 0);
+      g.setGpr(7, (edi + step) | 0);
+    } else {
+      const esi = g.getGpr(6);
+      const value = g.readLinear((g.getSegmentBase(io.segment) + esi) >>> 0, io.size);
+      if (value === undefined) return reflect(GP, 0);
+      g.ports.write(port, io.size, value);
+      g.setGpr(6, (esi + step) | 0);
+    }
+    count--;
+    done++;
+    if (io.rep) g.setGpr(1, count | 0);
+  }
+  c.notes.push(`${c.instruction?.text}: ${done} ${sizeName(io.size)}${done === 1 ? '' : 's'} ${io.isIn ? 'from' : 'to'} port 0x${port.toString(16)}${count > 0 ? `, ${count} left (the instruction traps again)` : ''}`);
+  return count > 0 ? { goto: 'resume' } : undefined;
+}
+
 function emulateIo(c: TrapContext): StepResult {
+  if (c.instruction?.stringIo !== undefined) return emulateStringIo(c, c.instruction.stringIo);
   const io = c.instruction?.io;
   if (io === undefined) return { finish: { kind: 'stop', message: `string or unknown I/O form "${c.instruction?.text}" is not emulated yet` } };
   const port = io.port === 'dx' ? c.guest.getGpr(2) & 0xffff : io.port;
@@ -309,7 +347,9 @@ export function trapAndEmulateDispatcher(): ExitDispatcher<TrapContext> {
         ? pageFaultHandler(c.memory, c.pageFault)
         : exit.vector === GP && exit.eventType === 'hardware-exception' && c.instruction !== undefined && isEmulatedException(c.instruction)
           ? emulationHandler(`#GP: ${c.instruction.text}`, emulateException)
-          : reflectionHandler(exit),
+          : exit.vector === GP && exit.eventType === 'hardware-exception' && c.vcpu.cpl === 0 && taskSwitchTarget(c) !== undefined
+            ? stopHandler(`#GP: ${c.instruction?.text}`, `${c.instruction?.text} targets ${taskSwitchTarget(c)} (selector 0x${(c.instruction?.farSelector ?? 0).toString(16)}): hardware task switches are not virtualized by this VMM`)
+            : reflectionHandler(exit),
     )
     .on(ExitReason.Hlt, 'halt the virtual CPU until a virtual interrupt', () => emulationHandler('HLT', emulateHalt))
     .on(ExitReason.CrAccess, 'emulate MOV CRn / CLTS on the virtual CPU', (_exit, c) => emulationHandler(`CR access: ${c.instruction?.text}`, emulateControlRegister))
@@ -319,6 +359,25 @@ export function trapAndEmulateDispatcher(): ExitDispatcher<TrapContext> {
     .on(ExitReason.Invlpg, 'drop the shadow entry and the real TLB entry of the page', () => emulationHandler('INVLPG', emulateInvlpg))
     .on(ExitReason.Wbinvd, 'caches are not modelled', () => emulationHandler('WBINVD', () => undefined))
     .on(ExitReason.Invd, 'caches are not modelled', () => emulationHandler('INVD', () => undefined));
+}
+
+/**
+ * A far JMP/CALL whose selector names a TSS or a task gate asks for a hardware task switch (SDM Vol. 3A 7.3),
+ * which this VMM does not virtualize: the guest is stopped with that reason instead of misbehaving.
+ */
+function taskSwitchTarget(c: TrapContext): string | undefined {
+  const selector = c.instruction?.farSelector;
+  if (selector === undefined || (selector & 4) !== 0 || (selector & 0xfff8) === 0 || (selector | 7) > c.vcpu.gdtr.limit) return undefined;
+  const high = c.guest.readLinear((c.vcpu.gdtr.base + (selector & 0xfff8) + 4) >>> 0, 4);
+  if (high === undefined || (high & 0x1000) !== 0) return undefined; // code/data: an ordinary far transfer
+  const type = (high >>> 8) & 0xf;
+  if (type === 5) return 'a task gate';
+  if (type === 1 || type === 3 || type === 9 || type === 11) return 'a TSS';
+  return undefined;
+}
+
+function stopHandler(name: string, message: string): HandlerDefinition<TrapContext> {
+  return { name, layer: 'vmm', steps: [saveGuestState, decodeFaultingInstruction, step('check', () => ({ finish: { kind: 'stop', message } }), 'emulationStep')] };
 }
 
 function isEmulatedException(instruction: GuestInstruction): boolean {
@@ -334,6 +393,12 @@ export function classifyTrap(guest: GuestCpuAccess, instruction: GuestInstructio
   const common = instruction === undefined ? { source: 'trap' as const, cpl: guest.cpl } : { source: 'trap' as const, cpl: guest.cpl, instruction };
   if (softwareInterrupt) return softwareInterruptExit(common, vector);
   if (vector !== GP || instruction === undefined || guest.cpl === 3) return exceptionExit(common, vector, errorCode >= 0 ? errorCode : undefined);
+  const stringIo = instruction.stringIo;
+  if (stringIo !== undefined) {
+    const port = guest.getGpr(2) & 0xffff;
+    const exit = ioExit(common, port, stringIo.size, stringIo.isIn, false);
+    return { ...exit, qualification: encodeIo({ size: stringIo.size, isIn: stringIo.isIn, isString: true, isRep: stringIo.rep, immediatePort: false, port }) };
+  }
   const reason = exitReasonForMnemonic(instruction.mnemonic);
   if (reason === ExitReason.IoInstruction && instruction.io !== undefined) {
     const port = instruction.io.port === 'dx' ? guest.getGpr(2) & 0xffff : instruction.io.port;

@@ -14,6 +14,7 @@ export type DeliveryResult =
   | { readonly ok: true; readonly vector: number; readonly handler: number; readonly stackSwitched: boolean }
   | { readonly ok: false; readonly problem: string; readonly redirectTo?: { readonly vector: number; readonly errorCode: number } };
 
+const GATE_TASK = 0x05;
 const GATE_INTERRUPT_32 = 0x0e;
 const GATE_TRAP_32 = 0x0f;
 /** EFLAGS bits the CPU clears on delivery through any gate (TF, NT, RF, VM; SDM 6.12.1). */
@@ -62,6 +63,9 @@ export function deliverToGuest(guest: GuestCpuAccess, vcpu: VirtualCpu, vector: 
     return { ok: false, problem: `int 0x${vector.toString(16)} through a DPL-${gateDpl} gate at CPL${vcpu.cpl}`, redirectTo: { vector: 13, errorCode: gateOffset + 2 } };
   }
   if (!present) return { ok: false, problem: `the guest IDT gate for vector ${vector} is not present`, redirectTo: { vector: 11, errorCode: gateOffset + 2 } };
+  if (type === GATE_TASK) {
+    return { ok: false, problem: `the guest IDT gate for vector ${vector} is a task gate: hardware task switches are not virtualized by this VMM` };
+  }
   if (type !== GATE_INTERRUPT_32 && type !== GATE_TRAP_32) {
     return { ok: false, problem: `the guest IDT gate for vector ${vector} has type ${type} (only 32-bit interrupt and trap gates are emulated)` };
   }

@@ -11,6 +11,9 @@ export const IDT_OFFSET = 0x1000;
 export const TSS_OFFSET = 0x1800;
 export const VMM_CODE_OFFSET = 0x2000; // gate target (never executed: the VMM intercepts every event)
 export const VMM_STACK_TOP_OFFSET = 0x4000;
+/** The shadow LDT (up to 512 descriptors) built from the guest's LDT at LLDT. */
+export const LDT_OFFSET = 0x4000;
+export const SHADOW_LDT_MAX_LIMIT = 0xfff;
 export const GUEST_GDT_ENTRIES = 256;
 export const VMM_CS = 256 * 8;
 export const VMM_DS = 257 * 8;
@@ -82,6 +85,54 @@ export function buildShadowGdt(memory: MemoryWriter, vmmBase: number, guestGdtBa
     memory.write32(gdt + selector, low);
     memory.write32(gdt + selector + 4, high);
   }
+}
+
+/** The real LDTR after `buildShadowLdt`: base, limit and the access byte of an LDT descriptor. */
+export interface ShadowLdt {
+  readonly base: number;
+  readonly limit: number;
+}
+
+/**
+ * Shadows the guest LDT named by `ldtSelector` in the guest GDT (SDM Vol. 3A 3.5.1: an LDT is a system
+ * segment, type 2): its descriptors are copied into the VMM's shadow LDT with the same ring compression and
+ * truncation as the GDT, and the LDT descriptor in the shadow GDT is pointed at the shadow, so the real LLDT
+ * state and every TI=1 selector load use VMM-checked descriptors. `readGuest` reads guest-linear memory.
+ * Returns the real LDTR base/limit, or a problem.
+ */
+export function buildShadowLdt(
+  memory: MemoryWriter,
+  readGuest: (linear: number) => number | undefined,
+  vmmBase: number,
+  guestGdtBase: number,
+  guestGdtLimit: number,
+  ldtSelector: number,
+): ShadowLdt | string {
+  const index = ldtSelector & 0xfff8;
+  if ((ldtSelector & 4) !== 0 || index === 0 || index + 7 > guestGdtLimit) return `LDT selector 0x${ldtSelector.toString(16)} is not in the guest GDT`;
+  const low = readGuest(guestGdtBase + index);
+  const high = readGuest(guestGdtBase + index + 4);
+  if (low === undefined || high === undefined) return 'the guest GDT is unreadable';
+  if ((high & 0x1f00) !== 0x0200 || (high & 0x8000) === 0) return `selector 0x${ldtSelector.toString(16)} does not name a present LDT descriptor`;
+  const base = ((low >>> 16) | ((high & 0xff) << 16) | (high & 0xff000000)) >>> 0;
+  const rawLimit = (low & 0xffff) | (high & 0xf0000);
+  const guestLimit = (high & 0x800000) !== 0 ? rawLimit * 4096 + 4095 : rawLimit;
+  const limit = Math.min(guestLimit, SHADOW_LDT_MAX_LIMIT);
+  const shadow = vmmBase + LDT_OFFSET;
+  for (let offset = 0; offset + 7 <= SHADOW_LDT_MAX_LIMIT; offset += 8) {
+    let entry: [number, number] = [0, 0];
+    if (offset + 7 <= limit) {
+      const entryLow = readGuest(base + offset);
+      const entryHigh = readGuest(base + offset + 4);
+      if (entryLow !== undefined && entryHigh !== undefined) entry = shadowDescriptor(entryLow, entryHigh, vmmBase);
+    }
+    memory.write32(shadow + offset, entry[0]);
+    memory.write32(shadow + offset + 4, entry[1]);
+  }
+  const [ldtLow, ldtHigh] = encodeDescriptor(shadow, limit, 0x82, 0);
+  memory.write32(vmmBase + GDT_OFFSET + index, ldtLow);
+  memory.write32(vmmBase + GDT_OFFSET + index + 4, ldtHigh);
+  return { base: shadow, limit };
 }
 
 /** The VMM's IDT (every vector → a VMM entry point) and TSS (ring-0 stack, no I/O bitmap). */
