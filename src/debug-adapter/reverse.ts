@@ -11,8 +11,11 @@
 import type { Cpu } from '../emulator/cpu/cpu';
 import { ExecutionHistory } from '../emulator/debug/history';
 import type { Machine } from '../emulator/machine/machine';
+import type { ExecutionEngine } from '../emulator/vmm/engine';
+import type { TransitionLog } from '../emulator/vmm/transitions';
 import { RuntimeStateError, type DebugRuntime, type StopInfo, type StopReason } from './runtime';
 import type { Job, JobResult, StepGranularity } from './stepping';
+import { VMM_CHECKPOINT_INTERVAL, VmmHistory, type VmmPosition } from './vmmReverse';
 
 /** Retired instructions between checkpoints: a reverse step replays at most about this many. */
 export const REVERSE_CHECKPOINT_INTERVAL = 100_000;
@@ -28,6 +31,9 @@ export class ReverseDebugger {
   private unsupported: string | undefined;
   /** Serial bytes already shown (by index since boot). */
   private serialShown = 0;
+  /** Under trap-and-emulate: checkpoints carry the engine state and replays go through the engine. */
+  private vmmMode = false;
+  private vmm: VmmHistory | undefined;
 
   constructor(readonly runtime: DebugRuntime) {}
 
@@ -38,10 +44,12 @@ export class ReverseDebugger {
   configure(launchArgs: Record<string, unknown>, technique: string): void {
     const mb = launchArgs['reverseHistoryMB'];
     this.historyMB = typeof mb === 'number' && Number.isFinite(mb) && mb >= 0 ? mb : DEFAULT_HISTORY_MB;
-    // The VMM engines keep state outside the machine (virtual CPU, shadow tables) that checkpoints do not
-    // capture yet, and they drive the CPU hooks a replay mutes: only native runs are recorded for now.
-    this.unsupported = technique !== 'native'
-      ? `reverse debugging records native runs only for now (technique '${technique}' keeps VMM state the checkpoints do not capture)`
+    // Trap-and-emulate keeps its whole state in the machine plus ExecutionEngine.saveState (virtual CPU, layer
+    // stack), so it is recorded with the engine (vmmReverse.ts). The other engines keep state their saveState
+    // does not capture yet (PV timers and event channels, the VMX unit, the translation cache).
+    this.vmmMode = technique === 'trap-and-emulate';
+    this.unsupported = technique !== 'native' && !this.vmmMode
+      ? `reverse debugging records native and trap-and-emulate runs for now (technique '${technique}' keeps VMM state its checkpoints do not capture yet)`
       : undefined;
   }
 
@@ -50,8 +58,25 @@ export class ReverseDebugger {
     this.machine = machine;
     this.serialShown = machine.serialByteCount;
     if (this.historyMB <= 0 || this.unsupported !== undefined) return;
-    this.history = new ExecutionHistory(machine, { budgetBytes: this.historyMB * 1024 * 1024, interval: REVERSE_CHECKPOINT_INTERVAL });
-    this.history.checkpoint();
+    this.history = new ExecutionHistory(machine, { budgetBytes: this.historyMB * 1024 * 1024, interval: this.vmmMode ? VMM_CHECKPOINT_INTERVAL : REVERSE_CHECKPOINT_INTERVAL });
+    if (!this.vmmMode) this.history.checkpoint(); // under a VMM: once the engine has attached
+  }
+
+  /** The VMM engine took the guest: the first checkpoint is of the deprivileged machine, with the engine's state. */
+  engineAttached(engine: ExecutionEngine & { readonly log: TransitionLog }): void {
+    if (!this.vmmMode || this.history === undefined) return;
+    this.vmm = new VmmHistory(this.runtime, this.history, engine);
+    this.vmm.checkpoint();
+  }
+
+  /** True while a VMM travel replays recorded ground (its transitions are not news). */
+  get replaying(): boolean {
+    return this.vmm?.replaying === true;
+  }
+
+  /** Guest instructions per run slice: smaller under a VMM, where checkpoints are taken only between slices. */
+  get sliceInstructions(): number {
+    return this.vmm !== undefined ? VMM_CHECKPOINT_INTERVAL : 100_000;
   }
 
   get recorder(): ExecutionHistory | undefined {
@@ -71,16 +96,20 @@ export class ReverseDebugger {
    * travelling back to it (or past it from the future) keeps the edit; travelling to before it undoes it.
    */
   noteStateEdit(): void {
-    this.history?.checkpoint(true);
+    if (this.vmm !== undefined) this.vmm.checkpoint(true);
+    else this.history?.checkpoint(true);
   }
 
   /** Called between run slices: takes a checkpoint when one is due. */
   record(): void {
-    this.history?.maybeCheckpoint();
+    if (this.vmm !== undefined) this.vmm.checkpoint();
+    else this.history?.maybeCheckpoint();
   }
 
   stepBack(granularity: StepGranularity): Job {
     const history = this.requireHistory();
+    const vmm = this.vmm;
+    if (vmm !== undefined) return { slice: () => this.vmmStepBack(vmm, granularity === 'line' && this.runtime.program?.hasSource === true) };
     // A breakpoint may stop after an interrupt or exception was delivered (on a handler's first
     // instruction); the first instruction step back then returns to before the delivery (same count).
     const reason = this.runtime.lastStopInfo?.reason;
@@ -89,7 +118,59 @@ export class ReverseDebugger {
   }
 
   reverseContinue(): Job {
-    return new ReverseContinueJob(this, this.requireHistory());
+    const history = this.requireHistory();
+    const vmm = this.vmm;
+    if (vmm !== undefined) return { slice: () => this.vmmReverseContinue(vmm) };
+    return new ReverseContinueJob(this, history);
+  }
+
+  // ---- under a VMM (vmmReverse.ts) -----------------------------------------------------------------
+
+  private vmmAt(vmm: VmmHistory, target: VmmPosition | undefined, reason: StopReason, what: string): JobResult {
+    const rt = this.runtime;
+    if (target === undefined) {
+      const oldest = vmm.oldest;
+      if (oldest === undefined) throw new RuntimeStateError('no recorded history under the VMM yet');
+      vmm.travel(oldest);
+      return this.stop('entry', `reached the start of the recorded history (instruction ${oldest.retired}) at ${rt.describeAddress(rt.pc())}`);
+    }
+    vmm.travel(target);
+    return this.stop(reason, `${what} at ${rt.describeAddress(rt.pc())} (instruction ${target.retired}, ${target.transitions} VMM transitions so far)`);
+  }
+
+  private vmmStepBack(vmm: VmmHistory, byLine: boolean): JobResult {
+    const rt = this.runtime;
+    const now = vmm.position();
+    const inHandler = rt.activeHandler() !== undefined;
+    if (!byLine) {
+      const target = vmm.searchBack(now, (positions) => (positions.length > 0 ? positions.length - 1 : undefined));
+      return this.vmmAt(vmm, target, 'step', inHandler ? 'stepped back out of the VMM handler, to before the trapping instruction' : 'stepped back one guest instruction (a trapped one is undone with its VMM handler)');
+    }
+    const program = rt.program!;
+    const lineKey = (pc: number): string | undefined => {
+      const site = program.siteAt(pc);
+      return site === undefined ? undefined : `${site.file}:${site.line}`;
+    };
+    const current = inHandler ? undefined : lineKey(rt.pc());
+    const target = vmm.searchBack(now, (_positions, pcs, atStart) => {
+      let j = pcs.length - 1;
+      while (j >= 0 && (lineKey(pcs[j]!) === undefined || lineKey(pcs[j]!) === current)) j--;
+      if (j < 0) return undefined;
+      const line = lineKey(pcs[j]!);
+      let i = j;
+      while (i > 0 && lineKey(pcs[i - 1]!) === line) i--;
+      return i > 0 || atStart ? i : undefined;
+    });
+    return this.vmmAt(vmm, target, 'step', 'stepped back to the previous line');
+  }
+
+  private vmmReverseContinue(vmm: VmmHistory): JobResult {
+    const rt = this.runtime;
+    const target = vmm.searchBack(vmm.position(), (_positions, pcs) => {
+      for (let j = pcs.length - 1; j >= 0; j--) if (rt.breakpoints.isBreakpointAddress(pcs[j]!)) return j;
+      return undefined;
+    });
+    return this.vmmAt(vmm, target, target === undefined ? 'entry' : 'breakpoint', 'breakpoint');
   }
 
   private requireHistory(): ExecutionHistory {

@@ -196,6 +196,7 @@ export class DebugRuntime implements ExpressionScope {
     if (config.technique !== 'native') {
       const problem = this.attachEngine(machine, config);
       if (problem !== undefined) return problem;
+      if (this.engine !== undefined) this.reverse.engineAttached(this.engine);
     } else {
       core.eventHook = (kind, code, errorCode) => this.onCpuEvent(core, kind, code, errorCode);
     }
@@ -238,7 +239,7 @@ export class DebugRuntime implements ExpressionScope {
       this.skipBreakpointAt = -1;
       return run(budget, { ...options, debug: this.debugLoop || options.debug === true });
     };
-    if (config.trace) engine.log.onRecord((t) => this.listener.output(`${describeTransition(t)}\n`, 'console'));
+    if (config.trace) engine.log.onRecord((t) => !this.reverse.replaying && this.listener.output(`${describeTransition(t)}\n`, 'console'));
     this.engine = engine;
     this.listener.output(`${TECHNIQUE_BANNER[config.technique] ?? config.technique} (${config.architecture} architecture)\n`, 'console');
     return undefined;

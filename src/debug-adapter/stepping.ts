@@ -18,7 +18,6 @@ export interface Job {
 export type StepKind = 'in' | 'over' | 'out';
 export type StepGranularity = 'line' | 'instruction';
 
-const SLICE_INSTRUCTIONS = 100_000;
 const SINGLE_STEPS_PER_SLICE = 20_000;
 
 const CALLS = new Set(['call', 'int', 'int3', 'into', 'int1']);
@@ -37,7 +36,7 @@ export class ContinueJob implements Job {
   constructor(private readonly runtime: DebugRuntime) {}
 
   slice(): JobResult | undefined {
-    const stop = this.runtime.runGuest(SLICE_INSTRUCTIONS, true);
+    const stop = this.runtime.runGuest(this.runtime.reverse.sliceInstructions, true);
     if (stop.reason === 'breakpoint') return breakpointStop(this.runtime);
     return this.runtime.interpretMachineStop(stop);
   }
@@ -129,7 +128,7 @@ export class StepJob implements Job {
   /** Runs one slice towards the return; 'returned' when there, a result for any other stop. */
   private runToReturn(phase: ReturnPhase): JobResult | 'returned' | undefined {
     const rt = this.runtime;
-    const stop = rt.runGuest(SLICE_INSTRUCTIONS, true);
+    const stop = rt.runGuest(rt.reverse.sliceInstructions, true);
     if (stop.reason === 'breakpoint') {
       const pc = rt.pc();
       if (pc === phase.address && rt.stackTop() >= phase.minStackTop) {

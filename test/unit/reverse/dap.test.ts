@@ -5,7 +5,7 @@
 // output never printed twice.
 import assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { expectError, launchStopped, lineOf, startHarness, topFrame, type Harness } from '../debug-adapter/harness';
+import { expectError, launchStopped, lineOf, startHarness, TAE, topFrame, type Harness } from '../debug-adapter/harness';
 import { FAULT_GUEST, PIT_GUEST } from './guests';
 
 const REGISTERS = ['eip', 'eax', 'ebx', 'ecx', 'edx', 'esi', 'esp', 'eflags'] as const;
@@ -195,9 +195,83 @@ describe('reverse debugging over DAP', function () {
     assert.match(await expectError(h.client.reverseContinueRequest({ threadId: 1 })), /reverse debugging is off/);
   });
 
-  it('refuses stepBack under a VMM technique, whose state the checkpoints do not capture yet', async () => {
+  it('refuses stepBack under a VMM technique whose state the checkpoints do not capture yet', async () => {
     await h.client.initializeRequest();
-    await launchStopped(h.client, { program: PIT_GUEST, technique: 'trap-and-emulate' });
-    assert.match(await expectError(h.client.stepBackRequest({ threadId: 1 })), /native runs only/);
+    await launchStopped(h.client, { program: PIT_GUEST, technique: 'paravirtual' });
+    assert.match(await expectError(h.client.stepBackRequest({ threadId: 1 })), /native and trap-and-emulate runs for now/);
+  });
+});
+
+describe('reverse debugging under trap-and-emulate (DAP)', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  /** The virtual IF the guest believes in, from the "Virtual CPU" scope of the top guest frame. */
+  async function virtualIf(): Promise<string> {
+    const frames = (await h.client.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    const guest = frames.find((f) => f.source?.path === TAE)!;
+    const scopes = (await h.client.scopesRequest({ frameId: guest.id })).body.scopes;
+    const virtual = scopes.find((s) => /^Virtual CPU/.test(s.name))!;
+    return (await h.client.variablesRequest({ variablesReference: virtual.variablesReference })).body.variables.find((v) => v.name === 'IF')!.value;
+  }
+  const next = (): Promise<DebugProtocol.StoppedEvent> => stopAfter(h, () => h.client.nextRequest({ threadId: 1 }));
+
+  it('steps back across a trap: the emulated cli is undone with its VMM handler, and runs forward through the VMM again', async () => {
+    const trace: string[] = [];
+    h.client.on('output', (e: DebugProtocol.OutputEvent) => trace.push(e.body.output));
+    const cliTraps = (): number => trace.filter((t) => /trap guest-kernel → vmm: #GP: cli/.test(t)).length;
+    await h.client.initializeRequest();
+    await launchStopped(h.client, { program: TAE, technique: 'trap-and-emulate', trace: true });
+    await next();
+    assert.equal((await topFrame(h.client)).line, lineOf(TAE, 'BP-CLI'));
+    const before = await snapshot(h);
+    await next();
+    assert.equal((await topFrame(h.client)).line, lineOf(TAE, 'BP-AFTER-CLI'));
+    assert.equal(cliTraps(), 1);
+    const after = await snapshot(h);
+    assert.notDeepEqual(after, before);
+
+    const back = await stepBack(h);
+    assertReverse(back, 'step');
+    assert.match(back.body.description ?? '', /a trapped one is undone with its VMM handler/);
+    assert.equal((await topFrame(h.client)).line, lineOf(TAE, 'BP-CLI'));
+    assert.deepEqual(await snapshot(h), before, 'registers are as they were before the trap');
+    assert.match(await virtualIf(), /^0 \(real IF 1\)/, 'the deprivileged guest: virtual IF 0 (Multiboot entry), real IF 1');
+    assert.equal(cliTraps(), 1, 'travelling back did not execute the cli');
+
+    await next();
+    assert.equal((await topFrame(h.client)).line, lineOf(TAE, 'BP-AFTER-CLI'));
+    assert.equal(cliTraps(), 2, 'running forward again traps into the VMM again');
+    assert.deepEqual(await snapshot(h), after, 'and lands in the same state');
+  });
+
+  it('steps back from inside a VMM handler to before the trapping instruction, and reverse-continues to a breakpoint', async () => {
+    await h.client.initializeRequest();
+    await launchStopped(h.client, { program: TAE, technique: 'trap-and-emulate' });
+    await next();
+    await stopAfter(h, () => h.client.stepInRequest({ threadId: 1 }));
+    const frames = (await h.client.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    assert.match(frames[0]!.name, /^VMM: /, 'step in entered the VMM handler of cli');
+    const out = await stepBack(h);
+    assert.match(out.body.description ?? '', /stepped back out of the VMM handler/);
+    const after = (await h.client.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+    assert.equal(after[0]!.source?.path, TAE);
+    assert.equal(after[0]!.line, lineOf(TAE, 'BP-CLI'));
+
+    await h.client.setBreakpointsRequest({ source: { path: TAE }, breakpoints: [{ line: lineOf(TAE, 'BP-AFTER-CLI') }] });
+    await h.client.setBreakpointsRequest({ source: { path: TAE }, breakpoints: [{ line: lineOf(TAE, 'BP-AFTER-CLI') }, { line: lineOf(TAE, 'BP-OUT') }] });
+    await forward(h);
+    await forward(h);
+    assert.equal((await topFrame(h.client)).line, lineOf(TAE, 'BP-OUT'));
+    const rc = await reverseContinue(h);
+    assertReverse(rc, 'breakpoint');
+    assert.equal((await topFrame(h.client)).line, lineOf(TAE, 'BP-AFTER-CLI'));
+    assert.match(await virtualIf(), /^0/, 'after the emulated cli');
   });
 });

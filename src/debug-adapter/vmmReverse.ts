@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// Reverse debugging under a VMM engine (trap-and-emulate). The machine's checkpoints (ExecutionHistory:
+// CPU, devices, RAM as page deltas) are taken with the engine's own state beside them (virtual CPU, layer
+// stack: ExecutionEngine.saveState), only between engine runs, never inside a handler. Under a VMM, a guest
+// instruction the VMM emulates does not retire on the CPU, so a position is the pair (retired instructions,
+// transitions recorded) and the replay grid is the engine's one-instruction run: engine.run(1) executes one
+// guest instruction, directly or by trapping and running the VMM handler to completion, exactly as the
+// full-speed run does. Travelling restores the checkpoint at or before the target, loads the engine state
+// and replays run(1) steps to the target; stepping back replays the window before "now" to learn the grid,
+// then travels to the previous grid point (before the trap, when stopped inside a VMM handler).
+import type { ExecutionHistory } from '../emulator/debug/history';
+import type { EngineState, ExecutionEngine } from '../emulator/vmm/engine';
+import { RuntimeStateError, type DebugRuntime } from './runtime';
+
+/** Retired instructions between VMM checkpoints (a step back replays at most about this many, twice). */
+export const VMM_CHECKPOINT_INTERVAL = 10_000;
+/** Windows searched backwards for a previous line or a breakpoint before giving up at the history start. */
+const MAX_WINDOWS = 64;
+
+/** A position on the replay grid: retired instructions, then transitions recorded (lexicographic). */
+export interface VmmPosition {
+  readonly retired: number;
+  readonly transitions: number;
+}
+
+function before(a: VmmPosition, b: VmmPosition): boolean {
+  return a.retired < b.retired || (a.retired === b.retired && a.transitions < b.transitions);
+}
+
+export class VmmHistory {
+  /** Engine state and transition count beside each machine checkpoint, by retired count. */
+  private readonly engineStates = new Map<number, { readonly engine: EngineState; readonly transitions: number }>();
+  /** Transitions recorded since boot, restored on travel (the engine's log itself keeps growing). */
+  private transitionCount = 0;
+  /** True while a travel or scan replays recorded ground (the `trace` output stays quiet then). */
+  replaying = false;
+
+  constructor(
+    private readonly runtime: DebugRuntime,
+    private readonly history: ExecutionHistory,
+    private readonly engine: ExecutionEngine & { readonly log: { onRecord(l: () => void): unknown } },
+  ) {
+    engine.log.onRecord(() => {
+      this.transitionCount++;
+    });
+  }
+
+  position(): VmmPosition {
+    return { retired: this.runtime.retired(), transitions: this.transitionCount };
+  }
+
+  /** Takes a checkpoint with the engine state (never inside a VMM handler). */
+  checkpoint(force = false): void {
+    if (this.engine.activeHandler() !== undefined) return;
+    const taken = force ? this.history.checkpoint(true) : this.history.maybeCheckpoint();
+    if (taken) this.engineStates.set(this.runtime.retired(), { engine: this.engine.saveState(), transitions: this.transitionCount });
+  }
+
+  get oldest(): VmmPosition | undefined {
+    const count = this.history.oldest;
+    const saved = count === undefined ? undefined : this.engineStates.get(count);
+    return count === undefined || saved === undefined ? undefined : { retired: count, transitions: saved.transitions };
+  }
+
+  /** Restores checkpoint `index` (machine and engine); a handler in progress is finished first and dropped. */
+  private restore(index: number): VmmPosition {
+    const count = this.history.checkpointCounts()[index]!;
+    const saved = this.engineStates.get(count);
+    if (saved === undefined) throw new RuntimeStateError(`no VMM state was recorded with the checkpoint at instruction ${count}`);
+    if (this.engine.activeHandler() !== undefined) this.engine.run(0); // leaves no handler behind to resume
+    this.history.restore(index);
+    this.engine.loadState(saved.engine);
+    this.transitionCount = saved.transitions;
+    this.runtime.tracker.reset();
+    return { retired: count, transitions: saved.transitions };
+  }
+
+  /** One grid step: a guest instruction, run directly or trapped and handled completely by the VMM. */
+  private gridStep(): void {
+    const core = this.runtime.regs.core;
+    const magic = core.magicBreakpointsEnabled;
+    core.magicBreakpointsEnabled = false;
+    try {
+      this.engine.run(1);
+    } finally {
+      core.magicBreakpointsEnabled = magic;
+    }
+  }
+
+  /** The grid from checkpoint `index` up to (not including) `end`: positions and the address about to run. */
+  private scan(index: number, end: VmmPosition): { positions: VmmPosition[]; pcs: number[] } {
+    this.replaying = true;
+    try {
+      return this.scanWindow(index, end);
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  private scanWindow(index: number, end: VmmPosition): { positions: VmmPosition[]; pcs: number[] } {
+    this.restore(index);
+    const positions: VmmPosition[] = [];
+    const pcs: number[] = [];
+    for (let guard = 0; guard < 50 * VMM_CHECKPOINT_INTERVAL; guard++) {
+      const at = this.position();
+      if (!before(at, end)) break;
+      positions.push(at);
+      pcs.push(this.runtime.pc());
+      this.gridStep();
+    }
+    return { positions, pcs };
+  }
+
+  /** Travels to a grid position (restore the checkpoint at or before it, replay grid steps). */
+  travel(target: VmmPosition): void {
+    this.replaying = true;
+    try {
+      this.travelTo(target);
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  private travelTo(target: VmmPosition): void {
+    const index = this.history.indexAtOrBefore(target.retired);
+    if (index < 0) throw new RuntimeStateError(`instruction ${target.retired} is before the recorded history`);
+    this.restore(index);
+    for (let guard = 0; guard < 50 * VMM_CHECKPOINT_INTERVAL; guard++) {
+      const at = this.position();
+      if (at.retired === target.retired && at.transitions === target.transitions) return;
+      if (!before(at, target)) throw new RuntimeStateError(`replay under the VMM passed instruction ${target.retired}/${target.transitions} (at ${at.retired}/${at.transitions})`);
+      this.gridStep();
+    }
+    throw new RuntimeStateError('replay under the VMM did not reach its target');
+  }
+
+  /**
+   * Searches the grid backwards from `now`, one checkpoint window at a time, for the last position whose
+   * index in its window `pick` chooses; returns it, or undefined at the start of the history.
+   */
+  searchBack(now: VmmPosition, pick: (positions: VmmPosition[], pcs: number[], atHistoryStart: boolean) => number | undefined): VmmPosition | undefined {
+    let end = now;
+    let positions: VmmPosition[] = [];
+    let pcs: number[] = [];
+    let index = this.history.indexAtOrBefore(now.retired);
+    for (let windows = 0; index >= 0 && windows < MAX_WINDOWS; windows++, index--) {
+      const window = this.scan(index, end);
+      positions = [...window.positions, ...positions];
+      pcs = [...window.pcs, ...pcs];
+      const chosen = pick(positions, pcs, index === 0);
+      if (chosen !== undefined) return positions[chosen];
+      end = window.positions[0] ?? end;
+    }
+    return undefined;
+  }
+}
