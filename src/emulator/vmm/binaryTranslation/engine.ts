@@ -21,10 +21,10 @@ import { guestLayerAtCpl, type Technique } from '../layers';
 import { SegmentRegister, type GuestInstruction } from '../trapAndEmulate/guestAccess';
 import { classifyTrap, type TrapContext } from '../trapAndEmulate/handlers';
 import { TrapAndEmulateEngine, type TrapAndEmulateOptions } from '../trapAndEmulate/engine';
-import { GDT_OFFSET } from '../trapAndEmulate/shadowTables';
+import { GDT_OFFSET, VMM_REGION_SIZE } from '../trapAndEmulate/shadowTables';
 import type { VmExit } from '../vmExit';
 import { emulationCallout } from './callouts';
-import { BT_GDT_LIMIT, installTcDescriptor, TC_CODE_SELECTOR, TC_SIZE, truncateGuestDescriptors } from './layout';
+import { BT_GDT_LIMIT, installTcDescriptor, TC_CODE_SELECTOR, translationCacheSize } from './layout';
 import { translationSteps } from './translationSteps';
 import { TranslationCache, type CalloutSite, type Translation, type TranslationCacheState } from './translationCache';
 import { translateUnit, type UnitPlan } from './translator';
@@ -72,9 +72,18 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   private readonly writeCounts = new Map<number, number>();
 
   constructor(machine: Machine, options: TrapAndEmulateOptions) {
-    super(machine, options);
-    this.tcBase = this.vmmBase - TC_SIZE;
-    this.cache = new TranslationCache(machine.memory.ram, this.tcBase, TC_SIZE, (page) => this.cpu.blocks.invalidatePage(page));
+    const regionSize = options.vmmRegionSize ?? VMM_REGION_SIZE;
+    const tcSize = translationCacheSize(machine.memory.ram.length, regionSize);
+    super(machine, { ...options, vmmRegionSize: regionSize + tcSize }); // the TC comes on top of what T&E needs
+    // The TC is the first run of pages the VMM region's allocator hands out (contiguous: it starts empty).
+    const pages: number[] = [];
+    for (let n = 0; n < tcSize / 4096; n++) {
+      const page = this.vmmRegion.allocatePage();
+      if (page === undefined || (pages.length > 0 && page !== pages[pages.length - 1]! + 4096)) break;
+      pages.push(page);
+    }
+    this.tcBase = pages[0] ?? this.vmmBase;
+    this.cache = new TranslationCache(machine.memory.ram, this.tcBase, pages.length * 4096, (page) => this.cpu.blocks.invalidatePage(page));
     const previous = this.cpu.mmu.onCodeWrite;
     this.cpu.mmu.onCodeWrite = (page) => {
       previous(page);
@@ -85,19 +94,14 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   override attach(): EngineStop | undefined {
     const problem = super.attach();
     if (problem !== undefined) return problem;
+    if (this.cache.size === 0) return { kind: 'stop', message: 'binary translation: no room for a translation cache in the VMM region' };
     this.installTables();
-    for (const segment of [SegmentRegister.CS, SegmentRegister.SS, SegmentRegister.DS, SegmentRegister.ES, SegmentRegister.FS, SegmentRegister.GS]) {
-      const selector = this.guest.getSelector(segment);
-      if ((selector & 0xfffc) !== 0) this.guest.loadSegment(segment, selector); // re-read the truncated limit
-    }
     return undefined;
   }
 
-  /** Guest descriptors end below the TC; the TC code segment follows trap-and-emulate's VMM descriptors. */
+  /** The TC code segment follows trap-and-emulate's VMM descriptors in the shadow GDT. */
   private installTables(): void {
-    const gdt = this.vmmBase + GDT_OFFSET;
-    truncateGuestDescriptors(this.memory, gdt, this.vcpu.gdtr.base, this.vcpu.gdtr.limit, this.tcBase);
-    installTcDescriptor(this.memory, gdt);
+    installTcDescriptor(this.memory, this.vmmBase + GDT_OFFSET);
     this.cpu.s[GDTR_LIMIT] = BT_GDT_LIMIT;
   }
 
@@ -212,6 +216,10 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     const mode: GuestCodeMode = { selector: this.guest.getSelector(SegmentRegister.CS), base: this.guest.getSegmentBase(SegmentRegister.CS), limit: s[SEG_LIMIT + SegmentRegister.CS]! >>> 0 };
     const eip = this.guest.getEip();
     const key = this.keyOf(mode, eip);
+    if (key === undefined) {
+      this.inPlaceSlice = true; // the guest cannot fetch there: the CPU raises its #PF (hidden or true) in place
+      return undefined;
+    }
     const existing = this.cache.lookup(key);
     if (existing !== undefined) {
       this.cache.counters.indirectLookups++;
@@ -222,8 +230,20 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     return freeRunning ? this.finishTranslation(true) : undefined;
   }
 
-  private keyOf(mode: GuestCodeMode, eip: number): number {
-    return this.cache.keyOf((mode.base + eip) >>> 0, `${mode.selector}:${mode.base}:32`);
+  /** Translation key: guest physical address of the instruction plus the mode bits; undefined if unmapped. */
+  private keyOf(mode: GuestCodeMode, eip: number): number | undefined {
+    const physical = this.physicalOf((mode.base + eip) >>> 0);
+    return physical === undefined ? undefined : this.cache.keyOf(physical, `${mode.selector}:${mode.base}:32:${this.pagingOn() ? 'paged' : 'flat'}`);
+  }
+
+  private pagingOn(): boolean {
+    return (this.vcpu.cr0 & 0x80000000) !== 0;
+  }
+
+  /** Guest-linear → guest-physical through the guest's own page tables (identity without paging). */
+  private physicalOf(linear: number): number | undefined {
+    if (!this.pagingOn()) return linear >= this.vmmBase ? undefined : linear;
+    return this.shadowPaging.translate(linear, false);
   }
 
   private enter(translation: Translation, mode: GuestCodeMode): void {
@@ -257,7 +277,10 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
         },
         install: () => this.install(work),
         chain: () => {
-          if (work.chainFrom !== undefined && work.translation !== undefined) this.cache.chain(work.chainFrom.translation, work.chainFrom.exit, work.translation);
+          const from = work.chainFrom;
+          if (from === undefined || work.translation === undefined) return;
+          if (this.pagingOn() && work.translation.plan.guestStart >>> 12 !== from.translation.plan.guestStart >>> 12) return;
+          this.cache.chain(from.translation, from.exit, work.translation);
         },
       }),
       work,
@@ -272,10 +295,10 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
 
   private install(work: TranslationWork): void {
     if (work.plan === undefined) return;
-    let translation = this.cache.install(work.key, work.plan);
+    let translation = this.cache.install(work.key, work.plan, this.guestCode.physical);
     if (translation === undefined) {
       this.cache.flush('the translation cache was full');
-      translation = this.cache.install(work.key, work.plan);
+      translation = this.cache.install(work.key, work.plan, this.guestCode.physical);
     }
     if (translation === undefined) work.problem = 'a translation unit does not fit the translation cache';
     else work.translation = translation;
@@ -315,11 +338,14 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   private readonly guestCode = {
     read: (linear: number, out: Uint8Array): number => {
       const ram = this.machine.memory.ram;
-      const limit = Math.min(out.length, this.tcBase - linear);
-      if (linear < 0 || limit <= 0) return 0;
-      out.set(ram.subarray(linear, linear + limit));
-      return limit;
+      for (let i = 0; i < out.length; i++) {
+        const physical = this.physicalOf((linear + i) >>> 0);
+        if (physical === undefined || physical >= this.vmmBase) return i;
+        out[i] = ram[physical]!;
+      }
+      return out.length;
     },
+    physical: (linear: number): number | undefined => this.physicalOf(linear),
   };
 
   // ---- VMM entries from translated code ------------------------------------------------------------------
@@ -371,7 +397,8 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
         this.record('guest-kernel', 'vmm', 'trap', reason, ['btCallout'], instruction, details);
         const trap = classifyTrap(this.guest, instruction, 13, 0, false);
         const exit: VmExit = { ...trap, source: 'bt-callout' };
-        const context: TrapContext = { guest: this.guest, vcpu: this.vcpu, instruction, notes: [] };
+        const hooks = this.memoryHooks(); // CR0/CR3/CR4 loads and INVLPG drive the inherited shadow page tables
+        const context: TrapContext = { guest: this.guest, vcpu: this.vcpu, instruction, notes: [], ...(hooks === undefined ? {} : { memory: hooks }) };
         // The callout replaces the trap's VMM entry and exit: only the emulation steps are charged on top.
         const execution = this.dispatcher.dispatch(exit, context, (parameter) => {
           if (parameter !== 'vmmEntry' && parameter !== 'vmmExit') this.charge('vmm', reason, parameter as CostParameter);
@@ -415,6 +442,12 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   private followExit(from: Translation, exit: number, targetEip: number): EngineStop | undefined {
     const mode = this.guestMode;
     const key = this.keyOf(mode, targetEip);
+    if (key === undefined) {
+      this.guest.loadSegment(SegmentRegister.CS, mode.selector);
+      this.guest.setEip(targetEip);
+      this.inPlaceArmed = true; // the target is not mapped: the CPU faults there as on bare metal
+      return undefined;
+    }
     const target = this.cache.lookup(key);
     if (target === undefined) {
       this.guest.loadSegment(SegmentRegister.CS, mode.selector);
@@ -422,7 +455,11 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
       this.startTranslation({ startEip: targetEip, mode, key, chainFrom: { translation: from, exit }, notes: [] });
       return undefined; // run(): finished by handlePending's caller loop (idle); step(): walked by the debugger
     }
-    const chained = this.cache.chain(from, exit, target);
+    // With guest paging, an exit is chained only within its own guest page: a jump to another page must see
+    // that page's current mapping, so it keeps looking its target up by physical address.
+    const samePage = ((mode.base + targetEip) >>> 12) === from.plan.guestStart >>> 12;
+    const chained = (!this.pagingOn() || samePage) && this.cache.chain(from, exit, target);
+    if (!chained) this.cache.counters.indirectLookups++;
     this.record('guest-kernel', 'vmm', 'translation', `${chained ? 'chain' : 'follow'} exit ${exit} of translation #${from.id} to #${target.id} (guest 0x${((mode.base + targetEip) >>> 0).toString(16)})`, ['btCallout'], undefined, {
       from: from.id,
       to: target.id,
@@ -500,6 +537,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     return {
       ...base,
       extra: {
+        ...(base.extra as Record<string, unknown> | undefined),
         cache: this.cache.toJSON(),
         guestMode: this.guestMode,
         adaptive: [...this.adaptive],
@@ -512,10 +550,10 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   override loadState(state: EngineState): void {
     super.loadState(state);
     const extra = state.extra as
-      | { cache: TranslationCacheState; guestMode: GuestCodeMode; adaptive: number[]; writeCounts: [number, number][]; inPlaceArmed: boolean }
+      | { cache?: TranslationCacheState; guestMode: GuestCodeMode; adaptive: number[]; writeCounts: [number, number][]; inPlaceArmed: boolean }
       | undefined;
     this.translating = null;
-    if (extra === undefined) {
+    if (extra?.cache === undefined) {
       this.cache.flush('engine state without a translation cache');
       return;
     }

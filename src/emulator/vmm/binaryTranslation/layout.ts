@@ -1,16 +1,26 @@
-// Where the binary translator keeps its translation cache (TC) and how the real CPU reaches it. The TC is a
-// region of VMM-owned RAM just below trap-and-emulate's 64 KiB VMM region (tables, TSS, stack): every guest
-// code/data descriptor in the shadow GDT is truncated to end below the TC (segment truncation, as VMware's BT
-// and Xen did on x86-32: virtualization.md §4/§5), so no guest data access can read or patch translated code.
+// Where the binary translator keeps its translation cache (TC) and how the real CPU reaches it. The BT engine
+// enlarges trap-and-emulate's VMM region at the top of RAM by the TC's size and takes the TC as the first run of
+// pages the region's allocator hands out: every guest code/data descriptor in the shadow GDT already ends below
+// the region (segment truncation, as VMware's BT and Xen did on x86-32: virtualization.md §4/§5) and shadow
+// page tables map the region supervisor-only at its own address and never for the guest, so the guest can
+// neither read nor patch translated code, while the CPU (at ring 1) can fetch it with or without guest paging.
 // Translated code runs at real CPL 1 through one extra shadow-GDT descriptor, the TC code segment: base 0,
 // 4 GiB, DPL 1, execute-only — execute-only so the guest cannot load it into DS/ES/FS/GS (a data-segment load
 // of a non-readable code segment is #GP, SDM Vol. 3A 5.7/Vol. 2 MOV "Operation"); far transfers to it never
 // run (they are callouts the VMM checks against the guest's own GDT). Descriptor format: SDM Vol. 3A 3.4.5.
 
-import { shadowDescriptor, type MemoryWriter } from '../trapAndEmulate/shadowTables';
+import { VMM_REGION_SIZE, type MemoryWriter } from '../trapAndEmulate/shadowTables';
+import { vmmRegionSizeProblem } from '../trapAndEmulate/vmmRegion';
 
-/** Bytes of RAM reserved for translated code, directly below the trap-and-emulate VMM region. */
+/** Bytes of VMM-region pages reserved for translated code (less when RAM is small). */
 export const TC_SIZE = 0x40000;
+
+/** The TC size for a machine: TC_SIZE, halved until the enlarged VMM region fits the RAM (at least 16 KiB). */
+export function translationCacheSize(ramBytes: number, regionSize: number = VMM_REGION_SIZE): number {
+  let size = TC_SIZE;
+  while (size > 0x4000 && vmmRegionSizeProblem(regionSize + size, ramBytes) !== undefined) size /= 2;
+  return size;
+}
 /** Shadow GDT index of the TC code segment (trap-and-emulate uses 256..258 for its own descriptors). */
 export const TC_CODE_INDEX = 259;
 /** The selector translated code runs with: index 259, GDT, RPL 1 (the deprivileged kernel's ring). */
@@ -33,18 +43,4 @@ export function installTcDescriptor(memory: MemoryWriter, gdtBase: number): void
   const [low, high] = tcCodeDescriptor();
   memory.write32(gdtBase + TC_CODE_INDEX * 8, low);
   memory.write32(gdtBase + TC_CODE_INDEX * 8 + 4, high);
-}
-
-/**
- * Re-truncates the shadow copies of the guest's descriptors (indices 1..255, built by trap-and-emulate with the
- * VMM region as the floor) so they end below `floor`, the start of the TC.
- */
-export function truncateGuestDescriptors(memory: MemoryWriter, shadowGdtBase: number, guestGdtBase: number, guestGdtLimit: number, floor: number): void {
-  for (let index = 1; index < 256 && index * 8 + 7 <= guestGdtLimit; index++) {
-    const low = memory.read32(guestGdtBase + index * 8) ?? 0;
-    const high = memory.read32(guestGdtBase + index * 8 + 4) ?? 0;
-    const [shadowLow, shadowHigh] = shadowDescriptor(low, high, floor);
-    memory.write32(shadowGdtBase + index * 8, shadowLow);
-    memory.write32(shadowGdtBase + index * 8 + 4, shadowHigh);
-  }
 }

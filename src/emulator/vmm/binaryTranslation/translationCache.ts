@@ -17,8 +17,9 @@ export interface Translation {
   readonly plan: UnitPlan;
   readonly tcStart: number;
   readonly tcEnd: number;
-  /** The guest bytes the fragment was translated from (guestStart..guestEnd, physical = linear without paging). */
+  /** The guest bytes the fragment was translated from, and the guest-physical address of each. */
   readonly source: readonly number[];
+  readonly sourceAddresses: readonly number[];
   readonly pages: readonly number[];
   /** Per exit slot: the id of the fragment it jumps to, or undefined while it is still a callout. */
   readonly chained: (number | undefined)[];
@@ -82,21 +83,34 @@ export class TranslationCache {
     return this.next - this.base;
   }
 
-  /** Copies a planned fragment into the TC and indexes it; undefined when the TC is full (flush, then retry). */
-  install(key: number, plan: UnitPlan): Translation | undefined {
+  /**
+   * Copies a planned fragment into the TC and indexes it under the guest-physical pages of its source bytes
+   * (`physicalOf` maps guest-linear to guest-physical); undefined when the TC is full (flush, then retry).
+   */
+  install(key: number, plan: UnitPlan, physicalOf: (linear: number) => number | undefined): Translation | undefined {
     if (this.next + plan.code.length > this.base + this.size) return undefined;
+    const sourceAddresses: number[] = [];
+    const source: number[] = [];
+    for (const instruction of plan.instructions) {
+      for (let i = 0; i < instruction.bytes.length; i++) {
+        const physical = physicalOf((instruction.guestAddress + i) >>> 0);
+        if (physical === undefined) continue;
+        sourceAddresses.push(physical);
+        source.push(instruction.bytes[i]!);
+      }
+    }
     const tcStart = this.next;
     this.ram.set(plan.code, tcStart);
     this.next += plan.code.length;
-    const pages: number[] = [];
-    for (let page = plan.guestStart >>> 12; page <= (plan.guestEnd - 1) >>> 12; page++) pages.push(page);
+    const pages = [...new Set(sourceAddresses.map((address) => address >>> 12))];
     const translation: Translation = {
       id: this.nextId++,
       key,
       plan,
       tcStart,
       tcEnd: this.next,
-      source: Array.from(this.ram.subarray(plan.guestStart, plan.guestEnd)),
+      source,
+      sourceAddresses,
       pages,
       chained: plan.exits.map(() => undefined),
       hits: 0,
@@ -208,7 +222,7 @@ export class TranslationCache {
   /** Live fragments whose guest instructions include one starting at `linear`. */
   containing(linear: number): Translation[] {
     const out: Translation[] = [];
-    for (const t of this.byPage.get(linear >>> 12) ?? []) if (t.plan.instructions.some((i) => i.guestAddress === linear)) out.push(t);
+    for (const t of this.all) if (t.invalidated === undefined && t.plan.instructions.some((i) => i.guestAddress === linear)) out.push(t);
     return out;
   }
 
@@ -228,9 +242,8 @@ export class TranslationCache {
     this.counters.writeChecks++;
     const stale: Translation[] = [];
     for (const t of set) {
-      const start = t.plan.guestStart;
       for (let i = 0; i < t.source.length; i++) {
-        if (this.ram[start + i] !== t.source[i]) {
+        if (this.ram[t.sourceAddresses[i]!] !== t.source[i]) {
           stale.push(t);
           break;
         }
