@@ -643,6 +643,7 @@ export class Assembler {
     const unit = body.unit;
     for (const item of body.items) {
       if (item.k === 'bytes') {
+        if (item.warning !== undefined && this.pass === 1) this.warning(origin, item.start, item.end, item.warning);
         this.current.writeBytes(item.bytes);
         const pad = (unit - (item.bytes.length % unit)) % unit;
         if (pad > 0) this.current.fill(pad, 0);

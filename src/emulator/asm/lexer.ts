@@ -1,6 +1,8 @@
 // Tokenizer for one preprocessed NASM source line: identifiers, numbers in every NASM form, quoted strings
 // and character constants (with backquote escapes), and operators. NASM manual 3.1 (layout), 3.4 (constants).
 
+import { isFloatLiteral } from './floats';
+
 export type TokenKind = 'ident' | 'number' | 'string' | 'op' | 'end';
 
 export interface Token {
@@ -16,6 +18,8 @@ export interface Token {
   readonly big?: bigint;
   /** For strings: the bytes of the string after escape processing. */
   readonly bytes?: number[];
+  /** A floating-point constant (valid only as a data item; `error` says so elsewhere). */
+  readonly float?: boolean;
   /** Set when the number or string was malformed; the message says why. */
   readonly error?: string;
 }
@@ -55,10 +59,17 @@ export function tokenize(line: string): Token[] {
     if ((ch >= '0' && ch <= '9') || (ch === '$' && i + 1 < n && line[i + 1]! >= '0' && line[i + 1]! <= '9')) {
       let j = i + 1;
       while (j < n && /[0-9A-Za-z_$.]/.test(line[j]!)) j++;
+      // A signed exponent belongs to a float constant: `1.5e-3`, `0x1.8p+1` (NASM manual 3.4.6).
+      if (j + 1 < n && (line[j] === '+' || line[j] === '-') && line[j + 1]! >= '0' && line[j + 1]! <= '9' && /^(?:[0-9][0-9_]*\.?[0-9_]*e|0[xh][0-9a-f_]*\.?[0-9a-f_]*p)$/i.test(line.slice(i, j))) {
+        j += 2;
+        while (j < n && /[0-9_]/.test(line[j]!)) j++;
+      }
       const text = line.slice(i, j);
       const parsed = parseNumber(text);
       const exact = parsed !== undefined && !Number.isSafeInteger(parsed) ? parseBigNumber(text) : undefined;
-      tokens.push({ kind: 'number', text, start, end: j, value: parsed ?? 0, ...(exact !== undefined ? { big: exact } : {}), ...(parsed === undefined ? { error: `invalid number \`${text}'` } : {}) });
+      const float = parsed === undefined && isFloatLiteral(text);
+      const error = float ? `floating-point constant \`${text}' is only allowed in db/dw/dd/dq/dt` : `invalid number \`${text}'`;
+      tokens.push({ kind: 'number', text, start, end: j, value: parsed ?? 0, ...(exact !== undefined ? { big: exact } : {}), ...(parsed === undefined ? { error } : {}), ...(float ? { float } : {}) });
       i = j;
       continue;
     }

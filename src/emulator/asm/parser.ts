@@ -3,6 +3,7 @@
 // Expressions stay as trees: the passes evaluate them against the symbol values of the current pass.
 import { AsmError, ExprNode, ExprParser, REGISTERS } from './expressions';
 import { Token, tokenize } from './lexer';
+import { encodeFloat, hasFloatFormat, isFloatSpecial } from './floats';
 import { DATA_UNITS, DIRECTIVES, isReservedWord, MNEMONICS, PREFIXES, RESERVE_UNITS, SIZE_KEYWORDS } from './mnemonics';
 import type { OperandBits, SegmentRegister } from '../isa/operands';
 
@@ -33,7 +34,7 @@ export type OperandAst =
     } & Span)
   | ({ readonly k: 'far'; readonly segment: ExprNode; readonly offset: ExprNode; readonly distance?: 'far'; readonly bits?: 16 | 32 } & Span);
 
-export type DataItem = ({ readonly k: 'expr'; readonly expr: ExprNode } | { readonly k: 'bytes'; readonly bytes: readonly number[] } | { readonly k: 'uninit' }) & Span;
+export type DataItem = ({ readonly k: 'expr'; readonly expr: ExprNode } | { readonly k: 'bytes'; readonly bytes: readonly number[]; readonly warning?: string } | { readonly k: 'uninit' }) & Span;
 
 export type Body =
   | { readonly k: 'none' }
@@ -111,7 +112,7 @@ export function parseBody(tokens: Token[], pos: number): Body {
     return { k: 'equ', expr, start: tok.start, end: lineEnd };
   }
   const unit = DATA_UNITS.get(lower);
-  if (unit !== undefined) return { k: 'data', unit, items: parseDataItems(tokens, pos + 1), start: tok.start, end: lineEnd };
+  if (unit !== undefined) return { k: 'data', unit, items: parseDataItems(tokens, pos + 1, unit), start: tok.start, end: lineEnd };
   const resUnit = RESERVE_UNITS.get(lower);
   if (resUnit !== undefined) {
     const p = new ExprParser(tokens, pos + 1);
@@ -139,13 +140,17 @@ export function parseBody(tokens: Token[], pos: number): Body {
   return { k: 'insn', mnemonic, prefixes, operands, start: tok.start, end: lineEnd };
 }
 
-function parseDataItems(tokens: Token[], pos: number): DataItem[] {
+function parseDataItems(tokens: Token[], pos: number, unit: number): DataItem[] {
   const items: DataItem[] = [];
   if (tokens[pos]!.kind === 'end') throw new AsmError('no operand for data declaration', tokens[pos]!.start, tokens[pos]!.end);
   for (;;) {
     const tok = tokens[pos]!;
     const after = tokens[pos + 1]!;
-    if (tok.kind === 'string' && (after.text === ',' || after.kind === 'end')) {
+    const float = floatItem(tokens, pos, unit);
+    if (float) {
+      items.push(float.item);
+      pos = float.next;
+    } else if (tok.kind === 'string' && (after.text === ',' || after.kind === 'end')) {
       if (tok.error) throw new AsmError(tok.error, tok.start, tok.end);
       items.push({ k: 'bytes', bytes: tok.bytes!, start: tok.start, end: tok.end });
       pos++;
@@ -163,6 +168,29 @@ function parseDataItems(tokens: Token[], pos: number): DataItem[] {
     if (sep.text !== ',') throw new AsmError('comma expected after operand', sep.start, sep.end);
     pos++;
   }
+}
+
+/**
+ * A floating-point data item: an optional sign, then a float literal or special name, then `,` or the
+ * end (NASM allows no other arithmetic on floats). Encoded here into the item's bytes (floats.ts).
+ */
+function floatItem(tokens: Token[], pos: number, unit: number): { item: DataItem; next: number } | undefined {
+  let k = pos;
+  let negative = false;
+  while (tokens[k]!.kind === 'op' && (tokens[k]!.text === '-' || tokens[k]!.text === '+')) {
+    if (tokens[k]!.text === '-') negative = !negative;
+    k++;
+  }
+  const tok = tokens[k]!;
+  const isFloat = (tok.kind === 'number' && tok.float === true) || (tok.kind === 'ident' && isFloatSpecial(tok.text));
+  if (!isFloat) return undefined;
+  const after = tokens[k + 1]!;
+  if (after.text !== ',' && after.kind !== 'end') throw new AsmError('comma expected after operand', after.start, after.end);
+  if (!hasFloatFormat(unit)) throw new AsmError(`floating-point constant not allowed in a ${unit * 8}-bit data declaration`, tok.start, tok.end);
+  const encoded = encodeFloat(tok.text, negative, unit);
+  if (typeof encoded === 'string') throw new AsmError(encoded, tok.start, tok.end);
+  const warning = encoded.overflow ? { warning: 'overflow in floating-point constant [-w+float-overflow]' } : {};
+  return { item: { k: 'bytes', bytes: Array.from(encoded.bytes), start: tokens[pos]!.start, end: tok.end, ...warning }, next: k + 1 };
 }
 
 function parseOperands(tokens: Token[], pos: number): OperandAst[] {
