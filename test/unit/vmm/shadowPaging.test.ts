@@ -2,7 +2,8 @@
 // guest test/kernels/shadow-paging.asm (two address spaces, PTE edits, a true #PF in each, accessed/dirty bits
 // printed at the end) gives the same serial output and exit in QEMU, natively and under trap-and-emulate, with
 // the exact counts of true faults, tracing faults and CR3 switches it causes; the existing paging kernels
-// (paging.asm, userpf.asm) run unchanged under the VMM; the debugger can step through a hidden fault's named
+// (paging.asm, userpf.asm) and a higher-half kernel with a recursive directory slot (shadow-higherhalf.asm) run
+// under the VMM as in QEMU; the debugger can step through a hidden fault's named
 // steps. In isolation (fake RAM): hidden fills set A/D as SDM Vol. 3A 4.8 says and keep the shadow read-only
 // until the guest entry is dirty, true faults carry the guest's error code, the CR0.WP = 0 case, tracing
 // classification, the VMM region refusal, and running out of VMM pages.
@@ -18,6 +19,10 @@ import { ShadowPageTables, type ShadowPageAllocator } from '../../../src/emulato
 import { PteBit } from '../../../src/emulator/vmm/memory/shadowGuestWalk';
 import { TrapAndEmulateEngine } from '../../../src/emulator/vmm/trapAndEmulate/engine';
 import { VmmRegion } from '../../../src/emulator/vmm/trapAndEmulate/vmmRegion';
+import { GDT_OFFSET, IDT_OFFSET } from '../../../src/emulator/vmm/trapAndEmulate/shadowTables';
+import { vmmLinearWindow } from '../../../src/emulator/vmm/memory/shadowPaging';
+import type { Ia32CpuAdapter } from '../../../src/emulator/machine/cpuAdapter';
+import { GDTR_BASE, IDTR_BASE } from '../../../src/emulator/cpu/stateLayout';
 
 function runUnderTrapAndEmulate(elf: string) {
   const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
@@ -82,6 +87,22 @@ describe('shadow paging under trap-and-emulate (machine)', function () {
       assert.ok(c['tracingFaults']! >= 2 && c['hiddenFaults']! > 0);
     });
   }
+
+  it('shadow-higherhalf.asm: a kernel at 0xC0000000 with a recursive page-directory slot runs as in QEMU (the VMM window moved to the top)', () => {
+    const elf = buildKernel('shadow-higherhalf');
+    const qemu = runQemu(elf);
+    assert.equal(qemu.serial, 'C010006F 600DF00D 00100063 \n0000BEEF 00300063 \nhigher half ok\n');
+    const vmm = runUnderTrapAndEmulate(elf);
+    assert.equal(vmm.serial, qemu.serial);
+    assert.deepEqual(vmm.stop, { kind: 'guest-exit', status: qemu.status });
+    const c = (vmm.engine as ExecutionEngine).memoryStats!().counters;
+    assert.equal(c['tracingFaults'], 1, 'the PTE written through the recursive window');
+    assert.equal(c['trueFaults'], 0);
+    // While the guest pages, the CPU sees the VMM's GDT/IDT/TSS in the top 64 KiB of the linear space.
+    const s = (vmm.machine.cpu as Ia32CpuAdapter).core.s;
+    assert.equal(s[GDTR_BASE]! >>> 0, vmmLinearWindow(vmm.engine.vmmRegion.size) + GDT_OFFSET);
+    assert.equal(s[IDTR_BASE]! >>> 0, 0xffff0000 + IDT_OFFSET);
+  });
 
   it('the debugger steps through a hidden fault: walk the guest page tables → fill → resume', () => {
     const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));

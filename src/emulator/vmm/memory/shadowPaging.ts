@@ -47,6 +47,16 @@ const CR4_PSE = 0x10;
 export interface ShadowPagingOptions {
   /** Shadow page directories kept per guest CR3 (default 4). */
   readonly cachedAddressSpaces?: number;
+  /**
+   * Linear address at which every shadow maps the VMM region (default: its physical base). The trap-and-emulate
+   * engine moves it to the top of the linear space (vmmLinearWindow) so guests keep the addresses below.
+   */
+  readonly vmmLinearBase?: number;
+}
+
+/** The top-of-linear-space window for a VMM region of `size` bytes (VMware's VMM sat in the top 4 MiB). */
+export function vmmLinearWindow(size: number): number {
+  return (0x100000000 - size) >>> 0;
 }
 
 export class ShadowPageTables {
@@ -62,7 +72,7 @@ export class ShadowPageTables {
     private readonly tlb: ShadowRealTlb,
     options: ShadowPagingOptions = {},
   ) {
-    this.tracker = new ShadowTracker(memory, pages, options.cachedAddressSpaces ?? 4);
+    this.tracker = new ShadowTracker(memory, pages, options.cachedAddressSpaces ?? 4, options.vmmLinearBase);
     this.tracker.attachTlb(tlb);
     this.guestMemory = {
       read32: (address) => (pages.contains(address) ? undefined : memory.read32(address)),

@@ -63,11 +63,17 @@ export class ShadowTracker {
   private clock = 0;
   private tlb: ShadowRealTlb = { invalidatePage: () => undefined, flushAll: () => undefined };
 
+  /** Linear address at which every shadow maps the VMM region (its physical base unless relocated). */
+  private readonly vmmLinear: number;
+
   constructor(
     private readonly memory: ShadowPhysicalMemory,
     private readonly pages: ShadowPageAllocator,
     private readonly maxSpaces: number,
-  ) {}
+    vmmLinearBase?: number,
+  ) {
+    this.vmmLinear = (vmmLinearBase ?? pages.base) >>> 0;
+  }
 
   /** The real TLB to flush when write protection is added to live entries. */
   attachTlb(tlb: ShadowRealTlb): void {
@@ -298,13 +304,13 @@ export class ShadowTracker {
   }
 
   private isVmmLinear(linear: number): boolean {
-    return linear >= this.pages.base && linear < this.pages.base + this.pages.size;
+    return linear >= this.vmmLinear && linear - this.vmmLinear < this.pages.size;
   }
 
   /** PD slots (4 MiB each) the VMM region touches. */
   private vmmSlots(): number[] {
-    const first = this.pages.base >>> 22;
-    const last = (this.pages.base + this.pages.size - 1) >>> 22;
+    const first = this.vmmLinear >>> 22;
+    const last = (this.vmmLinear + this.pages.size - 1) >>> 22;
     const slots: number[] = [];
     for (let slot = first; slot <= last; slot++) slots.push(slot);
     return slots;
@@ -322,12 +328,15 @@ export class ShadowTracker {
     return (table | PteBit.P | PteBit.RW) >>> 0;
   }
 
-  /** Identity-maps the VMM region's pages of `slot` into `table`, supervisor-only (the guest kernel runs at CPL 1
-   * but its segments end below the region, so only the CPU's implicit GDT/IDT/TSS accesses reach these). */
+  /** Maps the VMM region's pages of `slot` (at the VMM's linear window) into `table`, supervisor-only (the guest
+   * kernel runs at CPL 1 but its segments end below the window, so only the CPU's implicit GDT/IDT/TSS accesses
+   * reach these). */
   private mapVmmRegion(table: number, slot: number): void {
     for (let index = 0; index < 1024; index++) {
       const linear = ((slot << 22) | (index << 12)) >>> 0;
-      if (this.isVmmLinear(linear)) this.memory.write32(table + index * 4, (linear | PteBit.P | PteBit.RW | PteBit.A | PteBit.D) >>> 0);
+      if (!this.isVmmLinear(linear)) continue;
+      const physical = (this.pages.base + (linear - this.vmmLinear)) >>> 0;
+      this.memory.write32(table + index * 4, (physical | PteBit.P | PteBit.RW | PteBit.A | PteBit.D) >>> 0);
     }
   }
 }

@@ -28,7 +28,7 @@ import { compressedSelector, deliverToGuest } from './reflect';
 import { buildShadowGdt, buildShadowLdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, SHADOW_GDT_LIMIT, TSS_OFFSET, VMM_REGION_SIZE, VMM_TSS, type MemoryWriter } from './shadowTables';
 import { VirtualCpu, type VirtualCpuSnapshot } from './virtualCpu';
 import { VmmRegion } from './vmmRegion';
-import { ShadowPageTables } from '../memory/shadowPaging';
+import { ShadowPageTables, vmmLinearWindow } from '../memory/shadowPaging';
 import type { MemoryVirtualizationStats } from '../inspection';
 import { shadowFaultReason, type ShadowPagingHooks } from './memoryHandlers';
 
@@ -93,6 +93,9 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   readonly shadowPaging: ShadowPageTables;
   /** The real CR3 the guest booted with (restored while guest paging is off). */
   protected bootCr3 = 0;
+  /** Where the CPU currently sees the VMM region: `vmmBase` (identity) or, while the guest pages, the top
+   * of the linear space (vmmLinearWindow), so the guest keeps every linear address below it. */
+  protected vmmLinear = 0;
   private shadowHooks: ShadowPagingHooks | undefined;
   /** The guest has run ring-3 code: kernel slices are chunked (see KERNEL_CHUNK_MIN). */
   protected userModeSeen = false;
@@ -118,7 +121,9 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       { read32: this.memory.read32, write32: (address, value) => (address >= 0 && address + 4 <= ram.length ? mmu.writePhysical(address, 4, value | 0) : undefined) },
       this.vmmRegion,
       { invalidatePage: (linear) => mmu.invalidatePage(linear | 0), flushAll: () => mmu.flush(true) },
+      { vmmLinearBase: vmmLinearWindow(this.vmmRegion.size) },
     );
+    this.vmmLinear = this.vmmBase;
     this.guest.pagingTranslator = this.shadowPaging;
     // ExecutionEngine.memoryStats: assigned rather than declared, so subclasses that already define their own
     // memoryStats (the paravirtual engine's direct paging) keep it without an `override` clash.
@@ -299,14 +304,15 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
 
   saveState(): EngineState {
     const handler = this.active?.execution.snapshot();
-    const extra = { shadowPaging: this.shadowPaging.toJSON(), vmmPages: this.vmmRegion.allocatedPages(), bootCr3: this.bootCr3 };
+    const extra = { shadowPaging: this.shadowPaging.toJSON(), vmmPages: this.vmmRegion.allocatedPages(), bootCr3: this.bootCr3, vmmLinear: this.vmmLinear };
     return { technique: this.technique, virtualCpu: this.vcpu.snapshot(), stack: this.layerStack.toJSON(), extra, ...(handler === undefined ? {} : { activeHandler: handler }) };
   }
 
   loadState(state: EngineState): void {
     if (state.virtualCpu !== undefined) this.vcpu.restore(state.virtualCpu as VirtualCpuSnapshot);
     this.layerStack = LayerStack.fromJSON(state.stack as readonly LayerFrame[]);
-    const extra = state.extra as { shadowPaging?: unknown; vmmPages?: number[]; bootCr3?: number } | undefined;
+    const extra = state.extra as { shadowPaging?: unknown; vmmPages?: number[]; bootCr3?: number; vmmLinear?: number } | undefined;
+    if (extra?.vmmLinear !== undefined) this.vmmLinear = extra.vmmLinear;
     if (extra?.vmmPages !== undefined) this.vmmRegion.restoreAllocation(extra.vmmPages);
     if (extra?.shadowPaging !== undefined) this.shadowPaging.restore(extra.shadowPaging);
     if (extra?.bootCr3 !== undefined) this.bootCr3 = extra.bootCr3;
@@ -482,7 +488,28 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       s[CR + 3] = this.bootCr3 | 0;
     }
     this.cpu.mmu.flush(true);
+    const linear = shadowDirectory !== undefined ? vmmLinearWindow(this.vmmRegion.size) : this.vmmBase;
+    if (linear !== this.vmmLinear) this.relocateVmmWindow(linear);
     this.cpu.blocks.clear();
+  }
+
+  /**
+   * Moves the CPU's view of the VMM region (GDT, IDT, TSS, LDT) to `linear`: the tables are rebuilt with the
+   * guest's segments truncated below it, the real GDTR/IDTR/TR point there, and the loaded segment registers
+   * are reloaded so their cached limits follow (SDM Vol. 3A 3.4.3: the hidden part changes only on a load).
+   */
+  protected relocateVmmWindow(linear: number): void {
+    const s = this.cpu.s;
+    this.vmmLinear = linear >>> 0;
+    buildVmmIdtAndTss(this.memory, this.vmmBase, this.vmmLinear);
+    this.rebuildShadowGdt();
+    s[GDTR_BASE] = (this.vmmLinear + GDT_OFFSET) | 0;
+    s[IDTR_BASE] = (this.vmmLinear + IDT_OFFSET) | 0;
+    s[TR_BASE] = (this.vmmLinear + TSS_OFFSET) | 0;
+    for (const segment of [SegmentRegister.CS, SegmentRegister.SS, SegmentRegister.DS, SegmentRegister.ES, SegmentRegister.FS, SegmentRegister.GS]) {
+      const selector = s[SEG_SELECTOR + segment]! & 0xffff;
+      if ((selector & 0xfffc) !== 0) this.guest.loadSegment(segment, selector);
+    }
   }
 
   /** Runs the guest instruction at EIP once on the real CPU (tracing faults); charges it to the guest layer. */
@@ -529,7 +556,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   protected rebuildShadowGdt(): void {
-    buildShadowGdt(this.guestTableMemory(), this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit);
+    buildShadowGdt(this.guestTableMemory(), this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit, this.vmmLinear);
     this.vcpu.tablesDirty = false;
     this.loadShadowLdt();
     this.cpu.blocks.clear();
@@ -550,7 +577,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     const selector = this.vcpu.ldtr & 0xffff;
     const shadow = (selector & 0xfffc) === 0
       ? undefined
-      : buildShadowLdt(this.memory, (linear) => this.guest.readLinear(linear >>> 0, 4), this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit, selector);
+      : buildShadowLdt(this.memory, (linear) => this.guest.readLinear(linear >>> 0, 4), this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit, selector, this.vmmLinear);
     if (shadow === undefined || typeof shadow === 'string') {
       s[LDTR_SELECTOR] = 0;
       s[LDTR_BASE] = 0;

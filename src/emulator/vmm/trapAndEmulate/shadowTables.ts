@@ -61,9 +61,11 @@ export function shadowDescriptor(low: number, high: number, vmmBase: number): [n
 
 /**
  * Writes the shadow GDT for the guest GDT at `guestGdtBase`/`guestGdtLimit` (entries beyond the guest limit
- * become null) plus the VMM's own code, data and TSS descriptors.
+ * become null) plus the VMM's own code, data and TSS descriptors. `vmmBase` is where the region is in physical
+ * memory; `vmmLinear` where the CPU sees it (the same while the guest does not page; the top of the linear
+ * space under shadow paging): guest segments are truncated below it and the VMM TSS descriptor points into it.
  */
-export function buildShadowGdt(memory: MemoryWriter, vmmBase: number, guestGdtBase: number, guestGdtLimit: number): void {
+export function buildShadowGdt(memory: MemoryWriter, vmmBase: number, guestGdtBase: number, guestGdtLimit: number, vmmLinear = vmmBase): void {
   const gdt = vmmBase + GDT_OFFSET;
   for (let index = 0; index < GUEST_GDT_ENTRIES; index++) {
     let low = 0;
@@ -71,7 +73,7 @@ export function buildShadowGdt(memory: MemoryWriter, vmmBase: number, guestGdtBa
     if (index > 0 && index * 8 + 7 <= guestGdtLimit) {
       low = memory.read32(guestGdtBase + index * 8) ?? 0;
       high = memory.read32(guestGdtBase + index * 8 + 4) ?? 0;
-      [low, high] = shadowDescriptor(low, high, vmmBase);
+      [low, high] = shadowDescriptor(low, high, vmmLinear);
     }
     memory.write32(gdt + index * 8, low);
     memory.write32(gdt + index * 8 + 4, high);
@@ -79,7 +81,7 @@ export function buildShadowGdt(memory: MemoryWriter, vmmBase: number, guestGdtBa
   const vmmEntries: [number, [number, number]][] = [
     [VMM_CS, encodeDescriptor(0, 0xfffff, 0x9a, 0xc)],
     [VMM_DS, encodeDescriptor(0, 0xfffff, 0x92, 0xc)],
-    [VMM_TSS, encodeDescriptor(vmmBase + TSS_OFFSET, 103, 0x8b, 0)],
+    [VMM_TSS, encodeDescriptor(vmmLinear + TSS_OFFSET, 103, 0x8b, 0)],
   ];
   for (const [selector, [low, high]] of vmmEntries) {
     memory.write32(gdt + selector, low);
@@ -107,6 +109,7 @@ export function buildShadowLdt(
   guestGdtBase: number,
   guestGdtLimit: number,
   ldtSelector: number,
+  vmmLinear = vmmBase,
 ): ShadowLdt | string {
   const index = ldtSelector & 0xfff8;
   if ((ldtSelector & 4) !== 0 || index === 0 || index + 7 > guestGdtLimit) return `LDT selector 0x${ldtSelector.toString(16)} is not in the guest GDT`;
@@ -124,27 +127,27 @@ export function buildShadowLdt(
     if (offset + 7 <= limit) {
       const entryLow = readGuest(base + offset);
       const entryHigh = readGuest(base + offset + 4);
-      if (entryLow !== undefined && entryHigh !== undefined) entry = shadowDescriptor(entryLow, entryHigh, vmmBase);
+      if (entryLow !== undefined && entryHigh !== undefined) entry = shadowDescriptor(entryLow, entryHigh, vmmLinear);
     }
     memory.write32(shadow + offset, entry[0]);
     memory.write32(shadow + offset + 4, entry[1]);
   }
-  const [ldtLow, ldtHigh] = encodeDescriptor(shadow, limit, 0x82, 0);
+  const [ldtLow, ldtHigh] = encodeDescriptor(vmmLinear + LDT_OFFSET, limit, 0x82, 0);
   memory.write32(vmmBase + GDT_OFFSET + index, ldtLow);
   memory.write32(vmmBase + GDT_OFFSET + index + 4, ldtHigh);
-  return { base: shadow, limit };
+  return { base: (vmmLinear + LDT_OFFSET) >>> 0, limit };
 }
 
 /** The VMM's IDT (every vector → a VMM entry point) and TSS (ring-0 stack, no I/O bitmap). */
-export function buildVmmIdtAndTss(memory: MemoryWriter, vmmBase: number): void {
-  const target = vmmBase + VMM_CODE_OFFSET;
+export function buildVmmIdtAndTss(memory: MemoryWriter, vmmBase: number, vmmLinear = vmmBase): void {
+  const target = vmmLinear + VMM_CODE_OFFSET;
   for (let vector = 0; vector < 256; vector++) {
     memory.write32(vmmBase + IDT_OFFSET + vector * 8, ((target & 0xffff) | (VMM_CS << 16)) >>> 0);
     memory.write32(vmmBase + IDT_OFFSET + vector * 8 + 4, ((target & 0xffff0000) | 0x8e00) >>> 0);
   }
   const tss = vmmBase + TSS_OFFSET;
   for (let offset = 0; offset < 104; offset += 4) memory.write32(tss + offset, 0);
-  memory.write32(tss + 4, vmmBase + VMM_STACK_TOP_OFFSET); // ESP0
+  memory.write32(tss + 4, vmmLinear + VMM_STACK_TOP_OFFSET); // ESP0
   memory.write32(tss + 8, VMM_DS); // SS0
   memory.write32(tss + 100, 104 << 16); // I/O map base beyond the limit: IN/OUT at CPL > IOPL fault
 }
