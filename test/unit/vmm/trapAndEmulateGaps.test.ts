@@ -107,11 +107,11 @@ buffer: dd 0`);
     const traps = vmm.engine.log.list().filter((t) => t.kind === 'trap' && /outsb|insb/.test(t.instruction?.text ?? ''));
     assert.deepEqual(traps.map((t) => t.instruction?.text), ['rep outsb', 'rep insb', 'outsb']);
     for (const t of traps) assert.equal(t.details['exitReason'], 30);
-    const repOut = decodeIo(Number(traps[0]!.details['qualification']));
+    const repOut = decodeIo(Number(traps[0]!.details['qualification']))!;
     assert.deepEqual([repOut.isString, repOut.isRep, repOut.isIn, repOut.port, repOut.size], [true, true, false, 0x3f8, 1]);
-    const repIn = decodeIo(Number(traps[1]!.details['qualification']));
+    const repIn = decodeIo(Number(traps[1]!.details['qualification']))!;
     assert.deepEqual([repIn.isString, repIn.isRep, repIn.isIn, repIn.port], [true, true, true, 0x3fd]);
-    assert.equal(decodeIo(Number(traps[2]!.details['qualification'])).isRep, false);
+    assert.equal(decodeIo(Number(traps[2]!.details['qualification']))!.isRep, false);
   });
 
   it('lmsw loads CR0 bits 3:0 of the virtual CPU and cannot clear PE (register and memory operands)', () => {
