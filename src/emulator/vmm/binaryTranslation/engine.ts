@@ -10,7 +10,7 @@
 // pages with translated code is adaptively re-translated into a callout. Every translation, chaining and
 // callout is a transition with costs (btTranslate, btCallout, btIndirectBranch).
 
-import { CPL, CR, CpuMode, EIP, GDTR_LIMIT, MODE, SEG_LIMIT, SEG_RIGHTS, SEG_SELECTOR, SegmentRight } from '../../cpu/stateLayout';
+import { CPL, CR, CpuMode, EIP, GDTR_BASE, GDTR_LIMIT, MODE, SEG_LIMIT, SEG_RIGHTS, SEG_SELECTOR, SegmentRight } from '../../cpu/stateLayout';
 import type { Machine } from '../../machine/machine';
 import type { CostParameter } from '../costModel';
 import type { EngineState, EngineStop } from '../engine';
@@ -101,8 +101,16 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
 
   /** The TC code segment follows trap-and-emulate's VMM descriptors in the shadow GDT. */
   private installTables(): void {
-    installTcDescriptor(this.memory, this.vmmBase + GDT_OFFSET);
+    installTcDescriptor(this.memory, this.vmmBase + GDT_OFFSET, this.tcSegmentBase());
     this.cpu.s[GDTR_LIMIT] = BT_GDT_LIMIT;
+  }
+
+  /**
+   * Where the CPU sees the VMM region minus where it is in RAM: 0 while they coincide; when trap-and-emulate
+   * moves its linear window (guest paging), the real GDTR follows it, so the distance is read from there.
+   */
+  private tcSegmentBase(): number {
+    return ((this.cpu.s[GDTR_BASE]! >>> 0) - GDT_OFFSET - this.vmmBase) >>> 0;
   }
 
   protected override rebuildShadowGdt(): void {
@@ -249,6 +257,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   private enter(translation: Translation, mode: GuestCodeMode): void {
     translation.hits++;
     this.guestMode = mode;
+    this.installTables(); // the VMM region's linear window may have moved since (guest paging on or off)
     this.guest.loadSegment(SegmentRegister.CS, TC_CODE_SELECTOR);
     this.guest.setEip(translation.tcStart);
   }

@@ -4,8 +4,7 @@
 // the region (segment truncation, as VMware's BT and Xen did on x86-32: virtualization.md §4/§5) and shadow
 // page tables map the region supervisor-only at its own address and never for the guest, so the guest can
 // neither read nor patch translated code, while the CPU (at ring 1) can fetch it with or without guest paging.
-// Translated code runs at real CPL 1 through one extra shadow-GDT descriptor, the TC code segment: base 0,
-// 4 GiB, DPL 1, execute-only — execute-only so the guest cannot load it into DS/ES/FS/GS (a data-segment load
+// Translated code runs at real CPL 1 through one extra shadow-GDT descriptor, the TC code segment: 4 GiB, DPL 1, execute-only — execute-only so the guest cannot load it into DS/ES/FS/GS (a data-segment load
 // of a non-readable code segment is #GP, SDM Vol. 3A 5.7/Vol. 2 MOV "Operation"); far transfers to it never
 // run (they are callouts the VMM checks against the guest's own GDT). Descriptor format: SDM Vol. 3A 3.4.5.
 
@@ -32,15 +31,21 @@ export const CALLOUT_VECTOR = 0xbc;
 /** A translation unit holds at most this many guest instructions (Adams & Agesen §3.1: "at most 12"). */
 export const MAX_UNIT_INSTRUCTIONS = 12;
 
-/** The TC code segment: base 0, limit 4 GiB (G = 1, D = 1), present, DPL 1, code, execute-only, non-conforming. */
-export function tcCodeDescriptor(): [number, number] {
+/**
+ * The TC code segment: limit 4 GiB (G = 1, D = 1), present, DPL 1, code, execute-only, non-conforming. Its base
+ * is the distance between where the CPU sees the VMM region and where it is in RAM (0 while both coincide), so
+ * EIP in translated code is always the fragment's RAM address.
+ */
+export function tcCodeDescriptor(base: number): [number, number] {
   const access = 0x80 | (1 << 5) | 0x10 | 0x08; // P, DPL 1, S (code/data), type 8 = execute-only code
-  return [0x0000ffff, ((access << 8) | 0x000f0000 | (0xc << 20)) >>> 0];
+  const low = (((base & 0xffff) << 16) | 0xffff) >>> 0;
+  const high = (((base >>> 16) & 0xff) | (access << 8) | 0x000f0000 | (0xc << 20) | (base & 0xff000000)) >>> 0;
+  return [low, high];
 }
 
-/** Writes the TC code descriptor into the shadow GDT at `gdtBase`. */
-export function installTcDescriptor(memory: MemoryWriter, gdtBase: number): void {
-  const [low, high] = tcCodeDescriptor();
+/** Writes the TC code descriptor into the shadow GDT at (physical) `gdtBase`. */
+export function installTcDescriptor(memory: MemoryWriter, gdtBase: number, base: number): void {
+  const [low, high] = tcCodeDescriptor(base);
   memory.write32(gdtBase + TC_CODE_INDEX * 8, low);
   memory.write32(gdtBase + TC_CODE_INDEX * 8 + 4, high);
 }
