@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { FIXTURES, IRQ, lineOf, startHarness, TAE, topFrame } from './harness';
 
 const PV = join(FIXTURES, 'pv.asm');
+const FORKBENCH = join(__dirname, '..', '..', '..', 'samples', 'vmm', 'forkbench.asm');
 
 /** Launches with exception filters set during configuration; resolves with the first stopped event. */
 async function launchWithFilters(c: DebugClient, args: Record<string, unknown>, filterOptions: { filterId: string; condition?: string }[]): Promise<DebugProtocol.StoppedEvent> {
@@ -203,6 +204,34 @@ describe('debug adapter: VMM handler frames', function () {
       const dump = frames.map((f) => `${f.presentationHint ?? '-'} | ${f.name} | ${f.source?.name ?? ''}:${f.line}`).join('\n');
       assert.equal(frames[0]!.name, 'irq0', dump);
       assert.ok(frames.some((f) => f.presentationHint === 'label' && /inject/.test(f.name)), dump);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('stops when binary translation translates a guest unit into the translation cache', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const stop = await launchWithFilters(c, { technique: 'binary-translation', program: TAE }, [{ filterId: 'bt-translation' }]);
+      assert.equal(stop.body.reason, 'exception');
+      assert.match(stop.body.text ?? '', /^BT: /);
+      assert.match(stop.body.description ?? '', /translated guest code.*"info tc" lists the translation/);
+      assert.match((await c.evaluateRequest({ expression: 'info tc', context: 'repl' })).body.result, /^translation cache: /);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('stops on a shadow-paging event of a paging guest under trap-and-emulate', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const stop = await launchWithFilters(c, { technique: 'trap-and-emulate', program: FORKBENCH }, [{ filterId: 'memory-virtualization' }]);
+      assert.equal(stop.body.reason, 'exception', stop.body.description);
+      assert.match(stop.body.text ?? '', /^shadow paging: /);
+      assert.match(stop.body.description ?? '', /shadow page tables in sync/);
+      assert.match((await c.evaluateRequest({ expression: 'info stats', context: 'repl' })).body.result, /memory virtualization: shadow-paging/);
     } finally {
       await h.close();
     }
