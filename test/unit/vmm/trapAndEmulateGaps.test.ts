@@ -130,7 +130,7 @@ buffer: dd 0`);
     const vmm = run(image, 'trap-and-emulate');
     assert.equal(native.serial, '0x0000001b0x000000130x00000011');
     assert.equal(vmm.serial, native.serial);
-    assert.equal(vmm.engine.virtualCpu().cr0 & 0xf, 1);
+    assert.equal(vmm.engine.virtualCpu()!.cr0 & 0xf, 1);
     assert.equal(vmm.engine.exitCounts().find((c) => c.reason === 28)?.count, 6, 'two lmsw, one clts and three mov from cr0: CR-access exits (reason 28)');
   });
 
@@ -152,7 +152,7 @@ buffer: dd 0`);
     const vmm = run(image, 'trap-and-emulate');
     assert.equal(native.serial, '0x123456780x0000cafe0x00000018');
     assert.equal(vmm.serial, native.serial);
-    assert.equal(vmm.engine.virtualCpu().ldtr, 0x18);
+    assert.equal(vmm.engine.virtualCpu()!.ldtr, 0x18);
   });
 
   it('a far jmp to a TSS stops with "hardware task switches are not virtualized", never misbehaves', () => {
