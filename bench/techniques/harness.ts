@@ -12,7 +12,7 @@
 // from the engine's exit counts at the two ROUNDS values.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPcMachine } from '../../src/emulator/machine/pc';
@@ -22,7 +22,8 @@ import type { EngineStop } from '../../src/emulator/vmm/engine';
 import { createVmmEngine, IMPLEMENTED_TECHNIQUES } from '../../src/emulator/vmm/index';
 import type { Technique } from '../../src/emulator/vmm/layers';
 
-export const REPO_ROOT = path.resolve(__dirname, '../..');
+/** The repository (from this file under tsx; from the working directory when bundled into a temporary file). */
+export const REPO_ROOT = existsSync(path.resolve(__dirname, '../../samples/vmm')) ? path.resolve(__dirname, '../..') : process.cwd();
 const INCLUDE = path.join(REPO_ROOT, 'samples/include');
 const LINK_SCRIPT = path.join(REPO_ROOT, 'samples/vmm/link.ld');
 export const NANOBENCH_SOURCE = path.join(REPO_ROOT, 'samples/vmm/nanobench-aa.asm');
