@@ -60,7 +60,10 @@ function checkWebview(panel: vscode.WebviewPanel | undefined, viewType: string):
   assert.ok(nonce, `no script nonce in the CSP: ${csp}`);
   const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]!);
   assert.ok(scripts.length >= 2 && scripts.every((s) => s.includes(`nonce="${nonce}"`)), 'every script carries the nonce');
-  assert.doesNotMatch(html, /https?:\/\/(?!127\.0\.0\.1|localhost)[a-z]/i, 'the page references a remote resource');
+  // Every resource is the extension's media/ folder served through the webview resource origin (asWebviewUri).
+  const resources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(resources.length >= 3, 'the page loads its stylesheet and scripts');
+  for (const url of resources) assert.match(url, /^https:\/\/[^/]*vscode-(cdn|resource)[^/]*\/.*\/media\/[a-z]+\.(js|css)$/, `not a local media resource: ${url}`);
 }
 
 suite('hyperstep views in VS Code', function () {
