@@ -20,7 +20,7 @@ import { hypercallExit } from '../vmExit';
 import { EflagsBit, SegmentRegister } from '../trapAndEmulate/guestAccess';
 import { deliverToGuest } from '../trapAndEmulate/reflect';
 import { TrapAndEmulateEngine, type TrapAndEmulateOptions } from '../trapAndEmulate/engine';
-import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, TSS_OFFSET, VMM_REGION_SIZE, VMM_TSS } from '../trapAndEmulate/shadowTables';
+import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, TSS_OFFSET, VMM_TSS } from '../trapAndEmulate/shadowTables';
 import { DirectPaging } from '../memory/directPaging';
 import { PvPaging } from './paging';
 import { SharedInfoPage } from './sharedInfo';
@@ -35,8 +35,6 @@ const PV_GDT_LIMIT = 264 * 8 - 1;
 const MAX_MULTICALL_ENTRIES = 64;
 const MAX_CONSOLE_BYTES = 4096;
 const COM1 = 0x3f8;
-/** The VMM's page table for its own region lives in the region's last page (directPaging.ts). */
-const VMM_PAGE_TABLE_OFFSET = VMM_REGION_SIZE - 0x1000;
 
 export class ParavirtualEngine extends TrapAndEmulateEngine {
   override readonly technique: Technique = 'paravirtual';
@@ -57,8 +55,9 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   constructor(machine: Machine, options: TrapAndEmulateOptions) {
     super(machine, options);
     this.shared = new SharedInfoPage(machine.memory.ram);
+    const region = this.vmmRegion;
     const tables = new DirectPaging(this.memory, {
-      ramBytes: machine.memory.ram.length, vmmBase: this.vmmBase, vmmSize: VMM_REGION_SIZE, vmmTableAddress: this.vmmBase + VMM_PAGE_TABLE_OFFSET,
+      ramBytes: machine.memory.ram.length, vmmBase: region.base, vmmSize: region.size, vmmTableAddress: region.allocatePage() ?? region.base + region.size - 0x1000,
     });
     this.paging = new PvPaging(tables, this.cpu, this.guest, this.vcpu);
   }
