@@ -1,6 +1,7 @@
 // The NASM preprocessor (manual chapter 4): %define/%xdefine/%idefine/%undef/%assign, multi-line %macro
-// with parameters, %rep, %include, and the %if family. It turns source files into a flat list of lines,
-// each remembering where it came from (file, line, and the macro body line for expansions).
+// with parameters, %rep, %include, the %if family, the context stack and string functions. It turns
+// source files into a flat list of lines, each remembering where it came from (file, line, and the
+// macro body line for expansions).
 // Every recursion is bounded (macro depth, include depth, %rep output), so no input can loop forever.
 import { DiagnosticSink, LineOrigin } from './diagnostics';
 import { AsmError, evaluate, parseExpression, Value } from './expressions';
@@ -88,6 +89,15 @@ interface MacroFrame {
   params: string[];
   readonly unique: number;
   readonly name: string;
+  /** The label written before the call (`%00`, NASM manual 4.3.12), '' if none. */
+  readonly label: string;
+}
+
+/** One entry of the context stack (%push/%pop/%repl, NASM manual 4.7). */
+interface Context {
+  name: string;
+  /** Unique number shared with macro expansions: `%$x` is `..@N.x`, as NASM names it. */
+  readonly number: number;
 }
 
 interface ConditionalState {
@@ -175,10 +185,11 @@ export class Preprocessor {
       if (this.outputOverflowReported) return;
       // Macro parameters are substituted when a body line is reached, so %rotate affects later lines.
       const raw = lines[i]!;
-      const line = frame && raw.text.includes('%') ? { text: substituteParameters(raw.text, frame.params, frame.params.length, frame.unique), origin: raw.origin } : raw;
+      const active = conditionals.length === 0 || conditionals[conditionals.length - 1]!.active;
+      let line = frame && raw.text.includes('%') ? { text: substituteParameters(raw.text, frame.params, frame.params.length, frame.unique, frame.label), origin: raw.origin } : raw;
+      if (line.text.includes('%$')) line = { text: this.substituteContextLocals(line.text, line.origin, active), origin: line.origin };
       const text = line.text;
       const trimmed = text.trimStart();
-      const active = conditionals.length === 0 || conditionals[conditionals.length - 1]!.active;
       if (!trimmed.startsWith('%')) {
         i++;
         if (!active) {
@@ -197,14 +208,14 @@ export class Preprocessor {
       const rest = directiveMatch ? stripComment(trimmed.slice(directiveMatch[0].length)).trim() : '';
 
       // Conditionals are tracked even while inactive.
-      if (/^(if|ifn)(def|ndef|idn|idni|empty|num|str|id|macro)?$/.test(directive) || directive === 'if' || directive === 'ifn') {
+      if (/^(if|ifn)(def|ndef|idn|idni|empty|num|str|id|macro|ctx)?$/.test(directive) || directive === 'if' || directive === 'ifn') {
         i++;
         const parentInactive = !active;
         const result = parentInactive ? false : this.evaluateCondition(directive.replace(/^if/, ''), rest, line, column);
         conditionals.push({ taken: result, active: result, parentInactive, sawElse: false });
         continue;
       }
-      if (/^elif(n)?(def|ndef|idn|idni|empty|num|str|id|macro)?$/.test(directive)) {
+      if (/^elif(n)?(def|ndef|idn|idni|empty|num|str|id|macro|ctx)?$/.test(directive)) {
         i++;
         const top = conditionals[conditionals.length - 1];
         if (!top) {
@@ -342,6 +353,16 @@ export class Preprocessor {
       case 'line':
       case 'pragma':
         return;
+      case 'push':
+      case 'pop':
+      case 'repl':
+        this.contextDirective(directive, rest, line, column);
+        return;
+      case 'strlen':
+      case 'substr':
+      case 'strcat':
+        this.stringDirective(directive, rest, line, column);
+        return;
       case 'rotate': {
         if (!frame) {
           this.error(line.origin, '`%rotate\' invoked outside a macro call', column);
@@ -357,6 +378,99 @@ export class Preprocessor {
       default:
         this.error(line.origin, `unknown preprocessor directive \`%${directive}'`, column, column + directive.length + 1);
     }
+  }
+
+  private readonly contexts: Context[] = [];
+
+  /** %push name / %pop [name] / %repl name (NASM manual 4.7). A push takes a unique number. */
+  private contextDirective(directive: string, rest: string, line: SourceLine, column: number): void {
+    const name = this.expand(rest, line).trim().split(/\s+/)[0] ?? '';
+    const top = this.contexts[this.contexts.length - 1];
+    if (directive === 'push') {
+      this.contexts.push({ name, number: this.uniqueCounter++ });
+      return;
+    }
+    if (!top) {
+      this.error(line.origin, `\`%${directive}': context stack is empty`, column);
+      return;
+    }
+    if (directive === 'repl') {
+      top.name = name;
+      return;
+    }
+    if (name !== '' && name !== top.name) {
+      this.error(line.origin, `\`%pop' in wrong context: ${top.name}, expected ${name}`, column);
+      return;
+    }
+    this.contexts.pop();
+  }
+
+  /**
+   * Rewrites context-local names: `%$x` is `..@N.x` for the top context, `%$$x` for the one below
+   * (NASM manual 4.7.2). Outside any context it is an error (reported only for active lines).
+   */
+  private substituteContextLocals(text: string, origin: LineOrigin, report: boolean): string {
+    // Only the code: not inside strings, not in the comment.
+    let quote = '';
+    let end = text.length;
+    const outside: boolean[] = [];
+    for (let k = 0; k < text.length; k++) {
+      const c = text[k]!;
+      outside[k] = quote === '';
+      if (quote) {
+        if (c === quote) quote = '';
+      } else if (c === '"' || c === "'" || c === '`') quote = c;
+      else if (c === ';') {
+        end = k;
+        break;
+      }
+    }
+    return text.slice(0, end).replace(/%(\$+)([A-Za-z_.?@][\w$#@~.?]*)/g, (all, dollars: string, name: string, at: number) => {
+      if (!outside[at]) return all;
+      const depth = dollars.length - 1;
+      const context = this.contexts[this.contexts.length - 1 - depth];
+      if (context) return `..@${context.number}.${name}`;
+      if (report) {
+        this.error(origin, this.contexts.length === 0 ? `\`${all}': context stack is empty` : `\`${dollars}${name}': context stack is only ${this.contexts.length} level${this.contexts.length === 1 ? '' : 's'} deep`);
+      }
+      return all;
+    }) + text.slice(end);
+  }
+
+  /** %strlen / %substr / %strcat (NASM manual 4.2.1-4.2.3): string functions that define a macro. */
+  private stringDirective(directive: string, rest: string, line: SourceLine, column: number): void {
+    const m = /^([A-Za-z_.?@$][\w$#@~.?]*)\s*(.*)$/.exec(rest);
+    if (!m) {
+      this.error(line.origin, `\`%${directive}' expects a macro identifier`, column);
+      return;
+    }
+    const args = splitMacroArguments(this.expand(m[2]!, line));
+    const strings: number[][] = [];
+    const count = directive === 'substr' ? 1 : args.length;
+    for (let k = 0; k < count; k++) {
+      const tokens = tokenize(args[k] ?? '');
+      if (tokens.length !== 2 || tokens[0]!.kind !== 'string' || tokens[0]!.error) {
+        this.error(line.origin, directive === 'strcat' ? `non-string passed to \`%strcat': ${args[k] ?? ''}` : `\`%${directive}' requires string as second parameter`, column);
+        return;
+      }
+      strings.push(tokens[0]!.bytes!);
+    }
+    let body: string;
+    if (directive === 'strlen') body = String(strings[0]!.length);
+    else if (directive === 'strcat') body = quoteBytes(strings.flat());
+    else {
+      const bytes = strings[0]!;
+      const start = args[1] !== undefined ? this.evaluateConstant(args[1], line, column) : 1;
+      const length = args[2] !== undefined ? this.evaluateConstant(args[2], line, column) : 1;
+      if (start === undefined || length === undefined) return;
+      // 1-based start; a negative length counts from the end (-1 = through the last character).
+      const from = Math.max(0, start - 1);
+      const to = length < 0 ? bytes.length + length + 1 : from + length;
+      body = quoteBytes(bytes.slice(from, Math.max(from, to)));
+    }
+    const macro: SingleLineMacro = { name: m[1]!, params: undefined, body, caseInsensitive: false };
+    this.namesEverDefined.add(macro.name.toLowerCase());
+    this.singles.set(macro.name, macro);
   }
 
   private defineSingle(rest: string, line: SourceLine, column: number, caseInsensitive: boolean, expandNow: boolean): void {
@@ -427,6 +541,12 @@ export class Preprocessor {
       case 'macro':
         result = this.multis.has(rest.trim().split(/\s+/)[0]!.toLowerCase());
         break;
+      case 'ctx': {
+        // True when the top context has any of the names given (NASM manual 4.7.4).
+        const top = this.contexts[this.contexts.length - 1];
+        result = top !== undefined && rest.split(/[\s,]+/).filter((w) => w !== '').includes(top.name);
+        break;
+      }
       case 'idn':
       case 'idni': {
         const parts = splitMacroArguments(this.expand(rest, line));
@@ -540,8 +660,9 @@ export class Preprocessor {
     if (this.multis.size > 0) {
       // `label: macro args` defines the label, then expands the macro (as NASM does).
       const labelled = text.includes(':') ? /^(\s*[A-Za-z_.?@$][\w$#@~.?]*:)\s*([A-Za-z_.?@$][\w$#@~.?]*)(?=\s|$|;)/.exec(text) : null;
+      let label = '';
       if (labelled && this.multis.has(labelled[2]!.toLowerCase())) {
-        this.emit({ text: labelled[1]!, origin: line.origin });
+        label = labelled[1]!.trim().slice(0, -1);
         text = text.slice(labelled[1]!.length);
       }
       const m = /^\s*([A-Za-z_.?@$][\w$#@~.?]*)(?=\s|$|;)\s*(.*)$/.exec(text);
@@ -552,7 +673,9 @@ export class Preprocessor {
           const argList = args.trim() === '' ? [] : splitMacroArguments(args);
           const macro = candidates.find((c) => (c.caseInsensitive || c.name === m[1]) && (c.recursive || !this.activeMacros.has(c)) && argList.length >= c.minParams && (argList.length <= c.maxParams || c.greedy));
           if (macro) {
-            this.expandMacro(macro, argList, line);
+            // The label is defined at the call unless the body takes it as %00 (NASM manual 4.3.12).
+            if (label !== '' && !macro.body.some((b) => b.text.includes('%00'))) this.emit({ text: `${label}:`, origin: line.origin });
+            this.expandMacro(macro, argList, line, label);
             return;
           }
           if (candidates.some((c) => (c.caseInsensitive || c.name === m[1]) && (c.recursive || !this.activeMacros.has(c)))) {
@@ -583,7 +706,7 @@ export class Preprocessor {
     return text;
   }
 
-  private expandMacro(macro: MultiLineMacro, args: string[], call: SourceLine): void {
+  private expandMacro(macro: MultiLineMacro, args: string[], call: SourceLine, label: string): void {
     this.emit({ text: call.text, origin: call.origin, listOnly: true });
     if (this.macroDepth >= MAX_MACRO_DEPTH) {
       this.error(call.origin, `macro calls nested too deeply (more than ${MAX_MACRO_DEPTH} levels; infinite recursion?)`);
@@ -615,7 +738,7 @@ export class Preprocessor {
     this.activeMacros.add(macro);
     const mark = this.output.length;
     const markersBefore = this.exitMarkers;
-    this.processLines(expanded, { params, unique, name: macro.name });
+    this.processLines(expanded, { params, unique, name: macro.name, label });
     this.activeMacros.delete(macro);
     const exit = this.findMarker(mark, '%exitmacro', markersBefore);
     if (exit >= 0) this.output.length = exit;
@@ -652,11 +775,24 @@ export function splitMacroArguments(text: string): string[] {
   return out;
 }
 
-/** Replaces %0, %N, %{N}, %%label and %+ in a macro body line (NASM manual 4.3). */
-export function substituteParameters(text: string, params: readonly string[], given: number, unique: number): string {
+/** Condition codes and their inverses, for `%-N` (NASM manual 4.3.8). */
+const INVERSE_CONDITIONS: Readonly<Record<string, string>> = {
+  o: 'no', no: 'o', b: 'nb', nb: 'b', c: 'nc', nc: 'c', ae: 'nae', nae: 'ae', e: 'ne', ne: 'e', z: 'nz', nz: 'z',
+  be: 'nbe', nbe: 'be', a: 'na', na: 'a', s: 'ns', ns: 's', p: 'np', np: 'p', pe: 'po', po: 'pe',
+  l: 'nl', nl: 'l', ge: 'nge', nge: 'ge', le: 'nle', nle: 'le', g: 'ng', ng: 'g',
+};
+
+/** Replaces %0, %00, %N, %{N}, %+N/%-N, %%label and %+ in a macro body line (NASM manual 4.3). */
+export function substituteParameters(text: string, params: readonly string[], given: number, unique: number, label = ''): string {
   if (!text.includes('%')) return text;
-  let out = text.replace(/%%([A-Za-z_.?@$][\w$#@~.?]*)|%\{(-?\d+)\}|%(-?\d+)/g, (all, local: string | undefined, braced: string | undefined, plain: string | undefined) => {
+  let out = text.replace(/%%([A-Za-z_.?@$][\w$#@~.?]*)|%\{(-?\d+)\}|%([+-])(\d+)|%(\d+)/g, (all, local: string | undefined, braced: string | undefined, sign: string | undefined, cc: string | undefined, plain: string | undefined) => {
     if (local !== undefined) return `..@${unique}.${local}`;
+    if (cc !== undefined) {
+      // A condition-code parameter, inverted by `%-N`.
+      const code = (params[Number(cc) - 1] ?? '').trim();
+      return sign === '-' ? INVERSE_CONDITIONS[code.toLowerCase()] ?? code : code;
+    }
+    if (plain === '00') return label;
     const n = Number(braced ?? plain);
     if (n === 0 && (braced ?? plain) === '0') return String(given);
     if (n > 0) return params[n - 1] ?? '';
@@ -664,4 +800,13 @@ export function substituteParameters(text: string, params: readonly string[], gi
   });
   out = out.replace(/\s*%\+\s*/g, '');
   return out;
+}
+
+/** A NASM string literal for `bytes` (the result of %substr/%strcat): '…', "…" or `…` with escapes. */
+function quoteBytes(bytes: readonly number[]): string {
+  const text = String.fromCharCode(...bytes);
+  const printable = bytes.every((b) => b >= 0x20 && b < 0x7f);
+  if (printable && !text.includes("'")) return `'${text}'`;
+  if (printable && !text.includes('"')) return `"${text}"`;
+  return `\`${bytes.map((b) => (b >= 0x20 && b < 0x7f && b !== 0x60 && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')}\``;
 }
