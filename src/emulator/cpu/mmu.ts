@@ -41,12 +41,16 @@ export class Mmu {
   private readonly ram32: Int32Array | null;
   /**
    * The arrays the block compiler's inline fast path reads (compiledMemory.ts). Under EPT with guest paging
-   * off the generated code would take linear (= guest-physical) addresses for host-physical ones, so then
-   * `fast` is a view whose pageKind classifies no page as RAM and every access takes the precise path.
+   * off the generated code takes linear (= guest-physical) addresses for host-physical ones, so then `fast`
+   * is a view whose pageKind marks only pages the TLB holds as identity-mapped RAM (guest-physical page =
+   * host-physical page, EPT readable and writable): `eptIdentityPages`, dropped with the TLB entries.
    */
   fast: MmuFastView;
   private readonly fullView: MmuFastView;
   private readonly unpagedEptView: MmuFastView;
+  private readonly eptIdentityPages: Uint8Array;
+  private readonly eptIdentityList = new Int32Array(TLB_LIST_CAPACITY);
+  private eptIdentityCount = 0;
   /** EPT in force (VMX non-root operation with "enable EPT"); null otherwise. */
   ept: EptWalker | null = null;
   private readonly filled = new Int32Array(TLB_LIST_CAPACITY);
@@ -79,7 +83,8 @@ export class Mmu {
     this.fullView = this.ram32 !== null
       ? { tlb: this.tlb, pageKind: this.pageKind, codePages: this.codePages, ram32: this.ram32 }
       : { tlb: this.tlb, pageKind: new Uint8Array(0), codePages: this.codePages, ram32: new Int32Array(0) };
-    this.unpagedEptView = { tlb: this.tlb, pageKind: new Uint8Array(0), codePages: this.codePages, ram32: new Int32Array(0) };
+    this.eptIdentityPages = new Uint8Array(this.ram32 !== null ? this.pageKind.length : 0);
+    this.unpagedEptView = { tlb: this.tlb, pageKind: this.eptIdentityPages, codePages: this.codePages, ram32: this.fullView.ram32 };
     this.fast = this.fullView;
   }
 
@@ -284,6 +289,12 @@ export class Mmu {
     if ((ept.permissions & EptAccess.Write) === 0) bits &= ~(TlbBit.SupervisorWrite | TlbBit.UserWrite);
     if ((ept.permissions & EptAccess.Fetch) === 0) bits |= TlbBit.NoExecute;
     this.fillEntry(linear >>> 12, (physical & ~0xfff) | bits);
+    const page = linear >>> 12;
+    if ((s[CR]! & Cr0.PG) === 0 && physical >>> 12 === page && (ept.permissions & EptAccess.Write) !== 0 && page < this.eptIdentityPages.length &&
+      this.eptIdentityPages[page] === 0 && this.eptIdentityCount < TLB_LIST_CAPACITY && this.isRamPage(page)) {
+      this.eptIdentityPages[page] = 1; // the compiled fast path may now use this guest-physical page directly
+      this.eptIdentityList[this.eptIdentityCount++] = page;
+    }
     ept.missDone();
     return physical;
   }
@@ -349,6 +360,7 @@ export class Mmu {
   /** INVLPG (SDM Vol. 2 INVLPG): drop one page, global or not. */
   invalidatePage(linear: number): void {
     this.tlb[linear >>> 12] = 0;
+    if (this.eptIdentityCount > 0 && (linear >>> 12) < this.eptIdentityPages.length) this.eptIdentityPages[linear >>> 12] = 0;
     this.onTranslationChange();
   }
 
@@ -356,6 +368,10 @@ export class Mmu {
   flush(all: boolean): void {
     this.onTranslationChange();
     if (this.ept !== null || this.fast !== this.fullView) this.selectFastView();
+    if (this.eptIdentityCount > 0) {
+      for (let i = 0; i < this.eptIdentityCount; i++) this.eptIdentityPages[this.eptIdentityList[i]!] = 0;
+      this.eptIdentityCount = 0;
+    }
     if (this.filledOverflow) {
       if (all) this.tlb.fill(0);
       else for (let i = 0; i < this.tlb.length; i++) if ((this.tlb[i]! & TlbBit.Global) === 0) this.tlb[i] = 0;

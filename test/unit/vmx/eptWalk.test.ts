@@ -111,6 +111,23 @@ describe('EPT: two-dimensional walk in the MMU', () => {
     }
   });
 
+  it('guest paging off: the compiled fast path sees only identity-mapped writable RAM pages the TLB holds', () => {
+    const { m } = withEpt((gpa) => (gpa === 0x9000 ? EPT.R | EPT.X : EPT.RWX));
+    write32(m.ram, eptPteAddress(EPT_BASE, 0xa000), 0x3c000 | EPT.WB | EPT.RWX); // not identity
+    m.cpu.mmu.flush(true);
+    const mmu = m.cpu.mmu;
+    assert.equal(mmu.fast.pageKind[0x8], 0, 'nothing before the first walk');
+    for (const gpa of [0x8000, 0x9000, 0xa000]) mmu.translate(gpa, false, false);
+    assert.deepEqual([mmu.fast.pageKind[0x8], mmu.fast.pageKind[0x9], mmu.fast.pageKind[0xa]], [1, 0, 0], 'identity RW only');
+    mmu.invalidatePage(0x8000);
+    assert.equal(mmu.fast.pageKind[0x8], 0, 'INVLPG drops it with the TLB entry');
+    mmu.translate(0x8000, false, false);
+    mmu.flush(false);
+    assert.equal(mmu.fast.pageKind[0x8], 0, 'a flush drops it');
+    mmu.setEpt(null);
+    assert.equal(mmu.fast.pageKind[0x8], 1, 'without EPT the fast view is the RAM classification again');
+  });
+
   it('without EPT the MMU translates as before (no counters move)', () => {
     const m = createMachine(4 << 20, true);
     const ept = new EptWalker(m.ram, m.cpu.fault);

@@ -235,7 +235,10 @@ export class HardwareAssistEngine implements ExecutionEngine {
     const record = this.unit.lastExit!;
     const vmcs = this.vmcs!;
     const name = exitReasonName(record.reason);
-    this.record(guestLayer, 'vmm', 'vm-exit', `VM exit ${record.reason} (${name})`, ['vmExit'], { exitReason: record.reason, qualification: record.qualification });
+    const memory = record.reason === ExitReason.EptViolation || record.reason === ExitReason.EptMisconfiguration;
+    this.record(guestLayer, 'vmm', 'vm-exit', `VM exit ${record.reason} (${name})`, ['vmExit'], {
+      exitReason: record.reason, qualification: record.qualification, ...(memory ? { guestPhysicalAddress: record.guestPhysicalAddress } : {}),
+    });
     const exit: VmExit = {
       reason: record.reason, source: 'vmx', qualification: record.qualification, instructionLength: record.instructionLength,
       cpl: guestLayer === 'guest-user' ? 3 : 0, guestLinearAddress: record.guestLinearAddress,
