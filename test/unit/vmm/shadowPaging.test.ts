@@ -19,6 +19,7 @@ import { ShadowPageTables, type ShadowPageAllocator } from '../../../src/emulato
 import { PteBit } from '../../../src/emulator/vmm/memory/shadowGuestWalk';
 import { TrapAndEmulateEngine } from '../../../src/emulator/vmm/trapAndEmulate/engine';
 import { VmmRegion } from '../../../src/emulator/vmm/trapAndEmulate/vmmRegion';
+import { NANOBENCHMARKS, measureNanobench } from '../../../bench/techniques/harness';
 import { GDT_OFFSET, IDT_OFFSET } from '../../../src/emulator/vmm/trapAndEmulate/shadowTables';
 import { vmmLinearWindow } from '../../../src/emulator/vmm/memory/shadowPaging';
 import type { Ia32CpuAdapter } from '../../../src/emulator/machine/cpuAdapter';
@@ -102,6 +103,20 @@ describe('shadow paging under trap-and-emulate (machine)', function () {
     const s = (vmm.machine.cpu as Ia32CpuAdapter).core.s;
     assert.equal(s[GDTR_BASE]! >>> 0, vmmLinearWindow(vmm.engine.vmmRegion.size) + GDT_OFFSET);
     assert.equal(s[IDTR_BASE]! >>> 0, 0xffff0000 + IDT_OFFSET);
+  });
+
+  it('Adams & Agesen pgfault and ptemod (p4-2006): shadow paging makes both dearer than native; ptemod = one tracing fault per PTE write', () => {
+    const figure = (name: string, technique: 'native' | 'trap-and-emulate') => {
+      const bench = NANOBENCHMARKS.find((b) => b.name === name)!;
+      const f = measureNanobench(bench, technique, 'p4-2006');
+      assert.ok(f.cycles !== undefined, f.problem);
+      return f;
+    };
+    const pgfault = { native: figure('pgfault', 'native'), vmm: figure('pgfault', 'trap-and-emulate') };
+    const ptemod = { native: figure('ptemod', 'native'), vmm: figure('ptemod', 'trap-and-emulate') };
+    assert.ok(pgfault.native.cycles! < pgfault.vmm.cycles!, `pgfault ${pgfault.native.cycles} vs ${pgfault.vmm.cycles}`);
+    assert.ok(ptemod.native.cycles! * 100 < ptemod.vmm.cycles!, `ptemod ${ptemod.native.cycles} vs ${ptemod.vmm.cycles}`);
+    assert.equal(ptemod.vmm.vmmEntriesPerOp, 1, 'each PTE write is exactly one tracing fault');
   });
 
   it('the debugger steps through a hidden fault: walk the guest page tables → fill → resume', () => {
