@@ -71,6 +71,14 @@ const TECHNIQUE_BANNER: Partial<Record<string, string>> = {
 
 /** Detail of the machine stop the runtime returns to end an engine run after a filtered VMM trap. */
 const VMM_TRAP_MARKER = 'hyperstep-debugger: VMM trap filter';
+/** Detail of the machine stop that ends an engine run to hand a held-back VMM entry to engine.step(). */
+const DEFER_MARKER = 'hyperstep-debugger: VMM entry held back';
+/**
+ * Engines whose run() returns on any machine stop it does not know and whose step() starts the handler of a
+ * pending CPU event (trapAndEmulate/engine.ts, and paravirtual which inherits both): watched runs go at full
+ * speed. The others (binary translation, hardware assist) are watched by debugger steps.
+ */
+const DEFERRING_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'paravirtual']);
 
 /** A virtualization event a filter matched while the guest ran (vmmEvents.ts). */
 interface VmmEventHit {
@@ -115,6 +123,10 @@ export class DebugRuntime implements ExpressionScope {
   private vmmHit: VmmEventHit | undefined;
   /** Engine mode: filters are watched (set while a continue-like run is in progress). */
   private watchingVmmEvents = false;
+  /** Engine mode, fast watched runs: VMM entries (CPU events) are held back so the handler starts stepwise. */
+  private deferEvents = false;
+  /** A CPU event held back: the engine's next machine.run call returns it without running the CPU. */
+  private deferredEvent = false;
   /** Engine mode, stepwise runs: the address the job resumed from (its breakpoint is not hit again). */
   private resumeFrom = -1;
   /** The layer stack to show at this stop when it is not the live one (an I/O hop that has since returned). */
@@ -232,12 +244,24 @@ export class DebugRuntime implements ExpressionScope {
       this.vmmHit = { transition: t, filter: filter.id, stack: stack.bottomFirst() };
     });
     machine.run = (budget, options = {}) => {
+      // Fast watched runs (runWatchedFast): hand the held-back event to the engine's step(), which starts the
+      // handler without running a step; end the engine's run as soon as a filter matched.
+      if (this.deferredEvent) {
+        this.deferredEvent = false;
+        return { reason: 'cpu-event', detail: 'the VMM entry held back by the debugger' };
+      }
+      if (this.deferEvents && this.vmmHit !== undefined) return { reason: 'watchpoint', detail: VMM_TRAP_MARKER };
       const pc = this.regs.pc();
       if (this.debugLoop && pc !== this.skipBreakpointAt && this.breakpoints.isBreakpointAddress(pc)) {
         return { reason: 'breakpoint', detail: 'execution breakpoint' };
       }
       this.skipBreakpointAt = -1;
-      return run(budget, { ...options, debug: this.debugLoop || options.debug === true });
+      const stop = run(budget, { ...options, debug: this.debugLoop || options.debug === true });
+      if (this.deferEvents && stop.reason === 'cpu-event') {
+        this.deferredEvent = true;
+        return { reason: 'watchpoint', detail: DEFER_MARKER };
+      }
+      return stop;
     };
     if (config.trace) engine.log.onRecord((t) => !this.reverse.replaying && this.listener.output(`${describeTransition(t)}\n`, 'console'));
     this.engine = engine;
@@ -254,7 +278,7 @@ export class DebugRuntime implements ExpressionScope {
     const engine = this.engine;
     if (engine === undefined) return machine.run(budget, { debug });
     const watch = debug && (this.exceptionFilters.vmmEvents?.length ?? 0) > 0;
-    if (watch) return this.runWatched(engine, budget);
+    if (watch) return DEFERRING_TECHNIQUES.has(engine.technique) ? this.runWatchedFast(engine, budget) : this.runWatched(engine, budget);
     this.debugLoop = debug;
     this.skipBreakpointAt = this.regs.pc();
     try {
@@ -262,6 +286,43 @@ export class DebugRuntime implements ExpressionScope {
     } finally {
       this.debugLoop = false;
       this.vmmHit = undefined;
+    }
+  }
+
+  /**
+   * A full-speed watched run for the trap-and-emulate family: the engine runs at full speed, but every VMM
+   * entry (a CPU event the engine intercepted) is held back and handed to engine.step(), which records the
+   * entry and starts its handler without running a step; if a filter matched, the guest stops right there,
+   * otherwise the next engine.run finishes the handler and goes on. Transitions recorded later (injection,
+   * I/O hops) end the engine's run at its next machine slice.
+   */
+  private runWatchedFast(engine: ExecutionEngine, budget: number): GuestStop {
+    this.watchingVmmEvents = true;
+    this.deferEvents = true;
+    this.debugLoop = true;
+    this.skipBreakpointAt = this.regs.pc();
+    try {
+      let remaining = budget;
+      while (remaining > 0) {
+        const before = this.retired();
+        const stop = engine.run(remaining);
+        remaining -= Math.max(1, this.retired() - before);
+        if (this.vmmHit !== undefined) return { reason: 'vmm-trap', detail: VMM_TRAP_MARKER };
+        if (stop.kind === 'stop' && stop.message === DEFER_MARKER) {
+          const entered = engine.step(); // the held-back event: the handler starts (or, without steps, completes)
+          this.deferredEvent = false;
+          if (this.vmmHit !== undefined) return { reason: 'vmm-trap', detail: VMM_TRAP_MARKER };
+          if (entered.kind !== 'step-done') return this.guestStopOf(entered, 1);
+          continue;
+        }
+        return this.guestStopOf(stop, budget);
+      }
+      return { reason: 'budget', detail: `ran ${budget} instructions` };
+    } finally {
+      this.watchingVmmEvents = false;
+      this.deferEvents = false;
+      this.deferredEvent = false;
+      this.debugLoop = false;
     }
   }
 
