@@ -91,6 +91,8 @@ export interface GuestRun {
   /** Guest instructions retired. */
   readonly instructions: number;
   readonly wallMs: number;
+  /** The engine's memory-virtualization counters (memoryStats), empty when it has none. */
+  readonly memoryCounters: Readonly<Record<string, number>>;
 }
 
 export function runGuest(image: Uint8Array, technique: Technique, preset: CostPresetId = 'p4-2006', budget = 20_000_000, vmxControls?: unknown): GuestRun {
@@ -106,7 +108,8 @@ export function runGuest(image: Uint8Array, technique: Technique, preset: CostPr
   const stop = engine.run(budget);
   const wallMs = performance.now() - start;
   const vmmEntries = engine.exitCounts().reduce((sum, c) => sum + c.count, 0);
-  return { technique, serial, stop, cycles: ledger.total, vmmEntries, instructions: machine.cpu.retired(), wallMs };
+  const memoryCounters = engine.memoryStats?.().counters ?? {};
+  return { technique, serial, stop, cycles: ledger.total, vmmEntries, instructions: machine.cpu.retired(), wallMs, memoryCounters };
 }
 
 export interface NanobenchFigure {
