@@ -25,13 +25,13 @@ import { vmmLinearWindow } from '../../../src/emulator/vmm/memory/shadowPaging';
 import type { Ia32CpuAdapter } from '../../../src/emulator/machine/cpuAdapter';
 import { GDTR_BASE, IDTR_BASE } from '../../../src/emulator/cpu/stateLayout';
 
-function runUnderTrapAndEmulate(elf: string) {
+function runUnderTrapAndEmulate(elf: string, vmmRegionSize?: number) {
   const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
   let serial = '';
   machine.onSerialOutput((byte) => (serial += String.fromCharCode(byte)));
   const loaded = machine.boot(new Uint8Array(readFileSync(elf)), { kernelName: elf });
   if ('error' in loaded) throw new Error(loaded.error);
-  const engine = new TrapAndEmulateEngine(machine, { architecture: 'monolithic', costModel: new CostModel('p4-2006') });
+  const engine = new TrapAndEmulateEngine(machine, { architecture: 'monolithic', costModel: new CostModel('p4-2006'), ...(vmmRegionSize === undefined ? {} : { vmmRegionSize }) });
   const stop = engine.run(5_000_000);
   return { stop, serial, engine, machine };
 }
@@ -117,6 +117,19 @@ describe('shadow paging under trap-and-emulate (machine)', function () {
     assert.ok(pgfault.native.cycles! < pgfault.vmm.cycles!, `pgfault ${pgfault.native.cycles} vs ${pgfault.vmm.cycles}`);
     assert.ok(ptemod.native.cycles! * 100 < ptemod.vmm.cycles!, `ptemod ${ptemod.native.cycles} vs ${ptemod.vmm.cycles}`);
     assert.equal(ptemod.vmm.vmmEntriesPerOp, 1, 'each PTE write is exactly one tracing fault');
+  });
+
+  it('with only three VMM pages the shadows are dropped and rebuilt again and again, and the guest still sees the same', () => {
+    const elf = buildKernel('shadow-paging');
+    const roomy = runUnderTrapAndEmulate(elf);
+    const tight = runUnderTrapAndEmulate(elf, 0xb000);
+    assert.equal(tight.engine.vmmRegion.capacityPages, 3);
+    assert.equal(tight.serial, roomy.serial);
+    assert.deepEqual(tight.stop, roomy.stop);
+    const c = (tight.engine as ExecutionEngine).memoryStats!().counters;
+    assert.ok(c['shadowFlushes']! > 2, `flushes: ${c['shadowFlushes']}`);
+    assert.ok(c['hiddenFaults']! > (roomy.engine as ExecutionEngine).memoryStats!().counters['hiddenFaults']!);
+    assert.equal(c['trueFaults'], 2);
   });
 
   it('the debugger steps through a hidden fault: walk the guest page tables → fill → resume', () => {

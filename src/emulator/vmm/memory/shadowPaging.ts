@@ -31,6 +31,8 @@ export interface ShadowPageAllocator {
 export interface ShadowRealTlb {
   invalidatePage(linear: number): void;
   flushAll(): void;
+  /** The current shadow directory moved (all shadows were dropped for lack of VMM pages): load it into CR3. */
+  rootChanged?(directory: number): void;
 }
 
 /** The classification of one #PF taken while the real CR3 points at a shadow. */
@@ -63,6 +65,8 @@ export class ShadowPageTables {
   readonly tracker: ShadowTracker;
   private controls: GuestPagingControls = { cr3: 0, pse: false, wp: false };
   private pagingOn = false;
+  /** The directory the real CR3 was last told to hold. */
+  private lastRoot: number | undefined;
   /** Guest-frame view of memory: reads inside the VMM region fail (the guest's tables cannot live there). */
   private readonly guestMemory: ShadowPhysicalMemory;
 
@@ -124,7 +128,17 @@ export class ShadowPageTables {
       if (cr3Loaded) this.tracker.counters.shadowCr3Switches++;
     }
     this.tlb.flushAll();
+    this.lastRoot = this.tracker.currentDirectory;
     return this.tracker.currentDirectory !== before || changedShape;
+  }
+
+  /** After an operation that may have dropped every shadow: make the real CR3 follow the rebuilt directory. */
+  private syncRoot(): void {
+    const root = this.tracker.currentDirectory;
+    if (!this.pagingOn || root === undefined || root === this.lastRoot) return;
+    this.lastRoot = root;
+    this.tlb.rootChanged?.(root);
+    this.tlb.flushAll();
   }
 
   /**
@@ -149,6 +163,7 @@ export class ShadowPageTables {
   /** Fills the shadow entry for a classified hidden (or tracing) fault. False when no VMM page is left. */
   fill(linear: number, walk: Extract<GuestWalk, { ok: true }>, write: boolean, user: boolean): boolean {
     const table = this.tracker.tableFor(linear, walk);
+    this.syncRoot();
     if (table === undefined) return false;
     const frame = walk.physical & ~0xfff;
     const dirty = (walk.leaf & PteBit.D) !== 0;
@@ -214,6 +229,7 @@ export class ShadowPageTables {
   flushAll(): void {
     this.tracker.dropAll();
     if (this.pagingOn) this.tracker.switchTo(this.controls.cr3 & ~0xfff);
+    this.syncRoot();
     this.tlb.flushAll();
   }
 
@@ -228,6 +244,7 @@ export class ShadowPageTables {
     this.controls = { ...value.controls };
     this.pagingOn = value.pagingOn === true;
     this.tracker.restore(value.tracker);
+    this.lastRoot = this.tracker.currentDirectory;
     this.tlb.flushAll();
   }
 }

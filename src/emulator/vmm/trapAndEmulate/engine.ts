@@ -120,7 +120,11 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       // Guest-table writes go through the CPU's physical write so pages holding decoded code are invalidated.
       { read32: this.memory.read32, write32: (address, value) => (address >= 0 && address + 4 <= ram.length ? mmu.writePhysical(address, 4, value | 0) : undefined) },
       this.vmmRegion,
-      { invalidatePage: (linear) => mmu.invalidatePage(linear | 0), flushAll: () => mmu.flush(true) },
+      {
+        invalidatePage: (linear) => mmu.invalidatePage(linear | 0),
+        flushAll: () => mmu.flush(true),
+        rootChanged: (directory) => void (this.cpu.s[CR + 3] = directory | 0),
+      },
       { vmmLinearBase: vmmLinearWindow(this.vmmRegion.size) },
     );
     this.vmmLinear = this.vmmBase;
