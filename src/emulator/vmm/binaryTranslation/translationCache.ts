@@ -116,6 +116,12 @@ export class TranslationCache {
       hits: 0,
     };
     this.index(translation);
+    plan.exits.forEach((exit, index) => {
+      if (exit.internalBranch === undefined) return;
+      translation.chained[index] = translation.id; // a loop to its own start, chained by the translator
+      this.linkIncoming(translation, index, translation.id);
+      this.counters.chainedExits++;
+    });
     for (let page = tcStart >>> 12; page <= (this.next - 1) >>> 12; page++) this.invalidateCpuPage(page);
     this.counters.translations++;
     this.counters.translatedInstructions += plan.instructions.length;
@@ -182,17 +188,28 @@ export class TranslationCache {
     const relative = (to.tcStart - (slot + 5)) | 0;
     this.patch(slot, [0xe9, relative & 0xff, (relative >>> 8) & 0xff, (relative >>> 16) & 0xff, (relative >>> 24) & 0xff]);
     from.chained[exit] = to.id;
-    let list = this.incoming.get(to.id);
-    if (list === undefined) this.incoming.set(to.id, (list = []));
-    list.push({ from, exit });
+    this.linkIncoming(from, exit, to.id);
     this.counters.chainedExits++;
     return true;
+  }
+
+  private linkIncoming(from: Translation, exit: number, to: number): void {
+    let list = this.incoming.get(to);
+    if (list === undefined) this.incoming.set(to, (list = []));
+    list.push({ from, exit });
   }
 
   private unchain(from: Translation, exit: number): void {
     if (from.chained[exit] === undefined) return;
     from.chained[exit] = undefined;
-    this.patch(from.tcStart + from.plan.exits[exit]!.offset, SLOT_BYTES);
+    const planned = from.plan.exits[exit]!;
+    if (planned.internalBranch !== undefined) {
+      // Re-aim the loop's rel32 (the 4 bytes after the jcc opcode) at its exit slot, which is still a callout.
+      const relative = planned.offset - (planned.internalBranch + 4);
+      this.patch(from.tcStart + planned.internalBranch, [relative & 0xff, (relative >>> 8) & 0xff, (relative >>> 16) & 0xff, (relative >>> 24) & 0xff]);
+    } else {
+      this.patch(from.tcStart + planned.offset, SLOT_BYTES);
+    }
     this.counters.unchainedExits++;
   }
 
@@ -291,6 +308,8 @@ export class TranslationCache {
     const address = t.tcStart + offset;
     const text = disassembleOne(this.ram.subarray(address, Math.min(address + 15, t.tcEnd)), 0, address, { bits: 32 }).text.replace(/,/g, ', ');
     const exit = t.plan.exits.findIndex((e) => e.offset === offset);
+    const loop = t.plan.exits.findIndex((e) => e.internalBranch === offset + 2);
+    if (loop >= 0) return `${text} ; ${t.chained[loop] === undefined ? 'loop unchained: to its exit slot' : 'loop chained to this fragment\'s start'}`;
     if (exit >= 0) {
       const target = t.chained[exit];
       const guest = `0x${t.plan.exits[exit]!.targetEip.toString(16)}`;

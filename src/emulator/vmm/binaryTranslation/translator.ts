@@ -38,6 +38,12 @@ export interface PlannedCallout {
   readonly exit?: number;
 }
 
+export interface PlannedExit {
+  readonly offset: number;
+  readonly targetEip: number;
+  readonly internalBranch?: number;
+}
+
 export interface UnitPlan {
   readonly startEip: number;
   readonly guestStart: number;
@@ -48,8 +54,11 @@ export interface UnitPlan {
   readonly boundaryOffsets: readonly number[];
   readonly boundaryEips: readonly number[];
   readonly boundaryInstructions: readonly number[];
-  /** Exit slots: fragment offset of the 5-byte slot and its guest target EIP. */
-  readonly exits: readonly { readonly offset: number; readonly targetEip: number }[];
+  /**
+   * Exit slots: fragment offset of the 5-byte slot and its guest target EIP. `internalBranch`: the offset of the
+   * rel32 of a branch to the fragment's own start that makes this exit chained from the beginning.
+   */
+  readonly exits: readonly PlannedExit[];
   readonly callouts: readonly PlannedCallout[];
 }
 
@@ -81,16 +90,16 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
   const boundaryOffsets: number[] = [];
   const boundaryEips: number[] = [];
   const boundaryInstructions: number[] = [];
-  const exits: { offset: number; targetEip: number }[] = [];
+  const exits: PlannedExit[] = [];
   const callouts: PlannedCallout[] = [];
   const boundary = (eip: number) => {
     boundaryOffsets.push(out.length);
     boundaryEips.push(eip >>> 0);
     boundaryInstructions.push(instructions.length - 1);
   };
-  const slot = (targetEip: number) => {
+  const slot = (targetEip: number, internalBranch?: number) => {
     boundary(targetEip);
-    exits.push({ offset: out.length, targetEip: targetEip >>> 0 });
+    exits.push(internalBranch === undefined ? { offset: out.length, targetEip: targetEip >>> 0 } : { offset: out.length, targetEip: targetEip >>> 0, internalBranch });
     out.push(...SLOT);
     callouts.push({ returnOffset: out.length - 3, kind: 'exit', guestEip: targetEip >>> 0, instruction: instructions.length - 1, exit: exits.length - 1 });
   };
@@ -125,10 +134,22 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
         ended = true;
         break;
       case 'jcc': {
-        add('inline', 'conditional branch: jcc rel32 to the taken exit, then the fall-through exit; both chainable');
-        out.push(0x0f, 0x80 | action.condition, ...le32(5)); // skip the fall-through slot
-        slot(next);
-        slot((next + scratch.immediate) >>> 0);
+        const target = (next + scratch.immediate) >>> 0;
+        if (target === startEip >>> 0) {
+          // A loop back to the unit's own start: chained at translation time — the jcc jumps straight to the
+          // fragment's start. Its exit slot stays behind the fall-through exit; unchaining (invalidation) aims
+          // the jcc's rel32 at it, so a running loop leaves a stale fragment at its next iteration.
+          add('inline', 'conditional branch back to the start of this unit: jcc rel32 chained to the fragment\'s own start, then the fall-through exit');
+          const jcc = out.length;
+          out.push(0x0f, 0x80 | action.condition, ...le32(-(jcc + 6)));
+          slot(next);
+          slot(target, jcc + 2);
+        } else {
+          add('inline', 'conditional branch: jcc rel32 to the taken exit, then the fall-through exit; both chainable');
+          out.push(0x0f, 0x80 | action.condition, ...le32(5)); // skip the fall-through slot
+          slot(next);
+          slot(target);
+        }
         ended = true;
         break;
       }

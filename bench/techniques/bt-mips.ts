@@ -1,0 +1,88 @@
+// Guest MIPS of a compute loop under binary translation vs native, in guest kernel mode (the loop runs from the
+// translation cache: IDENT instructions plus a chained exit) and in guest user mode (the loop runs directly),
+// in the same run. The guest is generated here, built with the real nasm + ld (bench/techniques/harness.ts),
+// and counts its own iterations, so "guest instructions" are exactly ITERATIONS × 5 whatever the engine adds.
+// Usage: npx tsx bench/techniques/bt-mips.ts [millions of iterations, default 4] [repetitions, default 5]
+// Runs alternate between the techniques after one warm-up run each; the best run of each counts (the host is
+// shared, so the best is the least disturbed).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildGuest, runGuest } from './harness';
+import type { Technique } from '../../src/emulator/vmm/layers';
+
+const iterations = Math.round(Number(process.argv[2] ?? 4) * 1_000_000);
+const repetitions = Math.max(1, Number(process.argv[3] ?? 5));
+const LOOP_INSTRUCTIONS = 5;
+/** BT_MIPS_TECHNIQUES=native,trap-and-emulate,binary-translation adds techniques to the comparison. */
+const techniques = (process.env.BT_MIPS_TECHNIQUES?.split(',') ?? ['native', 'binary-translation']) as Technique[];
+
+const source = (user: boolean) => `bits 32
+%include "multiboot.inc"
+%include "com1.inc"
+%include "pc.inc"
+MULTIBOOT_HEADER
+_start:
+    STANDARD_BOOT fault
+    mov al, 0xff                        ; every IRQ masked: nothing but the loop runs
+    out PIC1_DATA, al
+    out PIC2_DATA, al
+    mov eax, finish
+    mov ebx, 0x80
+    mov dl, GATE_INT_DPL3
+    call set_gate
+%if ${user ? 1 : 0}
+    push dword STD_USER_DS
+    push dword user_stack_top
+    push dword 0x002
+    push dword STD_USER_CS
+    push dword compute
+    iretd
+%endif
+compute:
+    mov ecx, ${iterations}
+.loop:
+    add eax, ecx
+    xor ebx, eax
+    lea edx, [eax + ebx * 2]
+    dec ecx
+    jnz .loop
+    int 0x80
+finish:
+    EXIT_QEMU EXIT_SUCCESS
+fault:
+    EXIT_QEMU EXIT_FAILURE
+PC_ROUTINES
+STANDARD_TABLES
+    section .bss
+alignb 16
+    resb 4096
+user_stack_top:
+MULTIBOOT_END
+`;
+
+const dir = mkdtempSync(path.join(tmpdir(), 'hyperstep-bt-mips-'));
+const rows: string[] = [];
+for (const mode of ['kernel', 'user'] as const) {
+  const file = path.join(dir, `loop-${mode}.asm`);
+  writeFileSync(file, source(mode === 'user'));
+  const image = buildGuest(file);
+  const best: Partial<Record<Technique, number>> = {};
+  for (const technique of techniques) runGuest(image, technique, 'p4-2006', iterations * LOOP_INSTRUCTIONS * 3); // warm up the host JIT
+  for (let r = 0; r < repetitions; r++) {
+    for (const technique of techniques) {
+      const run = runGuest(image, technique, 'p4-2006', iterations * LOOP_INSTRUCTIONS * 3);
+      if (run.stop.kind !== 'guest-exit' || run.stop.status !== 33) throw new Error(`${technique} ${mode}: ${JSON.stringify(run.stop)}`);
+      const mips = (iterations * LOOP_INSTRUCTIONS) / (run.wallMs * 1000);
+      best[technique] = Math.max(best[technique] ?? 0, mips);
+    }
+  }
+  const native = best.native!;
+  const bt = best['binary-translation']!;
+  if (process.env.BT_MIPS_TECHNIQUES !== undefined) console.log(mode, best);
+  rows.push(`| guest ${mode} | ${native.toFixed(1)} | ${bt.toFixed(1)} | ${((bt / native) * 100).toFixed(0)} % |`);
+}
+console.log(`Compute loop (add, xor, lea, dec, jnz) × ${iterations.toLocaleString('en')} iterations, best of ${repetitions}, host wall time:`);
+console.log('| loop in | native MIPS | binary-translation MIPS | BT / native |');
+console.log('|---|---|---|---|');
+for (const row of rows) console.log(row);
