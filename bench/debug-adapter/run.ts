@@ -107,7 +107,7 @@ async function continueToBreakpoint(): Promise<{ ms: number; instructions: numbe
 }
 
 async function main(): Promise<void> {
-  console.log(`technique ${TECHNIQUE}${WATCH ? ', with a VM-exit filter on (stepwise continue)' : ''}`);
+  console.log(`technique ${TECHNIQUE}${WATCH ? ', with a VM-exit filter on (watched continue)' : ''}`);
   for (const g of ['line', 'instruction'] as const) {
     const t = await stepLatency(g);
     console.log(`  slowest: ${t.slice(-6).map((x) => x.toFixed(1)).join(", ")} ms`);
