@@ -62,6 +62,11 @@ export class EptWalker {
     tlbMisses: 0, walkReferences: 0, eptReferences: 0, guestReferences: 0, lastMissReferences: 0, maxMissReferences: 0,
     eptViolations: 0, eptMisconfigurations: 0,
   };
+  /**
+   * For debuggers only: where a guest-physical address the EPT does not map yet would land once the VMM maps
+   * it (the built-in VMM maps guest RAM identically on first touch), or -1. Never used by guest accesses.
+   */
+  peekFallback: ((gpa: number) => number) | null = null;
   /** The exit the last thrown VMX_MEMORY_EXIT stands for. */
   readonly pending: EptExitInfo = { reason: 0, qualification: 0, guestPhysical: 0, guestLinear: 0 };
 
@@ -98,6 +103,7 @@ export class EptWalker {
     const saved = this.permissions;
     const result = this.walk(gpa >>> 0, EptAccess.Read, false);
     this.permissions = saved;
+    if (result === -1 && this.peekFallback !== null) return this.peekFallback(gpa >>> 0);
     return result >= 0 ? result : -1;
   }
 

@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { CR } from '../../../src/emulator/cpu/stateLayout';
+import { Ia32CpuAdapter } from '../../../src/emulator/machine/cpuAdapter';
 import { createPcMachine } from '../../../src/emulator/machine/pc';
 import { defaultRecipe } from '../../../src/emulator/machine/recipe';
 import { CostModel } from '../../../src/emulator/vmm/costModel';
@@ -115,6 +117,25 @@ describe('hardware-assisted engine with EPT (nested paging)', function () {
     assert.match(field('EPT_POINTER')!.value, /^0x[0-9a-f]{16}$/);
     assert.match(field('VM_EXIT_REASON')!.decoded!, /^\d+ /);
     assert.equal(info.launchState, 'launched');
+  });
+
+  it('the debugger reads guest memory the guest has not touched yet (the VMM maps guest RAM identically)', () => {
+    const parsed = parseControls({});
+    assert.ok(parsed.ok);
+    const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
+    const loaded = machine.boot(image('forkbench'), { kernelName: 'forkbench' });
+    if ('error' in loaded) throw new Error(loaded.error);
+    const engine = new HardwareAssistEngine(machine, { architecture: 'monolithic', costModel: cost, controls: parsed.controls });
+    engine.run(200_000);
+    const core = (machine.cpu as Ia32CpuAdapter).core;
+    assert.ok(engine.unit.nonRoot && core.mmu.ept !== null && (core.s[CR]! & 0x80000000) !== 0, 'guest paging on, under EPT');
+    const linear = 0x3ff000; // identity-mapped by the guest's kernel page table, never touched
+    machine.memory.ram[linear] = 0x5a;
+    assert.equal(core.peekLinear(linear), 0x5a);
+    const fallback = engine.unit.ept.peekFallback;
+    engine.unit.ept.peekFallback = null;
+    assert.equal(core.peekLinear(linear), undefined, 'the EPT itself does not map it yet');
+    engine.unit.ept.peekFallback = fallback;
   });
 
   it('a machine + engine snapshot taken under EPT replays to identical output and counters', () => {

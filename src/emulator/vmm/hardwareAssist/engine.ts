@@ -120,6 +120,9 @@ export class HardwareAssistEngine implements ExecutionEngine {
     if (c.ept) {
       this.ept = new LazyEpt(ram, this.vmmBase + REGION_SIZE, this.vmmBase);
       this.ept.build();
+      // The debugger shows guest memory the guest has not touched yet as it will be mapped (identity).
+      const guestBytes = this.ept.guestBytes;
+      unit.ept.peekFallback = (gpa) => (gpa < guestBytes ? gpa : -1);
       vmcs.write(F.EPT_POINTER, this.ept.pointer);
       vmcs.write(F.EPT_POINTER + 1, 0);
     } else {
