@@ -7,7 +7,7 @@
 // as SDM 25.4-25.9 do, and an engine + machine snapshot replays identically.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CR } from '../../../src/emulator/cpu/stateLayout';
 import { Ia32CpuAdapter } from '../../../src/emulator/machine/cpuAdapter';
@@ -117,6 +117,26 @@ describe('hardware-assisted engine with EPT (nested paging)', function () {
     assert.match(field('EPT_POINTER')!.value, /^0x[0-9a-f]{16}$/);
     assert.match(field('VM_EXIT_REASON')!.decoded!, /^\d+ /);
     assert.equal(info.launchState, 'launched');
+  });
+
+  it('a guest access above guest RAM (the VMM-owned top of memory) is a clear stop, not a mapping', () => {
+    const source = path.join(dir, 'outside.asm');
+    writeFileSync(source, [
+      'bits 32', '%include "multiboot.inc"', '%include "com1.inc"', '%include "pc.inc"', 'MULTIBOOT_HEADER', '_start:',
+      '    STANDARD_BOOT fault', '    mov eax, [0x1fff000]', '    EXIT_QEMU EXIT_SUCCESS', 'fault:', '    EXIT_QEMU EXIT_FAILURE',
+      'COM1_ROUTINES', 'PC_ROUTINES', 'STANDARD_TABLES', 'MULTIBOOT_END', '',
+    ].join('\n'));
+    const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
+    const loaded = machine.boot(new Uint8Array(readFileSync(buildKernel(source, dir))), { kernelName: 'outside' });
+    if ('error' in loaded) throw new Error(loaded.error);
+    const parsed = parseControls({});
+    assert.ok(parsed.ok);
+    const engine = new HardwareAssistEngine(machine, { architecture: 'monolithic', costModel: cost, controls: parsed.controls });
+    const stop = engine.run(1_000_000);
+    assert.equal(stop.kind, 'stop');
+    assert.match((stop as { message: string }).message, /guest-physical 0x1fff000, outside its RAM \(0-0x[0-9a-f]+; the VMM owns the pages above\)/);
+    assert.equal(engine.unit.lastExit!.reason, 48);
+    assert.equal(engine.unit.lastExit!.qualification & 7, 1, 'a data read');
   });
 
   it('the debugger reads guest memory the guest has not touched yet (the VMM maps guest RAM identically)', () => {
