@@ -91,6 +91,8 @@ export interface GuestRun {
   /** Guest instructions retired. */
   readonly instructions: number;
   readonly wallMs: number;
+  /** CPU time of this process during the run (user + system), less sensitive to other load than wallMs. */
+  readonly cpuMs: number;
   /** The engine's memory-virtualization counters (memoryStats), empty when it has none. */
   readonly memoryCounters: Readonly<Record<string, number>>;
 }
@@ -105,11 +107,14 @@ export function runGuest(image: Uint8Array, technique: Technique, preset: CostPr
   if (!created.ok) throw new Error(created.errors.join('; '));
   const { engine, ledger } = created.handle;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const stop = engine.run(budget);
+  const cpu = process.cpuUsage(cpuStart);
   const wallMs = performance.now() - start;
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   const vmmEntries = engine.exitCounts().reduce((sum, c) => sum + c.count, 0);
   const memoryCounters = engine.memoryStats?.().counters ?? {};
-  return { technique, serial, stop, cycles: ledger.total, vmmEntries, instructions: machine.cpu.retired(), wallMs, memoryCounters };
+  return { technique, serial, stop, cycles: ledger.total, vmmEntries, instructions: machine.cpu.retired(), wallMs, cpuMs, memoryCounters };
 }
 
 export interface NanobenchFigure {

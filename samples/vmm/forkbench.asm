@@ -17,8 +17,8 @@
 ;    each a two-dimensional walk (2-level guest over EPT: up to 8+ memory references instead of 2).
 ;  * paravirtual (build with -DPARAVIRTUAL; Xen direct paging, docs/vmm/hypercall-abi.md): the same program
 ;    with the page tables mapped read-only, one mmu_update hypercall per address space per round (8 validated
-;    PTE writes batched in one trap), and new_baseptr instead of mov cr3: 512 hypercalls where shadow paging
-;    takes 2,300 traps.
+;    PTE writes batched in one trap), and new_baseptr instead of mov cr3: about 520 hypercalls in all, where
+;    shadow paging takes thousands of VMM entries (`npm run bench:techniques` prints both).
 ; Needs more than 8 MiB of RAM (the VMM keeps the top of RAM; the guest uses only the first 8 MiB of linear
 ; space).
 bits 32

@@ -10,7 +10,8 @@
 ;    emulated by an in-VMM device model - on the monolithic architecture CHEAPER than the off-chip native
 ;    access (the same effect that made A&A's binary translator 15x faster than native on `in`), on the hosted
 ;    architecture far dearer (two world switches and host system calls per access).
-;  * binary-translation / hardware-assisted (issue 6): A&A's other columns.
+;  * all seven of A&A's nanobenchmarks under native, binary translation and hardware assist: nanobench-aa.asm
+;    (figures: `npm run bench:techniques`; orderings: test/unit/vmm/nanobench-aa.test.ts).
 bits 32
 %include "../include/multiboot.inc"
 %include "../include/com1.inc"
