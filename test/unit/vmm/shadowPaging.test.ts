@@ -119,6 +119,18 @@ describe('shadow paging under trap-and-emulate (machine)', function () {
     assert.equal(ptemod.vmm.vmmEntriesPerOp, 1, 'each PTE write is exactly one tracing fault');
   });
 
+  it('shadow-straddle.asm: one store spanning two guest page tables opens two write windows and both remaps take effect', () => {
+    const elf = buildKernel('shadow-straddle');
+    const qemu = runQemu(elf);
+    assert.equal(qemu.serial, '00001111 00002222 \nstraddled\n');
+    const vmm = runUnderTrapAndEmulate(elf);
+    assert.equal(vmm.serial, qemu.serial);
+    assert.deepEqual(vmm.stop, { kind: 'guest-exit', status: qemu.status });
+    const c = (vmm.engine as ExecutionEngine).memoryStats!().counters;
+    assert.equal(c['tracingFaults'], 2, 'the trap on the first table and the second window inside it');
+    assert.equal(vmm.engine.log.list().filter((t) => t.reason.startsWith('tracing fault')).length, 1, 'one VMM entry');
+  });
+
   it('with only three VMM pages the shadows are dropped and rebuilt again and again, and the guest still sees the same', () => {
     const elf = buildKernel('shadow-paging');
     const roomy = runUnderTrapAndEmulate(elf);

@@ -199,9 +199,23 @@ export class ShadowPageTables {
     const table = this.tracker.tableFor(linear, walk)!;
     const entryAddress = table + (((linear >>> 12) & 0x3ff) << 2);
     const entry = this.memory.read32(entryAddress) ?? 0;
-    this.tracker.openWindow(entryAddress, entry, walk.physical >>> 12);
+    if (!this.tracker.openWindow(entryAddress, entry, walk.physical >>> 12)) return false;
     this.memory.write32(entryAddress, (entry | PteBit.RW) >>> 0);
     this.tlb.invalidatePage(linear);
+    return true;
+  }
+
+  /**
+   * While a traced instruction runs, it faulted again: if that fault is a write to another guest table page
+   * (a store straddling two tables), open a second window and return true so the instruction is retried.
+   */
+  extendTracedWrite(linear: number, errorCode: number): boolean {
+    if (this.tracker.openWindows === 0) return false;
+    const fault = this.classify(linear, errorCode, false);
+    if (fault.kind !== 'tracing') return false;
+    const walked = this.classify(linear, errorCode, true);
+    if (walked.kind !== 'tracing' || !this.beginTracedWrite(linear, walked.walk)) return false;
+    this.tracker.counters.tracingFaults++;
     return true;
   }
 

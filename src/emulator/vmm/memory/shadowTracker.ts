@@ -43,7 +43,12 @@ interface WriteWindow {
   readonly entryAddress: number;
   readonly entry: number;
   readonly frame: number;
+  /** The guest page's contents when the window opened. */
+  readonly before: Uint32Array;
 }
+
+/** Windows one traced instruction may need at once (a store straddling two guest tables needs two). */
+export const MAX_WRITE_WINDOWS = 4;
 
 const zeroCounters = (): ShadowCounters => ({
   hiddenFaults: 0, trueFaults: 0, tracingFaults: 0, shadowCr3Switches: 0, invlpg: 0,
@@ -58,8 +63,10 @@ export class ShadowTracker {
   private readonly roles = new Map<number, number>();
   /** Per PD slot covering the VMM region: a permanent table holding only the VMM's pages. */
   private readonly vmmTables = new Map<number, number>();
-  private window: WriteWindow | undefined;
+  private windows: WriteWindow[] = [];
   private readonly before = new Uint32Array(1024);
+  /** Snapshot buffers for write windows, reused (at most MAX_WRITE_WINDOWS). */
+  private readonly windowBuffers: Uint32Array[] = [];
   private clock = 0;
   private tlb: ShadowRealTlb = { invalidatePage: () => undefined, flushAll: () => undefined };
 
@@ -163,20 +170,39 @@ export class ShadowTracker {
     this.counters.shadowEntriesInvalidated++;
   }
 
-  /** Opens the write window of a tracing fault: remembers the shadow entry and the guest table's contents. */
-  openWindow(entryAddress: number, entry: number, frame: number): void {
-    this.window = { entryAddress, entry, frame };
-    this.snapshot(frame);
+  /** Write windows open now (a traced instruction whose store spans two guest tables opens a second one). */
+  get openWindows(): number {
+    return this.windows.length;
   }
 
-  /** Closes the window: the shadow entry is read-only again; changed guest entries are invalidated. */
+  /**
+   * Opens a write window of a tracing fault: remembers the shadow entry and the guest table's contents. False
+   * when MAX_WRITE_WINDOWS are already open.
+   */
+  openWindow(entryAddress: number, entry: number, frame: number): boolean {
+    if (this.windows.length >= MAX_WRITE_WINDOWS) return false;
+    const index = this.windows.length;
+    const before = (this.windowBuffers[index] ??= new Uint32Array(1024));
+    const base = frame * 4096;
+    for (let i = 0; i < 1024; i++) before[i] = this.memory.read32(base + i * 4) ?? 0;
+    this.windows.push({ entryAddress, entry, frame, before });
+    return true;
+  }
+
+  /** Closes every window: the shadow entries are read-only again; changed guest entries are invalidated. */
   closeWindow(): number {
-    const window = this.window;
-    if (window === undefined) return 0;
-    this.window = undefined;
-    const current = this.memory.read32(window.entryAddress) ?? 0;
-    if ((current & ~0xfff) === (window.entry & ~0xfff)) this.memory.write32(window.entryAddress, (current & ~PteBit.RW) >>> 0);
-    return this.invalidateChanged(window.frame);
+    const windows = this.windows;
+    this.windows = [];
+    let changed = 0;
+    for (const window of windows) {
+      const current = this.memory.read32(window.entryAddress) ?? 0;
+      if ((current & ~0xfff) === (window.entry & ~0xfff)) this.memory.write32(window.entryAddress, (current & ~PteBit.RW) >>> 0);
+    }
+    for (const window of windows) {
+      this.before.set(window.before);
+      changed += this.invalidateChanged(window.frame);
+    }
+    return changed;
   }
 
   /** Runs `write` (a VMM write into guest page `frame`) and resyncs the shadow if that page is a guest table. */
@@ -200,7 +226,7 @@ export class ShadowTracker {
     this.current = undefined;
     this.tables.clear();
     this.roles.clear();
-    this.window = undefined;
+    this.windows = [];
   }
 
   private lastDirectory: number | undefined;
@@ -233,7 +259,7 @@ export class ShadowTracker {
     this.vmmTables.clear();
     for (const [slot, address] of value.vmmTables) this.vmmTables.set(slot, address);
     this.clock = value.clock;
-    this.window = undefined;
+    this.windows = [];
   }
 
   // ---- internals ---------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ interface ActiveHandler {
  */
 const KERNEL_CHUNK_MIN = 8;
 const KERNEL_CHUNK_MAX = 4096;
+/** Consecutive re-faults of one traced write before the VMM gives up with a stop. */
+const MAX_TRACED_RETRIES = 16;
 
 interface PendingEvent {
   kind: CpuEventKind;
@@ -100,6 +102,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   /** The guest has run ring-3 code: kernel slices are chunked (see KERNEL_CHUNK_MIN). */
   protected userModeSeen = false;
   private kernelChunk = KERNEL_CHUNK_MIN;
+  private lastTracedEip = -1;
+  private tracedRetries = 0;
 
   constructor(protected readonly machine: Machine, protected readonly options: TrapAndEmulateOptions) {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('trap-and-emulate needs the IA-32 core (createPcMachine)');
@@ -517,13 +521,34 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   /** Runs the guest instruction at EIP once on the real CPU (tracing faults); charges it to the guest layer. */
-  protected executeGuestInstruction(): 'executed' | 'interrupted' {
+  protected executeGuestInstruction(): 'executed' | 'interrupted' | 'stuck' {
     const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
+    const eip = this.guest.getEip();
+    const progressBefore = this.guest.getGpr(1) ^ (this.guest.getGpr(6) * 3) ^ (this.guest.getGpr(7) * 7); // ECX, ESI, EDI (string progress)
     const before = this.cpu.retired;
     this.machine.run(1);
+    // A store straddling two guest tables faults on the second inside the window: open one there too, retry.
+    while (this.cpu.retired === before && this.pending?.kind === 'exception' && this.pending.code === 14 &&
+      this.shadowPaging.extendTracedWrite(this.cpu.s[CR + 2]! >>> 0, this.pending.errorCode)) {
+      this.pending = null;
+      this.machine.run(1);
+    }
     const ran = this.cpu.retired - before;
     this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
-    return ran > 0 && this.pending === null ? 'executed' : 'interrupted';
+    if (ran > 0 && this.pending === null) {
+      this.tracedRetries = 0;
+      return 'executed';
+    }
+    // The same instruction faulting again in its window, over and over, never completes.
+    const progressed = (this.guest.getGpr(1) ^ (this.guest.getGpr(6) * 3) ^ (this.guest.getGpr(7) * 7)) !== progressBefore;
+    const refaulted = this.pending?.kind === 'exception' && this.pending.code === 14 && eip === this.lastTracedEip && !progressed;
+    this.lastTracedEip = eip;
+    this.tracedRetries = refaulted ? this.tracedRetries + 1 : 0;
+    if (this.tracedRetries > MAX_TRACED_RETRIES) {
+      this.pending = null;
+      return 'stuck';
+    }
+    return 'interrupted';
   }
 
   /** Shadow-paging counters; served as ExecutionEngine.memoryStats unless a subclass defines its own. */

@@ -16,8 +16,12 @@ export interface ShadowPagingHooks {
   readonly shadow: ShadowPageTables;
   /** After the guest loaded CR0, CR3 or CR4 (virtual values already set): bring the real CR0/CR3 in line. */
   controlRegistersChanged(cr3Loaded: boolean): void;
-  /** Runs the faulting guest instruction once on the real CPU ('interrupted' if an event stopped it first). */
-  executeGuestInstruction(): 'executed' | 'interrupted';
+  /**
+   * Runs the faulting guest instruction once on the real CPU: 'interrupted' if an event stopped it first (it is
+   * retried), 'stuck' if the same instruction keeps faulting inside its write window (e.g. a write straddling
+   * two guest page-table pages, which one window cannot cover).
+   */
+  executeGuestInstruction(): 'executed' | 'interrupted' | 'stuck';
 }
 
 /** The #PF the real CPU raised: CR2 and the error code. */
@@ -85,6 +89,10 @@ export function pageFaultHandler(hooks: ShadowPagingHooks, fault: RealPageFault)
       if (outcome?.kind !== 'tracing') return { goto: 'resume' };
       if (!shadow.beginTracedWrite(fault.linear, outcome.walk)) return { finish: { kind: 'stop', message: 'the VMM ran out of pages for shadow page tables' } };
       const ran = hooks.executeGuestInstruction();
+      if (ran === 'stuck') {
+        shadow.finishTracedWrite();
+        return { finish: { kind: 'stop', message: `${c.instruction?.text ?? 'a guest instruction'} keeps faulting while the VMM emulates its page-table write (a write spanning two page-table pages is not supported)` } };
+      }
       c.notes.push(ran === 'executed' ? `${c.instruction?.text ?? 'the write'} executed once on the real CPU` : 'an event arrived first: the write will be retried');
       return undefined;
     }, 'emulationStep'),
