@@ -237,6 +237,39 @@ describe('debug adapter: VMM handler frames', function () {
     }
   });
 
+  it('stops on an EPT violation (VM exit 48) under hardware assist, inside its exit handler', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const stop = await launchWithFilters(c, { technique: 'hardware-assisted', program: FORKBENCH }, [{ filterId: 'memory-virtualization', condition: 'ept' }]);
+      assert.equal(stop.body.reason, 'exception', stop.body.description);
+      assert.equal(stop.body.text, 'EPT violation (VM exit 48)');
+      assert.match(stop.body.description ?? '', /not allowed by the EPT/);
+      const frames = await stack(c);
+      assert.match(frames[0]!.name, /^VMM: /);
+      assert.match(frames.find((f) => f.presentationHint === 'label')?.name ?? '', /VM exit 48 \(EPT violation\) → VMM/);
+      assert.match((await c.evaluateRequest({ expression: 'info stats', context: 'repl' })).body.result, /memory virtualization: nested-paging[\s\S]*eptViolations: 1\b/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('stops on a trap by vector: int 0x80 is not #GP, the OUT of finish is', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const stop = await launchWithFilters(c, { technique: 'trap-and-emulate', program: TAE }, [{ filterId: 'trap-vector', condition: '#GP' }]);
+      assert.equal(stop.body.reason, 'exception');
+      assert.equal((await stack(c)).find((f) => f.source?.path === TAE)?.line, lineOf(TAE, 'BP-CLI'), 'the first #GP is the cli');
+      const second = c.waitForEvent('stopped');
+      await c.continueRequest({ threadId: 1 });
+      await second;
+      assert.equal((await stack(c)).find((f) => f.source?.path === TAE)?.line, lineOf(TAE, 'BP-OUT'), 'the next #GP is the OUT');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('refuses unknown filters and conditions that cannot match', async () => {
     const h = await startHarness();
     try {
