@@ -96,7 +96,9 @@
     const total = body.totalCycles || 1;
     drawHeader(body);
     drawTimeline(body);
-    bars('histogram', 'Traps and exits by reason', body.histogram.filter((r) => r.kind !== 'resume').slice(0, 15),
+    // Why the guest left (traps, exits, hypercalls, injections, world switches…); resumes and I/O hops are the
+    // way back and the device path, visible on the timeline.
+    bars('histogram', 'Traps, exits and hypercalls by reason', body.histogram.filter((r) => r.kind !== 'resume' && r.kind !== 'io-hop').slice(0, 15),
       (r) => r.reason, (r) => r.count, (r) => cssClass('k', r.kind), (r) => fmt(r.count));
     bars('layers', 'Cycles per layer', body.cyclesPerLayer,
       (r) => r.layer, (r) => r.cycles, (r) => cssClass('l', r.layer), (r) => `${fmt(r.cycles)} (${((100 * r.cycles) / total).toFixed(1)} %)`);

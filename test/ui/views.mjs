@@ -43,13 +43,37 @@ async function runCommand(page, title) {
   const input = page.locator('.quick-input-widget input[type="text"]');
   await input.waitFor();
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+  try {
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+  } catch (error) {
+    await page.keyboard.press('Escape');
+    throw error;
+  }
   await page.keyboard.press('Enter');
 }
 
-/** The content frame of the webview panel whose title is `title` (VS Code nests the page in two iframes). */
-function webviewFrame(page, title) {
-  return page.frameLocator(`iframe.webview.ready[title="${title}"]`).frameLocator('#active-frame');
+/**
+ * The content frame of the webview page that has an element `marker` (VS Code nests each page in two iframes),
+ * and the outer iframe element of that webview (for screenshots).
+ */
+async function webviewFrame(page, marker, timeout = 60_000) {
+  for (const deadline = Date.now() + timeout; Date.now() < deadline; await page.waitForTimeout(250)) {
+    for (const frame of page.frames()) {
+      if ((await frame.$(marker).catch(() => null)) === null) continue;
+      const outer = frame.parentFrame();
+      const element = outer === null ? null : await outer.frameElement().catch(() => null);
+      return { frame, element };
+    }
+  }
+  throw new Error(`no webview with ${marker} appeared within ${timeout} ms`);
+}
+
+/** Gives the active webview the whole window for a screenshot (side bar and panel closed, its group maximized). */
+async function focusWebviewLayout(page, maximize) {
+  await runCommand(page, 'View: Close Primary Side Bar').catch(() => {});
+  await runCommand(page, 'View: Hide Panel').catch(() => {});
+  if (maximize) await runCommand(page, 'View: Toggle Maximize Editor Group').catch((e) => console.warn(`could not maximize the editor group: ${e.message}`));
+  await page.waitForTimeout(1000);
 }
 
 async function main() {
@@ -67,7 +91,7 @@ async function main() {
     const { workspace, lostLine } = prepareWorkspace(scratch);
     server = await startCodeServer({ ...dirs, logFile: join(scratch, 'code-server.log'), settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(workbenchUrl(server.origin, { folder: workspace }));
     await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
 
@@ -97,7 +121,7 @@ async function main() {
     // The VMM activity view: time from the command to a drawn timeline and table.
     const commandAt = Date.now();
     await runCommand(page, 'HyperStep: Show VMM Activity');
-    const activity = webviewFrame(page, 'VMM Activity');
+    const { frame: activity, element: activityFrame } = await webviewFrame(page, '#timeline');
     await activity.locator('#timeline svg circle.event').first().waitFor({ timeout: 60_000 });
     await activity.locator('#events tbody tr').first().waitFor({ timeout: 30_000 });
     const drawnMs = Date.now() - commandAt;
@@ -113,8 +137,9 @@ async function main() {
 
     mkdirSync(results, { recursive: true });
     const activityShot = join(results, 'activity.png');
-    await page.waitForTimeout(500);
-    await page.locator('iframe.webview.ready[title="VMM Activity"]').screenshot({ path: activityShot });
+    await focusWebviewLayout(page, true);
+    await activityFrame.screenshot({ path: activityShot });
+    await runCommand(page, 'View: Toggle Maximize Editor Group').catch(() => {});
 
     // Click an event located in the guest: the editor jumps to that line.
     const located = activity.locator('#events tbody tr.clickable', { hasText: 'popf-demo.asm:' }).first();
@@ -129,7 +154,7 @@ async function main() {
     // Compare: every implemented technique on the monolithic architecture.
     const compareAt = Date.now();
     await runCommand(page, 'HyperStep: Compare Techniques');
-    const compare = webviewFrame(page, 'Compare Techniques');
+    const { frame: compare, element: compareFrame } = await webviewFrame(page, '#cycles', 240_000);
     await compare.locator('#table tbody tr').first().waitFor({ timeout: 240_000 });
     const compareRows = await compare.locator('#table tbody tr').allTextContents();
     console.log(`compare drawn ${Date.now() - compareAt} ms after the command:\n  ${compareRows.map((r) => r.replace(/\s+/g, ' ')).join('\n  ')}`);
@@ -137,8 +162,8 @@ async function main() {
     assert.ok(compareRows.some((r) => r.startsWith('trap-and-emulate') && /exit 0x25/.test(r)), 'trap-and-emulate loses them (exit 0x25)');
     assert.ok((await compare.locator('#cycles svg rect').count()) >= compareRows.length, 'no cycle bars');
     const compareShot = join(results, 'compare.png');
-    await page.waitForTimeout(500);
-    await page.locator('iframe.webview.ready[title="Compare Techniques"]').screenshot({ path: compareShot });
+    await focusWebviewLayout(page, true);
+    await compareFrame.screenshot({ path: compareShot });
 
     const toasts = await page.$$eval('.notifications-toasts .notification-list-item-message', (els) => els.map((e) => e.textContent?.trim() ?? ''));
     if (toasts.length > 0) console.warn(`WARNING: notifications shown: ${JSON.stringify(toasts)}`);

@@ -42,7 +42,7 @@ export class DataPanel<T> implements vscode.Disposable {
   async show(session: vscode.DebugSession): Promise<T | undefined> {
     this.session = session;
     if (this.panel === undefined) {
-      const panel = vscode.window.createWebviewPanel(this.spec.viewType, this.spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(this.extensionUri, true));
+      const panel = vscode.window.createWebviewPanel(this.spec.viewType, this.spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, webviewOptions(this.extensionUri, true));
       this.panel = panel;
       this.pageReady = false;
       panel.webview.html = webviewPage(panel.webview, this.extensionUri, { title: this.spec.title, body: this.spec.body, script: this.spec.script });
@@ -52,7 +52,7 @@ export class DataPanel<T> implements vscode.Disposable {
         this.pageReady = false;
       });
     } else {
-      this.panel.reveal(undefined, true);
+      this.panel.reveal(undefined, false);
     }
     return this.refresh();
   }
