@@ -2,7 +2,7 @@
 ; and the page directory maps itself in its last slot (the "recursive" page-table window at 0xFFC00000). The
 ; kernel jumps to its higher-half alias, writes data there and reads it back through the identity map, reads a
 ; PTE through the recursive window, edits a PTE through it (a page-table write through an alias) and checks the
-; new mapping. Under a VMM with segment truncation this needs the VMM's own window above 0xFFC00000 + 4 MiB
+; new mapping, returns to the identity alias and turns paging off again. Under a VMM with segment truncation this needs the VMM's own window above 0xFFC00000 + 4 MiB
 ; - 64 KiB, not at the top of RAM. Exit status 0 (QEMU: 1).
 bits 32
 %include "hdr.inc"
@@ -51,6 +51,17 @@ higher:
     mov eax, [0x300000]
     call puthex
     mov eax, [ptable + (0x200000 >> 12) * 4]
+    call puthex
+    call newline
+    mov eax, lower                             ; back to the identity alias, then paging off
+    jmp eax
+lower:
+    mov eax, cr0
+    and eax, 0x7FFFFFFF
+    mov cr0, eax
+    mov eax, [0x200000]                        ; physical again: untouched by the remapped write
+    call puthex
+    mov eax, [0x300000]
     call puthex
     call newline
     mov esi, s_done

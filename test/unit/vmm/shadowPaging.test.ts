@@ -92,16 +92,29 @@ describe('shadow paging under trap-and-emulate (machine)', function () {
   it('shadow-higherhalf.asm: a kernel at 0xC0000000 with a recursive page-directory slot runs as in QEMU (the VMM window moved to the top)', () => {
     const elf = buildKernel('shadow-higherhalf');
     const qemu = runQemu(elf);
-    assert.equal(qemu.serial, 'C010006F 600DF00D 00100063 \n0000BEEF 00300063 \nhigher half ok\n');
+    assert.equal(qemu.serial, 'C010006F 600DF00D 00100063 \n0000BEEF 00300063 \n00000000 0000BEEF \nhigher half ok\n');
     const vmm = runUnderTrapAndEmulate(elf);
     assert.equal(vmm.serial, qemu.serial);
     assert.deepEqual(vmm.stop, { kind: 'guest-exit', status: qemu.status });
     const c = (vmm.engine as ExecutionEngine).memoryStats!().counters;
     assert.equal(c['tracingFaults'], 1, 'the PTE written through the recursive window');
     assert.equal(c['trueFaults'], 0);
-    // While the guest pages, the CPU sees the VMM's GDT/IDT/TSS in the top 64 KiB of the linear space.
+    // The guest turned paging off at the end: the CPU sees the VMM's tables at their physical address again.
     const s = (vmm.machine.cpu as Ia32CpuAdapter).core.s;
-    assert.equal(s[GDTR_BASE]! >>> 0, vmmLinearWindow(vmm.engine.vmmRegion.size) + GDT_OFFSET);
+    assert.equal(vmm.engine.shadowPaging.active, false);
+    assert.equal(s[GDTR_BASE]! >>> 0, vmm.engine.vmmBase + GDT_OFFSET);
+  });
+
+  it('while the guest pages, the CPU sees the VMM\'s GDT/IDT in the top 64 KiB of the linear space', () => {
+    const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
+    const loaded = machine.boot(new Uint8Array(readFileSync(buildKernel('shadow-higherhalf'))), { kernelName: 'shadow-higherhalf' });
+    if ('error' in loaded) throw new Error(loaded.error);
+    const engine = new TrapAndEmulateEngine(machine, { architecture: 'monolithic', costModel: new CostModel('p4-2006') });
+    const s = (machine.cpu as Ia32CpuAdapter).core.s;
+    let guard = 0;
+    while (!engine.shadowPaging.active && guard++ < 100_000) engine.step();
+    assert.ok(engine.shadowPaging.active);
+    assert.equal(s[GDTR_BASE]! >>> 0, vmmLinearWindow(engine.vmmRegion.size) + GDT_OFFSET);
     assert.equal(s[IDTR_BASE]! >>> 0, 0xffff0000 + IDT_OFFSET);
   });
 
