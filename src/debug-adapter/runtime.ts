@@ -74,11 +74,12 @@ const VMM_TRAP_MARKER = 'hyperstep-debugger: VMM trap filter';
 /** Detail of the machine stop that ends an engine run to hand a held-back VMM entry to engine.step(). */
 const DEFER_MARKER = 'hyperstep-debugger: VMM entry held back';
 /**
- * Engines whose run() returns on any machine stop it does not know and whose step() starts the handler of a
- * pending CPU event (trapAndEmulate/engine.ts, and paravirtual which inherits both): watched runs go at full
- * speed. The others (binary translation, hardware assist) are watched by debugger steps.
+ * Engines whose run() returns on any machine stop it does not know, without touching the guest in between,
+ * and whose step() starts the handler of a pending CPU event (trapAndEmulate/engine.ts): watched runs go at
+ * full speed. Paravirtual is excluded (its afterSlice may deliver an event upcall, moving EIP while an entry
+ * is held back), as are binary translation and hardware assist (own run loops): they are watched by steps.
  */
-const DEFERRING_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'paravirtual']);
+const DEFERRING_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate']);
 
 /** A virtualization event a filter matched while the guest ran (vmmEvents.ts). */
 interface VmmEventHit {
