@@ -35,6 +35,8 @@ const PV_GDT_LIMIT = 264 * 8 - 1;
 const MAX_MULTICALL_ENTRIES = 64;
 const MAX_CONSOLE_BYTES = 4096;
 const COM1 = 0x3f8;
+/** With VIRQ_CONSOLE bound, the VMM looks at COM1 at least every this many guest instructions (and at every hypercall). */
+const CONSOLE_POLL_INSTRUCTIONS = 10_000;
 
 export class ParavirtualEngine extends TrapAndEmulateEngine {
   override readonly technique: Technique = 'paravirtual';
@@ -164,10 +166,12 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     return this.deliverUpcall();
   }
 
+  /** Slices end at the timer deadline, and often enough to notice serial input while VIRQ_CONSOLE is bound. */
   protected override sliceLimit(): number {
-    if (this.timerDeadlineNs === 0) return Number.POSITIVE_INFINITY;
+    const console = this.consolePort >= 0 ? CONSOLE_POLL_INSTRUCTIONS : Number.POSITIVE_INFINITY;
+    if (this.timerDeadlineNs === 0) return console;
     const cycles = Math.ceil((this.timerDeadlineNs * CPU_HZ) / 1e9) - this.machine.now();
-    return Math.max(1, Math.ceil(cycles / this.machine.recipe.cyclesPerInstruction));
+    return Math.min(console, Math.max(1, Math.ceil(cycles / this.machine.recipe.cyclesPerInstruction)));
   }
 
   protected override afterSlice(): EngineStop | undefined {
@@ -241,6 +245,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
 
   private finishHypercall(layer: 'guest-kernel' | 'guest-user' | string, reason: string, result: number): EngineStop | undefined {
     this.guest.setGpr(0, result >>> 0);
+    this.pollConsole();
     this.charge('vmm', reason, 'vmmExit');
     const why = result < 0 && this.hypercallProblem !== '' ? ` (${this.hypercallProblem})` : '';
     this.record('vmm', layer === 'guest-user' ? 'guest-user' : 'guest-kernel', 'resume', `return from ${reason}: eax = ${result | 0}${why}`, [], undefined, { result: result | 0 });
@@ -270,7 +275,12 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
         if ((edx & 0xfff) !== 0 || edx + SI.SIZE > this.vmmBase) return HypercallError.EINVAL;
         this.eventCallback = ebx;
         this.failsafeCallback = ecx;
-        this.shared.address = edx;
+        if (!this.shared.registered) {
+          this.shared.address = edx;
+          this.shared.mask = 1; // the virtual IF stays 0 (the guest was entered with events masked) until it unmasks
+        } else {
+          this.shared.address = edx;
+        }
         this.writeGate(this.vmmBase + CALLBACK_IDT_OFFSET, PvSelectors.FLAT_RING1_CS, ebx, 0x8e);
         this.updateSystemTime();
         return 0;
