@@ -14,6 +14,7 @@ import { paravirtualCodeActions } from './features/paravirtual';
 import { signatureHelpAt } from './features/signatureHelp';
 import { workspaceSymbols } from './features/workspaceSymbols';
 import { lineAt } from './features/words';
+import { DiagnosticsScheduler } from './diagnosticsScheduler';
 
 export const SERVER_NAME = 'HyperStep NASM language server';
 /** Client → server: `{ includePaths: string[] }` (absolute directories, NASM -I). Same string as src/extension/ids.ts. */
@@ -22,38 +23,37 @@ export const INCLUDE_PATHS_NOTIFICATION = 'hyperstep/includePaths';
 export interface LanguageServerHost extends WorkspaceHost {
   /** Reads a file that is not open in the editor (Node: the disk). Absent in the web worker. */
   readonly readFile?: (path: string) => string | undefined;
-  /** Delay between the last keystroke and re-assembly. */
+  /** Fixed delay between the last keystroke and re-assembly (default: adaptive, diagnosticsScheduler.ts). */
   readonly diagnosticsDelayMs?: number;
+  /** Called after each publish with the assembler's time and the whole publish's (benchmarks). */
+  readonly onDiagnosticsPublished?: (uri: string, timing: { readonly assembleMs: number; readonly publishMs: number }) => void;
 }
 
 /** Starts serving on `connection`; returns when the connection is set up (it runs until closed). */
 export function startLanguageServer(connection: Connection, host: LanguageServerHost = {}): void {
   const documents = new TextDocuments(TextDocument);
-  const pending = new Map<string, ReturnType<typeof setTimeout>>();
   const openText = (path: string): string | undefined => {
     for (const doc of documents.all()) if (uriToPath(doc.uri) === path) return doc.getText();
     return undefined;
   };
   let closed = false;
   let includePaths: readonly string[] = [];
-  const publish = (uri: string): void => {
+  const publish = (uri: string): number | undefined => {
     const doc = documents.get(uri);
-    if (!doc || closed) return;
-    const { byUri } = diagnoseDocument(uri, doc.getText(), openText, host.readFile, includePaths);
+    if (!doc || closed) return undefined;
+    const started = performance.now();
+    const { byUri, elapsedMs } = diagnoseDocument(uri, doc.getText(), openText, host.readFile, includePaths);
     try {
       for (const [target, diagnostics] of byUri) void connection.sendDiagnostics({ uri: target, diagnostics });
     } catch {
       // The client went away between the keystroke and the publish: nothing left to tell.
       closed = true;
     }
+    host.onDiagnosticsPublished?.(uri, { assembleMs: elapsedMs, publishMs: performance.now() - started });
+    return elapsedMs;
   };
-  const schedule = (uri: string): void => {
-    clearTimeout(pending.get(uri));
-    pending.set(uri, setTimeout(() => {
-      pending.delete(uri);
-      publish(uri);
-    }, host.diagnosticsDelayMs ?? 150));
-  };
+  const scheduler = new DiagnosticsScheduler(publish, host.diagnosticsDelayMs);
+  const schedule = (uri: string): void => scheduler.schedule(uri);
   const indexes = new Map<string, { version: number; index: DocumentIndex }>();
 
   const indexOf = (doc: TextDocument): DocumentIndex => {
@@ -155,12 +155,11 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
   });
   connection.onShutdown(() => {
     closed = true;
-    for (const timer of pending.values()) clearTimeout(timer);
-    pending.clear();
+    scheduler.dispose();
   });
   documents.onDidClose((e) => {
     indexes.delete(e.document.uri);
-    clearTimeout(pending.get(e.document.uri));
+    scheduler.forget(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
   documents.listen(connection);

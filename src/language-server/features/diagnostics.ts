@@ -38,8 +38,9 @@ function toLsp(d: Diagnostic): LspDiagnostic {
  */
 export function diagnoseDocument(uri: string, text: string, openText: (path: string) => string | undefined, readFile?: (path: string) => string | undefined, includePaths: readonly string[] = []): DiagnosticsByUri {
   const path = uriToPath(uri) ?? uri;
-  const started = Date.now();
+  const started = performance.now();
   const result = assemble({ path, text }, { format: 'bin', listing: false, output: false, includePaths, readFile: (p) => openText(p) ?? readFile?.(p) });
+  const elapsedMs = performance.now() - started;
   const byUri = new Map<string, LspDiagnostic[]>();
   for (const f of result.files) byUri.set(f === path ? uri : pathToUri(f), []);
   byUri.set(uri, byUri.get(uri) ?? []);
@@ -49,5 +50,5 @@ export function diagnoseDocument(uri: string, text: string, openText: (path: str
     list.push(toLsp(d));
     byUri.set(key, list);
   }
-  return { byUri, elapsedMs: Date.now() - started };
+  return { byUri, elapsedMs };
 }
