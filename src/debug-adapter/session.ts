@@ -306,8 +306,11 @@ export class HyperStepDebugSession extends DebugSession {
         return { scopes: this.variables.scopes(entry?.kind === 'layer' ? entry.layer : undefined) };
       },
       variables: async (args) => {
+        const reference = requireInteger(args, 'variablesReference', 'variablesReference');
+        // A view refreshing just after a resume asks while the guest runs: nothing to show, not an error.
+        if (rt.isLaunched && rt.isRunning) return { variables: [] };
         this.requireStopped();
-        return { variables: this.variables.variables(requireInteger(args, 'variablesReference', 'variablesReference')) };
+        return { variables: this.variables.variables(reference) };
       },
       setVariable: async (args) => {
         this.requireStopped();
