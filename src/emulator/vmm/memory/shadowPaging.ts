@@ -14,6 +14,7 @@
 // cannot reach it because its segments end below it), and no guest mapping may point into it.
 // Background: Adams & Agesen 2006 §2.4, KVM Documentation/virt/kvm/x86/mmu.rst (virtualization.md §7).
 
+import type { MemoryVirtualizationStats } from '../inspection';
 import { PteBit, walkGuestTables, type GuestPagingControls, type GuestWalk, type ShadowPhysicalMemory } from './shadowGuestWalk';
 import { ShadowTracker, type ShadowCounters } from './shadowTracker';
 
@@ -245,6 +246,22 @@ export class ShadowPageTables {
     if (this.pagingOn) this.tracker.switchTo(this.controls.cr3 & ~0xfff);
     this.syncRoot();
     this.tlb.flushAll();
+  }
+
+  /** The counters as ExecutionEngine.memoryStats reports them, plus the engine's own figures in `extra`. */
+  stats(extra: Readonly<Record<string, number>> = {}): MemoryVirtualizationStats {
+    const tracker = this.tracker;
+    const used = this.pagingOn || tracker.counters.shadowPageDirectoriesBuilt > 0;
+    return {
+      scheme: used ? 'shadow-paging' : 'none',
+      counters: {
+        ...tracker.counters,
+        shadowPagesInUse: tracker.pagesInUse,
+        shadowAddressSpaces: tracker.addressSpaces,
+        trackedGuestPages: tracker.trackedGuestPages,
+        ...extra,
+      },
+    };
   }
 
   /** JSON for snapshots (the pages themselves live in RAM, which the machine snapshots). */

@@ -7,7 +7,7 @@
 // Every VMM entry and exit is recorded as Transitions and charged to the cost ledger per layer and reason.
 
 import type { Cpu, CpuEventKind } from '../../cpu/cpu';
-import { CPL, CR, CpuMode, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_ACCESS, LDTR_BASE, LDTR_LIMIT, LDTR_SELECTOR, MODE, SEG_SELECTOR, TR_ACCESS, TR_BASE, TR_LIMIT, TR_SELECTOR } from '../../cpu/stateLayout';
+import { CPL, CR, CpuMode, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_SELECTOR, MODE, TR_SELECTOR } from '../../cpu/stateLayout';
 import { Ia32CpuAdapter } from '../../machine/cpuAdapter';
 import type { Machine, MachineStop } from '../../machine/machine';
 import { ioPath } from '../architectures';
@@ -25,7 +25,8 @@ import { CpuGuestAccess } from './cpuGuestAccess';
 import { EflagsBit, SegmentRegister, type GuestInstruction } from './guestAccess';
 import { classifyTrap, reflectOutcome, trapAndEmulateDispatcher, type TrapContext } from './handlers';
 import { compressedSelector, deliverToGuest } from './reflect';
-import { buildShadowGdt, buildShadowLdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, SHADOW_GDT_LIMIT, TSS_OFFSET, VMM_REGION_SIZE, VMM_TSS, type MemoryWriter } from './shadowTables';
+import { buildShadowGdt, VMM_REGION_SIZE, type MemoryWriter } from './shadowTables';
+import { installVmmTables, loadRealLdt, reloadSegments, type VmmPlacement } from './realTables';
 import { VirtualCpu, type VirtualCpuSnapshot } from './virtualCpu';
 import { VmmRegion } from './vmmRegion';
 import { ShadowPageTables, vmmLinearWindow } from '../memory/shadowPaging';
@@ -156,27 +157,14 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     v.ldtr = s[LDTR_SELECTOR]! & 0xffff;
     v.interruptFlag = (this.guest.getEflags() & EflagsBit.IF) !== 0;
     v.cpl = 0;
-    buildShadowGdt(this.memory, this.vmmBase, v.gdtr.base, v.gdtr.limit);
-    buildVmmIdtAndTss(this.memory, this.vmmBase);
-    this.loadShadowLdt();
-    s[GDTR_BASE] = this.vmmBase + GDT_OFFSET;
-    s[GDTR_LIMIT] = SHADOW_GDT_LIMIT;
-    s[IDTR_BASE] = this.vmmBase + IDT_OFFSET;
-    s[IDTR_LIMIT] = 0x7ff;
-    s[TR_SELECTOR] = VMM_TSS;
-    s[TR_BASE] = this.vmmBase + TSS_OFFSET;
-    s[TR_LIMIT] = 103;
-    s[TR_ACCESS] = 0x8b;
-    for (const segment of [SegmentRegister.CS, SegmentRegister.SS, SegmentRegister.DS, SegmentRegister.ES, SegmentRegister.FS, SegmentRegister.GS]) {
-      const selector = s[SEG_SELECTOR + segment]! & 0xffff;
-      if ((selector & 0xfffc) === 0) continue;
-      if (!this.guest.loadSegment(segment, compressedSelector(selector))) {
-        return { kind: 'stop', message: `cannot deprivilege segment selector 0x${selector.toString(16)}` };
-      }
-    }
-    this.guest.setEflags((this.guest.getEflags() & ~EflagsBit.IOPL) | EflagsBit.IF);
     this.bootCr3 = v.cr3;
+    installVmmTables(s, this.memory, this.memory, this.placement(), v.gdtr);
+    this.loadShadowLdt();
+    // A guest booted with paging on gets its shadow (and the VMM window at the top) before any segment load.
     if ((v.cr0 & 0x80000000) !== 0) this.applyShadowControls(true);
+    const refused = reloadSegments(s, this.guest, compressedSelector);
+    if (refused !== undefined) return { kind: 'stop', message: `cannot deprivilege segment selector 0x${refused.toString(16)}` };
+    this.guest.setEflags((this.guest.getEflags() & ~EflagsBit.IOPL) | EflagsBit.IF);
     this.cpu.blocks.clear();
     this.installHook();
     this.layerStack = new LayerStack('guest-kernel');
@@ -507,17 +495,11 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
    * are reloaded so their cached limits follow (SDM Vol. 3A 3.4.3: the hidden part changes only on a load).
    */
   protected relocateVmmWindow(linear: number): void {
-    const s = this.cpu.s;
     this.vmmLinear = linear >>> 0;
-    buildVmmIdtAndTss(this.memory, this.vmmBase, this.vmmLinear);
-    this.rebuildShadowGdt();
-    s[GDTR_BASE] = (this.vmmLinear + GDT_OFFSET) | 0;
-    s[IDTR_BASE] = (this.vmmLinear + IDT_OFFSET) | 0;
-    s[TR_BASE] = (this.vmmLinear + TSS_OFFSET) | 0;
-    for (const segment of [SegmentRegister.CS, SegmentRegister.SS, SegmentRegister.DS, SegmentRegister.ES, SegmentRegister.FS, SegmentRegister.GS]) {
-      const selector = s[SEG_SELECTOR + segment]! & 0xffff;
-      if ((selector & 0xfffc) !== 0) this.guest.loadSegment(segment, selector);
-    }
+    installVmmTables(this.cpu.s, this.memory, this.guestTableMemory(), this.placement(), this.vcpu.gdtr);
+    this.vcpu.tablesDirty = false;
+    this.loadShadowLdt();
+    reloadSegments(this.cpu.s, this.guest);
   }
 
   /** Runs the guest instruction at EIP once on the real CPU (tracing faults); charges it to the guest layer. */
@@ -553,20 +535,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
 
   /** Shadow-paging counters; served as ExecutionEngine.memoryStats unless a subclass defines its own. */
   shadowMemoryStats(): MemoryVirtualizationStats {
-    const shadow = this.shadowPaging;
-    const tracker = shadow.tracker;
-    const used = shadow.active || tracker.counters.shadowPageDirectoriesBuilt > 0;
-    return {
-      scheme: used ? 'shadow-paging' : 'none',
-      counters: {
-        ...tracker.counters,
-        shadowPagesInUse: tracker.pagesInUse,
-        shadowAddressSpaces: tracker.addressSpaces,
-        trackedGuestPages: tracker.trackedGuestPages,
-        vmmPagesInUse: this.vmmRegion.pagesInUse,
-        vmmPagesFree: this.vmmRegion.pagesFree,
-      },
-    };
+    return this.shadowPaging.stats({ vmmPagesInUse: this.vmmRegion.pagesInUse, vmmPagesFree: this.vmmRegion.pagesFree });
   }
 
   protected faultingInstruction(softwareInterrupt: boolean): GuestInstruction | undefined {
@@ -602,22 +571,17 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
    * faults, and the guest gets the #GP it would have got from its own LLDT).
    */
   protected loadShadowLdt(): void {
-    const s = this.cpu.s;
-    const selector = this.vcpu.ldtr & 0xffff;
-    const shadow = (selector & 0xfffc) === 0
-      ? undefined
-      : buildShadowLdt(this.memory, (linear) => this.guest.readLinear(linear >>> 0, 4), this.vmmBase, this.vcpu.gdtr.base, this.vcpu.gdtr.limit, selector, this.vmmLinear);
-    if (shadow === undefined || typeof shadow === 'string') {
-      s[LDTR_SELECTOR] = 0;
-      s[LDTR_BASE] = 0;
-      s[LDTR_LIMIT] = 0;
-      s[LDTR_ACCESS] = 0;
-      return;
-    }
-    s[LDTR_SELECTOR] = selector;
-    s[LDTR_BASE] = shadow.base | 0;
-    s[LDTR_LIMIT] = shadow.limit;
-    s[LDTR_ACCESS] = 0x82;
+    loadRealLdt(this.cpu.s, this.memory, this.guest, this.placement(), this.vcpu.gdtr, this.vcpu.ldtr);
+  }
+
+  /** Where the VMM region is in physical memory and where the CPU sees it now. */
+  protected placement(): VmmPlacement {
+    return { vmmBase: this.vmmBase, vmmLinear: this.vmmLinear };
+  }
+
+  /** The linear address at which the CPU currently sees VMM-owned physical address `physical`. */
+  protected vmmLinearAddress(physical: number): number {
+    return (this.vmmLinear + (physical - this.vmmBase)) >>> 0;
   }
 
   /** After a handler's IRET: the handler frame returns to the frame it interrupted. */
