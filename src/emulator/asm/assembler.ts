@@ -701,6 +701,7 @@ export class Assembler {
     const address = this.hereAddress();
     let result: EncodeResult;
     let values: OperandValues[];
+    let retargeted: EncodeResult | undefined;
     if (cached && cached.symbolFree && cached.bits === this.bits && (!cached.branch || cached.address === address)) {
       result = cached.result;
       values = cached.values;
@@ -714,6 +715,10 @@ export class Assembler {
       } else if (cached && cached.bits === this.bits && branch && body.operands[0]?.k === 'imm' && sameRelativeBranch(cached, address, values, this.format === 'bin' ? -1 : this.current.index + 1)) {
         // The branch and its target moved together (code was inserted before both): same bytes.
         result = cached.result;
+        this.encodeCache[k] = { bits: this.bits, address, branch, values, result, symbolFree: cached.symbolFree };
+      } else if (cached && cached.bits === this.bits && branch && body.operands[0]?.k === 'imm' && (retargeted = retargetBranch(cached, address, values, this.format === 'bin' ? -1 : this.current.index + 1, body.mnemonic)) !== undefined) {
+        // Only the target moved and the same form still applies: rewrite the displacement in place.
+        result = retargeted;
         this.encodeCache[k] = { bits: this.bits, address, branch, values, result, symbolFree: cached.symbolFree };
       } else {
         try {
@@ -792,6 +797,30 @@ function sameRelativeBranch(cached: CachedEncoding, address: number, values: rea
   // elf32: only a target in this section is resolved to a displacement (others keep their addend).
   if (sectionBase >= 0 && now.base !== 0 && now.base !== sectionBase) return false;
   return now.n - address === then.n - cached.address;
+}
+
+/**
+ * The cached encoding of a relative branch with a new displacement, when NASM would keep the same form:
+ * a rel32 that still does not fit rel8 (or a `call`, which has no short form), or a rel8 that still
+ * fits. Anything else (a form change, 16-bit displacements, relocatable targets) is re-encoded.
+ */
+function retargetBranch(cached: CachedEncoding, address: number, values: readonly OperandValues[], sectionBase: number, mnemonic: string): EncodeResult | undefined {
+  const result = cached.result;
+  if (!result.ok || values.length !== 1 || values[0]!.segment) return undefined;
+  const target = values[0]!.main;
+  const before = cached.values[0]?.main;
+  if (!target || !before || !target.known || target.base !== before.base || target.known !== before.known) return undefined;
+  if (sectionBase >= 0 && target.base !== 0 && target.base !== sectionBase) return undefined;
+  if (result.fields.length !== 1) return undefined;
+  const field = result.fields[0]!;
+  if (field.part !== 'relative' || field.offset + field.size !== result.bytes.length) return undefined;
+  const relative = target.n - (address + result.bytes.length);
+  const fitsShort = relative >= -128 && relative <= 127;
+  if (field.size === 1 ? !fitsShort : field.size !== 4 || (fitsShort && mnemonic !== 'call')) return undefined;
+  if (field.size === 4 && (relative < -0x80000000 || relative > 0xffffffff)) return undefined;
+  const bytes = result.bytes.slice();
+  for (let k = 0; k < field.size; k++) bytes[field.offset + k] = (relative >>> (8 * k)) & 0xff;
+  return { ...result, bytes };
 }
 
 function sameValues(a: readonly OperandValues[], b: readonly OperandValues[]): boolean {

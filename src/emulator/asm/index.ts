@@ -132,6 +132,11 @@ function rememberSession(key: string, session: Session): void {
 function seedFromPrevious(asm: Assembler, previous: Session, statements: readonly PreparedStatement[]): void {
   const old = previous.texts;
   const n = statements.length;
+  if (n === old.length) {
+    // Lines replaced in place (typing within lines, possibly several): match statement by statement.
+    asm.seedFrom(previous.asm, (k) => (statements[k]!.line.text === old[k] ? k : -1));
+    return;
+  }
   let prefix = 0;
   while (prefix < n && prefix < old.length && statements[prefix]!.line.text === old[prefix]) prefix++;
   let suffix = 0;
