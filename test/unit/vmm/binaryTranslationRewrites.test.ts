@@ -5,8 +5,11 @@
 // pages becomes an adaptive callout, misbehaving guests are stopped, the debugger steps through a translation's
 // named steps, and a snapshot restores the TC index.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { EIP, SEG_BASE } from '../../../src/emulator/cpu/stateLayout';
+import type { Ia32CpuAdapter } from '../../../src/emulator/machine/cpuAdapter';
 import { createPcMachine } from '../../../src/emulator/machine/pc';
 import { defaultRecipe } from '../../../src/emulator/machine/recipe';
 import { createVmmEngine } from '../../../src/emulator/vmm/index';
@@ -14,7 +17,7 @@ import type { EngineStop } from '../../../src/emulator/vmm/engine';
 import type { TranslatedInstruction } from '../../../src/emulator/vmm/inspection';
 import { BinaryTranslationEngine } from '../../../src/emulator/vmm/binaryTranslation/engine';
 import { TRANSLATION_STEPS } from '../../../src/emulator/vmm/binaryTranslation/translationSteps';
-import { buildKernel, scratchDir } from './tools';
+import { buildKernel, requireTool, scratchDir } from './tools';
 
 const dir = scratchDir('bt-rewrites');
 const RESULTS = 0x200000;
@@ -72,6 +75,16 @@ function translated(engine: BinaryTranslationEngine, original: RegExp): Translat
   const found = engine.translationCache().translations.flatMap((t) => t.instructions).find((i) => original.test(i.original));
   assert.ok(found, `a translation holds ${original}`);
   return found;
+}
+
+/** Address of a label in the last built kernel image (nm on the ELF written for it). */
+function symbol(image: Uint8Array, name: string): number {
+  requireTool('nm');
+  const elf = path.join(dir, `symbols${counter++}.elf`);
+  writeFileSync(elf, image);
+  const line = execFileSync('nm', [elf], { encoding: 'utf8' }).split('\n').find((l) => l.endsWith(` ${name}`));
+  assert.ok(line, `symbol ${name}`);
+  return parseInt(line.split(' ')[0]!, 16);
 }
 
 const word = (results: readonly number[], offset: number) => (results[offset]! | (results[offset + 1]! << 8) | (results[offset + 2]! << 16) | (results[offset + 3]! << 24)) >>> 0;
@@ -306,6 +319,41 @@ describe('binary translation: misbehaving guests, stepping, snapshots', function
     engine.step(); // mov eax, 1 in the TC
     engine.step(); // add eax, 2
     assert.equal(engine.translationCache?.().translations.length, 1);
+  });
+
+  it('a debugger breakpoint on translated kernel code stops there (the instruction runs in place) on every pass', () => {
+    const image = kernel('    mov ecx, 3\nbp_again:\n    nop\nbp_target:\n    inc dword [R + 136]\n    loop bp_again\n    mov dword [R + 140], 1');
+    const { machine, engine } = boot(image, 'binary-translation');
+    // As the debug adapter does (runtime.ts): every machine slice first checks the PC against the breakpoints
+    // (except the address the debugger resumes from), then runs the CPU's breakpoint-honouring loop.
+    const core = (machine.cpu as Ia32CpuAdapter).core;
+    const breakpoints = new Set<number>();
+    let skip = -1;
+    const run = machine.run.bind(machine);
+    machine.run = (budget: number) => {
+      const pc = (core.s[SEG_BASE + 1]! + core.s[EIP]!) >>> 0;
+      if (pc !== skip && breakpoints.has(pc)) return { reason: 'breakpoint', detail: 'execution breakpoint' };
+      skip = -1;
+      return run(budget, { debug: true });
+    };
+    engine.run(200); // boot and translate some kernel code first
+    const address = symbol(image, 'bp_target');
+    breakpoints.add(address);
+    machine.cpu.setBreakpoint(address);
+    const stops: EngineStop[] = [];
+    for (let i = 0; i < 10; i++) {
+      const stop = engine.run(1_000_000);
+      stops.push(stop);
+      if (stop.kind !== 'breakpoint') break;
+      skip = stop.address;
+      assert.equal(word(Array.from(machine.memory.ram.subarray(RESULTS, RESULTS + RESULT_BYTES)), 136), i, 'stopped before the inc ran');
+    }
+    assert.deepEqual(stops, [...Array(3).fill({ kind: 'breakpoint', address }), { kind: 'guest-exit', status: 33 }]);
+    const bt = engine as BinaryTranslationEngine;
+    const inc = bt.translationCache().translations.filter((t) => t.invalidated === undefined).flatMap((t) => t.instructions).find((i) => i.guestAddress === address);
+    assert.ok(inc);
+    assert.equal(inc.rewrite, 'callout');
+    assert.match(inc.why, /breakpoint/);
   });
 
   it('saveState/loadState carry the TC index: a restored run continues identically', () => {

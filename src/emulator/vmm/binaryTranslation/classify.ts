@@ -51,8 +51,9 @@ const EMULATED_WHY: Readonly<Record<string, string>> = {
 };
 
 /** Decides what to do with one decoded guest kernel instruction. */
-export function classify(form: InstructionForm, d: DecodedInstruction, adaptive: boolean): Action {
+export function classify(form: InstructionForm, d: DecodedInstruction, adaptive: boolean, breakpoint = false): Action {
   const sdm = form.sdm;
+  if (breakpoint) return { kind: 'callout', callout: 'in-place', why: 'a debugger breakpoint is set here: the instruction runs at its guest address, where the CPU stops for it', endsUnit: true };
   if (adaptive) return { kind: 'callout', callout: 'in-place', why: 'adaptive: it kept writing to pages holding translated code, so it became a callout (A&A §3.2)', endsUnit: true };
   const emulatedWhy = EMULATED_WHY[sdm];
   if (emulatedWhy !== undefined) return { kind: 'callout', callout: 'emulate', why: emulatedWhy, endsUnit: true };

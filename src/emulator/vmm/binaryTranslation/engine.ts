@@ -70,6 +70,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   private translating: PendingTranslation | null = null;
   private readonly adaptive = new Set<number>();
   private readonly writeCounts = new Map<number, number>();
+  private readonly breakpoints = new Set<number>();
 
   constructor(machine: Machine, options: TrapAndEmulateOptions) {
     const regionSize = options.vmmRegionSize ?? VMM_REGION_SIZE;
@@ -88,6 +89,32 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     this.cpu.mmu.onCodeWrite = (page) => {
       previous(page);
       this.onGuestCodeWrite(page);
+    };
+    this.followBreakpoints();
+  }
+
+  /**
+   * Debugger breakpoints are CPU breakpoints on guest linear addresses, which translated code never executes:
+   * the engine wraps the CPU's setBreakpoint/clearBreakpoint (calling the originals), invalidates the
+   * translations holding that address, and translates a breakpointed instruction as an in-place callout, so
+   * the CPU reaches it at its guest address and stops there. Breakpoints set before the engine existed are
+   * not seen (set them after creating the engine).
+   */
+  private followBreakpoints(): void {
+    const cpu = this.cpu;
+    const set = cpu.setBreakpoint.bind(cpu);
+    const clear = cpu.clearBreakpoint.bind(cpu);
+    const changed = (linear: number) => {
+      for (const t of this.cache.containing(linear >>> 0)) this.cache.invalidate(t, `a debugger breakpoint changed at 0x${(linear >>> 0).toString(16)}`);
+    };
+    cpu.setBreakpoint = (linear: number) => {
+      set(linear);
+      this.breakpoints.add(linear >>> 0);
+      changed(linear);
+    };
+    cpu.clearBreakpoint = (linear: number) => {
+      clear(linear);
+      if (this.breakpoints.delete(linear >>> 0)) changed(linear);
     };
   }
 
@@ -223,6 +250,10 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     if ((s[SEG_RIGHTS + SegmentRegister.CS]! & SegmentRight.Big) === 0) return { kind: 'stop', message: 'binary translation handles 32-bit kernel code only (the guest runs a 16-bit code segment)' };
     const mode: GuestCodeMode = { selector: this.guest.getSelector(SegmentRegister.CS), base: this.guest.getSegmentBase(SegmentRegister.CS), limit: s[SEG_LIMIT + SegmentRegister.CS]! >>> 0 };
     const eip = this.guest.getEip();
+    if (this.breakpoints.has((mode.base + eip) >>> 0)) {
+      this.inPlaceSlice = true; // resuming from a breakpoint: the instruction runs where the debugger stopped
+      return undefined;
+    }
     const key = this.keyOf(mode, eip);
     if (key === undefined) {
       this.inPlaceSlice = true; // the guest cannot fetch there: the CPU raises its #PF (hidden or true) in place
@@ -280,7 +311,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     const execution = new HandlerExecution(
       translationSteps(work, {
         translate: () => {
-          const plan = translateUnit(this.guestCode, work.startEip, { csBase: work.mode.base, csLimit: work.mode.limit, guestCs: work.mode.selector & ~3, adaptive: this.adaptive });
+          const plan = translateUnit(this.guestCode, work.startEip, { csBase: work.mode.base, csLimit: work.mode.limit, guestCs: work.mode.selector & ~3, adaptive: this.adaptive, breakpoints: this.breakpoints });
           if (typeof plan === 'string') work.problem = plan;
           else work.plan = plan;
         },

@@ -74,6 +74,8 @@ export interface UnitOptions {
   readonly guestCs: number;
   /** Guest linear addresses that adaptive BT turned into callouts. */
   readonly adaptive: ReadonlySet<number>;
+  /** Guest linear addresses with a debugger breakpoint (run in place, where the CPU honours it). */
+  readonly breakpoints?: ReadonlySet<number>;
 }
 
 const scratch = new DecodedInstruction();
@@ -117,7 +119,7 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
     }
     const bytes = Array.from(codeWindow.subarray(0, length));
     const next = (eip + length) >>> 0;
-    const action = classify(form, scratch, options.adaptive.has(linear));
+    const action = classify(form, scratch, options.adaptive.has(linear), options.breakpoints?.has(linear) === true);
     const plain = text.text.replace(/,/g, ', ');
     const add = (rewrite: RewriteKind, why: string) => {
       instructions.push({ guestAddress: linear, eip, bytes, text: plain, rewrite, why });
