@@ -46,7 +46,7 @@ const checks: [string, () => Promise<void>][] = [
   ['the web host has no Node process object (so the bundle is really the browser one)', async () => {
     check(typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node !== 'string', 'running in Node, not in a web worker');
   }],
-  ['the language server starts in a worker of the web host and answers hover, completion and diagnostics', async () => {
+  ['the language server starts in a worker of the web host and answers hover, completion, diagnostics and workspace symbols', async () => {
     const extension = vscode.extensions.getExtension<HyperStepApi>(EXTENSION_ID);
     check(extension, `${EXTENSION_ID} is not loaded`);
     const api = await extension.activate();
@@ -70,6 +70,9 @@ const checks: [string, () => Promise<void>][] = [
       return list.length > 0 ? list : undefined;
     });
     check(diagnostics[0]!.range.start.line === 2, `diagnostic range: ${JSON.stringify(diagnostics[0]!.range)}`);
+    // Workspace symbols in the worker come from the open documents (no disk to walk): hello.asm is open.
+    const symbols = await vscode.commands.executeCommand<vscode.SymbolInformation[]>('vscode.executeWorkspaceSymbolProvider', '_start');
+    check(symbols.some((s) => s.name === '_start' && s.location.uri.path.endsWith('/hello.asm')), `workspace symbols: ${symbols.map((s) => s.name).join(', ')}`);
     console.log(`HYPERSTEP_LANGUAGE_SERVER host=web readyAfterMs=${Date.now() - started}`);
   }],
 ];
