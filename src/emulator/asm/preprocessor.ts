@@ -5,6 +5,7 @@
 // Every recursion is bounded (macro depth, include depth, %rep output), so no input can loop forever.
 import { DiagnosticSink, LineOrigin } from './diagnostics';
 import { AsmError, evaluate, parseExpression, Value } from './expressions';
+import { ContextStack, stringFunction } from './contextStack';
 import { tokenize } from './lexer';
 import { dirname, joinPath } from './paths';
 import { expandSingleLineMacros, SingleLineMacro } from './singleLineMacros';
@@ -93,12 +94,6 @@ interface MacroFrame {
   readonly label: string;
 }
 
-/** One entry of the context stack (%push/%pop/%repl, NASM manual 4.7). */
-interface Context {
-  name: string;
-  /** Unique number shared with macro expansions: `%$x` is `..@N.x`, as NASM names it. */
-  readonly number: number;
-}
 
 interface ConditionalState {
   /** Some branch of this %if has already been taken. */
@@ -187,7 +182,10 @@ export class Preprocessor {
       const raw = lines[i]!;
       const active = conditionals.length === 0 || conditionals[conditionals.length - 1]!.active;
       let line = frame && raw.text.includes('%') ? { text: substituteParameters(raw.text, frame.params, frame.params.length, frame.unique, frame.label), origin: raw.origin } : raw;
-      if (line.text.includes('%$')) line = { text: this.substituteContextLocals(line.text, line.origin, active), origin: line.origin };
+      if (line.text.includes('%$')) {
+        const origin = line.origin;
+        line = { text: this.contexts.substitute(line.text, active ? (message) => this.error(origin, message) : undefined), origin };
+      }
       const text = line.text;
       const trimmed = text.trimStart();
       if (!trimmed.startsWith('%')) {
@@ -380,95 +378,29 @@ export class Preprocessor {
     }
   }
 
-  private readonly contexts: Context[] = [];
+  private readonly contexts = new ContextStack();
 
-  /** %push name / %pop [name] / %repl name (NASM manual 4.7). A push takes a unique number. */
-  private contextDirective(directive: string, rest: string, line: SourceLine, column: number): void {
+  private contextDirective(directive: 'push' | 'pop' | 'repl', rest: string, line: SourceLine, column: number): void {
     const name = this.expand(rest, line).trim().split(/\s+/)[0] ?? '';
-    const top = this.contexts[this.contexts.length - 1];
-    if (directive === 'push') {
-      this.contexts.push({ name, number: this.uniqueCounter++ });
-      return;
-    }
-    if (!top) {
-      this.error(line.origin, `\`%${directive}': context stack is empty`, column);
-      return;
-    }
-    if (directive === 'repl') {
-      top.name = name;
-      return;
-    }
-    if (name !== '' && name !== top.name) {
-      this.error(line.origin, `\`%pop' in wrong context: ${top.name}, expected ${name}`, column);
-      return;
-    }
-    this.contexts.pop();
+    const error = this.contexts.directive(directive, name, () => this.uniqueCounter++);
+    if (error !== undefined) this.error(line.origin, error, column);
   }
 
-  /**
-   * Rewrites context-local names: `%$x` is `..@N.x` for the top context, `%$$x` for the one below
-   * (NASM manual 4.7.2). Outside any context it is an error (reported only for active lines).
-   */
-  private substituteContextLocals(text: string, origin: LineOrigin, report: boolean): string {
-    // Only the code: not inside strings, not in the comment.
-    let quote = '';
-    let end = text.length;
-    const outside: boolean[] = [];
-    for (let k = 0; k < text.length; k++) {
-      const c = text[k]!;
-      outside[k] = quote === '';
-      if (quote) {
-        if (c === quote) quote = '';
-      } else if (c === '"' || c === "'" || c === '`') quote = c;
-      else if (c === ';') {
-        end = k;
-        break;
-      }
-    }
-    return text.slice(0, end).replace(/%(\$+)([A-Za-z_.?@][\w$#@~.?]*)/g, (all, dollars: string, name: string, at: number) => {
-      if (!outside[at]) return all;
-      const depth = dollars.length - 1;
-      const context = this.contexts[this.contexts.length - 1 - depth];
-      if (context) return `..@${context.number}.${name}`;
-      if (report) {
-        this.error(origin, this.contexts.length === 0 ? `\`${all}': context stack is empty` : `\`${dollars}${name}': context stack is only ${this.contexts.length} level${this.contexts.length === 1 ? '' : 's'} deep`);
-      }
-      return all;
-    }) + text.slice(end);
-  }
-
-  /** %strlen / %substr / %strcat (NASM manual 4.2.1-4.2.3): string functions that define a macro. */
-  private stringDirective(directive: string, rest: string, line: SourceLine, column: number): void {
+  /** %strlen / %substr / %strcat: define a macro from string arguments (contextStack.ts). */
+  private stringDirective(directive: 'strlen' | 'substr' | 'strcat', rest: string, line: SourceLine, column: number): void {
     const m = /^([A-Za-z_.?@$][\w$#@~.?]*)\s*(.*)$/.exec(rest);
     if (!m) {
       this.error(line.origin, `\`%${directive}' expects a macro identifier`, column);
       return;
     }
     const args = splitMacroArguments(this.expand(m[2]!, line));
-    const strings: number[][] = [];
-    const count = directive === 'substr' ? 1 : args.length;
-    for (let k = 0; k < count; k++) {
-      const tokens = tokenize(args[k] ?? '');
-      if (tokens.length !== 2 || tokens[0]!.kind !== 'string' || tokens[0]!.error) {
-        this.error(line.origin, directive === 'strcat' ? `non-string passed to \`%strcat': ${args[k] ?? ''}` : `\`%${directive}' requires string as second parameter`, column);
-        return;
-      }
-      strings.push(tokens[0]!.bytes!);
+    const result = stringFunction(directive, args, (text) => this.evaluateConstant(text, line, column));
+    if (!result) return;
+    if ('error' in result) {
+      this.error(line.origin, result.error, column);
+      return;
     }
-    let body: string;
-    if (directive === 'strlen') body = String(strings[0]!.length);
-    else if (directive === 'strcat') body = quoteBytes(strings.flat());
-    else {
-      const bytes = strings[0]!;
-      const start = args[1] !== undefined ? this.evaluateConstant(args[1], line, column) : 1;
-      const length = args[2] !== undefined ? this.evaluateConstant(args[2], line, column) : 1;
-      if (start === undefined || length === undefined) return;
-      // 1-based start; a negative length counts from the end (-1 = through the last character).
-      const from = Math.max(0, start - 1);
-      const to = length < 0 ? bytes.length + length + 1 : from + length;
-      body = quoteBytes(bytes.slice(from, Math.max(from, to)));
-    }
-    const macro: SingleLineMacro = { name: m[1]!, params: undefined, body, caseInsensitive: false };
+    const macro: SingleLineMacro = { name: m[1]!, params: undefined, body: result.body, caseInsensitive: false };
     this.namesEverDefined.add(macro.name.toLowerCase());
     this.singles.set(macro.name, macro);
   }
@@ -543,8 +475,8 @@ export class Preprocessor {
         break;
       case 'ctx': {
         // True when the top context has any of the names given (NASM manual 4.7.4).
-        const top = this.contexts[this.contexts.length - 1];
-        result = top !== undefined && rest.split(/[\s,]+/).filter((w) => w !== '').includes(top.name);
+        const top = this.contexts.topName;
+        result = top !== undefined && rest.split(/[\s,]+/).filter((w) => w !== '').includes(top);
         break;
       }
       case 'idn':
@@ -802,11 +734,3 @@ export function substituteParameters(text: string, params: readonly string[], gi
   return out;
 }
 
-/** A NASM string literal for `bytes` (the result of %substr/%strcat): '…', "…" or `…` with escapes. */
-function quoteBytes(bytes: readonly number[]): string {
-  const text = String.fromCharCode(...bytes);
-  const printable = bytes.every((b) => b >= 0x20 && b < 0x7f);
-  if (printable && !text.includes("'")) return `'${text}'`;
-  if (printable && !text.includes('"')) return `"${text}"`;
-  return `\`${bytes.map((b) => (b >= 0x20 && b < 0x7f && b !== 0x60 && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')}\``;
-}
