@@ -42,18 +42,20 @@ export interface Nanobenchmark {
   readonly nativeEvent?: CostParameter;
   /** Needs paging (so memory virtualization under a VMM). */
   readonly paging: boolean;
+  /** nanobench-aa.asm has a -DPARAVIRTUAL port of it (not `in` and cr8wr: a PV kernel has no port I/O or CRs). */
+  readonly paravirtualPort: boolean;
   /** Adams & Agesen Fig. 4 on a 3.8 GHz Pentium 4, as virtualization.md §4 quotes it: native / BT / VT cycles. */
   readonly paper: { readonly native: string; readonly bt: string; readonly vt: string };
 }
 
 export const NANOBENCHMARKS: readonly Nanobenchmark[] = [
-  { bench: 1, name: 'syscall', nativeEvent: 'exceptionDelivery', paging: false, paper: { native: 'baseline', bt: 'native + ~2,000', vt: '≈ native' } },
-  { bench: 2, name: 'in', nativeEvent: 'deviceAccess', paging: false, paper: { native: '3,209', bt: '≈ 214 (derived)', vt: '15,826' } },
-  { bench: 3, name: 'cr8wr', paging: false, paper: { native: '≈ 140 (derived)', bt: '35', vt: '≈ native' } },
-  { bench: 4, name: 'call/ret', paging: false, paper: { native: '11', bt: '51', vt: '11' } },
-  { bench: 5, name: 'pgfault', nativeEvent: 'pageFaultDelivery', paging: true, paper: { native: '1,093', bt: '3,927', vt: '11,242' } },
-  { bench: 6, name: 'divzero', nativeEvent: 'exceptionDelivery', paging: false, paper: { native: '889', bt: '3,223', vt: '1,014' } },
-  { bench: 7, name: 'ptemod', paging: true, paper: { native: '~1', bt: '391', vt: '12,733' } },
+  { bench: 1, name: 'syscall', paravirtualPort: true, nativeEvent: 'exceptionDelivery', paging: false, paper: { native: 'baseline', bt: 'native + ~2,000', vt: '≈ native' } },
+  { bench: 2, name: 'in', paravirtualPort: false, nativeEvent: 'deviceAccess', paging: false, paper: { native: '3,209', bt: '≈ 214 (derived)', vt: '15,826' } },
+  { bench: 3, name: 'cr8wr', paravirtualPort: false, paging: false, paper: { native: '≈ 140 (derived)', bt: '35', vt: '≈ native' } },
+  { bench: 4, name: 'call/ret', paravirtualPort: true, paging: false, paper: { native: '11', bt: '51', vt: '11' } },
+  { bench: 5, name: 'pgfault', paravirtualPort: true, nativeEvent: 'pageFaultDelivery', paging: true, paper: { native: '1,093', bt: '3,927', vt: '11,242' } },
+  { bench: 6, name: 'divzero', paravirtualPort: true, nativeEvent: 'exceptionDelivery', paging: false, paper: { native: '889', bt: '3,223', vt: '1,014' } },
+  { bench: 7, name: 'ptemod', paravirtualPort: true, paging: true, paper: { native: '~1', bt: '391', vt: '12,733' } },
 ];
 
 function requireTool(tool: string): void {
@@ -132,12 +134,13 @@ const ROUNDS_LOW = 40;
 const ROUNDS_HIGH = 120;
 
 function nanobenchRun(bench: number, rounds: number, paging: boolean, technique: Technique, preset: CostPresetId, vmxControls: unknown): GuestRun {
-  const defines = [`BENCH=${bench}`, `ROUNDS=${rounds}`, ...(paging ? ['PAGING'] : [])];
+  const defines = [`BENCH=${bench}`, `ROUNDS=${rounds}`, ...(paging ? ['PAGING'] : []), ...(technique === 'paravirtual' ? ['PARAVIRTUAL'] : [])];
   return runGuest(buildGuest(NANOBENCH_SOURCE, defines), technique, preset, 20_000_000, vmxControls);
 }
 
 /** One nanobenchmark under one technique, in cycles of `preset` per operation (vmxControls: hardware-assisted only). */
 export function measureNanobench(bench: Nanobenchmark, technique: Technique, preset: CostPresetId = 'p4-2006', vmxControls?: unknown): NanobenchFigure {
+  if (technique === 'paravirtual' && !bench.paravirtualPort) return { bench, technique, problem: `no paravirtual port of ${bench.name}` };
   const runs = [ROUNDS_LOW, ROUNDS_HIGH].flatMap((rounds) => [bench.bench, 0].map((b) => nanobenchRun(b, rounds, bench.paging, technique, preset, vmxControls)));
   for (const run of runs) {
     if (run.stop.kind !== 'guest-exit' || run.stop.status !== 33) {

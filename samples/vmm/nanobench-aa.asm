@@ -15,14 +15,22 @@
 ;   6 divzero   : div by zero; the #DE handler skips the div
 ;   7 ptemod    : a store into the active page table (the PTE of an unused page, paging on)
 ; Output (the same under every technique, and in QEMU): "nanobench-aa: <name> x <ROUNDS>\n", exit status 33.
+; -DPARAVIRTUAL builds the hypercall port for `paravirtual` (benchmarks 0, 1, 4-7; a PV kernel has no port I/O
+; and no control registers, so `in` and cr8wr have no port): int 0x80 is a fast trap (ring 3 -> ring 1, no VMM),
+; #DE and #PF are reflected by the VMM through the trap table (CR2 in the shared-info page), paging is direct
+; paging (page tables mapped read-only, new_baseptr), and ptemod is one mmu_update hypercall per PTE write.
 ; What to observe: the cost per operation, (ledger cycles at 2 values of ROUNDS) / (difference of ROUNDS) minus
 ; the baseline's, under each technique - bench/techniques/mips.ts prints the table, test/unit/vmm/
 ; nanobench-aa.test.ts asserts A&A's orderings (BT beats native on `in`, VT loses on `in`, pgfault and ptemod,
 ; ties native on syscall and call/ret, BT pays on call/ret, syscall and divzero).
 bits 32
 %include "../include/multiboot.inc"
+%ifdef PARAVIRTUAL
+%include "../include/hypercall.inc"
+%else
 %include "../include/com1.inc"
 %include "../include/pc.inc"
+%endif
 
 %ifndef BENCH
 %define BENCH 0
@@ -39,6 +47,15 @@ SPARE_PAGE      equ 1023                ; linear 0x003FF000: never touched, its 
 MULTIBOOT_HEADER
 
 _start:
+%ifdef PARAVIRTUAL
+%if BENCH = 2 || BENCH = 3
+%error "nanobench-aa: no paravirtual port of in and cr8wr (a PV kernel has no port I/O or control registers)"
+%endif
+    mov esp, user_stack_top - 2048      ; kernel stack (ring 1); the user stack is the top 2 KiB
+    HYPERVISOR_stack_switch FLAT_RING1_DS, user_stack_top - 2048
+    HYPERVISOR_set_trap_table trap_table
+    HYPERVISOR_set_callbacks pv_unused_event, 0, shared_info
+%else
     STANDARD_BOOT unexpected_fault
     call com1_init
     mov eax, syscall_handler
@@ -53,12 +70,22 @@ _start:
     mov ebx, 14
     mov dl, GATE_INT_DPL0
     call set_gate
+%endif
 %ifdef PAGING
     xor ecx, ecx                        ; 0-4 MiB identity, nothing above
 .pte:
     mov eax, ecx
     shl eax, 12
     or eax, 3
+%ifdef PARAVIRTUAL
+    cmp eax, page_directory + 3         ; direct paging: the two page-table pages read-only
+    je .read_only
+    cmp eax, page_table + 3
+    jne .write_pte
+.read_only:
+    and eax, ~2
+.write_pte:
+%endif
     mov [page_table + ecx * 4], eax
     inc ecx
     cmp ecx, 1024
@@ -66,20 +93,35 @@ _start:
     mov dword [page_table + SPARE_PAGE * 4], 0
     mov dword [page_directory], page_table + 3
     mov eax, page_directory
+%ifdef PARAVIRTUAL
+    shr eax, 12
+    HYPERVISOR_new_baseptr eax
+%else
     mov cr3, eax
     mov eax, cr0
     or eax, 0x80000000
     mov cr0, eax
 %endif
+%endif
     mov ecx, ROUNDS
 
 %if BENCH = 1
+%ifdef PARAVIRTUAL
+    push dword FLAT_RING3_DS            ; the loop runs in ring 3: iret hypercall frame EAX, EIP, CS, EFLAGS, ESP, SS
+    push dword user_stack_top
+    push dword 0x002
+    push dword FLAT_RING3_CS
+    push dword user_loop
+    push dword 0
+    HYPERVISOR_iret
+%else
     push dword STD_USER_DS              ; the loop runs in ring 3
     push dword user_stack_top
     push dword 0x002
     push dword STD_USER_CS
     push dword user_loop
     iretd
+%endif
 user_loop:
     xor eax, eax
     int 0x80
@@ -108,7 +150,16 @@ user_loop:
     xor edx, edx
     div edx                             ; F7 F2: 2 bytes, skipped by the handler
 %elif BENCH = 7
+%ifdef PARAVIRTUAL
+    mov [pte_request + 8], ebx          ; {ptr = the PTE's address, val}: one validated write per hypercall
+    push ecx
+    push ebx
+    HYPERVISOR_mmu_update pte_request, 1, 0
+    pop ebx
+    pop ecx
+%else
     mov [page_table + SPARE_PAGE * 4], ebx
+%endif
     xor ebx, (SPARE_PAGE << 12) | 3     ; alternate mapped / not mapped
 %endif
     dec ecx
@@ -124,6 +175,53 @@ syscall_handler:
     jnz finish
     iretd
 
+%ifdef PARAVIRTUAL
+divide_handler:                         ; frames the VMM builds return through the iret hypercall
+    add dword [esp], 2
+    push eax
+    HYPERVISOR_iret
+
+page_fault_handler:
+    add esp, 4                          ; the error code
+    add dword [esp], 5
+    push eax
+    HYPERVISOR_iret
+
+pv_unused_event:
+    HYPERVISOR_crash 0x11
+
+finish:                                 ; "nanobench-aa: <name> x <ROUNDS>\n" in one console_io
+    mov esp, user_stack_top - 2048
+    mov edi, msg_line
+    mov esi, msg_name
+.copy:
+    lodsb
+    test al, al
+    jz .number
+    stosb
+    jmp .copy
+.number:
+    mov eax, ROUNDS
+    mov ebx, 10
+    xor ecx, ecx
+.divide:
+    xor edx, edx
+    div ebx
+    push edx
+    inc ecx
+    test eax, eax
+    jnz .divide
+.digit:
+    pop eax
+    add al, '0'
+    stosb
+    loop .digit
+    mov al, 10
+    stosb
+    sub edi, msg_line
+    HYPERVISOR_console_write msg_line, edi
+    HYPERVISOR_shutdown 0x10
+%else
 divide_handler:
     add dword [esp], 2
     iretd
@@ -152,6 +250,7 @@ unexpected_fault:
 COM1_ROUTINES
 PC_ROUTINES
 STANDARD_TABLES
+%endif
 
     section .data
 %if BENCH = 0
@@ -172,9 +271,21 @@ msg_name:       db "nanobench-aa: divzero x ", 0
 msg_name:       db "nanobench-aa: ptemod x ", 0
 %endif
 msg_fault:      db "nanobench-aa: unexpected exception", 10, 0
+%ifdef PARAVIRTUAL
+trap_table:
+    TRAP_INFO 0x80, 3 | TI_FAST, FLAT_RING1_CS, syscall_handler
+    TRAP_INFO 0, 0, FLAT_RING1_CS, divide_handler
+    TRAP_INFO 14, 0, FLAT_RING1_CS, page_fault_handler
+    TRAP_INFO_END
+pte_request:    dd page_table + SPARE_PAGE * 4, 0, 0, 0
+msg_line:       times 64 db 0
+%endif
 
     section .bss
 alignb 4096
+%ifdef PARAVIRTUAL
+shared_info:    resb 4096
+%endif
 page_directory: resb 4096
 page_table:     resb 4096
 alignb 16

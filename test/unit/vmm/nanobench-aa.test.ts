@@ -9,13 +9,14 @@
 // executed native instruction at 1 cycle; so here the stand-in (`mov cr0` with an unchanged value) is only
 // checked to cost hardware assist no exit (≈ native) and binary translation less than a trap.
 import assert from 'node:assert/strict';
-import { NANOBENCHMARKS, NANOBENCH_SOURCE, buildGuest, implementedTechniques, measureNanobench, type NanobenchFigure } from '../../../bench/techniques/harness';
+import { NANOBENCHMARKS, NANOBENCH_SOURCE, buildGuest, implementedTechniques, measureNanobench, runGuest, type NanobenchFigure } from '../../../bench/techniques/harness';
+import { IMPLEMENTED_TECHNIQUES } from '../../../src/emulator/vmm/index';
 import type { Technique } from '../../../src/emulator/vmm/layers';
 import { runInQemu, scratchDir } from './tools';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-const implemented = new Set(implementedTechniques());
+const implemented = new Set<Technique>([...implementedTechniques(), ...IMPLEMENTED_TECHNIQUES.filter((t) => t === 'paravirtual')]);
 const figures = new Map<string, NanobenchFigure>();
 
 function figure(name: string, technique: Technique, vmxControls?: unknown): NanobenchFigure {
@@ -67,15 +68,20 @@ const ORDERINGS: readonly Ordering[] = [
 describe('Adams & Agesen nanobenchmarks across techniques (p4-2006)', function () {
   this.timeout(120000);
 
-  it('every benchmark runs in QEMU with the output it prints under HyperStep', () => {
+  it('every benchmark runs in QEMU with the output it prints under HyperStep; the PV ports print the same', () => {
     const dir = scratchDir('nanobench-aa');
-    for (const bench of [{ bench: 0, name: 'baseline' }, ...NANOBENCHMARKS]) {
+    for (const bench of [{ bench: 0, name: 'baseline', paravirtualPort: true }, ...NANOBENCHMARKS]) {
       const elf = path.join(dir, `b${bench.bench}.elf`);
       writeFileSync(elf, buildGuest(NANOBENCH_SOURCE, [`BENCH=${bench.bench}`, 'ROUNDS=40']));
       const run = runInQemu(elf);
       const label = bench.name === 'cr8wr' ? 'cr8wr (mov cr0)' : bench.name;
       assert.equal(run.serial, `nanobench-aa: ${label} x 40\n`, bench.name);
       assert.equal(run.status, 33, bench.name);
+      if (bench.paravirtualPort && implemented.has('paravirtual')) {
+        const pv = runGuest(buildGuest(NANOBENCH_SOURCE, [`BENCH=${bench.bench}`, 'ROUNDS=40', 'PARAVIRTUAL']), 'paravirtual');
+        assert.equal(pv.serial, run.serial, `${bench.name}: the paravirtual port prints what the native build prints`);
+        assert.deepEqual(pv.stop, { kind: 'guest-exit', status: 33 });
+      }
     }
   });
 
@@ -90,6 +96,24 @@ describe('Adams & Agesen nanobenchmarks across techniques (p4-2006)', function (
   for (const ordering of ORDERINGS) {
     if (!ordering.techniques.every((t) => implemented.has(t))) continue; // not assertable: a technique has no engine
     it(`${ordering.bench}: ${ordering.claim}`, () => ordering.check((t) => cycles(ordering.bench, t)));
+  }
+
+  if (implemented.has('paravirtual')) {
+    it('paravirtual port: int 0x80 is a fast trap, so a system call costs exactly native and never enters the VMM', () => {
+      const pv = figure('syscall', 'paravirtual');
+      assert.equal(pv.cycles, cycles('syscall', 'native'));
+      assert.equal(pv.vmmEntriesPerOp, 0);
+    });
+
+    it('paravirtual port: a PTE write is one validated mmu_update hypercall, dearer than native, cheaper than a shadow-paging tracing fault', () => {
+      const pv = figure('ptemod', 'paravirtual');
+      assert.equal(pv.vmmEntriesPerOp, 1);
+      assert.ok(pv.cycles! > cycles('ptemod', 'native')!);
+      if (implemented.has('trap-and-emulate')) {
+        const shadow = cycles('ptemod', 'trap-and-emulate');
+        if (shadow !== undefined) assert.ok(pv.cycles! < shadow, `${pv.cycles} vs ${shadow}`);
+      }
+    });
   }
 
   if (implemented.has('hardware-assisted')) {
