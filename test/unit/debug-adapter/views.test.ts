@@ -5,11 +5,12 @@
 // the hosted architecture hop by hop), the sessionInfo event, and a headless comparison of techniques whose
 // rows differ exactly as the lesson says. Translation cache and VMCS inspection light up by engine capability.
 import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { DebugRuntime } from '../../../src/debug-adapter/runtime';
 import type { LaunchConfig } from '../../../src/debug-adapter/launchArgs';
-import type { ActivityResponseBody, CompareResponseBody, LayersResponseBody, SessionInfoEventBody } from '../../../src/debug-adapter/viewProtocol';
+import type { ActivityResponseBody, CompareResponseBody, LayersResponseBody, SessionInfoEventBody, TranslationCacheResponseBody, VmcsResponseBody } from '../../../src/debug-adapter/viewProtocol';
 import { ViewRequests } from '../../../src/debug-adapter/viewRequests';
 import type { TranslationCacheInfo } from '../../../src/emulator/vmm/inspection';
 import { TransitionLog } from '../../../src/emulator/vmm/transitions';
@@ -114,6 +115,63 @@ describe('debug adapter: view requests (issue 8)', function () {
       assert.ok(hosted.totalCycles > tae.totalCycles && tae.totalCycles > native.totalCycles, `cycles: native ${native.totalCycles}, T&E ${tae.totalCycles}, hosted ${hosted.totalCycles}`);
       assert.ok(tae.cyclesPerLayer.some((l) => l.layer === 'vmm' && l.cycles > 0));
       assert.match(await expectError(c.customRequest('hyperstep.compare', { techniques: ['warp-drive'] })), /'techniques' must be an array of techniques/);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('debug adapter: translation cache and VMCS of live engines', function () {
+  this.timeout(60_000);
+  /** The POPF lesson under `technique`, stopped at the start of its critical section (after cli/popf ran). */
+  async function atCriticalSection(c: import('@vscode/debugadapter-testsupport').DebugClient, technique: string): Promise<void> {
+    await launchStopped(c, { program: POPF, technique, defines: BIN });
+    const line = readFileSync(POPF, 'utf8').split('\n').findIndex((l) => /^\s*mov ebx, \[ticks\]/.test(l)) + 1;
+    await c.setBreakpointsRequest({ source: { path: POPF }, breakpoints: [{ line }] });
+    const hit = c.waitForEvent('stopped', 30_000);
+    await c.continueRequest({ threadId: 1 });
+    assert.equal(((await hit) as DebugProtocol.StoppedEvent).body.reason, 'breakpoint');
+  }
+
+  it('binary translation: the translation cache lists translations, rewritten instructions with their reasons', async () => {
+    const h = await startHarness();
+    try {
+      // Guest breakpoints do not fire inside translated code yet, so stop at VMM traps (callouts) until the
+      // translator has rewritten something.
+      const c = h.client;
+      await launchStopped(c, { program: POPF, technique: 'binary-translation', defines: BIN });
+      await c.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'vmm-trap', condition: '' }] });
+      let body = await custom<TranslationCacheResponseBody>(c, 'hyperstep.translationCache');
+      const rewrites = (): number => (body.cache?.translations ?? []).flatMap((t) => t.instructions).filter((i) => i.rewrite !== 'ident').length;
+      for (let stops = 0; stops < 50 && rewrites() === 0; stops++) {
+        const stopped = c.waitForEvent('stopped', 20_000);
+        await c.continueRequest({ threadId: 1 });
+        await stopped;
+        body = await custom<TranslationCacheResponseBody>(c, 'hyperstep.translationCache');
+      }
+      assert.equal(body.available, true, body.reason);
+      const translations = body.cache!.translations;
+      assert.ok(translations.length > 0, 'no translations after running guest kernel code');
+      const rewritten = translations.flatMap((t) => t.instructions).filter((i) => i.rewrite !== 'ident');
+      assert.ok(rewritten.length > 0, 'no instruction was rewritten');
+      assert.ok(translations.every((t) => t.guestEnd > t.guestStart && t.tcEnd > t.tcStart), 'every translation has a guest and a TC range');
+      assert.ok(rewritten.every((i) => i.why !== ''), 'every rewrite says why');
+      assert.equal((await custom<{ available: boolean }>(h.client, 'hyperstep.vmcs')).available, false);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('hardware assist: the VMCS is served grouped as the SDM groups its fields', async () => {
+    const h = await startHarness();
+    try {
+      await atCriticalSection(h.client, 'hardware-assisted');
+      const body = await custom<VmcsResponseBody>(h.client, 'hyperstep.vmcs');
+      assert.equal(body.available, true, body.reason);
+      const groups = body.vmcs!.groups.map((g) => g.name);
+      assert.ok(groups.includes('Guest-state area') && groups.includes('VM-execution control fields'), `groups: ${groups.join(', ')}`);
+      assert.equal(body.vmcs!.launchState, 'launched');
+      assert.equal((await custom<{ available: boolean }>(h.client, 'hyperstep.translationCache')).available, false);
     } finally {
       await h.close();
     }
