@@ -228,6 +228,21 @@ describe('shadow page tables (unit)', () => {
     assert.equal(shadowEntry(f, 0x5000), 0x200000 | PteBit.P | PteBit.US | PteBit.RW);
   });
 
+  it('a 4 MiB guest page (CR4.PSE) is shadowed with 4 KiB entries; A and D are set in the guest PDE', () => {
+    const f = fakeShadow();
+    f.memory.write32(GUEST_PD + 4, 0x800000 | PteBit.PS | 7); // 0x400000-0x7FFFFF -> 0x800000 (4 MiB page)
+    f.shadow.setControls(PG_WP, GUEST_PD, 0x10 /* PSE */, true);
+    const write = f.shadow.classify(0x456789, 6);
+    assert.ok(write.kind === 'hidden' && write.walk.bigPage);
+    assert.ok(write.kind === 'hidden' && f.shadow.fill(0x456789, write.walk, true, true));
+    assert.equal(f.memory.read32(GUEST_PD + 4), (0x800000 | PteBit.PS | 7 | PteBit.A | PteBit.D) >>> 0);
+    assert.equal(shadowEntry(f, 0x456000), (0x856000 | PteBit.P | PteBit.RW | PteBit.US) >>> 0);
+    // Without PSE the same PDE names a page table at 0x800000 instead (SDM 4.3: PS is ignored).
+    f.shadow.setControls(PG_WP, GUEST_PD, 0, true);
+    const noPse = f.shadow.classify(0x456789, 4);
+    assert.ok(noPse.kind === 'true', 'the entry in the "page table" at 0x800000 is zero: not present');
+  });
+
   it('a true fault carries the error code the guest tables give (not present / protection, user, write)', () => {
     const f = fakeShadow();
     f.memory.write32(GUEST_PT + 6 * 4, 0x201000 | 5); // user, read-only
