@@ -23,6 +23,7 @@ import { TrapAndEmulateEngine, type TrapAndEmulateOptions } from '../trapAndEmul
 import { buildShadowGdt, buildVmmIdtAndTss, GDT_OFFSET, IDT_OFFSET, TSS_OFFSET, VMM_TSS } from '../trapAndEmulate/shadowTables';
 import { DirectPaging } from '../memory/directPaging';
 import { PvPaging } from './paging';
+import { applyIretFrame, enterFailsafe } from './iretFrame';
 import { SharedInfoPage } from './sharedInfo';
 
 /** Where the paravirtual extras live in the VMM region (after the trap-and-emulate tables). */
@@ -412,55 +413,21 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     return 0;
   }
 
-  /**
-   * The iret hypercall: the ring-1 stack holds EAX, EIP, CS, EFLAGS [, ESP, SS]. Only the ABI's flat ring-1 and
-   * ring-3 selectors are accepted (a guest must never return into a VMM segment); any other frame goes to the
-   * failsafe callback.
-   */
+  /** The iret hypercall (./iretFrame.ts); a bad frame goes to the failsafe callback. */
   private iret(): 'no-return' | EngineStop {
-    const g = this.guest;
-    const base = g.getSegmentBase(SegmentRegister.SS) + g.getGpr(4);
-    const [eax, eip, cs, eflags, esp, ss] = [0, 4, 8, 12, 16, 20].map((o) => g.readLinear((base + o) >>> 0, 4));
-    if (eax === undefined || eip === undefined || cs === undefined || eflags === undefined) return this.failsafe('the frame is not readable');
-    // Frames the VMM itself built show the kernel's CS as the guest believes it (RPL 0, ring compression hidden).
-    const selector = (cs & 0xfffc) === (PvSelectors.FLAT_RING1_CS & 0xfffc) && (cs & 3) <= 1 ? PvSelectors.FLAT_RING1_CS : cs & 0xffff;
-    if (selector !== PvSelectors.FLAT_RING1_CS && selector !== PvSelectors.FLAT_RING3_CS) return this.failsafe(`CS 0x${selector.toString(16)} is not FLAT_RING1_CS or FLAT_RING3_CS`);
-    const toUser = selector === PvSelectors.FLAT_RING3_CS;
-    if (toUser && (esp === undefined || ss === undefined || (ss & 0xffff) !== PvSelectors.FLAT_RING3_DS)) return this.failsafe('a return to ring 3 needs SS = FLAT_RING3_DS and ESP');
-    if (!g.loadSegment(SegmentRegister.CS, selector)) return this.failsafe(`CS 0x${selector.toString(16)} does not load`);
-    if (toUser) {
-      g.loadSegment(SegmentRegister.SS, PvSelectors.FLAT_RING3_DS);
-      g.setGpr(4, esp!);
-      for (const segment of [SegmentRegister.DS, SegmentRegister.ES]) {
-        if ((g.getSelector(segment) & 3) !== 3) g.loadSegment(segment, PvSelectors.FLAT_RING3_DS);
-      }
-    } else {
-      g.setGpr(4, (g.getGpr(4) + 16) | 0);
-    }
-    g.setGpr(0, eax);
-    g.setEip(eip);
-    g.setEflags(((eflags & ~(EflagsBit.IOPL | EflagsBit.VM)) | EflagsBit.IF) >>> 0);
-    this.shared.mask = (eflags & EflagsBit.IF) !== 0 ? 0 : 1;
-    this.vcpu.cpl = toUser ? 3 : 0;
+    const outcome = applyIretFrame(this.guest, this.shared);
+    if (outcome.kind === 'invalid') return this.failsafe(outcome.problem);
+    this.vcpu.cpl = outcome.toUser ? 3 : 0;
     this.charge('vmm', hypercallLabel(23), 'vmmExit');
-    this.record('vmm', toUser ? 'guest-user' : 'guest-kernel', 'resume', `iret hypercall to ${toUser ? 'ring 3' : 'the kernel'} at 0x${eip.toString(16)}`, [], undefined, {});
+    this.record('vmm', outcome.toUser ? 'guest-user' : 'guest-kernel', 'resume', `iret hypercall to ${outcome.toUser ? 'ring 3' : 'the kernel'} at 0x${outcome.eip.toString(16)}`, [], undefined, {});
     this.popHandlerFrame();
     return 'no-return';
   }
 
-  /**
-   * A bad iret frame: Xen's failsafe callback. The VMM leaves the frame where it is (ESP still points at it, so
-   * the handler can inspect or repair it), masks events and enters the failsafe handler in ring 1. Without a
-   * failsafe callback the guest is stopped, as Xen crashes a domain that has none.
-   */
+  /** Without a failsafe callback the guest is stopped, as Xen crashes a domain that has none. */
   private failsafe(problem: string): 'no-return' | EngineStop {
     if (this.failsafeCallback === 0) return { kind: 'stop', message: `iret hypercall with an invalid frame (${problem}) and no failsafe callback registered` };
-    const g = this.guest;
-    if (!g.loadSegment(SegmentRegister.CS, PvSelectors.FLAT_RING1_CS) || !g.loadSegment(SegmentRegister.SS, PvSelectors.FLAT_RING1_DS)) {
-      return { kind: 'stop', message: 'cannot enter the failsafe callback' };
-    }
-    g.setEip(this.failsafeCallback);
-    this.shared.mask = 1;
+    if (!enterFailsafe(this.guest, this.shared, this.failsafeCallback)) return { kind: 'stop', message: 'cannot enter the failsafe callback' };
     this.vcpu.cpl = 0;
     this.record('vmm', 'guest-kernel', 'fault-reflection', `iret hypercall with an invalid frame (${problem}): failsafe callback at 0x${this.failsafeCallback.toString(16)}`, ['vmmExit'], undefined, {});
     return 'no-return';
