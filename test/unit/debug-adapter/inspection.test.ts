@@ -5,6 +5,7 @@
 import * as assert from 'node:assert/strict';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
+import { join } from 'node:path';
 import { KERNEL, launchStopped, lineOf, startHarness, TAE, topFrame } from './harness';
 
 async function repl(c: DebugClient, expression: string): Promise<string> {
@@ -120,6 +121,26 @@ describe('debug adapter: completions and inspection commands', function () {
       const stats = await repl(c, 'info stats');
       assert.match(stats, /technique trap-and-emulate; transitions recorded: [1-9]/);
       assert.match(stats, /VMM entries by SDM exit reason:\n +\d+ [^:]+: 1/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('walks the page tables of a paging guest (info tab) once it turned paging on', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const stopped = c.waitForEvent('stopped');
+      const init = c.waitForEvent('initialized').then(async () => {
+        await c.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'memory-virtualization' }] });
+        await c.configurationDoneRequest();
+      });
+      await c.launch({ technique: 'trap-and-emulate', program: join(__dirname, '..', '..', '..', 'samples', 'vmm', 'forkbench.asm') });
+      await init;
+      await stopped;
+      const tab = await repl(c, 'info tab');
+      assert.match(tab, /^page directory at 0x[0-9a-f]{8} \(CR3\); mappings linear → physical/);
+      assert.match(tab, /\n {2}0x[0-9a-f]{8}-0x[0-9a-f]{8} → 0x[0-9a-f]{8}-0x[0-9a-f]{8} R[OW]/);
     } finally {
       await h.close();
     }

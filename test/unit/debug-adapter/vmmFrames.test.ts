@@ -270,6 +270,33 @@ describe('debug adapter: VMM handler frames', function () {
     }
   });
 
+  it('under VT-x, step in on an exiting OUT enters the exit handler and step out returns after the OUT', async () => {
+    const h = await startHarness();
+    try {
+      const c = h.client;
+      const entry = c.waitForEvent('stopped');
+      await Promise.all([c.configurationSequence(), c.launch({ technique: 'hardware-assisted', program: TAE, stopOnEntry: true, vmxControls: { io: 'all' } })]);
+      await entry;
+      await c.setBreakpointsRequest({ source: { path: TAE }, breakpoints: [{ line: lineOf(TAE, 'BP-OUT') }] });
+      const atOut = c.waitForEvent('stopped');
+      await c.continueRequest({ threadId: 1 });
+      await atOut;
+      assert.equal((await topFrame(c)).line, lineOf(TAE, 'BP-OUT'));
+      const into = await step(c, 'stepIn');
+      assert.match(into.body.description ?? '', /^Step in: out 0xf4, ?al at finish\+0x2 .* entered the VMM — "I\/O instruction \(reason 30\)"/);
+      const frames = await stack(c);
+      assert.match(frames[0]!.name, /^VMM: /);
+      assert.match(await listing(c, frames[0]!), /▶ +1\. /);
+      const out = await step(c, 'stepOut');
+      assert.match(out.body.description ?? '', /^Step out: "I\/O instruction \(reason 30\)" finished/);
+      const exited = c.waitForEvent('exited');
+      await c.continueRequest({ threadId: 1 });
+      assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 9, 'the handler performed the debug-exit OUT');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('refuses unknown filters and conditions that cannot match', async () => {
     const h = await startHarness();
     try {
