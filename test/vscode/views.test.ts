@@ -180,3 +180,97 @@ suite('hyperstep views in VS Code', function () {
     }
   });
 });
+
+suite('hyperstep inspection trees in VS Code', function () {
+  this.timeout(120_000);
+  let counter: StopCounter;
+  let api: ViewsApi & { readonly views: { readonly translation: { readonly webviewPanel: vscode.WebviewPanel | undefined } } };
+  let hello: vscode.Uri;
+
+  /** Starts a hello session under `technique`, stopped on entry. */
+  async function start(technique: string): Promise<vscode.DebugSession> {
+    const started = new Promise<vscode.DebugSession>((resolve) => {
+      const l = vscode.debug.onDidStartDebugSession((s) => {
+        if (s.type === 'hyperstep') {
+          l.dispose();
+          resolve(s);
+        }
+      });
+    });
+    assert.equal(await vscode.debug.startDebugging(workspaceFolder(), { type: 'hyperstep', request: 'launch', name: `trees: ${technique}`, program: hello.fsPath, technique, stopOnEntry: true }), true);
+    const session = await started;
+    await counter.waitForStop(session, 1);
+    return session;
+  }
+
+  async function stop(session: vscode.DebugSession): Promise<void> {
+    const ended = new Promise<void>((resolve) => {
+      const l = vscode.debug.onDidTerminateDebugSession((s) => {
+        if (s.id === session.id) {
+          l.dispose();
+          resolve();
+        }
+      });
+    });
+    await vscode.debug.stopDebugging(session);
+    await ended;
+  }
+
+  suiteSetup(async () => {
+    counter = new StopCounter();
+    api = (await hyperStep().activate()) as unknown as typeof api;
+    hello = vscode.Uri.joinPath(workspaceFolder().uri, 'views-hello.asm');
+    await vscode.workspace.fs.copy(vscode.Uri.file(path.join(hyperStep().extensionPath, 'samples', 'hello', 'hello.asm')), hello, { overwrite: true });
+  });
+
+  suiteTeardown(async () => {
+    counter.dispose();
+    if (vscode.debug.activeDebugSession !== undefined) await vscode.debug.stopDebugging();
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('binary translation: the translation-cache tree lists translations and opens one side by side', async () => {
+    const session = await start('binary-translation');
+    await session.customRequest('setExceptionBreakpoints', { filters: [], filterOptions: [{ filterId: 'vmm-trap', condition: '' }] });
+    await session.customRequest('continue', { threadId: 1 });
+    await counter.waitForStop(session, 2);
+    const tree = api.views.translationCache;
+    const children = await waitFor('translations in the tree', async () => {
+      const list = await tree.getChildren();
+      return list.length > 1 ? list : undefined;
+    });
+    const items = children.map((c) => tree.getTreeItem(c));
+    const translation = items.find((i) => i.command?.command === 'hyperstep.openTranslation');
+    assert.ok(translation, `no translation item: ${items.map((i) => String(i.label)).join(' | ')}`);
+    assert.match(String(translation.label), /^#\d+ 0x[0-9a-f]+–0x[0-9a-f]+$/);
+    await vscode.commands.executeCommand(translation.command!.command, ...(translation.command!.arguments ?? []));
+    const panel = api.views.translation.webviewPanel;
+    assert.ok(panel, 'opening a translation did not create its webview');
+    assert.match(panel.webview.html, /original guest code<\/th><th>translated code/);
+    assert.match(panel.webview.html, /default-src 'none'/);
+    await stop(session);
+  });
+
+  test('hardware assist: the VMCS tree shows the SDM groups and their decoded fields', async () => {
+    const session = await start('hardware-assisted');
+    const lines = new TextDecoder().decode(await vscode.workspace.fs.readFile(hello)).split('\n');
+    const bp = new vscode.SourceBreakpoint(new vscode.Location(hello, new vscode.Position(lines.findIndex((l) => /^\s*sti\b/.test(l)), 0)));
+    vscode.debug.addBreakpoints([bp]);
+    try {
+      await session.customRequest('continue', { threadId: 1 });
+      await counter.waitForStop(session, 2);
+      const tree = api.views.vmcs;
+      const roots = await tree.getChildren();
+      const groups = roots.slice(1);
+      const names = groups.map((g) => String(tree.getTreeItem(g).label));
+      assert.ok(names.includes('Guest-state area') && names.includes('VM-exit information fields'), `groups: ${names.join(', ')}`);
+      const fields = await tree.getChildren(groups[names.indexOf('Guest-state area')]);
+      assert.ok(fields.length > 5, 'the guest-state group has its fields');
+      const described = fields.map((f) => tree.getTreeItem(f)).map((i) => `${String(i.label)} ${String(i.description)}`);
+      assert.ok(described.some((d) => /RIP|EIP/i.test(d)), `no guest RIP field: ${described.slice(0, 8).join(' | ')}`);
+    } finally {
+      vscode.debug.removeBreakpoints([bp]);
+      await stop(session);
+    }
+  });
+});
