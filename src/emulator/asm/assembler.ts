@@ -720,6 +720,10 @@ export class Assembler {
         // Only the target moved and the same form still applies: rewrite the displacement in place.
         result = retargeted;
         this.encodeCache[k] = { bits: this.bits, address, branch, values, result, symbolFree: cached.symbolFree };
+      } else if (cached && cached.bits === this.bits && !branch && (retargeted = repatchLabelValues(cached, values)) !== undefined) {
+        // Only label-based values changed (their fields are full width whatever the value): new bytes in place.
+        result = retargeted;
+        this.encodeCache[k] = { bits: this.bits, address, branch, values, result, symbolFree: cached.symbolFree };
       } else {
         try {
           result = this.encode({ mnemonic: body.mnemonic, prefixes: body.prefixes, operands: built.operands }, { bits: this.bits, address });
@@ -821,6 +825,40 @@ function retargetBranch(cached: CachedEncoding, address: number, values: readonl
   const bytes = result.bytes.slice();
   for (let k = 0; k < field.size; k++) bytes[field.offset + k] = (relative >>> (8 * k)) & 0xff;
   return { ...result, bytes };
+}
+
+/**
+ * The cached encoding with new values written into its fields, when every changed value is label-based
+ * (one positive relocation base, known before and after): NASM never sizes such a field by its value
+ * (see operandBuilder.ts), so the form stays and only the field bytes change. Otherwise undefined.
+ */
+function repatchLabelValues(cached: CachedEncoding, values: readonly OperandValues[]): EncodeResult | undefined {
+  const result = cached.result;
+  if (!result.ok || values.length !== cached.values.length) return undefined;
+  let changed = 0;
+  for (let k = 0; k < values.length; k++) {
+    for (const part of ['main', 'segment'] as const) {
+      const now = values[k]![part];
+      const then = cached.values[k]![part];
+      if (sameValue(now, then)) continue;
+      if (!now || !then || !now.known || !then.known || now.base !== then.base || now.base <= 0 || now.base === MIXED_BASE) return undefined;
+      changed++;
+    }
+  }
+  if (changed === 0) return undefined;
+  const bytes = result.bytes.slice();
+  let written = 0;
+  for (const field of result.fields) {
+    const part = field.part === 'segment' ? 'segment' : 'main';
+    const now = values[field.operandIndex]?.[part];
+    const then = cached.values[field.operandIndex]?.[part];
+    if (sameValue(now, then)) continue;
+    if (field.part === 'relative' || !now) return undefined;
+    for (let b = 0; b < field.size; b++) bytes[field.offset + b] = Math.floor(now.n / 2 ** (8 * b)) & 0xff;
+    written++;
+  }
+  // Every changed value must have landed in a field of its own (none only steered the form).
+  return written === changed ? { ...result, bytes } : undefined;
 }
 
 function sameValues(a: readonly OperandValues[], b: readonly OperandValues[]): boolean {
