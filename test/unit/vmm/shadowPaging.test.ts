@@ -157,6 +157,32 @@ describe('shadow paging under trap-and-emulate (machine)', function () {
     assert.equal(c['trueFaults'], 2);
   });
 
+  it('engine + machine state saved mid-run (shadows, VMM pages, window) restore to the same continuation', () => {
+    const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
+    let serial = '';
+    machine.onSerialOutput((byte) => (serial += String.fromCharCode(byte)));
+    const loaded = machine.boot(new Uint8Array(readFileSync(buildKernel('shadow-paging'))), { kernelName: 'shadow-paging' });
+    if ('error' in loaded) throw new Error(loaded.error);
+    const engine = new TrapAndEmulateEngine(machine, { architecture: 'monolithic', costModel: new CostModel('p4-2006') });
+    let guard = 0;
+    while (!serial.includes('user: 00000041') && guard++ < 1000) assert.equal(engine.run(500).kind, 'budget');
+    assert.ok(engine.shadowPaging.active);
+    const savedMachine = machine.saveState();
+    const savedEngine = JSON.parse(JSON.stringify(engine.saveState())) as ReturnType<typeof engine.saveState>;
+    const savedStats = JSON.stringify(engine.shadowMemoryStats());
+    const mark = serial.length;
+    assert.equal(engine.run(5_000_000).kind, 'guest-exit');
+    const first = serial.slice(mark);
+    const firstStats = engine.shadowMemoryStats();
+    machine.loadState(savedMachine);
+    engine.loadState(savedEngine);
+    assert.equal(JSON.stringify(engine.shadowMemoryStats()), savedStats);
+    const again = serial.length;
+    assert.equal(engine.run(5_000_000).kind, 'guest-exit');
+    assert.equal(serial.slice(again), first);
+    assert.deepEqual(engine.shadowMemoryStats(), firstStats);
+  });
+
   it('the debugger steps through a hidden fault: walk the guest page tables → fill → resume', () => {
     const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
     const loaded = machine.boot(new Uint8Array(readFileSync(buildKernel('shadow-paging'))), { kernelName: 'shadow-paging' });
