@@ -113,6 +113,49 @@ function instructionSignatures(spelling: string): SignatureInformation[] {
   return result;
 }
 
+const REG32 = /^e(ax|bx|cx|dx|si|di|sp|bp)$/;
+const REG16 = /^(ax|bx|cx|dx|si|di|sp|bp)$/;
+const REG8 = /^[abcd][lh]$/;
+const SREG = /^[cdefgs]s$/;
+
+/** Whether an operand already written (`eax`, `[ebx+4]`, `cr3`, `0x10`) fits a parameter in SDM notation. */
+export function operandFits(written: string, parameter: string): boolean {
+  const sized = /^(byte|word|dword|qword|short|near|far|strict)\s+(.*)$/.exec(written.trim().toLowerCase());
+  const w = sized ? sized[2]! : written.trim().toLowerCase();
+  if (w === parameter) return true; // a fixed register (al, dx, cs) or the constant 1
+  if (w.includes('[')) {
+    if (!/^(r\/m|m|moffs)/.test(parameter)) return false;
+    const bits = { byte: '8', word: '16', dword: '32', qword: '64' }[sized?.[1] ?? ''];
+    if (bits === undefined || parameter === 'm') return true;
+    return parameter.split(/[^\d]+/).includes(bits); // r/m16/32 fits word and dword, moffs8 byte
+  }
+  if (/^cr\d$/.test(w)) return parameter.startsWith('CR');
+  if (/^dr\d$/.test(w)) return parameter.startsWith('DR');
+  if (SREG.test(w)) return parameter === 'Sreg';
+  if (REG32.test(w)) return /^r(\/m)?(16\/)?32$/.test(parameter) || (parameter === 'eax/ax' && w === 'eax');
+  if (REG16.test(w)) return /^r(\/m)?16(\/32)?$/.test(parameter) || (parameter === 'eax/ax' && w === 'ax');
+  if (REG8.test(w)) return /^r(\/m)?8$/.test(parameter);
+  return /^(imm|rel|ptr|moffs)/.test(parameter) || (parameter === '1' && w === '1');
+}
+
+/** The operands written before the cursor, split at top-level commas (the last one is being typed). */
+function writtenOperands(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '[' || c === '(') depth++;
+    else if (c === ']' || c === ')') depth = Math.max(0, depth - 1);
+    else if (c === ',' && depth === 0) {
+      parts.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(text.slice(from));
+  return parts;
+}
+
 /** Splits off what a statement's operands have so far: the top-level comma count, or undefined in a comment. */
 function operandState(text: string): { commas: number; parens: { name: string; commas: number }[] } | undefined {
   let commas = 0;
@@ -180,6 +223,18 @@ export function signatureHelpAt(linePrefix: string, lookup: MacroLookup): Signat
   }
   const signatures = instructionSignatures(name);
   if (signatures.length === 0) return null;
-  const fitting = signatures.findIndex((s) => (s.parameters?.length ?? 0) > state.commas);
-  return { signatures, activeSignature: Math.max(0, fitting), activeParameter: state.commas };
+  // The active form: the first with room for the operand being typed whose earlier operands fit what is written.
+  const done = writtenOperands(operands).slice(0, state.commas);
+  const paramText = (sig: SignatureInformation, n: number): string => {
+    const label = sig.parameters![n]!.label as [number, number];
+    return sig.label.slice(label[0], label[1]);
+  };
+  const roomy = (sig: SignatureInformation) => (sig.parameters?.length ?? 0) > state.commas;
+  const fits = (sig: SignatureInformation) => roomy(sig) && done.every((w, n) => operandFits(w, paramText(sig, n)));
+  // Prefer the general forms over the accumulator and moffs short forms the assembler picks by itself.
+  const general = (sig: SignatureInformation) => sig.parameters!.every((_, n) => !/^(moffs|eax\/ax$|al$)/.test(paramText(sig, n)));
+  let active = signatures.findIndex((sig) => fits(sig) && general(sig));
+  if (active < 0) active = signatures.findIndex(fits);
+  if (active < 0) active = signatures.findIndex(roomy);
+  return { signatures, activeSignature: Math.max(0, active), activeParameter: state.commas };
 }

@@ -2,6 +2,7 @@
 // document), single-line %define macros with parameters, and instruction operand forms from the table.
 import { strict as assert } from 'node:assert';
 import { startTestServer, type LspTestClient } from './lspClient';
+import { operandFits } from '../../../src/language-server/features/signatureHelp';
 
 const URI = 'file:///guest/sig.asm';
 const LIB = 'file:///guest/lib.inc';
@@ -24,7 +25,7 @@ const SOURCE = [
   '  print "a, b", 3',
   '  mov eax, ADD3(1, SQUARE(2), ',
   'here: mov cr3, ',
-  '  lock add [ebx], ',
+  '  lock add dword [ebx], ',
   '  serial_out ',
   '  mov eax, 1 ; comment, with a comma',
   '  outb',
@@ -91,11 +92,13 @@ describe('language server: signature help', () => {
     assert.ok(mov.signatures.length > 3, JSON.stringify(mov.signatures.map((s) => s.label)));
     assert.ok(mov.signatures.some((s) => s.label === 'mov CR0–CR4, r32'), JSON.stringify(mov.signatures.map((s) => s.label)));
     assert.equal(mov.activeParameter, 1);
-    assert.ok(mov.signatures[mov.activeSignature]!.parameters.length >= 2);
+    assert.equal(mov.signatures[mov.activeSignature]!.label, 'mov CR0–CR4, r32', 'the form chosen by the written cr3');
+    assert.equal(paramText(mov), 'r32');
     assert.ok(mov.signatures.some((s) => /privileged/.test(s.documentation!.value)));
     const add = (await help(18))!;
     assert.ok(add.signatures.some((s) => s.label === 'add r/m32, imm8' || s.label === 'add r/m16/32, imm8'), JSON.stringify(add.signatures.map((s) => s.label)));
     assert.equal(add.activeParameter, 1);
+    assert.equal(add.signatures[add.activeSignature]!.label, 'add r/m16/32, r16/32', 'a dword memory operand selects the 16/32-bit r/m form');
   });
 
   it('finds a macro defined in another open document', async () => {
@@ -107,5 +110,15 @@ describe('language server: signature help', () => {
   it('shows nothing in a comment or while the name is still being typed', async () => {
     assert.equal(await help(20), null);
     assert.equal(await help(21), null);
+  });
+
+  it('matches written operands to SDM operand notation (registers by size, memory by size keyword, immediates)', () => {
+    const cases: [string, string, boolean][] = [
+      ['eax', 'r/m16/32', true], ['eax', 'r8', false], ['ax', 'r16/32', true], ['al', 'r/m8', true], ['cs', 'Sreg', true],
+      ['cr3', 'CR0–CR4', true], ['cr3', 'r32', false], ['[ebx+4]', 'r/m8', true], ['[ebx]', 'imm8', false],
+      ['byte [x]', 'r/m16/32', false], ['word [x]', 'r/m16/32', true], ['dword [x]', 'm32', true], ['0x10', 'imm8', true],
+      ['label', 'rel16/32', true], ['dx', 'dx', true], ['1', '1', true],
+    ];
+    for (const [written, parameter, expected] of cases) assert.equal(operandFits(written, parameter), expected, `${written} vs ${parameter}`);
   });
 });
