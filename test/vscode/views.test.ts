@@ -181,7 +181,7 @@ suite('hyperstep views in VS Code', function () {
   });
 });
 
-suite('hyperstep inspection trees in VS Code', function () {
+suite('hyperstep views across techniques in VS Code', function () {
   this.timeout(120_000);
   let counter: StopCounter;
   let api: ViewsApi & { readonly views: { readonly translation: { readonly webviewPanel: vscode.WebviewPanel | undefined } } };
@@ -249,6 +249,34 @@ suite('hyperstep inspection trees in VS Code', function () {
     assert.match(panel.webview.html, /original guest code<\/th><th>translated code/);
     assert.match(panel.webview.html, /default-src 'none'/);
     await stop(session);
+  });
+
+  test('a step back badges the status bar REVERSE until the session runs forward again', async () => {
+    const session = await start('native');
+    const item = api.views.statusBar.item;
+    for (let i = 0; i < 2; i++) {
+      await session.customRequest('next', { threadId: 1 });
+      await counter.waitForStop(session, 2 + i);
+    }
+    await waitFor('the native status', () => (/native · monolithic/.test(item.text) ? true : undefined));
+    assert.doesNotMatch(item.text, /REVERSE/);
+    await session.customRequest('stepBack', { threadId: 1 });
+    await counter.waitForStop(session, 4);
+    await waitFor(`the REVERSE badge (status: ${item.text})`, () => (/REVERSE/.test(item.text) ? true : undefined));
+    await session.customRequest('next', { threadId: 1 });
+    await counter.waitForStop(session, 5);
+    await waitFor(`the badge to go (status: ${item.text})`, () => (/REVERSE/.test(item.text) ? undefined : true));
+    await stop(session);
+  });
+
+  test('the Getting Started walkthrough and the view commands are contributed', async () => {
+    const contributes = hyperStep().packageJSON.contributes as { walkthroughs: { id: string; steps: { id: string }[] }[] };
+    const walkthrough = contributes.walkthroughs.find((w) => w.id === 'hyperstep.gettingStarted');
+    assert.deepEqual(walkthrough?.steps.map((s) => s.id), ['openSample', 'startDebugging', 'firstTrap', 'activity']);
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['hyperstep.showActivity', 'hyperstep.compareTechniques', 'hyperstep.showLayers', 'hyperstep.openSample']) assert.ok(commands.includes(id), `${id} is not registered`);
+    const editor = (await vscode.commands.executeCommand('hyperstep.openSample')) as vscode.TextEditor;
+    assert.match(editor.document.uri.path, /hyperstep-samples\/vmm\/popf-demo\.asm$/, 'the walkthrough opens the POPF sample in the workspace');
   });
 
   test('hardware assist: the VMCS tree shows the SDM groups and their decoded fields', async () => {
