@@ -157,6 +157,26 @@ describe('shadow paging under trap-and-emulate (machine)', function () {
     assert.equal(c['trueFaults'], 2);
   });
 
+  it('the debugger steps through a CR3 switch: … emulate on the virtual CPU → switch the shadow page table → …', () => {
+    const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
+    const loaded = machine.boot(new Uint8Array(readFileSync(buildKernel('shadow-paging'))), { kernelName: 'shadow-paging' });
+    if ('error' in loaded) throw new Error(loaded.error);
+    const engine = new TrapAndEmulateEngine(machine, { architecture: 'monolithic', costModel: new CostModel('p4-2006') });
+    let guard = 0;
+    while (!(engine.activeHandler()?.handler.startsWith('CR3 switch') ?? false) && guard++ < 300_000) engine.step();
+    const handler = engine.activeHandler();
+    assert.ok(handler, 'the system call\'s mov cr3 trapped');
+    assert.deepEqual(handler.stepNames, ['save guest state', 'decode faulting instruction', 'check', 'emulate on the virtual CPU', 'switch the shadow page table', 'advance guest EIP', 'resume', 'reflect #GP through the guest IDT']);
+    const before = engine.shadowPaging.realCr3;
+    while (engine.activeHandler()?.stepNames[engine.activeHandler()!.nextStep] !== 'switch the shadow page table') engine.step();
+    assert.equal(engine.shadowPaging.realCr3, before, 'not switched before its step');
+    engine.step();
+    assert.notEqual(engine.shadowPaging.realCr3, before);
+    assert.equal(engine.shadowPaging.counters.shadowCr3Switches, 1);
+    const switches = engine.log.list().filter((t) => t.kind === 'shadow-paging' && t.reason.startsWith('CR3 switch'));
+    assert.equal(switches.length, 1);
+  });
+
   it('engine + machine state saved mid-run (shadows, VMM pages, window) restore to the same continuation', () => {
     const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
     let serial = '';

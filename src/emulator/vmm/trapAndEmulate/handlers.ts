@@ -227,6 +227,35 @@ function emulateLmsw(c: TrapContext, insn: GuestInstruction): StepResult {
   return undefined;
 }
 
+/**
+ * MOV to CR3 while the guest pages (shadow paging): the virtual CR3 takes the value, then the VMM switches the
+ * real CR3 to the shadow of that guest directory (cached or built empty) - a step of its own in the debugger.
+ */
+function cr3SwitchHandler(text: string): HandlerDefinition<TrapContext> {
+  const steps = [
+    saveGuestState,
+    decodeFaultingInstruction,
+    checkVirtualPrivilege,
+    step<TrapContext>('emulate on the virtual CPU', (c) => {
+      const register = c.instruction?.register;
+      if (register === undefined) return reflect(UD);
+      c.vcpu.cr3 = c.guest.getGpr(register) >>> 0;
+      c.notes.push(`virtual cr3 ← 0x${c.vcpu.cr3.toString(16)}`);
+      return undefined;
+    }, 'emulationStep'),
+    step<TrapContext>('switch the shadow page table', (c) => {
+      const switchesBefore = c.memory!.shadow.counters.shadowPageDirectoriesBuilt;
+      c.memory!.controlRegistersChanged(true);
+      const built = c.memory!.shadow.counters.shadowPageDirectoriesBuilt !== switchesBefore;
+      c.notes.push(`real CR3 ← ${built ? 'a new, empty' : 'the cached'} shadow page directory 0x${(c.memory!.shadow.realCr3 ?? 0).toString(16)}; real TLB flushed`);
+    }, 'emulationStep'),
+    advanceEip,
+    resume,
+    reflectGp,
+  ];
+  return { name: `CR3 switch: ${text}`, layer: 'vmm', steps };
+}
+
 function emulateInvlpg(c: TrapContext): StepResult {
   const address = c.instruction?.memoryAddress;
   if (address === undefined) return reflect(UD);
@@ -352,7 +381,10 @@ export function trapAndEmulateDispatcher(): ExitDispatcher<TrapContext> {
             : reflectionHandler(exit),
     )
     .on(ExitReason.Hlt, 'halt the virtual CPU until a virtual interrupt', () => emulationHandler('HLT', emulateHalt))
-    .on(ExitReason.CrAccess, 'emulate MOV CRn / CLTS on the virtual CPU', (_exit, c) => emulationHandler(`CR access: ${c.instruction?.text}`, emulateControlRegister))
+    .on(ExitReason.CrAccess, 'emulate MOV CRn / CLTS on the virtual CPU (a CR3 load switches shadow page tables)', (_exit, c) =>
+      c.memory?.shadow.active === true && c.instruction?.controlRegister === 3 && c.instruction.toControlRegister === true
+        ? cr3SwitchHandler(c.instruction.text)
+        : emulationHandler(`CR access: ${c.instruction?.text}`, emulateControlRegister))
     .on(ExitReason.IoInstruction, 'perform the port access through the architecture\'s device path', (_exit, c) => emulationHandler(`I/O: ${c.instruction?.text}`, emulateIo))
     .on(ExitReason.GdtrIdtrAccess, 'load the virtual GDTR/IDTR', (_exit, c) => emulationHandler(`${c.instruction?.text}`, emulateDescriptorTableLoad))
     .on(ExitReason.LdtrTrAccess, 'load the virtual TR/LDTR', (_exit, c) => emulationHandler(`${c.instruction?.text}`, emulateSelectorLoad))
