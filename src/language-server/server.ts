@@ -14,6 +14,7 @@ import { paravirtualCodeActions } from './features/paravirtual';
 import { signatureHelpAt } from './features/signatureHelp';
 import { workspaceSymbols } from './features/workspaceSymbols';
 import { lineAt } from './features/words';
+import { canonicalMnemonic } from '../emulator/isa/table';
 import { DiagnosticsScheduler } from './diagnosticsScheduler';
 
 export const SERVER_NAME = 'HyperStep NASM language server';
@@ -83,6 +84,7 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
       const def = indexOf(doc).byName.get(name);
       if (isMacro(def)) return def;
     }
+    if (canonicalMnemonic(name) !== undefined) return undefined; // an instruction: no disk walk per typed space
     const open = openPaths();
     for (const f of workspace.files((path) => open.has(path))) {
       const def = f.index.byName.get(name);

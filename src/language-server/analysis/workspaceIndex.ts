@@ -1,7 +1,8 @@
 // The symbols of guest sources that are not open in the editor: the .asm/.inc files the host finds under
 // the workspace folders (the Node server walks the disk; the web worker has no disk and lists nothing).
 // Each file is indexed once per modification time, so repeated workspace-symbol and signature-help
-// requests read only what changed.
+// requests read only what changed; the folder walk itself is reused for a few seconds, so a burst of
+// requests (signature help fires on every space typed) walks the disk once.
 import { indexDocument, type DocumentIndex } from './documentIndex';
 
 export interface WorkspaceFile {
@@ -14,6 +15,8 @@ export interface WorkspaceHost {
   /** Guest sources under the given folders (bounded by the host), or nothing without a file system. */
   readonly listWorkspaceFiles?: (folders: readonly string[]) => readonly WorkspaceFile[];
   readonly readFile?: (path: string) => string | undefined;
+  /** How long one walk of the folders is reused (default LISTING_TTL_MS). */
+  readonly listingTtlMs?: number;
 }
 
 export interface IndexedFile {
@@ -24,8 +27,12 @@ export interface IndexedFile {
 /** Guest-source file names the workspace features look at (the extension's language: .asm, .inc; also .s/.nasm). */
 export const GUEST_SOURCE = /\.(asm|inc|nasm|s)$/i;
 
+/** How long one walk of the workspace folders is reused. */
+export const LISTING_TTL_MS = 3000;
+
 export class WorkspaceIndex {
   private folders: readonly string[] = [];
+  private listing: { readonly at: number; readonly files: readonly WorkspaceFile[] } | undefined;
   private readonly cache = new Map<string, { version: number; index: DocumentIndex }>();
 
   constructor(private readonly host: WorkspaceHost) {}
@@ -33,6 +40,7 @@ export class WorkspaceIndex {
   setFolders(folders: readonly string[]): void {
     this.folders = folders;
     this.cache.clear();
+    this.listing = undefined;
   }
 
   /** The indexed files on disk, skipping those for which `isOpen` is true (the editor's copy wins). */
@@ -42,7 +50,9 @@ export class WorkspaceIndex {
     if (!list || !read || this.folders.length === 0) return [];
     const result: IndexedFile[] = [];
     const seen = new Set<string>();
-    for (const file of list(this.folders)) {
+    const now = Date.now();
+    if (!this.listing || now - this.listing.at > (this.host.listingTtlMs ?? LISTING_TTL_MS)) this.listing = { at: now, files: list(this.folders) };
+    for (const file of this.listing.files) {
       if (!GUEST_SOURCE.test(file.path) || isOpen(file.path)) continue;
       seen.add(file.path);
       let entry = this.cache.get(file.path);

@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { startTestServer, type LspTestClient } from './lspClient';
 import { listWorkspaceFiles, readFile } from '../../../src/language-server/nodeFiles';
 import { pathToUri } from '../../../src/language-server/features/diagnostics';
+import { WorkspaceIndex } from '../../../src/language-server/analysis/workspaceIndex';
 
 interface SymbolInfo { name: string; kind: number; containerName?: string; location: { uri: string; range: { start: { line: number } } } }
 
 describe('language server: workspace symbols', () => {
   let client: LspTestClient;
   let root: string;
+  let walks = 0;
   const symbols = (query: string) => client.rpc.sendRequest('workspace/symbol', { query }) as Promise<SymbolInfo[]>;
 
   before(async () => {
@@ -26,7 +28,9 @@ describe('language server: workspace symbols', () => {
     writeFileSync(join(root, 'notes.txt'), 'not_a_symbol:\n');
     writeFileSync(join(root, 'node_modules', 'junk', 'x.asm'), 'vendored_label:\n');
     writeFileSync(join(root, '.git', 'y.asm'), 'hidden_label:\n');
-    client = await startTestServer({ readFile, listWorkspaceFiles }, undefined, [{ uri: pathToUri(root), name: 'ws' }]);
+    // The folder walk is reused for LISTING_TTL_MS in use; 0 here so a change on disk shows at once.
+    const countingList: typeof listWorkspaceFiles = (folders) => (walks++, listWorkspaceFiles(folders));
+    client = await startTestServer({ readFile, listWorkspaceFiles: countingList, listingTtlMs: 0 }, undefined, [{ uri: pathToUri(root), name: 'ws' }]);
     await client.open('file:///elsewhere/open.asm', 'open_label:\n%define TICKS 100\n');
   });
   after(async () => {
@@ -67,5 +71,18 @@ describe('language server: workspace symbols', () => {
     await client.open('file:///elsewhere/user.asm', 'start:\n  serial_out ');
     const help = (await client.rpc.sendRequest('textDocument/signatureHelp', { textDocument: { uri: 'file:///elsewhere/user.asm' }, position: { line: 1, character: 13 } })) as { signatures: { label: string }[] } | null;
     assert.equal(help?.signatures[0]?.label, 'serial_out %1');
+  });
+
+  it('does not walk the disk for signature help on an instruction, and reuses one walk within its lifetime', async () => {
+    await client.open('file:///elsewhere/insn.asm', 'start:\n  mov eax, ');
+    const before = walks;
+    const help = (await client.rpc.sendRequest('textDocument/signatureHelp', { textDocument: { uri: 'file:///elsewhere/insn.asm' }, position: { line: 1, character: 11 } })) as { signatures: unknown[] } | null;
+    assert.ok(help && help.signatures.length > 0);
+    assert.equal(walks, before, 'mov is an instruction: no workspace walk');
+    const index = new WorkspaceIndex({ readFile, listWorkspaceFiles: (folders) => (walks++, listWorkspaceFiles(folders)) });
+    index.setFolders([root]);
+    const start = walks;
+    for (let i = 0; i < 5; i++) index.files(() => false);
+    assert.equal(walks - start, 1, 'five requests in a burst walk the folders once');
   });
 });
