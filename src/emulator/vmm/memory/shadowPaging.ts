@@ -191,6 +191,14 @@ export class ShadowPageTables {
     return walk.physical;
   }
 
+  /** `translate` for inspection and decoding: no accessed/dirty flags are set (read access, supervisor). */
+  peek(linear: number): number | undefined {
+    if (!this.pagingOn) return linear >>> 0;
+    const walk = walkGuestTables(this.guestMemory, this.controls, linear, false, false, false);
+    if (!walk.ok || this.pages.contains(walk.physical)) return undefined;
+    return walk.physical;
+  }
+
   /**
    * Tracing fault, first half: makes the shadow entry for `linear` writable so the guest instruction can be
    * executed once; remembers the guest table page's contents. `finishTracedWrite` re-protects and resyncs.

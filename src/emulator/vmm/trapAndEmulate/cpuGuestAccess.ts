@@ -21,6 +21,8 @@ export interface GuestPagingTranslator {
   readonly active: boolean;
   /** Guest-linear → physical through the guest's tables (A/D set); undefined where the guest would fault. */
   translate(linear: number, write: boolean): number | undefined;
+  /** The same walk without setting accessed/dirty flags (decoding may look past the instruction's last byte). */
+  peek(linear: number): number | undefined;
   /** Runs a VMM write to guest-physical memory, resynchronising the shadow if it hits a guest page table. */
   guestPhysicalWritten(physical: number, write: () => void): void;
 }
@@ -124,8 +126,15 @@ export class CpuGuestAccess implements GuestCpuAccess {
 
   decodeAt(address: number): GuestInstruction | undefined {
     let count = 0;
+    const paging = this.pagingTranslator;
     for (; count < MAX_INSTRUCTION_LENGTH; count++) {
-      const byte = this.readLinear((address + count) >>> 0, 1);
+      let byte: number | undefined;
+      if (paging !== null && paging.active) {
+        const physical = paging.peek((address + count) >>> 0);
+        byte = physical === undefined ? undefined : this.cpu.mmu.peekPhysical(physical);
+      } else {
+        byte = this.readLinear((address + count) >>> 0, 1);
+      }
       if (byte === undefined) break;
       bytes[count] = byte;
     }
