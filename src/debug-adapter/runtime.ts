@@ -335,7 +335,8 @@ export class DebugRuntime implements ExpressionScope {
    */
   private runWatched(engine: ExecutionEngine, budget: number): GuestStop {
     this.watchingVmmEvents = true;
-    this.debugLoop = true; // data breakpoints (CPU watchpoints) are checked in the debug loop only
+    // Execution breakpoints are checked here; the CPU's slower debug loop is needed only for data breakpoints.
+    this.debugLoop = this.dataBreakpoints.size > 0;
     try {
       for (let n = 0; n < budget; n++) {
         if (engine.activeHandler() === undefined) {
