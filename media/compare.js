@@ -58,7 +58,7 @@
     const root = svg('svg', { width: w, height: body.rows.length * groupH + 8, role: 'img', 'aria-label': 'transitions by kind per technique' }, section);
     body.rows.forEach((r, i) => {
       const y0 = i * groupH + 4;
-      text(0, y0 + groupH / 2, rowName(r), {}, root);
+      text(0, y0 + barH, rowName(r), {}, root);
       kinds.forEach((k, j) => {
         const n = r.countsByKind[k] || 0;
         const y = y0 + j * barH;
