@@ -129,7 +129,11 @@ export function matchVmmEvent(filter: VmmEventFilter, t: Transition): boolean {
     }
     case 'hypercall': {
       const number = numberDetail(t, 'hypercall');
-      return any || filter.terms.some((term) => (/^(0x)?[0-9a-f]+$/.test(term) && filter.numbers.size > 0 ? filter.numbers.has(number ?? -1) : words(t).includes(term)));
+      const numeric = (term: string): number | undefined => (/^0x[0-9a-f]+$/.test(term) ? parseInt(term.slice(2), 16) : /^\d+$/.test(term) ? Number(term) : undefined);
+      return any || filter.terms.some((term) => {
+        const n = numeric(term);
+        return n !== undefined ? n === number : words(t).includes(term);
+      });
     }
     case 'memory-virtualization':
       if (t.kind === 'vm-exit' && exitReasonOf(t) !== 48) return false;
