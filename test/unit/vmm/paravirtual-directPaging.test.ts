@@ -20,7 +20,7 @@ function setup() {
     read32: (a: number) => (a >= 0 && a + 4 <= RAM ? view.getUint32(a, true) : undefined),
     write32: (a: number, v: number) => view.setUint32(a, v >>> 0, true),
   };
-  const paging = new DirectPaging(memory, { ramBytes: RAM, vmmBase: VMM_BASE, vmmSize: 0x10000, vmmTableAddress: VMM_BASE + 0xf000 });
+  const paging = new DirectPaging(memory, { ramBytes: RAM, vmmBase: VMM_BASE, vmmSize: 0x10000, vmmTableAddresses: [VMM_BASE + 0xf000] });
   const entry = (frame: number, index: number) => (frame << 12) + index * 4;
   return { memory, paging, entry };
 }
@@ -113,5 +113,21 @@ describe('direct paging validator', () => {
     copy.restore(JSON.parse(JSON.stringify(paging.toJSON())));
     assert.deepEqual(copy.toJSON(), paging.toJSON());
     assert.ok(copy.isDirectory(PD) && copy.isPageTable(PT));
+  });
+
+  it('maps a VMM region that straddles two directory slots with one VMM page table per slot', () => {
+    const ram = new Uint8Array(RAM);
+    const view = new DataView(ram.buffer);
+    const memory = { read32: (a: number) => view.getUint32(a, true), write32: (a: number, v: number) => view.setUint32(a, v >>> 0, true) };
+    const base = 0x400000 - 0x2000; // 8 KiB below the 4 MiB line, 16 KiB long
+    assert.equal(DirectPaging.vmmSlotCount(base, 0x4000), 2);
+    const tables = [0x200000, 0x201000];
+    const paging = new DirectPaging(memory, { ramBytes: RAM, vmmBase: base, vmmSize: 0x4000, vmmTableAddresses: tables });
+    assert.equal(paging.pinDirectory(PD).ok, true);
+    assert.equal(memory.read32((PD << 12) + 0 * 4), (tables[0]! | 0x63) >>> 0);
+    assert.equal(memory.read32((PD << 12) + 1 * 4), (tables[1]! | 0x63) >>> 0);
+    assert.equal(memory.read32(tables[0]! + 0x3fe * 4), (base | 0x63) >>> 0);
+    assert.equal(memory.read32(tables[1]! + 1 * 4), (0x401000 | 0x63) >>> 0);
+    assert.equal(paging.hypervisorVirtStart, 0);
   });
 });

@@ -35,8 +35,11 @@ export interface DirectPagingLayout {
   /** The VMM region [vmmBase, vmmBase + vmmSize): never mappable by the guest. */
   readonly vmmBase: number;
   readonly vmmSize: number;
-  /** Physical address of the VMM-owned page table that maps the VMM region into every address space. */
-  readonly vmmTableAddress: number;
+  /**
+   * Physical addresses of the VMM-owned page tables that map the VMM region into every address space, one per
+   * 4 MiB directory slot the region touches (vmmSlotCount gives how many).
+   */
+  readonly vmmTableAddresses: readonly number[];
 }
 
 export class DirectPaging {
@@ -69,11 +72,20 @@ export class DirectPaging {
     this.endVmmFrame = (layout.vmmBase + layout.vmmSize) >>> 12;
     // The VMM's own page table: the VMM region mapped at its physical address, supervisor, read/write. The
     // guest's flat segments end below vmmBase, so ring 1 cannot reach it through them (segment truncation).
-    for (let i = 0; i < ENTRIES; i++) memory.write32(layout.vmmTableAddress + i * 4, 0);
+    if (layout.vmmTableAddresses.length < this.lastVmmSlot - this.firstVmmSlot + 1) throw new RangeError('direct paging needs one VMM page table per directory slot of the VMM region');
+    for (const table of layout.vmmTableAddresses) for (let i = 0; i < ENTRIES; i++) memory.write32(table + i * 4, 0);
     for (let frame = this.firstVmmFrame; frame < this.endVmmFrame; frame++) {
-      if (frame >>> 10 !== this.firstVmmSlot) continue; // the region lies in one slot in every HyperStep layout
-      memory.write32(layout.vmmTableAddress + (frame & 0x3ff) * 4, ((frame << 12) | 0x63) >>> 0);
+      memory.write32(this.vmmTableFor(frame >>> 10) + (frame & 0x3ff) * 4, ((frame << 12) | 0x63) >>> 0);
     }
+  }
+
+  /** How many directory slots (so VMM page tables) a region of `size` bytes at `base` touches. */
+  static vmmSlotCount(base: number, size: number): number {
+    return ((base + size - 1) >>> 22) - (base >>> 22) + 1;
+  }
+
+  private vmmTableFor(slot: number): number {
+    return this.layout.vmmTableAddresses[slot - this.firstVmmSlot]!;
   }
 
   /** The lowest linear address the guest may not map (Xen's HYPERVISOR_VIRT_START). */
@@ -122,7 +134,7 @@ export class DirectPaging {
       if ((pde & PRESENT) !== 0) this.referenceTable(pde >>> 12);
     }
     for (let slot = this.firstVmmSlot; slot <= this.lastVmmSlot; slot++) {
-      this.memory.write32(base + slot * 4, ((this.layout.vmmTableAddress & ~0xfff) | 0x63) >>> 0);
+      this.memory.write32(base + slot * 4, ((this.vmmTableFor(slot) & ~0xfff) | 0x63) >>> 0);
     }
     return { ok: true, newTables: true };
   }

@@ -59,9 +59,9 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     super(machine, options);
     this.shared = new SharedInfoPage(machine.memory.ram);
     const region = this.vmmRegion;
-    const tables = new DirectPaging(this.memory, {
-      ramBytes: machine.memory.ram.length, vmmBase: region.base, vmmSize: region.size, vmmTableAddress: region.allocatePage() ?? region.base + region.size - 0x1000,
-    });
+    // One VMM page table per directory slot the region touches, from the region's own page allocator.
+    const vmmTableAddresses = Array.from({ length: DirectPaging.vmmSlotCount(region.base, region.size) }, (_, i) => region.allocatePage() ?? region.base + region.size - 0x1000 * (i + 1));
+    const tables = new DirectPaging(this.memory, { ramBytes: machine.memory.ram.length, vmmBase: region.base, vmmSize: region.size, vmmTableAddresses });
     this.paging = new PvPaging(tables, this.cpu, this.guest, this.vcpu);
   }
 
