@@ -72,16 +72,16 @@ export function patchPreprocessed(
     if (at === undefined) return undefined;
     if (at >= 0) replacements.push([at, after]);
   }
-  if (changed.length > 0) {
-    for (const [path, content] of pre.includeTexts) {
-      let now: string | undefined;
-      try {
-        now = readFile(path);
-      } catch {
-        now = undefined;
-      }
-      if (now !== content) return undefined;
+  // Every include candidate, found or missing, must read as it did: an unchanged main file whose include
+  // appeared (or changed) since the previous run needs the full run too.
+  for (const [path, content] of pre.includeTexts) {
+    let now: string | undefined;
+    try {
+      now = readFile(path);
+    } catch {
+      now = undefined;
     }
+    if (now !== content) return undefined;
   }
   if (replacements.length === 0) return { output: previous.output, rawLines, changedOutput: [] };
   const output = previous.output.slice();
