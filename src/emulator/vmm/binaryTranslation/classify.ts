@@ -11,7 +11,7 @@
 import type { DecodedInstruction } from '../../isa/decoder';
 import type { InstructionForm } from '../../isa/types';
 
-export type CalloutKind = 'exit' | 'emulate' | 'privileged' | 'in-place' | 'iret';
+export type CalloutKind = 'exit' | 'emulate' | 'privileged' | 'in-place' | 'iret' | 'pte-write';
 
 export type Action =
   | { readonly kind: 'ident'; readonly why: string }
@@ -51,9 +51,12 @@ const EMULATED_WHY: Readonly<Record<string, string>> = {
 };
 
 /** Decides what to do with one decoded guest kernel instruction. */
-export function classify(form: InstructionForm, d: DecodedInstruction, adaptive: boolean, breakpoint = false): Action {
+export function classify(form: InstructionForm, d: DecodedInstruction, adaptive: boolean, breakpoint = false, pageTableWriter = false): Action {
   const sdm = form.sdm;
   if (breakpoint) return { kind: 'callout', callout: 'in-place', why: 'a debugger breakpoint is set here: the instruction runs at its guest address, where the CPU stops for it', endsUnit: true };
+  if (pageTableWriter && d.isMemory) {
+    return { kind: 'callout', callout: 'pte-write', why: 'adaptive: it kept writing guest page tables (tracing faults), so the VMM now performs the traced write in a callout without the fault (A&A §3.2)', endsUnit: true };
+  }
   if (adaptive) return { kind: 'callout', callout: 'in-place', why: 'adaptive: it kept writing to pages holding translated code, so it became a callout (A&A §3.2)', endsUnit: true };
   const emulatedWhy = EMULATED_WHY[sdm];
   if (emulatedWhy !== undefined) return { kind: 'callout', callout: 'emulate', why: emulatedWhy, endsUnit: true };

@@ -22,7 +22,7 @@ import { SegmentRegister, type GuestInstruction } from '../trapAndEmulate/guestA
 import { classifyTrap, type TrapContext } from '../trapAndEmulate/handlers';
 import { TrapAndEmulateEngine, type TrapAndEmulateOptions } from '../trapAndEmulate/engine';
 import { GDT_OFFSET, VMM_REGION_SIZE } from '../trapAndEmulate/shadowTables';
-import type { VmExit } from '../vmExit';
+import { exceptionExit, type VmExit } from '../vmExit';
 import { emulationCallout } from './callouts';
 import { BT_GDT_LIMIT, installTcDescriptor, TC_CODE_SELECTOR, translationCacheSize } from './layout';
 import { translationSteps } from './translationSteps';
@@ -71,6 +71,9 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   private readonly adaptive = new Set<number>();
   private readonly writeCounts = new Map<number, number>();
   private readonly breakpoints = new Set<number>();
+  /** Stores that kept taking tracing faults on guest page tables, and the count per store so far. */
+  private readonly pageTableWriters = new Set<number>();
+  private readonly tracingCounts = new Map<number, number>();
 
   constructor(machine: Machine, options: TrapAndEmulateOptions) {
     const regionSize = options.vmmRegionSize ?? VMM_REGION_SIZE;
@@ -311,7 +314,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     const execution = new HandlerExecution(
       translationSteps(work, {
         translate: () => {
-          const plan = translateUnit(this.guestCode, work.startEip, { csBase: work.mode.base, csLimit: work.mode.limit, guestCs: work.mode.selector & ~3, adaptive: this.adaptive, breakpoints: this.breakpoints });
+          const plan = translateUnit(this.guestCode, work.startEip, { csBase: work.mode.base, csLimit: work.mode.limit, guestCs: work.mode.selector & ~3, adaptive: this.adaptive, breakpoints: this.breakpoints, pageTableWriters: this.pageTableWriters });
           if (typeof plan === 'string') work.problem = plan;
           else work.plan = plan;
         },
@@ -400,6 +403,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
         return this.callout(site);
       }
       if (!this.leaveTc()) return { kind: 'stop', message: `the CPU stopped at 0x${(this.cpu.s[EIP]! >>> 0).toString(16)} in translated code, not at a guest instruction boundary` };
+      if (event.kind === 'exception' && event.code === 14) this.countTracingFault(event.errorCode);
     }
     return super.startPending();
   }
@@ -446,16 +450,62 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
         this.activate({ execution, context, exit, reason, softwareInterrupt: false, guestLayer: 'guest-kernel', instruction });
         return undefined;
       }
-      default: {
-        // An indirect branch is priced as VMware's inline TC lookup (A&A: call/ret 51 cycles = native 11 +
-        // btIndirectBranch 40); HyperStep performs that lookup in the VMM, which costs host time, not cycles.
-        const indirect = /^(ret|call|jmp)\b/.test(instruction.mnemonic);
-        this.record('guest-kernel', 'vmm', 'trap', reason, indirect ? ['btIndirectBranch'] : ['btCallout'], instruction, details);
-        this.record('vmm', 'guest-kernel', 'resume', `run ${instruction.text} at its guest address 0x${instruction.address.toString(16)}, then look up the translation where it went`, [], undefined, {});
-        this.inPlaceArmed = true;
-        return undefined;
-      }
+      case 'pte-write':
+        if (this.pageTableWriteCallout(instruction, reason, details)) return undefined;
+        return this.inPlaceCallout(instruction, reason, details); // the store would not fault: it runs in place
+      default:
+        return this.inPlaceCallout(instruction, reason, details);
     }
+  }
+
+  /** An `in-place` callout: the instruction runs once at its guest address, then the target is looked up. */
+  private inPlaceCallout(instruction: GuestInstruction, reason: string, details: Record<string, string | number | boolean>): EngineStop | undefined {
+    // An indirect branch is priced as VMware's inline TC lookup (A&A: call/ret 51 cycles = native 11 +
+    // btIndirectBranch 40); HyperStep performs that lookup in the VMM, which costs host time, not cycles.
+    const indirect = /^(ret|call|jmp)\b/.test(instruction.mnemonic);
+    this.record('guest-kernel', 'vmm', 'trap', reason, indirect ? ['btIndirectBranch'] : ['btCallout'], instruction, details);
+    this.record('vmm', 'guest-kernel', 'resume', `run ${instruction.text} at its guest address 0x${instruction.address.toString(16)}, then look up the translation where it went`, [], undefined, {});
+    this.inPlaceArmed = true;
+    return undefined;
+  }
+
+  /**
+   * A #PF taken by translated code: when the shadow MMU will call it a tracing fault (a write to a guest page
+   * table), count it for the faulting store; at ADAPTIVE_THRESHOLD the store is re-translated into a
+   * `pte-write` callout (Adams & Agesen §3.2: ptemod 391 cycles with adaptive BT instead of a trap each time).
+   */
+  private countTracingFault(errorCode: number): void {
+    if (!this.shadowPaging.active) return;
+    const preview = this.shadowPaging.classify(this.cpu.s[CR + 2]! >>> 0, errorCode, false);
+    if (preview.kind !== 'tracing') return;
+    const linear = (this.guestMode.base + this.guest.getEip()) >>> 0;
+    const count = (this.tracingCounts.get(linear) ?? 0) + 1;
+    this.tracingCounts.set(linear, count);
+    if (count < ADAPTIVE_THRESHOLD || this.pageTableWriters.has(linear)) return;
+    this.pageTableWriters.add(linear);
+    for (const t of this.cache.containing(linear)) this.cache.invalidate(t, `adaptive re-translation: the store at 0x${linear.toString(16)} kept writing guest page tables`);
+    this.cache.counters.adaptiveRetranslations++;
+  }
+
+  /**
+   * The `pte-write` callout: if the store would take a tracing fault, run trap-and-emulate's #PF handler for it
+   * directly (unprotect, execute the write once, resynchronise the shadow) with the callout's cost instead of
+   * the fault's delivery, VMM entry and exit; otherwise the store runs in place.
+   */
+  private pageTableWriteCallout(instruction: GuestInstruction, reason: string, details: Record<string, string | number | boolean>): boolean {
+    const hooks = this.memoryHooks();
+    const linear = instruction.memoryAddress;
+    if (hooks === undefined || linear === undefined || !this.shadowPaging.active) return false;
+    const errorCode = 0x3; // present, write, supervisor: what the CPU would report for the write-protected table page
+    if (this.shadowPaging.classify(linear, errorCode, false).kind !== 'tracing') return false;
+    this.record('guest-kernel', 'vmm', 'shadow-paging', `${reason} (page-table write without a fault)`, ['btCallout'], instruction, details);
+    const exit: VmExit = { ...exceptionExit({ source: 'bt-callout', cpl: this.cpu.s[CPL]!, instruction: { address: instruction.address, bytes: instruction.bytes, text: instruction.text } }, 14, errorCode) };
+    const context: TrapContext = { guest: this.guest, vcpu: this.vcpu, instruction, notes: [], memory: hooks, pageFault: { linear, errorCode } };
+    const execution = this.dispatcher.dispatch(exit, context, (parameter) => {
+      if (parameter !== 'vmmEntry' && parameter !== 'vmmExit') this.charge('vmm', reason, parameter as CostParameter);
+    });
+    this.activate({ execution, context, exit, reason, softwareInterrupt: false, guestLayer: 'guest-kernel', instruction });
+    return true;
   }
 
   private activate(handler: ActiveHandler): void {
@@ -584,6 +634,8 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
         guestMode: this.guestMode,
         adaptive: [...this.adaptive],
         writeCounts: [...this.writeCounts],
+        pageTableWriters: [...this.pageTableWriters],
+        tracingCounts: [...this.tracingCounts],
         inPlaceArmed: this.inPlaceArmed,
       },
     };
@@ -592,7 +644,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   override loadState(state: EngineState): void {
     super.loadState(state);
     const extra = state.extra as
-      | { cache?: TranslationCacheState; guestMode: GuestCodeMode; adaptive: number[]; writeCounts: [number, number][]; inPlaceArmed: boolean }
+      | { cache?: TranslationCacheState; guestMode: GuestCodeMode; adaptive: number[]; writeCounts: [number, number][]; pageTableWriters?: number[]; tracingCounts?: [number, number][]; inPlaceArmed: boolean }
       | undefined;
     this.translating = null;
     if (extra?.cache === undefined) {
@@ -605,6 +657,10 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     for (const address of extra.adaptive) this.adaptive.add(address);
     this.writeCounts.clear();
     for (const [address, count] of extra.writeCounts) this.writeCounts.set(address, count);
+    this.pageTableWriters.clear();
+    for (const address of extra.pageTableWriters ?? []) this.pageTableWriters.add(address);
+    this.tracingCounts.clear();
+    for (const [address, count] of extra.tracingCounts ?? []) this.tracingCounts.set(address, count);
     this.inPlaceArmed = extra.inPlaceArmed;
   }
 

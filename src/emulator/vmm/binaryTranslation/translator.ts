@@ -76,6 +76,8 @@ export interface UnitOptions {
   readonly adaptive: ReadonlySet<number>;
   /** Guest linear addresses with a debugger breakpoint (run in place, where the CPU honours it). */
   readonly breakpoints?: ReadonlySet<number>;
+  /** Guest linear addresses of stores that kept taking shadow-paging tracing faults (adaptive `pte-write` callouts). */
+  readonly pageTableWriters?: ReadonlySet<number>;
 }
 
 const scratch = new DecodedInstruction();
@@ -119,7 +121,7 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
     }
     const bytes = Array.from(codeWindow.subarray(0, length));
     const next = (eip + length) >>> 0;
-    const action = classify(form, scratch, options.adaptive.has(linear), options.breakpoints?.has(linear) === true);
+    const action = classify(form, scratch, options.adaptive.has(linear), options.breakpoints?.has(linear) === true, options.pageTableWriters?.has(linear) === true);
     const plain = text.text.replace(/,/g, ', ');
     const add = (rewrite: RewriteKind, why: string) => {
       instructions.push({ guestAddress: linear, eip, bytes, text: plain, rewrite, why });
