@@ -53,10 +53,13 @@ function deliverWithDoubleFault(cpu: Cpu, vector: number, errorCode: number, sou
     if (e !== cpu.fault) throw e;
     const second = cpu.fault.vector;
     const secondCode = cpu.fault.hasErrorCode ? cpu.fault.errorCode : 0;
+    // A VM exit while delivering: its IDT-vectoring information names the event (SDM Vol. 3C 28.2.4).
+    const vectoring = (0x80000000 | (errorCode >= 0 ? 0x800 : 0) | ((source === Source.External ? 0 : 3) << 8) | vector) >>> 0;
     if (second === VMX_MEMORY_EXIT) {
-      // EPT violation while delivering: the exit's IDT-vectoring information names the event (SDM Vol. 3C 28.2.4).
-      const type = source === Source.External ? 0 : 3;
-      cpu.vmx?.memoryExit((0x80000000 | (errorCode >= 0 ? 0x800 : 0) | (type << 8) | vector) >>> 0, Math.max(errorCode, 0));
+      cpu.vmx?.memoryExit(vectoring, Math.max(errorCode, 0));
+    } else if (cpu.vmx !== null && cpu.vmx.nonRoot &&
+      cpu.vmx.eventExits('exception', second, pushesErrorCode(second) ? secondCode : -1, vectoring, Math.max(errorCode, 0))) {
+      // the nested exception is in the exception bitmap: a VM exit instead of #DF
     } else if (vector === Vector.DF) {
       shutdown(cpu);
     } else if (makesDoubleFault(vector, second)) {

@@ -16,8 +16,11 @@ export interface VmxHooks {
   execute(cpu: Cpu, insn: Insn): void;
   /** Non-root: 'exit' (a VM exit happened), 'done' (the unit completed the instruction) or 'run'. */
   instructionExits(cpu: Cpu, insn: Insn): 'run' | 'done' | 'exit';
-  /** Non-root: true when the event caused a VM exit instead of being delivered. */
-  eventExits(kind: 'exception' | 'external-interrupt' | 'triple-fault', vector: number, errorCode: number): boolean;
+  /**
+   * Non-root: true when the event caused a VM exit instead of being delivered. `idtVectoring` (non-zero) marks
+   * an exception raised while delivering another event, which that information names (SDM Vol. 3C 28.2.4).
+   */
+  eventExits(kind: 'exception' | 'external-interrupt' | 'triple-fault', vector: number, errorCode: number, idtVectoring?: number, idtVectoringError?: number): boolean;
   /**
    * Non-root with EPT: the EPT violation or misconfiguration just thrown (ept.ts VMX_MEMORY_EXIT) becomes a VM
    * exit at the current EIP; `idtVectoring` (0 if none) names an event whose delivery it interrupted.

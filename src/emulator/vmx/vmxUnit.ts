@@ -119,9 +119,10 @@ export class VmxUnit {
   }
 
   /** Non-root: an exception (exception bitmap, SDM 25.2), external interrupt (25.6.1) or triple fault. */
-  eventExits(kind: 'exception' | 'external-interrupt' | 'triple-fault', vector: number, errorCode: number): boolean {
+  eventExits(kind: 'exception' | 'external-interrupt' | 'triple-fault', vector: number, errorCode: number, idtVectoring = 0, idtVectoringError = 0): boolean {
     const vmcs = this.current;
-    if (vmcs === null || this.injecting) return false;
+    // The injected event itself never exits through the exception bitmap; a fault while delivering it may (26.6).
+    if (vmcs === null || (this.injecting && idtVectoring === 0)) return false;
     const s = this.cpu.s;
     if (kind === 'triple-fault') {
       this.exit({ reason: ExitReason.TripleFault, rip: s[EIP]! });
@@ -151,6 +152,7 @@ export class VmxUnit {
       qualification: vector === Vector.PF ? s[CR + 2]! >>> 0 : 0,
       interruptionInfo: 0x80000000 | (hasError ? 0x800 : 0) | (type << 8) | vector,
       interruptionErrorCode: hasError ? errorCode : 0,
+      idtVectoringInfo: idtVectoring, idtVectoringError,
       rip: s[EIP]!,
     });
     return true;

@@ -77,14 +77,11 @@ describe('hardware-assisted engine with EPT (nested paging)', function () {
     assert.ok(stats.counters['tlbMisses']! > 256, 'every CR3 switch costs TLB misses');
   });
 
-  it('CR3-load/store exiting and EPT are switches: exits 28 appear, and without EPT the paging guest stops clearly', () => {
+  it('CR3-load/store exiting is a switch: exits 28 appear with the same output', () => {
     const bare = native('forkbench');
     const exiting = vtx('forkbench', { cr3LoadExiting: true, cr3StoreExiting: true });
     assert.equal(exiting.serial, bare.serial);
     assert.ok((exiting.counts.get(28) ?? 0) >= 256, `CR3 loads exit (${exiting.counts.get(28)})`);
-    const noEpt = vtx('forkbench', { ept: false });
-    assert.equal(noEpt.stop.kind, 'stop');
-    assert.match((noEpt.stop as { message: string }).message, /needs shadow paging: enable EPT/);
   });
 
   it("the CPU issue's paging kernels (#PF to the guest's handler, WP, INVLPG, user-mode faults) match native", () => {

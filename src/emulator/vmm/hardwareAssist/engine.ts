@@ -37,6 +37,7 @@ import type { VmExit } from '../vmExit';
 import { DEFAULT_CONTROLS, type HardwareAssistControls } from './controls';
 import { hardwareAssistDispatcher, type HardwareAssistContext } from './handlers';
 import { LazyEpt } from './lazyEpt';
+import { ShadowAssist } from './shadowAssist';
 import { describeVmcs } from './vmcsView';
 import type { MemoryVirtualizationStats, VmcsInfo } from '../inspection';
 
@@ -51,7 +52,7 @@ const REGION_SIZE = 0x5000;
 /** Host-owned CR0/CR4 bits (guest/host masks): with EPT only the VMX fixed-1 bits NE and VMXE. */
 const CR0_OWNED_EPT = 0x20;
 const CR4_OWNED_EPT = 0x2000;
-const CR0_OWNED_IDENTITY = 0x80000020;
+const CR0_OWNED_IDENTITY = 0x80010020; // PG, WP (write-protected guest tables in the shadows), NE
 const CR4_OWNED_IDENTITY = 0x2010;
 
 export class HardwareAssistEngine implements ExecutionEngine {
@@ -68,6 +69,14 @@ export class HardwareAssistEngine implements ExecutionEngine {
   private guestCr3 = 0;
   /** The lazily built EPT (null with EPT off). */
   private ept: LazyEpt | null = null;
+  /** Shadow page tables (EPT off). */
+  private shadowAssist: ShadowAssist | null = null;
+  /**
+   * Under shadow paging: the guest's CR2 (the address of the last #PF delivered to it). VMX does not virtualise
+   * CR2, so every #PF the VMM handles itself (hidden, tracing) overwrites the real one: the VMM puts the
+   * guest's back before resuming, as KVM does.
+   */
+  private guestCr2 = 0;
   private readonly cr0Owned: number;
   private readonly cr4Owned: number;
   private launched = false;
@@ -81,7 +90,13 @@ export class HardwareAssistEngine implements ExecutionEngine {
     this.controls = options.controls ?? DEFAULT_CONTROLS;
     const ramBytes = machine.memory.ram.length;
     const eptBytes = this.controls.ept ? LazyEpt.bytesFor(ramBytes) : 0;
-    this.vmmBase = (ramBytes - REGION_SIZE - eptBytes) & ~0xfff;
+    if (this.controls.ept) {
+      this.vmmBase = (ramBytes - REGION_SIZE - eptBytes) & ~0xfff;
+    } else {
+      // Shadow paging: the engine's fixed pages sit in the fixed area of the VMM region the shadows use.
+      this.shadowAssist = new ShadowAssist(this.cpu, machine.memory.ram, () => this.vmmBase);
+      this.vmmBase = this.shadowAssist.region.base;
+    }
     this.cr0Owned = this.controls.ept ? CR0_OWNED_EPT : CR0_OWNED_IDENTITY;
     this.cr4Owned = this.controls.ept ? CR4_OWNED_EPT : CR4_OWNED_IDENTITY;
     // The CPU's VMX unit: the machine's own if the recipe enables VMX, otherwise one attached for the VMM.
@@ -97,7 +112,6 @@ export class HardwareAssistEngine implements ExecutionEngine {
   attach(): EngineStop | undefined {
     const s = this.cpu.s;
     const c = this.controls;
-    if ((s[CR]! & 0x80000000) !== 0 && !c.ept) return { kind: 'stop', message: 'the guest runs with paging on: this needs shadow paging: enable EPT (vmxControls.ept)' };
     const ram = this.machine.memory.ram;
     const view = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
     for (let i = 0; i < 1024; i++) view.setUint32(this.vmmBase + 4 * i, ((i << 22) | 0x87) >>> 0, true); // 4-MiB identity pages
@@ -115,6 +129,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
     vmcs.write(F.CR4_MASK, this.cr4Owned);
     vmcs.write(F.CR4_SHADOW, s[CR + 4]!);
     this.guestCr3 = s[CR + 3]! >>> 0;
+    this.guestCr2 = s[CR + 2]! >>> 0;
     s[CR] = s[CR]! | this.cr0Owned;
     s[CR + 4] = s[CR + 4]! | this.cr4Owned;
     if (c.ept) {
@@ -127,6 +142,8 @@ export class HardwareAssistEngine implements ExecutionEngine {
       vmcs.write(F.EPT_POINTER + 1, 0);
     } else {
       s[CR + 3] = this.vmmBase;
+      // Shadow paging: every #PF exits; a guest already paging gets its shadow now.
+      this.shadowAssist!.apply(vmcs.read(F.CR0_SHADOW), this.guestCr3, vmcs.read(F.CR4_SHADOW), true);
     }
     // A guest that never loaded TR still needs a busy TSS in the guest-state area (SDM 26.3.1.2).
     if ((s[TR_ACCESS]! & 0x1f) !== 0x0b) { s[TR_ACCESS] = 0x8b; s[TR_LIMIT] = 0x67; }
@@ -137,7 +154,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
     if (c.ept && c.cr3StoreExiting) primary |= ProcControl.Cr3StoreExiting;
     if (c.hltExiting) primary |= ProcControl.HltExiting;
     if (c.rdtscExiting) primary |= ProcControl.RdtscExiting;
-    if (c.invlpgExiting) primary |= ProcControl.InvlpgExiting;
+    if (c.invlpgExiting || !c.ept) primary |= ProcControl.InvlpgExiting; // shadow paging must see INVLPG
     if (c.movDrExiting) primary |= ProcControl.MovDrExiting;
     if (c.io === 'all') primary |= ProcControl.UnconditionalIoExiting;
     if (c.io === 'bitmap') primary |= ProcControl.UseIoBitmaps;
@@ -146,7 +163,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
     vmcs.write(F.PROC2_CONTROLS, (c.descriptorTableExiting ? Proc2Control.DescriptorTableExiting : 0) | (c.ept ? Proc2Control.EnableEpt | Proc2Control.UnrestrictedGuest : 0));
     vmcs.write(F.EXIT_CONTROLS, capability(this.cpu, 0x483)[0]);
     vmcs.write(F.ENTRY_CONTROLS, capability(this.cpu, 0x484)[0]);
-    vmcs.write(F.EXCEPTION_BITMAP, c.exceptionBitmap);
+    vmcs.write(F.EXCEPTION_BITMAP, (c.exceptionBitmap | (c.ept ? 0 : 1 << 14)) >>> 0);
     vmcs.write(F.IO_BITMAP_A, this.vmmBase + 0x1000);
     vmcs.write(F.IO_BITMAP_B, this.vmmBase + 0x2000);
     vmcs.write(F.MSR_BITMAP, this.vmmBase + 0x3000);
@@ -252,7 +269,28 @@ export class HardwareAssistEngine implements ExecutionEngine {
     }
     const context: HardwareAssistContext = {
       cpu: this.cpu, vmcs, exit: record, ports: this.machine.ports, guestCr3: this.guestCr3, notes: [], ept: this.ept,
-      cr0Owned: this.cr0Owned, cr4Owned: this.cr4Owned,
+      cr0Owned: this.cr0Owned, cr4Owned: this.cr4Owned, shadow: this.shadowAssist,
+      exceptionBitmap: this.controls.exceptionBitmap,
+      reinjectVectoredEvent: () => {
+        const vectoring = record.idtVectoringInfo;
+        if ((vectoring & 0x80000000) === 0) return;
+        vmcs.write(F.ENTRY_INTR_INFO, (vectoring & ~0x1000) >>> 0);
+        vmcs.write(F.ENTRY_EXCEPTION_ERROR_CODE, record.idtVectoringError);
+        // The nested #PF overwrote CR2; a retried #PF the VMM injected must carry its own address again.
+        if (this.shadowAssist !== null && (vectoring & 0x7ff) === 0x30e) this.cpu.s[CR + 2] = this.guestCr2;
+        context.notes.push(`re-inject vector ${vectoring & 0xff}, whose delivery the exit interrupted`);
+      },
+      restoreGuestCr2: () => {
+        if (this.shadowAssist !== null) this.cpu.s[CR + 2] = this.guestCr2;
+      },
+      setGuestCr2: (address) => {
+        this.guestCr2 = address >>> 0;
+      },
+      injectPageFault: (errorCode) => {
+        this.guestCr2 = record.qualification >>> 0;
+        vmcs.write(F.ENTRY_INTR_INFO, (0x80000000 | 0x800 | (3 << 8) | 14) >>> 0); // hardware exception #PF (SDM 25.8.3)
+        vmcs.write(F.ENTRY_EXCEPTION_ERROR_CODE, errorCode);
+      },
       executeInRoot: () => {
         this.cpu.run(1); // same instruction, same registers, root operation: the bare-metal effect
         return undefined;
@@ -326,13 +364,18 @@ export class HardwareAssistEngine implements ExecutionEngine {
   saveState(): EngineState {
     return {
       technique: this.technique, stack: this.layerStack.toJSON(),
-      extra: { vmcs: this.vmcs?.toJSON(), guestCr3: this.guestCr3, launched: this.launched, nonRoot: this.unit.nonRoot, eptFills: this.ept?.fills ?? 0 },
+      extra: {
+        vmcs: this.vmcs?.toJSON(), guestCr3: this.guestCr3, launched: this.launched, nonRoot: this.unit.nonRoot, eptFills: this.ept?.fills ?? 0,
+        shadow: this.shadowAssist?.shadow.toJSON(), guestCr2: this.guestCr2,
+      },
     };
   }
 
   loadState(state: EngineState): void {
     this.layerStack = LayerStack.fromJSON(state.stack);
-    const extra = state.extra as { guestCr3?: number; launched?: boolean; eptFills?: number } | undefined;
+    const extra = state.extra as { guestCr3?: number; launched?: boolean; eptFills?: number; shadow?: unknown; guestCr2?: number } | undefined;
+    if (this.shadowAssist !== null && extra?.shadow !== undefined) this.shadowAssist.shadow.restore(extra.shadow);
+    this.guestCr2 = extra?.guestCr2 ?? this.guestCr2;
     this.guestCr3 = extra?.guestCr3 ?? this.guestCr3;
     this.launched = extra?.launched ?? this.launched;
     if (this.ept !== null) this.ept.fills = extra?.eptFills ?? this.ept.fills;
@@ -346,6 +389,10 @@ export class HardwareAssistEngine implements ExecutionEngine {
   /** Nested paging (EPT) counters: 2-D walks, references per TLB miss, violations that filled the EPT. */
   memoryStats(): MemoryVirtualizationStats {
     const ept = this.ept;
+    if (this.shadowAssist !== null) {
+      const shadow = this.shadowAssist.shadow;
+      return { scheme: 'shadow-paging', counters: { ...shadow.counters, vmmPagesInUse: this.shadowAssist.region.pagesInUse } };
+    }
     if (ept === null) return { scheme: 'none', counters: {} };
     return {
       scheme: 'nested-paging',

@@ -18,6 +18,7 @@ import { ExitReason } from '../exitReasons';
 import type { HandlerDefinition, StepResult } from '../handlerSteps';
 import { hypercallByName, HypercallError } from '../hypercalls';
 import type { LazyEpt } from './lazyEpt';
+import { shadowPageFaultHandler, type ShadowAssist } from './shadowAssist';
 
 export interface HardwareAssistContext {
   readonly cpu: Cpu;
@@ -31,6 +32,18 @@ export interface HardwareAssistContext {
   /** Host-owned CR0 / CR4 bits (the guest/host masks). */
   readonly cr0Owned: number;
   readonly cr4Owned: number;
+  /** Shadow page tables (EPT off), null with EPT. */
+  readonly shadow: ShadowAssist | null;
+  /** The exception bitmap the launch options asked for (shadow paging adds #PF to the real one). */
+  readonly exceptionBitmap: number;
+  /** Inject #PF with this error code on the next VM entry (CR2 already holds the address). */
+  injectPageFault(errorCode: number): void;
+  /** Inject again the event named by the exit's IDT-vectoring information, if valid (SDM 28.2.4). */
+  reinjectVectoredEvent(): void;
+  /** Shadow paging: put the guest's CR2 back into the real CR2 (a VMM-handled #PF overwrote it). */
+  restoreGuestCr2(): void;
+  /** Shadow paging: a #PF with this CR2 is being reflected to the guest. */
+  setGuestCr2(address: number): void;
   /** Execute the exiting instruction once in root operation on the guest's registers (same effect as bare metal). */
   executeInRoot(): StepResult;
   readonly notes: string[];
@@ -66,6 +79,12 @@ function emulateHlt(c: HardwareAssistContext): StepResult {
   return undefined;
 }
 
+/** The guest's view of CR0 or CR4: host-owned bits from the read shadow (SDM 26.3). */
+function virtualCr(c: HardwareAssistContext, cr: 0 | 4): number {
+  const owned = cr === 0 ? c.cr0Owned : c.cr4Owned;
+  return ((c.cpu.s[CR + cr]! & ~owned) | (c.vmcs.read(cr === 0 ? F.CR0_SHADOW : F.CR4_SHADOW) & owned)) >>> 0;
+}
+
 /** Control-register exits (Table 27-3): CR3 is virtual; CR0/CR4 writes update the read shadows. */
 function emulateCrAccess(c: HardwareAssistContext): StepResult {
   const q = decodeCrAccess(c.exit.qualification);
@@ -83,7 +102,10 @@ function emulateCrAccess(c: HardwareAssistContext): StepResult {
   switch (q.controlRegister) {
     case 3:
       c.guestCr3 = value;
-      if (c.ept !== null) {
+      if (c.shadow !== null) {
+        c.shadow.apply(virtualCr(c, 0), value, virtualCr(c, 4), true);
+        c.notes.push(`guest CR3 ← 0x${value.toString(16)}: switch to its shadow page directory`);
+      } else if (c.ept !== null) {
         s[CR + 3] = value; // with EPT the guest's CR3 is the real one (the exit only shows the control at work)
         c.notes.push(`guest CR3 ← 0x${value.toString(16)} (loaded for the guest: CR3-load exiting is on)`);
       } else {
@@ -91,13 +113,14 @@ function emulateCrAccess(c: HardwareAssistContext): StepResult {
       }
       return undefined;
     case 0:
-      if ((value & 0x80000000) !== 0 && c.ept === null) return { finish: { kind: 'stop', message: 'the guest enables paging: this needs shadow paging: enable EPT (vmxControls.ept)' } };
       c.vmcs.write(F.CR0_SHADOW, value);
       s[CR] = value | c.cr0Owned;
+      c.shadow?.apply(value, c.guestCr3, virtualCr(c, 4), false);
       return undefined;
     case 4:
       c.vmcs.write(F.CR4_SHADOW, value);
       s[CR + 4] = value | c.cr4Owned;
+      c.shadow?.apply(virtualCr(c, 0), c.guestCr3, value, false);
       return undefined;
     default:
       return { finish: { kind: 'stop', message: `unexpected control-register exit for CR${q.controlRegister}` } };
@@ -166,6 +189,7 @@ function injectEvent(c: HardwareAssistContext): StepResult {
   }
   c.vmcs.write(F.ENTRY_INTR_INFO, info >>> 0);
   c.vmcs.write(F.ENTRY_EXCEPTION_ERROR_CODE, c.exit.interruptionErrorCode);
+  if ((info & 0xff) === 14) c.setGuestCr2(c.exit.qualification); // the reflected #PF's CR2 is the guest's now
   c.vmcs.write(F.ENTRY_INSTRUCTION_LEN, c.exit.instructionLength);
   c.notes.push(`reflect vector ${info & 0xff} into the guest`);
   return undefined;
@@ -183,25 +207,34 @@ function fillEpt(c: HardwareAssistContext): StepResult {
     return { finish: { kind: 'stop', message: `the guest accessed guest-physical 0x${gpa.toString(16)}, outside its RAM (0-0x${(c.ept.guestBytes - 1).toString(16)}; the VMM owns the pages above)` } };
   }
   c.notes.push(`EPT: map guest page 0x${(gpa & ~0xfff).toString(16)} (fill ${c.ept.fills})`);
-  const vectoring = c.exit.idtVectoringInfo;
-  if ((vectoring & 0x80000000) !== 0) {
-    c.vmcs.write(F.ENTRY_INTR_INFO, vectoring & ~0x1000);
-    c.vmcs.write(F.ENTRY_EXCEPTION_ERROR_CODE, c.exit.idtVectoringError);
-    c.notes.push(`re-inject vector ${vectoring & 0xff} whose delivery the violation interrupted`);
-  }
+  c.reinjectVectoredEvent();
+  return undefined;
+}
+
+/** INVLPG under shadow paging: the exit qualification is the linear address (SDM Table 28-1). */
+function invalidateShadow(c: HardwareAssistContext): StepResult {
+  c.shadow!.shadow.invalidatePage(c.exit.qualification >>> 0);
+  c.notes.push(`INVLPG 0x${(c.exit.qualification >>> 0).toString(16)}: shadow entry dropped`);
   return undefined;
 }
 
 export function hardwareAssistDispatcher(): ExitDispatcher<HardwareAssistContext> {
   const native = (what: string) => (_exit: unknown, _c: HardwareAssistContext) => handler(what, [['execute the instruction for the guest in root operation', (c) => c.executeInRoot(), 'emulationStep']]);
   return new ExitDispatcher<HardwareAssistContext>()
-    .on(ExitReason.ExceptionOrNmi, 'reflect the exception through the guest IDT (event injection)', () => handler('exception (reason 0)', [['set VM-entry interruption information', injectEvent, 'interruptInjection']]))
+    .on(ExitReason.ExceptionOrNmi, 'reflect the exception through the guest IDT (event injection); #PF under shadow paging', (exit, c) => {
+      // Under shadow paging every #PF exits; unless the launch options also asked for #PF exits, classify it.
+      if (c.shadow !== null && exit.vector === 14 && (c.exceptionBitmap & (1 << 14)) === 0) {
+        return shadowPageFaultHandler<HardwareAssistContext>(c.shadow, exit.qualification >>> 0, c.exit.interruptionErrorCode);
+      }
+      return handler('exception (reason 0)', [['set VM-entry interruption information', injectEvent, 'interruptInjection']]);
+    })
     .on(ExitReason.ExternalInterrupt, 'acknowledge and inject the interrupt', () => handler('external interrupt (reason 1)', [['inject through VM-entry interruption information', injectEvent, 'interruptInjection']]))
     .on(ExitReason.TripleFault, 'the guest shut down', () => handler('triple fault (reason 2)', [['stop the guest', () => ({ finish: { kind: 'stop', message: 'the guest triple-faulted (VM exit 2)' } })]]))
     .on(ExitReason.Cpuid, 'CPUID of the host model without VMX', () => handler('CPUID (reason 10)', [['execute CPUID, hide VMX', emulateCpuid, 'emulationStep'], ['advance guest RIP', advance]]))
     .on(ExitReason.Hlt, 'enter the HLT activity state', () => handler('HLT (reason 12)', [['advance guest RIP', advance], ['set activity state HLT', emulateHlt, 'emulationStep']]))
     .on(ExitReason.Invd, 'caches are not modelled', () => handler('INVD (reason 13)', [['advance guest RIP', advance]]))
-    .on(ExitReason.Invlpg, 'INVLPG', native('INVLPG (reason 14)'))
+    .on(ExitReason.Invlpg, 'INVLPG', (_exit, c) => c.shadow === null ? handler('INVLPG (reason 14)', [['execute the instruction for the guest in root operation', (x) => x.executeInRoot(), 'emulationStep']]) :
+      handler('INVLPG (reason 14)', [['drop the shadow entry for the page', invalidateShadow, 'emulationStep'], ['advance guest RIP', advance]]))
     .on(ExitReason.Rdtsc, 'RDTSC', native('RDTSC (reason 16)'))
     .on(ExitReason.Vmcall, 'hypercall', () => handler('VMCALL (reason 18)', [['dispatch the hypercall', emulateVmcall, 'hypercall'], ['advance guest RIP', advance]]))
     .on(ExitReason.CrAccess, 'control-register access', () => handler('CR access (reason 28)', [['emulate on the virtual control registers', emulateCrAccess, 'emulationStep'], ['advance guest RIP', advance]]))
