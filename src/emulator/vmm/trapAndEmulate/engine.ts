@@ -29,6 +29,7 @@ import { buildShadowGdt, VMM_REGION_SIZE, type MemoryWriter } from './shadowTabl
 import { installVmmTables, loadRealLdt, reloadSegments, type VmmPlacement } from './realTables';
 import { VirtualCpu, type VirtualCpuSnapshot } from './virtualCpu';
 import { VmmRegion } from './vmmRegion';
+import { IretScanner } from './iretScan';
 import { ShadowPageTables, vmmLinearWindow } from '../memory/shadowPaging';
 import type { MemoryVirtualizationStats } from '../inspection';
 import { shadowFaultReason, type ShadowPagingHooks } from './memoryHandlers';
@@ -59,13 +60,16 @@ interface ActiveHandler {
 /**
  * Guest instructions are charged to the layer (CPL) they ran in. A slice that starts in ring 3 stays there
  * (every way back to the kernel traps into the VMM); one that starts in the kernel can drop to ring 3 through
- * an IRET the CPU executes without a trap, so once the guest has used ring 3, kernel slices run in chunks that
- * start small after every VMM entry and double up to KERNEL_CHUNK_MAX: the chunk in which the IRET happens
- * is charged to the kernel, so at most one chunk (typically < 8 instructions after the last trap) of user
- * work per return to ring 3 is misattributed.
+ * an IRET the CPU executes without a trap. So once the guest has used ring 3, kernel slices after a VMM entry
+ * end at block boundaries, and right after an IRET when the straight-line code reaches one (iretScan.ts), for
+ * the first KERNEL_SCAN_BUDGET kernel instructions; after that they run in chunks doubling up to
+ * KERNEL_CHUNK_MAX (a long kernel stretch runs at full speed; its eventual IRET may then be charged to the
+ * kernel together with the rest of its chunk).
  */
-const KERNEL_CHUNK_MIN = 8;
+const KERNEL_CHUNK_MIN = 1;
 const KERNEL_CHUNK_MAX = 4096;
+/** Kernel instructions after a VMM entry during which kernel slices are cut at block ends to find the IRET. */
+const KERNEL_SCAN_BUDGET = 256;
 /** Consecutive re-faults of one traced write before the VMM gives up with a stop. */
 const MAX_TRACED_RETRIES = 16;
 
@@ -103,6 +107,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   /** The guest has run ring-3 code: kernel slices are chunked (see KERNEL_CHUNK_MIN). */
   protected userModeSeen = false;
   private kernelChunk = KERNEL_CHUNK_MIN;
+  private readonly iretScanner: IretScanner;
   private lastTracedEip = -1;
   private tracedRetries = 0;
 
@@ -110,6 +115,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('trap-and-emulate needs the IA-32 core (createPcMachine)');
     this.cpu = machine.cpu.core;
     this.guest = new CpuGuestAccess(this.cpu, machine.ports);
+    this.iretScanner = new IretScanner(this.cpu);
     this.log = options.log ?? new TransitionLog();
     this.ledger = options.ledger ?? new CostLedger();
     const ram = machine.memory.ram;
@@ -208,13 +214,13 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       if (layer === 'guest-user') {
         this.userModeSeen = true;
       } else if (this.userModeSeen) {
-        limit = Math.min(limit, this.kernelChunk);
-        this.kernelChunk = Math.min(this.kernelChunk * 2, KERNEL_CHUNK_MAX);
+        limit = Math.min(limit, this.kernelSliceLimit());
       }
       const before = this.cpu.retired;
       const stop = this.machine.run(window ? 1 : Math.max(1, limit));
       const ran = this.cpu.retired - before;
       this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
+      if (this.cpu.s[CPL] === 3) this.userModeSeen = true; // entered ring 3 inside the slice (an IRET)
       remaining -= Math.max(ran, 1);
       if (stop.reason === 'cpu-event') {
         this.kernelChunk = KERNEL_CHUNK_MIN;
@@ -233,6 +239,25 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       if (stop.reason !== 'budget') return this.machineStop(stop);
     }
     return { kind: 'budget' };
+  }
+
+  /**
+   * A kernel slice once the guest uses ring 3: up to and including the next IRET when the straight-line code
+   * at EIP reaches one (exact), else to the end of that block while the kernel has run few instructions since
+   * the last VMM entry, else growing chunks (long kernel stretches run at full speed, see KERNEL_CHUNK_MIN).
+   */
+  private kernelSliceLimit(): number {
+    if (this.kernelChunk <= KERNEL_SCAN_BUDGET) {
+      const scanned = this.iretScanner.scan((this.guest.getSegmentBase(SegmentRegister.CS) + this.guest.getEip()) >>> 0);
+      if (scanned !== 0) {
+        const count = Math.abs(scanned);
+        this.kernelChunk += count;
+        return count;
+      }
+    }
+    const chunk = this.kernelChunk;
+    this.kernelChunk = Math.min(this.kernelChunk * 2, KERNEL_CHUNK_MAX);
+    return chunk;
   }
 
   /** Instructions the next slice may run (a technique with its own timers stops the guest at their deadlines). */
