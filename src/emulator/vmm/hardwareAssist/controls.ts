@@ -23,8 +23,8 @@ export interface HardwareAssistControls {
   /**
    * Secondary bit 1 "enable EPT" (with bit 7 "unrestricted guest"): guest-physical memory goes through EPT
    * the VMM builds lazily (one EPT violation per first touch of a 4-KiB page), so paging guests run with their
-   * own CR3 and #PF handling. Off: the VMM runs the guest on its identity page directory and keeps CR3
-   * virtual, which works only for guests that never enable paging.
+   * own CR3 and #PF handling. Off: the VMM keeps CR3 virtual and runs the guest on its identity page
+   * directory, or — once the guest enables paging — on shadow page tables (every #PF and CR3 load exits).
    */
   readonly ept: boolean;
   /** Primary bits 15/16 (with EPT; without EPT they are always on): MOV to / from CR3 exits (reason 28). */

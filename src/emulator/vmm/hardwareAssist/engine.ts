@@ -8,7 +8,7 @@
 // it, #PF goes straight to the guest, and the VMM builds the EPT lazily (lazyEpt.ts: one exit 48 per first
 // touch of a guest page). Without EPT the VMM owns CR0.PG/NE and CR4.VMXE/PSE (guest/host masks, read shadows)
 // and runs the guest on its own 4-MiB identity page directory, so CR3 accesses exit and are kept virtual
-// (SDM 26.3, 27.2.1); a guest that enables paging then stops (it would need shadow paging).
+// (SDM 26.3, 27.2.1); a guest that enables paging then runs on shadow page tables (shadowAssist.ts).
 
 import type { Cpu } from '../../cpu/cpu';
 import {
