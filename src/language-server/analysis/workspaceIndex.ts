@@ -51,7 +51,7 @@ export class WorkspaceIndex {
     const result: IndexedFile[] = [];
     const seen = new Set<string>();
     const now = Date.now();
-    if (!this.listing || now - this.listing.at > (this.host.listingTtlMs ?? LISTING_TTL_MS)) this.listing = { at: now, files: list(this.folders) };
+    if (!this.listing || now - this.listing.at >= (this.host.listingTtlMs ?? LISTING_TTL_MS)) this.listing = { at: now, files: list(this.folders) };
     for (const file of this.listing.files) {
       if (!GUEST_SOURCE.test(file.path) || isOpen(file.path)) continue;
       seen.add(file.path);
