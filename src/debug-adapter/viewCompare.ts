@@ -13,7 +13,7 @@ import { createVmmEngine, IMPLEMENTED_TECHNIQUES } from '../emulator/vmm/index';
 import { ARCHITECTURES, isArchitecture, isTechnique } from '../emulator/vmm/layers';
 import { AdapterError, ErrorCode } from './errors';
 import type { LaunchConfig } from './launchArgs';
-import type { CompareArguments, CompareResponseBody, CompareRow } from './viewProtocol';
+import type { CompareResponseBody, CompareRow } from './viewProtocol';
 
 /** Default instruction budget per run (viewProtocol CompareArguments.maxInstructions). */
 export const COMPARE_DEFAULT_BUDGET = 20_000_000;
@@ -27,13 +27,10 @@ const SERIAL_LIMIT = 4096;
 /** Lets other requests run between slices (setTimeout exists in Node and in web workers). */
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
-export interface CompareInput {
-  readonly image: Uint8Array;
-  readonly config: LaunchConfig;
-  readonly args: CompareArguments & { readonly timeLimitMs?: number };
-}
-
-/** Validates the request's arguments into concrete lists (unknown names are an error, not a silent skip). */
+/**
+ * Validates the request's arguments (CompareArguments plus an optional `timeLimitMs` per run) into concrete
+ * lists; unknown names are an error, not a silent skip.
+ */
 export function compareMatrix(args: Record<string, unknown>): { techniques: string[]; architectures: string[]; budget: number; timeLimitMs: number } {
   const list = (key: string, fallback: readonly string[], valid: (v: string) => boolean, what: string): string[] => {
     const value = args[key];
