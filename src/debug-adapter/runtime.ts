@@ -701,8 +701,10 @@ export class DebugRuntime implements ExpressionScope {
 
   // ---- inspection ----------------------------------------------------------------------------------
 
+  /** Where the guest is: under binary translation the CPU may be in the translation cache, mapped back here. */
   pc(): number {
-    return this.regs.pc();
+    const real = this.regs.pc();
+    return this.engine?.guestAddressOf?.(real) ?? real;
   }
 
   /** Linear address of the top of the stack (SS base + ESP). */

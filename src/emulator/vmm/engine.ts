@@ -101,6 +101,12 @@ export interface ExecutionEngine {
   translationCache?(): TranslationCacheInfo;
   /** Hardware assist: the current VMCS, grouped and decoded. */
   vmcsInfo?(): VmcsInfo | undefined;
+  /**
+   * Binary translation: the guest linear address of the instruction at a linear address the CPU may be executing
+   * (an address in the translation cache maps back to the guest instruction it came from; others map to
+   * themselves; undefined when it maps to none). Debuggers use it to show where the guest is.
+   */
+  guestAddressOf?(linear: number): number | undefined;
   /** Shadow paging / EPT / PV direct paging counters (every engine that virtualizes memory). */
   memoryStats?(): MemoryVirtualizationStats;
 }
