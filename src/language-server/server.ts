@@ -8,6 +8,7 @@ import { WorkspaceIndex, type WorkspaceHost } from './analysis/workspaceIndex';
 import { completionsAt } from './features/completion';
 import { diagnoseDocument, pathToUri, uriToPath } from './features/diagnostics';
 import { hoverAt } from './features/hover';
+import { describeEncoding, EncodingCache } from './features/encodingAtLine';
 import { definitionOf, documentSymbols, foldingRanges, referencesOf, renameEdits } from './features/navigation';
 import { SEMANTIC_LEGEND, semanticTokens } from './features/semanticTokens';
 import { paravirtualCodeActions } from './features/paravirtual';
@@ -131,7 +132,18 @@ export function startLanguageServer(connection: Connection, host: LanguageServer
     }
   });
 
-  connection.onHover((p) => withDoc(p.textDocument.uri, null, (doc, index) => hoverAt(doc.getText(), index, p.position)));
+  const encodings = new EncodingCache();
+  connection.onHover((p) =>
+    withDoc(p.textDocument.uri, null, (doc, index) => {
+      const hover = hoverAt(doc.getText(), index, p.position);
+      // Instruction hovers also show the bytes the line assembles to (assembled with its includes).
+      if (hover === null || !index.instructions.some((site) => site.line === p.position.line && hover.range?.start.character === site.start)) return hover;
+      const path = uriToPath(doc.uri) ?? doc.uri;
+      const encoding = encodings.encodingAt(path, doc.version, doc.getText(), p.position.line, (f) => openText(f) ?? host.readFile?.(f), includePaths);
+      const contents = hover.contents as { kind: string; value: string };
+      return { ...hover, contents: { kind: contents.kind, value: `${describeEncoding(encoding)}\n\n${contents.value}` } } as typeof hover;
+    }),
+  );
   connection.onCompletion((p) => withDoc(p.textDocument.uri, [], (doc, index) => completionsAt(index, lineAt(doc.getText(), p.position.line).slice(0, p.position.character))));
   connection.onDefinition((p) => withDoc(p.textDocument.uri, null, (doc, index) => definitionOf(doc.uri, doc.getText(), index, p.position)));
   connection.onReferences((p) => withDoc(p.textDocument.uri, [], (doc, index) => referencesOf(doc.uri, doc.getText(), index, p.position, p.context.includeDeclaration)));
