@@ -5,6 +5,8 @@
 // (reflect.ts). Sensitive-but-unprivileged instructions (POPF, PUSHF, SGDT, SIDT, STR, SMSW, MOV from CS/SS)
 // are not intercepted and show the real state, which is the lesson of samples/vmm/popf-demo.asm and redpill.asm.
 // Every VMM entry and exit is recorded as Transitions and charged to the cost ledger per layer and reason.
+// Guests that page run on shadow page tables (../memory/shadowPaging.ts, memoryHandlers.ts; while they page the
+// VMM's tables move to the top of the linear space, realTables.ts); VMM pages come from vmmRegion.ts.
 
 import type { Cpu, CpuEventKind } from '../../cpu/cpu';
 import { CPL, CR, CpuMode, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_SELECTOR, MODE, TR_SELECTOR } from '../../cpu/stateLayout';
