@@ -352,7 +352,10 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     if (count > MAX_CONSOLE_BYTES) return HypercallError.EINVAL;
     let read = 0;
     while (read < count && (this.machine.ports.read(COM1 + 5, 1) & 1) !== 0) {
-      if (!this.guest.writeLinear(buffer + read, 1, this.machine.ports.read(COM1, 1))) return read === 0 ? HypercallError.EFAULT : read;
+      // Probe the destination first (rewrite its own value): a byte taken from the UART must never be lost.
+      const old = this.guest.readLinear(buffer + read, 1);
+      if (old === undefined || !this.guest.writeLinear(buffer + read, 1, old)) return read === 0 ? HypercallError.EFAULT : read;
+      this.guest.writeLinear(buffer + read, 1, this.machine.ports.read(COM1, 1));
       read++;
     }
     if (read > 0) this.recordIoPath(`console_io read ${read} bytes`);
