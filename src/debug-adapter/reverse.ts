@@ -15,11 +15,18 @@ import type { ExecutionEngine } from '../emulator/vmm/engine';
 import type { TransitionLog } from '../emulator/vmm/transitions';
 import { RuntimeStateError, type DebugRuntime, type StopInfo, type StopReason } from './runtime';
 import type { Job, JobResult, StepGranularity } from './stepping';
-import { VMM_CHECKPOINT_INTERVAL, VmmHistory, type VmmPosition } from './vmmReverse';
+import { VMM_CHECKPOINT_INTERVAL, VMM_PAGE_WRITES, VmmHistory, type VmmPosition } from './vmmReverse';
 
 /** Retired instructions between checkpoints: a reverse step replays at most about this many. */
 export const REVERSE_CHECKPOINT_INTERVAL = 100_000;
 export const DEFAULT_HISTORY_MB = 64;
+/** Why the other techniques are not recorded (measured with test/unit/reverse/engineReplay.test.ts). */
+const REVERSE_REFUSALS: Readonly<Record<string, string>> = {
+  'binary-translation': 'the retired count includes translation-cache glue that depends on how the code was driven (chained blocks, single steps, re-translation at breakpoints), so a replay does not meet the recorded positions',
+  paravirtual: 'its engine state leaves out the event channels (ports handed out and their bindings), so a replay would bind the timer to another port',
+};
+/** Techniques whose checkpoints (machine + ExecutionEngine.saveState) replay exactly. */
+export const VMM_REVERSE_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'hardware-assisted']);
 /** First window (instructions) searched backwards for the previous source line; it grows 8× per miss. */
 const LINE_WINDOW = 64;
 
@@ -31,7 +38,7 @@ export class ReverseDebugger {
   private unsupported: string | undefined;
   /** Serial bytes already shown (by index since boot). */
   private serialShown = 0;
-  /** Under trap-and-emulate: checkpoints carry the engine state and replays go through the engine. */
+  /** Under a VMM (VMM_REVERSE_TECHNIQUES): checkpoints carry the engine state and replays go through the engine. */
   private vmmMode = false;
   private vmm: VmmHistory | undefined;
 
@@ -44,12 +51,16 @@ export class ReverseDebugger {
   configure(launchArgs: Record<string, unknown>, technique: string): void {
     const mb = launchArgs['reverseHistoryMB'];
     this.historyMB = typeof mb === 'number' && Number.isFinite(mb) && mb >= 0 ? mb : DEFAULT_HISTORY_MB;
-    // Trap-and-emulate keeps its whole state in the machine plus ExecutionEngine.saveState (virtual CPU, layer
-    // stack), so it is recorded with the engine (vmmReverse.ts). The other engines keep state their saveState
-    // does not capture yet (PV timers and event channels, the VMX unit, the translation cache).
-    this.vmmMode = technique === 'trap-and-emulate';
+    // Trap-and-emulate and hardware assist keep their whole state in the machine plus ExecutionEngine.saveState
+    // (virtual CPU, layer stack, shadow tables, VMCS and EPT), so they are recorded with the engine
+    // (vmmReverse.ts; test/unit/reverse/engineReplay.test.ts checks the replay is exact). Binary translation
+    // restores exactly too, but its retired count includes translation-cache glue whose amount depends on
+    // how the code was driven (chained blocks at full speed, single steps, a breakpoint's re-translation), so
+    // a replay does not meet the recorded run's (retired, transitions) positions. The paravirtual engine's
+    // saveState leaves out its event channels, so a replay would bind the timer to another port.
+    this.vmmMode = VMM_REVERSE_TECHNIQUES.has(technique);
     this.unsupported = technique !== 'native' && !this.vmmMode
-      ? `reverse debugging records native and trap-and-emulate runs for now (technique '${technique}' keeps VMM state its checkpoints do not capture yet)`
+      ? `reverse debugging does not record '${technique}' runs yet: ${REVERSE_REFUSALS[technique] ?? 'its VMM state is not checkpointed'}`
       : undefined;
   }
 
@@ -58,7 +69,7 @@ export class ReverseDebugger {
     this.machine = machine;
     this.serialShown = machine.serialByteCount;
     if (this.historyMB <= 0 || this.unsupported !== undefined) return;
-    this.history = new ExecutionHistory(machine, { budgetBytes: this.historyMB * 1024 * 1024, interval: this.vmmMode ? VMM_CHECKPOINT_INTERVAL : REVERSE_CHECKPOINT_INTERVAL });
+    this.history = new ExecutionHistory(machine, { budgetBytes: this.historyMB * 1024 * 1024, interval: this.vmmMode ? VMM_CHECKPOINT_INTERVAL : REVERSE_CHECKPOINT_INTERVAL, ...(this.vmmMode ? { writes: VMM_PAGE_WRITES } : {}) });
     if (!this.vmmMode) this.history.checkpoint(); // under a VMM: once the engine has attached
   }
 
@@ -143,7 +154,14 @@ export class ReverseDebugger {
     const now = vmm.position();
     const inHandler = rt.activeHandler() !== undefined;
     if (!byLine) {
-      const target = vmm.searchBack(now, (positions) => (positions.length > 0 ? positions.length - 1 : undefined));
+      // Outside a handler, grid points at this count and address (a translation made or a VM exit taken
+      // before the instruction ran) are the same guest instruction boundary: step back past them.
+      const here = rt.pc();
+      const target = vmm.searchBack(now, (positions, pcs) => {
+        let j = positions.length - 1;
+        if (!inHandler) while (j >= 0 && positions[j]!.retired === now.retired && pcs[j] === here) j--;
+        return j >= 0 ? firstOfBoundary(positions, pcs, j) : undefined;
+      });
       return this.vmmAt(vmm, target, 'step', inHandler ? 'stepped back out of the VMM handler, to before the trapping instruction' : 'stepped back one guest instruction (a trapped one is undone with its VMM handler)');
     }
     const program = rt.program!;
@@ -166,8 +184,13 @@ export class ReverseDebugger {
 
   private vmmReverseContinue(vmm: VmmHistory): JobResult {
     const rt = this.runtime;
-    const target = vmm.searchBack(vmm.position(), (_positions, pcs) => {
-      for (let j = pcs.length - 1; j >= 0; j--) if (rt.breakpoints.isBreakpointAddress(pcs[j]!)) return j;
+    const now = vmm.position();
+    const here = rt.pc();
+    const target = vmm.searchBack(now, (positions, pcs) => {
+      for (let j = pcs.length - 1; j >= 0; j--) {
+        if (positions[j]!.retired === now.retired && pcs[j] === here) continue; // where it started, not a previous hit
+        if (rt.breakpoints.isBreakpointAddress(pcs[j]!)) return firstOfBoundary(positions, pcs, j);
+      }
       return undefined;
     });
     return this.vmmAt(vmm, target, target === undefined ? 'entry' : 'breakpoint', 'breakpoint');
@@ -283,6 +306,16 @@ export class ReverseDebugger {
     });
     return pcs;
   }
+}
+
+/**
+ * The first grid point of the instruction boundary at `j`: under a VMM, several grid points can share a
+ * retired count and address (binary translation translating the block there, a VM exit handled before the
+ * guest resumes); the window handed to pick always holds the whole boundary except at its very start.
+ */
+function firstOfBoundary(positions: readonly VmmPosition[], pcs: readonly number[], j: number): number {
+  while (j > 0 && positions[j - 1]!.retired === positions[j]!.retired && pcs[j - 1] === pcs[j]) j--;
+  return j;
 }
 
 interface Hit {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Reverse debugging under a VMM engine (trap-and-emulate). The machine's checkpoints (ExecutionHistory:
+// Reverse debugging under a VMM engine (trap-and-emulate, hardware assist). The machine's checkpoints (ExecutionHistory:
 // CPU, devices, RAM as page deltas) are taken with the engine's own state beside them (virtual CPU, layer
 // stack: ExecutionEngine.saveState), only between engine runs, never inside a handler. Under a VMM, a guest
 // instruction the VMM emulates does not retire on the CPU, so a position is the pair (retired instructions,
@@ -9,11 +9,28 @@
 // and replays run(1) steps to the target; stepping back replays the window before "now" to learn the grid,
 // then travels to the previous grid point (before the trap, when stopped inside a VMM handler).
 import type { ExecutionHistory } from '../emulator/debug/history';
+import { compareAllPages, type PageWriteSource } from '../emulator/debug/pageWrites';
 import type { EngineState, ExecutionEngine } from '../emulator/vmm/engine';
 import { RuntimeStateError, type DebugRuntime } from './runtime';
 
 /** Retired instructions between VMM checkpoints (a step back replays at most about this many, twice). */
 export const VMM_CHECKPOINT_INTERVAL = 10_000;
+/**
+ * Where a VMM history learns which RAM pages changed: every page, compared at each checkpoint. The CPU's
+ * write hook (pageWrites.ts) sees only guest stores; a VMM also writes RAM directly (the lazy EPT's entries,
+ * the translation cache's fragments, shadow tables, the accessed bits of its own descriptors), and a page
+ * it changed that a restore did not roll back makes the replay diverge (a translation found already made,
+ * an EPT violation that no longer happens).
+ */
+export const VMM_PAGE_WRITES: PageWriteSource = compareAllPages;
+/**
+ * The engine's state as an independent copy: saveState() may hand out live objects (the shadow tracker's
+ * counters, for one) that the run goes on mutating, which would make a later restore load the future.
+ */
+export function copyEngineState(engine: ExecutionEngine): EngineState {
+  return structuredClone(engine.saveState());
+}
+
 /** Windows searched backwards for a previous line or a breakpoint before giving up at the history start. */
 const MAX_WINDOWS = 64;
 
@@ -53,7 +70,7 @@ export class VmmHistory {
   checkpoint(force = false): void {
     if (this.engine.activeHandler() !== undefined) return;
     const taken = force ? this.history.checkpoint(true) : this.history.maybeCheckpoint();
-    if (taken) this.engineStates.set(this.runtime.retired(), { engine: this.engine.saveState(), transitions: this.transitionCount });
+    if (taken) this.engineStates.set(this.runtime.retired(), { engine: copyEngineState(this.engine), transitions: this.transitionCount });
   }
 
   get oldest(): VmmPosition | undefined {

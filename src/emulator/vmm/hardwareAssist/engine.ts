@@ -366,14 +366,16 @@ export class HardwareAssistEngine implements ExecutionEngine {
       technique: this.technique, stack: this.layerStack.toJSON(),
       extra: {
         vmcs: this.vmcs?.toJSON(), guestCr3: this.guestCr3, launched: this.launched, nonRoot: this.unit.nonRoot, eptFills: this.ept?.fills ?? 0,
-        shadow: this.shadowAssist?.shadow.toJSON(), guestCr2: this.guestCr2,
+        shadow: this.shadowAssist?.shadow.toJSON(), shadowPages: this.shadowAssist?.region.allocatedPages(), guestCr2: this.guestCr2,
       },
     };
   }
 
   loadState(state: EngineState): void {
     this.layerStack = LayerStack.fromJSON(state.stack);
-    const extra = state.extra as { guestCr3?: number; launched?: boolean; eptFills?: number; shadow?: unknown; guestCr2?: number } | undefined;
+    const extra = state.extra as { guestCr3?: number; launched?: boolean; eptFills?: number; shadow?: unknown; shadowPages?: number[]; guestCr2?: number } | undefined;
+    // The shadow tables' pages (older snapshots without the list keep the current allocation).
+    if (this.shadowAssist !== null && extra?.shadowPages !== undefined) this.shadowAssist.region.restoreAllocation(extra.shadowPages);
     if (this.shadowAssist !== null && extra?.shadow !== undefined) this.shadowAssist.shadow.restore(extra.shadow);
     this.guestCr2 = extra?.guestCr2 ?? this.guestCr2;
     this.guestCr3 = extra?.guestCr3 ?? this.guestCr3;
