@@ -15,7 +15,7 @@ import type { ExecutionEngine } from '../emulator/vmm/engine';
 import type { TransitionLog } from '../emulator/vmm/transitions';
 import { RuntimeStateError, type DebugRuntime, type StopInfo, type StopReason } from './runtime';
 import type { Job, JobResult, StepGranularity } from './stepping';
-import { VMM_CHECKPOINT_INTERVAL, VMM_PAGE_WRITES, VmmHistory, type VmmPosition } from './vmmReverse';
+import { VMM_CHECKPOINT_INTERVAL, VmmHistory, VmmPageWrites, type VmmPosition } from './vmmReverse';
 
 /** Retired instructions between checkpoints: a reverse step replays at most about this many. */
 export const REVERSE_CHECKPOINT_INTERVAL = 100_000;
@@ -41,6 +41,8 @@ export class ReverseDebugger {
   /** Under a VMM (VMM_REVERSE_TECHNIQUES): checkpoints carry the engine state and replays go through the engine. */
   private vmmMode = false;
   private vmm: VmmHistory | undefined;
+  /** Pages changed under a VMM: the CPU's write hook plus the VMM-owned region. */
+  private vmmWrites: VmmPageWrites | undefined;
 
   constructor(readonly runtime: DebugRuntime) {}
 
@@ -69,13 +71,15 @@ export class ReverseDebugger {
     this.machine = machine;
     this.serialShown = machine.serialByteCount;
     if (this.historyMB <= 0 || this.unsupported !== undefined) return;
-    this.history = new ExecutionHistory(machine, { budgetBytes: this.historyMB * 1024 * 1024, interval: this.vmmMode ? VMM_CHECKPOINT_INTERVAL : REVERSE_CHECKPOINT_INTERVAL, ...(this.vmmMode ? { writes: VMM_PAGE_WRITES } : {}) });
+    this.vmmWrites = this.vmmMode ? new VmmPageWrites(machine) : undefined;
+    this.history = new ExecutionHistory(machine, { budgetBytes: this.historyMB * 1024 * 1024, interval: this.vmmMode ? VMM_CHECKPOINT_INTERVAL : REVERSE_CHECKPOINT_INTERVAL, ...(this.vmmWrites !== undefined ? { writes: this.vmmWrites } : {}) });
     if (!this.vmmMode) this.history.checkpoint(); // under a VMM: once the engine has attached
   }
 
   /** The VMM engine took the guest: the first checkpoint is of the deprivileged machine, with the engine's state. */
   engineAttached(engine: ExecutionEngine & { readonly log: TransitionLog }): void {
     if (!this.vmmMode || this.history === undefined) return;
+    this.vmmWrites?.setRegion(engine);
     this.vmm = new VmmHistory(this.runtime, this.history, engine);
     this.vmm.checkpoint();
   }

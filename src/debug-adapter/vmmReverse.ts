@@ -9,20 +9,49 @@
 // and replays run(1) steps to the target; stepping back replays the window before "now" to learn the grid,
 // then travels to the previous grid point (before the trap, when stopped inside a VMM handler).
 import type { ExecutionHistory } from '../emulator/debug/history';
-import { compareAllPages, type PageWriteSource } from '../emulator/debug/pageWrites';
+import { trackPageWrites, type PageWriteSource } from '../emulator/debug/pageWrites';
+import type { Machine } from '../emulator/machine/machine';
 import type { EngineState, ExecutionEngine } from '../emulator/vmm/engine';
 import { RuntimeStateError, type DebugRuntime } from './runtime';
 
 /** Retired instructions between VMM checkpoints (a step back replays at most about this many, twice). */
 export const VMM_CHECKPOINT_INTERVAL = 10_000;
 /**
- * Where a VMM history learns which RAM pages changed: every page, compared at each checkpoint. The CPU's
- * write hook (pageWrites.ts) sees only guest stores; a VMM also writes RAM directly (the lazy EPT's entries,
- * the translation cache's fragments, shadow tables, the accessed bits of its own descriptors), and a page
- * it changed that a restore did not roll back makes the replay diverge (a translation found already made,
- * an EPT violation that no longer happens).
+ * Where a VMM history learns which RAM pages changed: the pages the CPU's write hook saw (pageWrites.ts: guest
+ * stores and the VMM's stores through the MMU) plus every page of the VMM-owned region at the top of RAM,
+ * compared at each checkpoint. The VMM also writes its region directly (the lazy EPT's entries, translation
+ * cache fragments, the accessed bits of its own descriptors), and a page changed there that a restore did
+ * not roll back makes the replay diverge (a translation found already made, an EPT violation that no longer
+ * happens). The region's start is set once the engine is attached; until then (and for an engine without
+ * one) every page is compared.
  */
-export const VMM_PAGE_WRITES: PageWriteSource = compareAllPages;
+export class VmmPageWrites implements PageWriteSource {
+  private regionStart = 0;
+  private readonly guestWrites: PageWriteSource;
+
+  constructor(private readonly machine: Machine) {
+    this.guestWrites = trackPageWrites(machine);
+  }
+
+  /** The VMM region starts at this physical address (its pages are compared at every checkpoint). */
+  setRegion(engine: ExecutionEngine): void {
+    const base = (engine as { readonly vmmBase?: unknown }).vmmBase;
+    this.regionStart = typeof base === 'number' && base > 0 && base < this.machine.memory.ram.length ? base : 0;
+  }
+
+  collect(): Iterable<number> | 'all' {
+    const written = this.guestWrites.collect();
+    if (written === 'all' || this.regionStart === 0) return 'all';
+    const pages = new Set(written);
+    const last = Math.ceil(this.machine.memory.ram.length / 4096);
+    for (let p = Math.floor(this.regionStart / 4096); p < last; p++) pages.add(p);
+    return pages;
+  }
+
+  reset(): void {
+    this.guestWrites.reset();
+  }
+}
 /**
  * The engine's state as an independent copy: saveState() may hand out live objects (the shadow tracker's
  * counters, for one) that the run goes on mutating, which would make a later restore load the future.

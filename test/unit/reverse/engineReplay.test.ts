@@ -8,7 +8,7 @@
 // VIRQ_TIMER to port 2 where the recorded run got port 1), so reverse debugging refuses it (reverse.ts).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { copyEngineState, VMM_PAGE_WRITES } from '../../../src/debug-adapter/vmmReverse';
+import { copyEngineState, VmmPageWrites } from '../../../src/debug-adapter/vmmReverse';
 import { ExecutionHistory } from '../../../src/emulator/debug/history';
 import type { Machine } from '../../../src/emulator/machine/machine';
 import { hashBytes } from '../../../src/emulator/machine/stateHash';
@@ -70,9 +70,11 @@ function replayCheck(guest: string, options: VmmLaunchOptions, before: number, s
   const engine = created.handle.engine as Engine;
   assert.equal(engine.attach(), undefined, `${options.technique} attaches`);
   const vmmBase = (engine as unknown as { readonly vmmBase?: number }).vmmBase ?? machine.memory.ram.length;
+  const writes = new VmmPageWrites(machine);
+  writes.setRegion(engine);
+  const history = new ExecutionHistory(machine, { budgetBytes: 64 << 20, interval: 10_000, writes });
   advance(machine, engine, before);
   assert.equal(engine.activeHandler(), undefined);
-  const history = new ExecutionHistory(machine, { budgetBytes: 64 << 20, interval: 10_000, writes: VMM_PAGE_WRITES });
   history.checkpoint(true);
   const saved = copyEngineState(engine);
   const transitionsAt = engine.log.total;
