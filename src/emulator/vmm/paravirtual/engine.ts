@@ -130,6 +130,11 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     return super.intercept(kind, code, errorCode);
   }
 
+  /** The guest unmasks events with a plain store to shared info (no VMM entry): pending events need a window. */
+  protected override virtualIfChangesWithoutExit(): boolean {
+    return true;
+  }
+
   /** The virtual IF of a PV guest is the inverse of the shared-info event mask. */
   protected override syncFromRealCpu(): void {
     this.vcpu.cpl = this.cpu.s[CPL]! === 3 ? 3 : 0;

@@ -203,8 +203,9 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     }
     let remaining = budget;
     while (remaining > 0) {
-      // While a virtual interrupt waits for the virtual IF, return to the VMM after every instruction (the
-      // software analogue of VT-x interrupt-window exiting, exit reason 7) so it is injected on time.
+      // While a virtual interrupt waits for a virtual IF the guest can raise without entering the VMM, return
+      // to the VMM after every instruction (the software analogue of VT-x interrupt-window exiting, exit
+      // reason 7) so it is injected on time. See virtualIfChangesWithoutExit().
       const idle = this.idle();
       if (idle !== 'no') {
         if (idle !== 'yes') return idle;
@@ -218,8 +219,9 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       } else if (this.userModeSeen) {
         limit = Math.min(limit, this.kernelSliceLimit());
       }
+      if (window) limit = Math.min(limit, this.interruptWindowSlice(layer));
       const before = this.cpu.retired;
-      const stop = this.machine.run(window ? 1 : Math.max(1, limit));
+      const stop = this.machine.run(Math.max(1, limit));
       const ran = this.cpu.retired - before;
       this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
       if (this.cpu.s[CPL] === 3) this.userModeSeen = true; // entered ring 3 inside the slice (an IRET)
@@ -260,6 +262,30 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     const chunk = this.kernelChunk;
     this.kernelChunk = Math.min(this.kernelChunk * 2, KERNEL_CHUNK_MAX);
     return chunk;
+  }
+
+  /**
+   * Whether the guest can set its virtual IF without a VMM entry, so a pending virtual interrupt needs an
+   * interrupt window. Under trap-and-emulate it cannot: at CPL 1 with IOPL 0, cli, sti and iret trap (#GP) and
+   * POPF leaves IF unchanged (SDM Vol. 2B POPF; the lesson of popf-demo), at CPL 3 IF cannot change at all, and
+   * every handler ends by injecting what has become deliverable — so the guest runs full slices while the
+   * interrupt waits. A paravirtual guest unmasks events with a plain store to shared info and overrides this.
+   */
+  protected virtualIfChangesWithoutExit(): boolean {
+    return false;
+  }
+
+  /**
+   * How far the guest may run while an interrupt waits for the virtual IF: one instruction when the guest can
+   * raise it silently; else, in the guest kernel, up to and including the next IRET or block end (a return to
+   * ring 3 — IRET or far RET, both block ends — makes the virtual IF the real IF = 1; after each such slice the
+   * run loop re-reads the virtual IF and injects); at CPL 3 nothing changes IF silently, so no limit.
+   */
+  private interruptWindowSlice(layer: Layer): number {
+    if (this.virtualIfChangesWithoutExit()) return 1;
+    if (layer === 'guest-user') return Number.POSITIVE_INFINITY;
+    const scanned = this.iretScanner.scan((this.guest.getSegmentBase(SegmentRegister.CS) + this.guest.getEip()) >>> 0);
+    return scanned === 0 ? 1 : Math.abs(scanned);
   }
 
   /** Instructions the next slice may run (a technique with its own timers stops the guest at their deadlines). */
