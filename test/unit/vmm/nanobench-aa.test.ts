@@ -2,8 +2,10 @@
 // translation and hardware assist with the p4-2006 preset (issue 6 "Tests and figures"), measured on
 // samples/vmm/nanobench-aa.asm by bench/techniques/harness.ts. The tests are generated for the techniques
 // createVmmEngine implements when the suite loads: an ordering that involves a technique without an engine is
-// not asserted (and not faked). VT-x with EPT switched off has no shadow paging: its paging benchmarks must end
-// in the engine's clear stop (issue 5's rule), never in a wrong figure.
+// not asserted (and not faked). VT-x with EPT switched off (A&A's first-generation VT) runs the paging benchmarks
+// on shadow page tables: ptemod then costs more than under BT, as in the paper; pgfault is stated, not asserted —
+// the model charges one exit/entry round trip and the shadow walk (≈ 2,540 cycles against BT's ≈ 2,920), where
+// A&A measured 11,242 against 3,927.
 // Orderings the cost model cannot reproduce are stated, not asserted: A&A's BT cr8wr (35) beats native (≈ 140)
 // because a real TPR write costs more than one instruction, while the p4-2006 preset prices every directly
 // executed native instruction at 1 cycle; so here the stand-in (`mov cr0` with an unchanged value) is only
@@ -31,17 +33,11 @@ function figure(name: string, technique: Technique, vmxControls?: unknown): Nano
   return result;
 }
 
-/**
- * The figure. Every engine virtualizes memory now, so every technique must run every benchmark; the one
- * allowance is VT-x with EPT switched off (vmxControls), which has no shadow paging: undefined, after checking
- * that its stop is the clear one.
- */
+/** The figure. Every engine virtualizes memory now (VT-x without EPT on shadow page tables), so every technique must run every benchmark. */
 function cycles(name: string, technique: Technique, vmxControls?: unknown): number | undefined {
   const f = figure(name, technique, vmxControls);
-  if (f.cycles !== undefined) return f.cycles;
-  assert.ok(f.bench.paging && vmxControls !== undefined, `${technique} must run ${name}: ${f.problem}`);
-  assert.match(f.problem ?? '', /memory virtualization|EPT|paging/i, `a paging guest must stop with a clear reason: ${f.problem}`);
-  return undefined;
+  assert.ok(f.cycles !== undefined, `${technique} must run ${name}: ${f.problem}`);
+  return f.cycles;
 }
 
 const near = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 0.1 * Math.max(a, b) + 2, `${what}: ${a} vs ${b}`);
@@ -121,10 +117,15 @@ describe('Adams & Agesen nanobenchmarks across techniques (p4-2006)', function (
   }
 
   if (implemented.has('hardware-assisted')) {
-    it('hardware assist without EPT (A&A\'s first-generation VT): pgfault and ptemod cost more than natively, or a clear stop', () => {
+    it('hardware assist without EPT (A&A\'s first-generation VT, shadow paging): pgfault and ptemod cost more than natively; ptemod more than under BT', () => {
       for (const name of ['pgfault', 'ptemod']) {
-        const vt = cycles(name, 'hardware-assisted', { ept: false });
-        if (vt !== undefined) assert.ok(vt > cycles(name, 'native')!, `${name}: ${vt}`);
+        const vt = cycles(name, 'hardware-assisted', { ept: false })!;
+        assert.ok(vt > cycles(name, 'native')!, `${name}: ${vt}`);
+      }
+      if (implemented.has('binary-translation')) {
+        const vt = cycles('ptemod', 'hardware-assisted', { ept: false })!;
+        const bt = cycles('ptemod', 'binary-translation')!;
+        assert.ok(vt > bt, `ptemod: VT without EPT ${vt} vs BT ${bt} (A&A: 12,733 vs 391)`);
       }
     });
   }
