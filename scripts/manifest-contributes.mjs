@@ -18,14 +18,18 @@ const architectureDocs = [
   'Type 1, microkernel (Xen dom0 / Hyper-V parent): device back-ends live in a management OS; the VMM forwards I/O requests to it.',
 ];
 // The controls the hardware-assisted engine implements (src/emulator/vmm/hardwareAssist/controls.ts parses
-// exactly these; CR3-load/store exiting is always on without EPT, as on Core 2 without "true" control MSRs).
+// exactly these; [description, default] with the defaults of its DEFAULT_CONTROLS). Without EPT the VMM keeps
+// CR3 virtual, so CR3-load/store exiting is then always on whatever these say (SDM Vol. 3C 25.6.2, 25.6.11).
 const vmxBooleanControls = {
-  hltExiting: 'Primary processor-based control bit 7: HLT causes a VM exit (reason 12). Default on.',
-  rdtscExiting: 'Primary processor-based control bit 12: RDTSC causes a VM exit (reason 16).',
-  invlpgExiting: 'Primary processor-based control bit 9: INVLPG causes a VM exit (reason 14).',
-  movDrExiting: 'Primary processor-based control bit 23: MOV to/from DRn causes a VM exit (reason 29).',
-  descriptorTableExiting: 'Secondary processor-based control bit 2: LGDT/LIDT/SGDT/SIDT (reason 46) and LLDT/LTR/SLDT/STR (reason 47) exit.',
-  externalInterruptExiting: 'Pin-based control bit 0: external interrupts cause VM exits (reason 1).',
+  hltExiting: ['Primary processor-based control bit 7: HLT causes a VM exit (reason 12).', true],
+  rdtscExiting: ['Primary processor-based control bit 12: RDTSC causes a VM exit (reason 16).', false],
+  invlpgExiting: ['Primary processor-based control bit 9: INVLPG causes a VM exit (reason 14).', false],
+  movDrExiting: ['Primary processor-based control bit 23: MOV to/from DRn causes a VM exit (reason 29).', false],
+  descriptorTableExiting: ['Secondary processor-based control bit 2: LGDT/LIDT/SGDT/SIDT (reason 46) and LLDT/LTR/SLDT/STR (reason 47) exit.', false],
+  externalInterruptExiting: ['Pin-based control bit 0: external interrupts cause VM exits (reason 1).', false],
+  ept: ['Secondary processor-based control bit 1, "enable EPT" (SDM Vol. 3C 25.6.11), with bit 7 "unrestricted guest": guest-physical memory is mapped by EPT tables the VMM fills lazily (an EPT violation, reason 48, on the first touch of each 4-KiB page), and a paging guest keeps its own CR3 and page faults. Off: the VMM virtualizes CR3 and runs a paging guest on shadow page tables, so every guest #PF and CR3 load exits.', true],
+  cr3LoadExiting: ['Primary processor-based control bit 15 (SDM Vol. 3C 25.6.2): MOV to CR3 causes a VM exit (reason 28, control-register access). Only matters with ept on; without EPT CR3 loads always exit.', false],
+  cr3StoreExiting: ['Primary processor-based control bit 16 (SDM Vol. 3C 25.6.2): MOV from CR3 causes a VM exit (reason 28, control-register access). Only matters with ept on; without EPT CR3 reads always exit.', false],
 };
 
 const launchProperties = {
@@ -44,10 +48,10 @@ const launchProperties = {
     type: 'object',
     description: 'VT-x controls for the built-in VMM of the hardware-assisted technique (Intel SDM Vol. 3C, 25.6). Unset controls take the VMM defaults.',
     properties: {
-      ...Object.fromEntries(Object.entries(vmxBooleanControls).map(([k, d]) => [k, { type: 'boolean', description: d }])),
+      ...Object.fromEntries(Object.entries(vmxBooleanControls).map(([k, [description, value]]) => [k, { type: 'boolean', description, default: value }])),
       io: { type: 'string', enum: ['all', 'bitmap', 'none'], enumDescriptions: ['Unconditional I/O exiting (primary control bit 24): every IN/OUT/INS/OUTS exits (reason 30).', 'Use I/O bitmaps (bit 25): only the ports in exitingPorts exit.', 'No I/O exits: the guest reaches the ports directly.'], description: 'How guest port I/O exits.', default: 'all' },
-      exitingPorts: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 65535 }, description: "With io = 'bitmap': the ports whose accesses exit (the bits set in I/O bitmaps A/B)." },
-      exceptionBitmap: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'Exception bitmap: bit n set makes guest exception vector n cause a VM exit (reason 0).' },
+      exitingPorts: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 65535 }, description: "With io = 'bitmap': the ports whose accesses exit (the bits set in I/O bitmaps A/B).", default: [] },
+      exceptionBitmap: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'Exception bitmap: bit n set makes guest exception vector n cause a VM exit (reason 0).', default: 0 },
     },
     additionalProperties: false,
   },
