@@ -1,7 +1,7 @@
 // `npm run test:vscode`: builds the extension and the extension-host suites, then runs them inside real
 // VS Code 1.100 (code-server + headless Chromium) through @vscode/test-electron with the fake executable
-// scripts/vscode/code-shim.mjs: first the mocha suites in the Node extension host, then the activation
-// checks in the web-worker extension host. Exits non-zero if any run fails; prints activation times.
+// scripts/vscode/code-shim.mjs: first the mocha suites in the Node extension host, then the activation,
+// language-server and views checks in the web-worker extension host. Exits non-zero if any run fails; prints activation times.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,7 +67,7 @@ async function runSession(label, extraArgs, locate) {
 function webOnlyCopy(scratch) {
   const target = join(scratch, 'web-extension');
   mkdirSync(target, { recursive: true });
-  for (const path of ['dist/web', 'dist/test/vscode/web', 'syntaxes', 'snippets', 'language-configuration.json', 'README.md']) {
+  for (const path of ['dist/web', 'dist/test/vscode/web', 'syntaxes', 'snippets', 'language-configuration.json', 'README.md', 'media', 'samples']) {
     if (existsSync(join(repoRoot, path))) cpSync(join(repoRoot, path), join(target, path), { recursive: true });
   }
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
@@ -86,7 +86,7 @@ async function main() {
     results.push(await runSession('node (mocha suites)', [], () => ({ developmentPath: repoRoot, testsPath: join(repoRoot, 'dist/test/vscode/index.js') })));
   }
   if (only !== 'node') {
-    results.push(await runSession('web worker (activation)', ['--extensionDevelopmentKind=web'], webOnlyCopy));
+    results.push(await runSession('web worker (activation, language server, views)', ['--extensionDevelopmentKind=web'], webOnlyCopy));
   }
   console.log('\nVS Code 1.100 (code-server) results:');
   for (const r of results) {

@@ -33,6 +33,11 @@ export class DataPanel<T> implements vscode.Disposable {
     return this.panel;
   }
 
+  /** Whether the page loaded its scripts and said 'ready' (the webview really runs, in any extension host). */
+  get pageLoaded(): boolean {
+    return this.pageReady;
+  }
+
   /** The newest data the panel received (what the page draws). */
   get data(): T | undefined {
     return this.latest;
@@ -45,8 +50,9 @@ export class DataPanel<T> implements vscode.Disposable {
       const panel = vscode.window.createWebviewPanel(this.spec.viewType, this.spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, webviewOptions(this.extensionUri, true));
       this.panel = panel;
       this.pageReady = false;
-      panel.webview.html = webviewPage(panel.webview, this.extensionUri, { title: this.spec.title, body: this.spec.body, script: this.spec.script });
+      // Listen before the page exists, so its 'ready' cannot be missed.
       panel.webview.onDidReceiveMessage((m: PageMessage) => void this.onMessage(m));
+      panel.webview.html = webviewPage(panel.webview, this.extensionUri, { title: this.spec.title, body: this.spec.body, script: this.spec.script });
       panel.onDidDispose(() => {
         this.panel = undefined;
         this.pageReady = false;

@@ -1,8 +1,9 @@
 // Entry point of the extension-host test run in the web-worker extension host (extensionDevelopmentKind
 // = web): the browser bundle dist/web/extension.js must activate there with no Node API. Mocha is a Node
 // test runner, so this bundle carries a minimal sequential runner; any failed check rejects `run()`,
-// which VS Code reports as exit code 1.
+// which VS Code reports as exit code 1. The views checks (views.ts) debug a guest on the inline adapter.
 import * as vscode from 'vscode';
+import { viewChecks } from './views';
 
 const EXTENSION_ID = 'hyperstep-edu.hyperstep';
 
@@ -75,6 +76,7 @@ const checks: [string, () => Promise<void>][] = [
     check(symbols.some((s) => s.name === '_start' && s.location.uri.path.endsWith('/hello.asm')), `workspace symbols: ${symbols.map((s) => s.name).join(', ')}`);
     console.log(`HYPERSTEP_LANGUAGE_SERVER host=web readyAfterMs=${Date.now() - started}`);
   }],
+  ...viewChecks(EXTENSION_ID, check, waitFor),
 ];
 
 export async function run(): Promise<void> {

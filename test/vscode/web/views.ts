@@ -1,0 +1,73 @@
+// The views of issue 8 in the web-worker extension host: a trap-and-emulate session of the POPF sample (copied
+// into the workspace by the walkthrough's Open Sample command) runs on the inline adapter in the worker, stops
+// at its first VMM trap, and the VMM activity and layers commands open their webview panels (strict CSP, the
+// pages' scripts load from media/ and say they are ready) with data fetched through session.customRequest.
+import * as vscode from 'vscode';
+
+type Check = [string, () => Promise<void>];
+type Assert = (condition: unknown, message: string) => asserts condition;
+type WaitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number) => Promise<T>;
+
+interface ActivityBody { readonly technique: string; readonly histogram: readonly { readonly reason: string; readonly kind: string; readonly count: number }[] }
+interface LayersBody { readonly hypervisorType: string; readonly layers: readonly { layer: string }[]; readonly activePath: readonly string[] }
+interface Panel<T> { readonly webviewPanel: vscode.WebviewPanel | undefined; readonly data: T | undefined }
+interface ViewsApi { readonly views: { readonly activity: Panel<ActivityBody>; readonly layers: Panel<LayersBody> } }
+
+function checkWebview(check: Assert, panel: vscode.WebviewPanel | undefined, viewType: string): void {
+  check(panel, `the ${viewType} webview panel was not created`);
+  check(panel.viewType === viewType, `panel type ${panel.viewType}`);
+  const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(panel.webview.html)?.[1] ?? '';
+  check(/default-src 'none'/.test(csp) && /script-src 'nonce-[0-9a-f]{32}'/.test(csp), `weak CSP: ${csp}`);
+}
+
+/** The checks, run by web/index.ts's runner after activation (they share its assert and wait helpers). */
+export function viewChecks(extensionId: string, check: Assert, waitFor: WaitFor): Check[] {
+  let session: vscode.DebugSession | undefined;
+  let api: ViewsApi | undefined;
+  let stops = 0;
+  return [
+    ['a trap-and-emulate session of the POPF sample runs on the inline adapter and stops at its first VMM trap', async () => {
+      const extension = vscode.extensions.getExtension(extensionId);
+      check(extension, `${extensionId} is not loaded`);
+      api = (await extension.activate()) as ViewsApi;
+      const tracker = vscode.debug.registerDebugAdapterTrackerFactory('hyperstep', {
+        createDebugAdapterTracker: () => ({ onDidSendMessage: (m: { type: string; event?: string }) => { if (m.type === 'event' && m.event === 'stopped') stops++; } }),
+      });
+      const editor = (await vscode.commands.executeCommand('hyperstep.openSample')) as vscode.TextEditor;
+      const folder = vscode.workspace.workspaceFolders![0]!;
+      const started = new Promise<vscode.DebugSession>((resolve) => {
+        const l = vscode.debug.onDidStartDebugSession((s) => { if (s.type === 'hyperstep') { l.dispose(); resolve(s); } });
+      });
+      // A plain path: the inline adapter reads it (and its %includes) on the workspace folder's file system.
+      const ok = await vscode.debug.startDebugging(folder, {
+        type: 'hyperstep', request: 'launch', name: 'web views: POPF', program: editor.document.uri.path, technique: 'trap-and-emulate', stopOnEntry: true,
+      });
+      check(ok, 'startDebugging returned false');
+      session = await started;
+      await waitFor('the entry stop', async () => (stops >= 1 ? true : undefined), 30_000);
+      await session.customRequest('setExceptionBreakpoints', { filters: [], filterOptions: [{ filterId: 'vmm-trap', condition: '' }] });
+      await session.customRequest('continue', { threadId: 1 });
+      await waitFor('the stop at the first trap', async () => (stops >= 2 ? true : undefined), 30_000);
+      tracker.dispose();
+    }],
+    ['HyperStep: Show Layers Diagram opens its webview in the web host with the running configuration', async () => {
+      check(session && api, 'no session (the first view check failed)');
+      const body = (await vscode.commands.executeCommand('hyperstep.showLayers')) as LayersBody | undefined;
+      check(body, 'the command returned no data');
+      checkWebview(check, api.views.layers.webviewPanel, 'hyperstep.layers');
+      check(body.hypervisorType === 'type 1', `hypervisor type ${body.hypervisorType}`);
+      check(body.layers.some((l) => l.layer === 'vmm') && body.activePath.length > 0, `layers ${JSON.stringify(body)}`);
+    }],
+    ['HyperStep: Show VMM Activity opens its webview in the web host with the trap counts of the session', async () => {
+      check(session && api, 'no session (the previous check failed)');
+      const body = (await vscode.commands.executeCommand('hyperstep.showActivity')) as ActivityBody | undefined;
+      check(body, 'the command returned no data');
+      checkWebview(check, api.views.activity.webviewPanel, 'hyperstep.activity');
+      check(body.technique === 'trap-and-emulate', `technique ${body.technique}`);
+      const traps = body.histogram.filter((h) => h.kind === 'trap').reduce((s, h) => s + h.count, 0);
+      check(traps > 0, `no traps in the histogram: ${JSON.stringify(body.histogram)}`);
+      await vscode.debug.stopDebugging(session);
+      console.log(`HYPERSTEP_WEB_VIEWS activity traps=${traps} reasons=${body.histogram.map((h) => h.reason).join(', ')}`);
+    }],
+  ];
+}
