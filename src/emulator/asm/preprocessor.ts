@@ -420,10 +420,12 @@ export class Preprocessor {
     else this.singles.set(macro.name, macro);
   }
 
-  /** Expands single-line macros in a line of text. */
+  /** Expands single-line macros in a line of text, then pastes tokens joined by `%+` (NASM manual 4.1.4). */
   expand(text: string, line: SourceLine): string {
-    if (this.singles.size === 0 && this.singlesInsensitive.size === 0 && !text.includes('__')) return text;
-    return expandSingleLineMacros(text, this.singles, this.singlesInsensitive, line.origin, (message) => this.error(line.origin, message));
+    const expanded = this.singles.size === 0 && this.singlesInsensitive.size === 0 && !text.includes('__')
+      ? text
+      : expandSingleLineMacros(text, this.singles, this.singlesInsensitive, line.origin, (message) => this.error(line.origin, message));
+    return expanded.includes('%+') ? pasteTokens(expanded) : expanded;
   }
 
   private evaluateConstant(expression: string, line: SourceLine, column: number): number | undefined {
@@ -704,6 +706,29 @@ export function splitMacroArguments(text: string): string[] {
     } else current += c;
   }
   out.push(current.trim());
+  return out;
+}
+
+/** Joins the tokens on either side of each `%+` outside string literals: `exc_ %+ 3` → `exc_3`. */
+export function pasteTokens(text: string): string {
+  let out = '';
+  let quote = '';
+  for (let k = 0; k < text.length; k++) {
+    const c = text[k]!;
+    if (quote !== '') {
+      out += c;
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'" || c === '`') {
+      quote = c;
+      out += c;
+    } else if (c === ';') {
+      return out + text.slice(k);
+    } else if (c === '%' && text[k + 1] === '+') {
+      out = out.replace(/\s+$/, '');
+      k += 1;
+      while (text[k + 1] === ' ' || text[k + 1] === '\t') k++;
+    } else out += c;
+  }
   return out;
 }
 

@@ -205,7 +205,9 @@ export function matchForm(
       if (sizing.size === 0 && sizing.immediateSize !== 0) sizing.size = sizing.immediateSize;
       if (sizing.size === 8) return 'combination';
       if (sizing.size === 0) {
-        if (sizing.unsizedMemory) return 'size-unspecified';
+        // A near indirect JMP/CALL through unsized memory takes the code's size (`jmp [table]`: FF /4 with an
+        // m32 operand in bits 32, m16 in bits 16), as NASM does; other unsized memory operands are an error.
+        if (sizing.unsizedMemory && !isNearIndirectBranch(form)) return 'size-unspecified';
       } else size = sizing.size;
     }
     // An unsized fixed-size memory operand needs a register of that size beside it (`mov [eax], al`);
@@ -247,4 +249,9 @@ export function matchForm(
   if (form.mnemonic !== 'test' && form.mnemonic !== 'xchg') return direct;
   const swapped = attempt(SWAPPED);
   return typeof swapped === 'string' ? direct : swapped;
+}
+
+/** JMP Ev / CALL Ev (FF /4, FF /2): near indirect branches, whose operand defaults to the code size. */
+function isNearIndirectBranch(form: InstructionForm): boolean {
+  return (form.mnemonic === 'jmp' || form.mnemonic === 'call') && form.operands.length === 1 && form.operands[0] === 'Ev';
 }
