@@ -41,14 +41,6 @@ const EXCEPTIONS: Readonly<Record<string, Exception>> = {
     why: 'the red-pill lesson: SIDT/SGDT/STR/SMSW are unprivileged and reveal the VMM\'s tables at CPL 1',
     expect: (run) => { lesson(run); assert.match(run.serial, /sidt base=0x[0-9a-f]+ .*DIFFERENT/); },
   },
-  'faults/trap-and-emulate': {
-    why: 'known gap of the trap-and-emulate handlers: the #GP of faults.asm\'s deliberate `mov ds, eax` with a bad selector is not emulated; the VMM stops with a diagnosis instead of misbehaving (reported to the trap-and-emulate owner)',
-    expect: (run) => assert.deepEqual(run.stop, { kind: 'stop', message: '"mov ds, eax" is not emulated' }),
-  },
-  'faults/binary-translation': {
-    why: 'the same gap through the shared trap-and-emulate handlers',
-    expect: (run) => assert.deepEqual(run.stop, { kind: 'stop', message: '"mov ds, eax" is not emulated' }),
-  },
   'triple/trap-and-emulate': {
     why: 'a triple fault ends the virtual machine: the VMM reports the undeliverable #BP→#GP→#DF chain as a diagnosed stop instead of a machine shutdown; the output before it is identical',
     expect: (run, native) => { assert.equal(run.serial, native.serial); assert.equal(run.stop.kind, 'stop'); },

@@ -362,10 +362,24 @@ export function reflectOutcome(c: TrapContext, vector: number, errorCode: number
   const result = deliverToGuest(c.guest, c.vcpu, vector, errorCode ?? -1, softwareInterrupt ? 'software-interrupt' : 'hardware-exception');
   if (result.ok) return undefined;
   if (result.redirectTo !== undefined) {
-    const second = deliverToGuest(c.guest, c.vcpu, result.redirectTo.vector, result.redirectTo.errorCode, 'hardware-exception');
+    // The exception raised while delivering: handled serially, or a double fault (SDM Vol. 3A 6.15 Table 6-5).
+    const next = softwareInterrupt ? result.redirectTo.vector : secondException(vector, result.redirectTo.vector);
+    const second = deliverToGuest(c.guest, c.vcpu, next, next === DF ? 0 : result.redirectTo.errorCode, 'hardware-exception');
     if (second.ok) return undefined;
+    if (next === DF || vector === DF) return `triple fault: vector ${vector} could not be delivered (${result.problem}), nor the double fault (${second.problem})`;
   }
   return `cannot deliver vector ${vector} to the guest: ${result.problem}`;
+}
+
+const DF = 8;
+/** #DE, #TS, #NP, #SS, #GP: the contributory exceptions of SDM Vol. 3A Table 6-4. */
+const isContributory = (vector: number): boolean => vector === 0 || (vector >= 10 && vector <= 13);
+
+/** The exception delivered when `second` arises while delivering `first` (SDM Vol. 3A Table 6-5). */
+function secondException(first: number, second: number): number {
+  if (isContributory(first) && isContributory(second)) return DF;
+  if (first === 14 && (isContributory(second) || second === 14)) return DF;
+  return second;
 }
 
 /** Builds the dispatcher of the trap-and-emulate engine: one handler per SDM exit reason. */
@@ -412,8 +426,14 @@ function stopHandler(name: string, message: string): HandlerDefinition<TrapConte
   return { name, layer: 'vmm', steps: [saveGuestState, decodeFaultingInstruction, step('check', () => ({ finish: { kind: 'stop', message } }), 'emulationStep')] };
 }
 
+/**
+ * The #GP causes the VMM emulates. Segment loads only for SS (a ring-0 SS faults at CPL 1 however valid); a #GP
+ * on a DS/ES/FS/GS load is the guest's own (valid selectors do not fault there: the shadow GDT raised DPL 0
+ * to 1), e.g. a selector beyond the GDT limit, and is reflected with the real CPU's error code, as on bare metal.
+ */
 function isEmulatedException(instruction: GuestInstruction): boolean {
-  return ['cli', 'sti', 'iret', 'iretd', 'mov-sreg', 'pop-sreg'].includes(instruction.mnemonic);
+  if (instruction.mnemonic === 'mov-sreg' || instruction.mnemonic === 'pop-sreg') return instruction.segmentRegister === SegmentRegister.SS;
+  return ['cli', 'sti', 'iret', 'iretd'].includes(instruction.mnemonic);
 }
 
 /**
