@@ -6,10 +6,8 @@
 // --technique runs the guest under a VMM engine (default native); --watch turns on a virtualization-event
 // filter that never matches (vmm-trap, reason 99), which makes continue advance by debugger steps (the
 // cost of stopping exactly inside a VMM handler).
-import type { DebugProtocol } from '@vscode/debugprotocol';
 import { join } from 'node:path';
-import { nodeFileAccess } from '../../src/debug-adapter/nodeFiles';
-import { HyperStepDebugSession } from '../../src/debug-adapter/session';
+import { InlineClient } from '../inlineClient';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -21,40 +19,6 @@ const LOOP = option('--loop', 33_333_333);
 const PROGRAM = join(__dirname, 'loop.asm');
 const TECHNIQUE = args.includes('--technique') ? args[args.indexOf('--technique') + 1]! : 'native';
 const WATCH = args.includes('--watch');
-
-class InlineClient {
-  private seq = 1;
-  private readonly pending = new Map<number, (r: DebugProtocol.Response) => void>();
-  private readonly waiters: { event: string; resolve: (e: DebugProtocol.Event) => void }[] = [];
-  readonly session = new HyperStepDebugSession({ files: nodeFileAccess });
-
-  constructor() {
-    this.session.onDidSendMessage((m) => {
-      const msg = m as DebugProtocol.ProtocolMessage;
-      if (msg.type === 'response') {
-        const r = msg as DebugProtocol.Response;
-        this.pending.get(r.request_seq)?.(r);
-        this.pending.delete(r.request_seq);
-      } else if (msg.type === 'event') {
-        const e = msg as DebugProtocol.Event;
-        const k = this.waiters.findIndex((w) => w.event === e.event);
-        if (k >= 0) this.waiters.splice(k, 1)[0]!.resolve(e);
-      }
-    });
-  }
-
-  request(command: string, args: unknown = {}): Promise<DebugProtocol.Response> {
-    const seq = this.seq++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(seq, (r) => (r.success ? resolve(r) : reject(new Error(`${command}: ${r.message}`))));
-      this.session.handleMessage({ seq, type: 'request', command, arguments: args } as DebugProtocol.Request);
-    });
-  }
-
-  event(name: string): Promise<DebugProtocol.Event> {
-    return new Promise((resolve) => this.waiters.push({ event: name, resolve }));
-  }
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

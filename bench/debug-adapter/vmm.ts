@@ -5,34 +5,10 @@
 // Usage: npx tsx bench/debug-adapter/vmm.ts
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { join } from 'node:path';
-import { nodeFileAccess } from '../../src/debug-adapter/nodeFiles';
-import { HyperStepDebugSession } from '../../src/debug-adapter/session';
-const session = new HyperStepDebugSession({ files: nodeFileAccess });
-let seq = 1;
-const pending = new Map<number, (r: DebugProtocol.Response) => void>();
-const waiters: { event: string; resolve: (e: DebugProtocol.Event) => void }[] = [];
-session.onDidSendMessage((m) => {
-  const msg = m as DebugProtocol.ProtocolMessage;
-  if (msg.type === 'response') {
-    const r = msg as DebugProtocol.Response;
-    pending.get(r.request_seq)?.(r);
-    pending.delete(r.request_seq);
-  } else if (msg.type === 'event') {
-    const e = msg as DebugProtocol.Event;
-    const k = waiters.findIndex((w) => w.event === e.event);
-    if (k >= 0) waiters.splice(k, 1)[0]!.resolve(e);
-  }
-});
-
-function request(command: string, body: unknown = {}): Promise<DebugProtocol.Response> {
-  const s = seq++;
-  return new Promise((resolve, reject) => {
-    pending.set(s, (r) => (r.success ? resolve(r) : reject(new Error(`${command}: ${r.message}`))));
-    session.handleMessage({ seq: s, type: 'request', command, arguments: body } as DebugProtocol.Request);
-  });
-}
-
-const event = (name: string): Promise<DebugProtocol.Event> => new Promise((resolve) => waiters.push({ event: name, resolve }));
+import { InlineClient } from '../inlineClient';
+const client = new InlineClient();
+const request = (command: string, body: unknown = {}): Promise<DebugProtocol.Response> => client.request(command, body);
+const event = (name: string): Promise<DebugProtocol.Event> => client.event(name);
 
 async function timed(command: string, body: unknown): Promise<number> {
   const stopped = event('stopped');

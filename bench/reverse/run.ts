@@ -7,9 +7,7 @@
 // memory. Usage: npx tsx bench/reverse/run.ts [--steps N] [--iter ITERATIONS]
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { join } from 'node:path';
-import type { DebugRuntime } from '../../src/debug-adapter/runtime';
-import { nodeFileAccess } from '../../src/debug-adapter/nodeFiles';
-import { HyperStepDebugSession } from '../../src/debug-adapter/session';
+import { InlineClient } from '../inlineClient';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -19,45 +17,6 @@ const option = (name: string, fallback: number): number => {
 const STEPS = option('--steps', 100);
 const ITER = option('--iter', 1_500_000);
 const PROGRAM = join(__dirname, 'compute.asm');
-
-class InlineClient {
-  private seq = 1;
-  private readonly pending = new Map<number, (r: DebugProtocol.Response) => void>();
-  private readonly waiters: { event: string; resolve: (e: DebugProtocol.Event) => void }[] = [];
-  readonly session = new HyperStepDebugSession({ files: nodeFileAccess });
-
-  constructor() {
-    this.session.onDidSendMessage((m) => {
-      const msg = m as DebugProtocol.ProtocolMessage;
-      if (msg.type === 'response') {
-        const r = msg as DebugProtocol.Response;
-        this.pending.get(r.request_seq)?.(r);
-        this.pending.delete(r.request_seq);
-      } else if (msg.type === 'event') {
-        const e = msg as DebugProtocol.Event;
-        const k = this.waiters.findIndex((w) => w.event === e.event);
-        if (k >= 0) this.waiters.splice(k, 1)[0]!.resolve(e);
-      }
-    });
-  }
-
-  request(command: string, body: unknown = {}): Promise<DebugProtocol.Response> {
-    const seq = this.seq++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(seq, (r) => (r.success ? resolve(r) : reject(new Error(`${command}: ${r.message}`))));
-      this.session.handleMessage({ seq, type: 'request', command, arguments: body } as DebugProtocol.Request);
-    });
-  }
-
-  event(name: string): Promise<DebugProtocol.Event> {
-    return new Promise((resolve) => this.waiters.push({ event: name, resolve }));
-  }
-
-  /** The runtime behind the session (private there; read here only to report the history's figures). */
-  get runtime(): DebugRuntime {
-    return (this.session as unknown as { runtime: DebugRuntime }).runtime;
-  }
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

@@ -5,9 +5,7 @@
 // Code's inline host does. Usage: npx tsx bench/reverse/vmm.ts [--steps N] [--iter ITERATIONS]
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { join } from 'node:path';
-import { nodeFileAccess } from '../../src/debug-adapter/nodeFiles';
-import type { DebugRuntime } from '../../src/debug-adapter/runtime';
-import { HyperStepDebugSession } from '../../src/debug-adapter/session';
+import { InlineClient } from '../inlineClient';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
@@ -15,30 +13,9 @@ const STEPS = option('--steps', 50);
 const ITER = option('--iter', 100_000);
 const PROGRAM = join(__dirname, 'compute.asm');
 
-const session = new HyperStepDebugSession({ files: nodeFileAccess });
-let seq = 1;
-const pending = new Map<number, (r: DebugProtocol.Response) => void>();
-const waiters: { event: string; resolve: (e: DebugProtocol.Event) => void }[] = [];
-session.onDidSendMessage((m) => {
-  const msg = m as DebugProtocol.ProtocolMessage;
-  if (msg.type === 'response') {
-    const r = msg as DebugProtocol.Response;
-    pending.get(r.request_seq)?.(r);
-    pending.delete(r.request_seq);
-  } else if (msg.type === 'event') {
-    const e = msg as DebugProtocol.Event;
-    const k = waiters.findIndex((w) => w.event === e.event);
-    if (k >= 0) waiters.splice(k, 1)[0]!.resolve(e);
-  }
-});
-function request(command: string, body: unknown = {}): Promise<DebugProtocol.Response> {
-  const s = seq++;
-  return new Promise((resolve, reject) => {
-    pending.set(s, (r) => (r.success ? resolve(r) : reject(new Error(`${command}: ${r.message}`))));
-    session.handleMessage({ seq: s, type: 'request', command, arguments: body } as DebugProtocol.Request);
-  });
-}
-const event = (name: string): Promise<DebugProtocol.Event> => new Promise((resolve) => waiters.push({ event: name, resolve }));
+const client = new InlineClient();
+const request = (command: string, body: unknown = {}): Promise<DebugProtocol.Response> => client.request(command, body);
+const event = (name: string): Promise<DebugProtocol.Event> => client.event(name);
 
 async function timed(command: string, body: unknown): Promise<{ ms: number; stop: DebugProtocol.StoppedEvent }> {
   const stopped = event('stopped');
@@ -64,7 +41,7 @@ async function main(): Promise<void> {
   await request('configurationDone');
   await entry;
   const record = await timed('continue', { threadId: 1 });
-  const rt = (session as unknown as { runtime: DebugRuntime }).runtime;
+  const rt = client.runtime;
   const stats = rt.reverse.recorder!.stats();
   console.log(`trap-and-emulate: recorded ${rt.retired()} instructions in ${record.ms.toFixed(0)} ms (stop: ${record.stop.body.reason}); ${stats.checkpoints} checkpoints, ${(stats.bytes / 1048576).toFixed(2)} MiB`);
   const instruction: number[] = [];
