@@ -4,7 +4,6 @@
 // that hold instructions (for verifying and moving breakpoints). `.asm` programs are assembled in memory;
 // %include files are fetched through the injected FileAccess (assemble, fetch what it asked for, repeat),
 // so the synchronous assembler works over asynchronous file systems such as vscode.workspace.fs.
-import { defaultEncoder } from '../emulator/asm/encoderBinding';
 import { assemble, formatDiagnostic, type AssemblyResult } from '../emulator/asm';
 import { disassembleOne } from '../emulator/disasm/disassembler';
 import { readElfSymbols } from './elfSymbols';
@@ -190,9 +189,6 @@ export async function assembleProgram(path: string, files: FileAccess, options: 
       includePaths: [...options.includePaths],
       defines: options.defines,
       listing: false,
-      // An explicit encoder opts out of the assembler's per-document incremental session: its reuse of the
-      // previous preprocessing when the text is unchanged would keep the include files missing in round 1.
-      encode: defaultEncoder,
       readFile: (p) => {
         if (!texts.has(p)) missing.add(p);
         return texts.get(p);
