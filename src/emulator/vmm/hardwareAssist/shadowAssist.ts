@@ -5,11 +5,12 @@
 // tracing fault (the guest writes its own page table: executed once with the page unprotected, then the
 // shadow is resynchronised) or a true fault (injected into the guest; CR2 already holds the address, VMX does
 // not virtualise it). Adams & Agesen 2006 §2.4; virtualization.md §7. VMM pages come from a VmmRegion at the
-// top of RAM whose fixed area also holds the engine's identity page directory, bitmaps and VMCS.
+// top of RAM whose fixed area also holds the engine's identity page directory, bitmaps and VMCS; unlike
+// trap-and-emulate and BT, the shadows map no VMM window: the guest's linear space holds its own mappings only.
 
 import type { Cpu } from '../../cpu/cpu';
 import { CR } from '../../cpu/stateLayout';
-import { ShadowPageTables, vmmLinearWindow } from '../memory/shadowPaging';
+import { ShadowPageTables } from '../memory/shadowPaging';
 import { VmmRegion } from '../trapAndEmulate/vmmRegion';
 import { step, type HandlerDefinition, type StepResult } from '../handlerSteps';
 
@@ -37,7 +38,9 @@ export class ShadowAssist {
         flushAll: () => mmu.flush(true),
         rootChanged: (directory) => void (cpu.s[CR + 3] = directory | 0),
       },
-      { vmmLinearBase: vmmLinearWindow(this.region.size) },
+      // No VMM window in the guest's linear space: this VMM runs in VMX root operation (SDM Vol. 3C 27.5 loads
+      // the host's own CR3), so a ring-0 non-root guest must not reach VMM pages through its shadow.
+      { vmmWindow: false },
     );
   }
 

@@ -55,6 +55,11 @@ export interface ShadowPagingOptions {
    * engine moves it to the top of the linear space (vmmLinearWindow) so guests keep the addresses below.
    */
   readonly vmmLinearBase?: number;
+  /**
+   * Map the VMM region into every shadow (default true). Hardware assist with EPT off passes false: its VMM runs
+   * in VMX root operation with its own address space, so the guest must see exactly its own mappings.
+   */
+  readonly vmmWindow?: boolean;
 }
 
 /** The top-of-linear-space window for a VMM region of `size` bytes (VMware's VMM sat in the top 4 MiB). */
@@ -77,7 +82,7 @@ export class ShadowPageTables {
     private readonly tlb: ShadowRealTlb,
     options: ShadowPagingOptions = {},
   ) {
-    this.tracker = new ShadowTracker(memory, pages, options.cachedAddressSpaces ?? 4, options.vmmLinearBase);
+    this.tracker = new ShadowTracker(memory, pages, options.cachedAddressSpaces ?? 4, options.vmmLinearBase, options.vmmWindow ?? true);
     this.tracker.attachTlb(tlb);
     this.guestMemory = {
       read32: (address) => (pages.contains(address) ? undefined : memory.read32(address)),

@@ -72,14 +72,18 @@ export class ShadowTracker {
 
   /** Linear address at which every shadow maps the VMM region (its physical base unless relocated). */
   private readonly vmmLinear: number;
+  /** False: the shadows map no VMM window at all (VT-x: the VMM runs in root operation, outside the guest's space). */
+  private readonly vmmWindow: boolean;
 
   constructor(
     private readonly memory: ShadowPhysicalMemory,
     private readonly pages: ShadowPageAllocator,
     private readonly maxSpaces: number,
     vmmLinearBase?: number,
+    vmmWindow = true,
   ) {
     this.vmmLinear = (vmmLinearBase ?? pages.base) >>> 0;
+    this.vmmWindow = vmmWindow;
   }
 
   /** The real TLB to flush when write protection is added to live entries. */
@@ -330,11 +334,12 @@ export class ShadowTracker {
   }
 
   private isVmmLinear(linear: number): boolean {
-    return linear >= this.vmmLinear && linear - this.vmmLinear < this.pages.size;
+    return this.vmmWindow && linear >= this.vmmLinear && linear - this.vmmLinear < this.pages.size;
   }
 
   /** PD slots (4 MiB each) the VMM region touches. */
   private vmmSlots(): number[] {
+    if (!this.vmmWindow) return [];
     const first = this.vmmLinear >>> 22;
     const last = (this.vmmLinear + this.pages.size - 1) >>> 22;
     const slots: number[] = [];
