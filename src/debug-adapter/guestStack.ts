@@ -3,13 +3,15 @@
 // (shown at the call instruction) and per interrupt frame (shown at the interrupted instruction, under a
 // separator naming the vector). With the native technique the whole machine is one layer, so this is the
 // whole stack; under a VMM, composeLayeredStack adds the layers below and the VMM/host frames above.
+// Every separator has a source: an interrupt separator's is the IRET frame as it sits on the guest stack.
 import { LayerStack, type LayerFrame } from '../emulator/vmm/layerStack';
 import { guestLayerAtCpl, LAYER_INFO, type Layer } from '../emulator/vmm/layers';
 import { vectorName } from '../emulator/vmm/transitions';
-import type { InterruptSource } from './callStack';
+import type { GuestFrame, InterruptSource } from './callStack';
 import { composeLayeredStack, type StackEntry } from './layeredStack';
-import { handlerListing, passThroughListing, transitionListing } from './layerListings';
+import { handlerListing, passThroughListing, transitionListing, type SourceListing } from './layerListings';
 import type { DebugRuntime } from './runtime';
+import { flagSummary } from './variables';
 
 function codeEntry(runtime: DebugRuntime, layer: Layer, address: number, subtle: boolean): StackEntry {
   const program = runtime.program;
@@ -74,6 +76,51 @@ function interruptLabel(vector: number | undefined, source: InterruptSource | un
   }
 }
 
+/** Exceptions that push an error code below EIP (SDM Vol. 3A 6.13, Table 6-1): #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP. */
+const ERROR_CODE_VECTORS = new Set([8, 10, 11, 12, 13, 14, 17, 21]);
+
+const hex = (value: number, digits = 8): string => `0x${(value >>> 0).toString(16).padStart(digits, '0')}`;
+
+function howKnown(frame: GuestFrame, vector: number | undefined): string {
+  if (frame.exact) return 'the debugger watched the delivery';
+  const scan = 'found by the stack scan (a slot holding a code address, a selector and EFLAGS with bit 1 set)';
+  return vector === undefined ? `${scan}; the delivery was not seen (the VMM made it, or it ran before the debugger watched)` : `${scan}; the CPU reported delivering vector ${vector} to return there`;
+}
+
+/**
+ * An interrupt separator's source: the frame the CPU pushed on delivery as it sits on the guest stack (SDM Vol. 3A
+ * 6.12.1, Figure 6-4: EIP, CS, EFLAGS, and ESP, SS when the handler runs at a more privileged level), the error
+ * code when the vector pushes one, and how the debugger knows (watched delivery, or found by the stack scan).
+ */
+function interruptFrameListing(runtime: DebugRuntime, frame: GuestFrame, label: string, vector: number | undefined, source: InterruptSource | undefined): SourceListing {
+  const word = (offset: number): number | undefined => runtime.readMemory((frame.slot + offset) >>> 0, 4);
+  const eip = word(0);
+  const cs = word(4);
+  const eflags = word(8);
+  const lines = [
+    `; ${label}`,
+    '; read-only listing served by the HyperStep debug adapter: the interrupt frame on the guest stack.',
+    '; IRET pops it; the interrupted code goes on at EIP (the frame below this separator).',
+    ';',
+    `how known:   ${howKnown(frame, vector)}`,
+    `vector:      ${vector === undefined ? 'unknown (not seen delivered)' : `${vector} (${hex(vector, 2)}) ${source === 'external-interrupt' ? 'hardware interrupt' : source === 'software-interrupt' ? 'int n' : vectorName(vector)}`}`,
+    `frame at:    ${hex(frame.slot)} (stack slot of EIP)`,
+    `EIP:         ${eip === undefined ? 'unreadable' : runtime.describeAddress(eip)}`,
+    `CS:          ${cs === undefined ? 'unreadable' : `${hex(cs & 0xffff, 4)} (index ${(cs & 0xffff) >> 3}, RPL ${cs & 3})`}`,
+    `EFLAGS:      ${eflags === undefined ? 'unreadable' : `${hex(eflags)} ${flagSummary(eflags)}`}`,
+  ];
+  if (cs !== undefined && (cs & 3) > runtime.regs.cpl()) {
+    const esp = word(12);
+    const ss = word(16);
+    lines.push(`ESP:         ${esp === undefined ? 'unreadable' : hex(esp)} (the interrupted ring's stack: a privilege change)`, `SS:          ${ss === undefined ? 'unreadable' : hex(ss & 0xffff, 4)}`);
+  }
+  if (vector !== undefined && ERROR_CODE_VECTORS.has(vector) && source !== 'external-interrupt' && source !== 'software-interrupt') {
+    const code = runtime.readMemory((frame.slot - 4) >>> 0, 4);
+    lines.push(`error code:  ${code === undefined ? 'unreadable' : hex(code)} (just below EIP; the handler pops it before IRET)`);
+  }
+  return { name: `interrupt frame @${hex(frame.slot)}`, text: `${lines.join('\n')}\n`, line: 1, key: `interrupt:${frame.slot}:${eip ?? -1}:${cs ?? -1}:${eflags ?? -1}:${vector ?? -1}` };
+}
+
 /** The whole call stack, top first: the guest's frames, then (under a VMM) the layers below. */
 export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
   const layer = guestLayerAtCpl(runtime.regs.cpl());
@@ -83,7 +130,8 @@ export function nativeCallStack(runtime: DebugRuntime): StackEntry[] {
       const softwareInterrupt = softwareInterruptBefore(runtime, f.returnAddress);
       const vector = f.vector ?? softwareInterrupt?.vector;
       const source = f.source ?? (softwareInterrupt !== undefined ? 'software-interrupt' : undefined);
-      frames.push({ kind: 'separator', layer, label: `${interruptLabel(vector, source)} → handler above` });
+      const label = interruptLabel(vector, source);
+      frames.push({ kind: 'separator', layer, label: `${label} → handler above`, listing: interruptFrameListing(runtime, f, label, vector, source) });
       frames.push(codeEntry(runtime, layer, softwareInterrupt?.address ?? f.returnAddress, softwareInterrupt === undefined));
     } else {
       frames.push(codeEntry(runtime, layer, callSiteOf(runtime, f.returnAddress), false));
