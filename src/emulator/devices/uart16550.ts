@@ -217,6 +217,9 @@ export class Uart16550 implements PortDevice, StatefulDevice<Uart16550State> {
           s.lsr &= ~LSR_DATA_READY;
         }
         s.fcr = value & 0xc9; // FIFO enable, DMA mode, trigger level; the reset bits self-clear
+        // The bytes that were in the FIFO are gone (as on the chip); the host's flow-controlled queue now
+        // fills the emptied or enlarged FIFO, as QEMU's chardev does once can_receive reports room.
+        this.refillFromHost();
         break;
       case UartRegister.LCR:
         s.lcr = value;

@@ -99,6 +99,15 @@ describe('16550A UART', () => {
     assert.equal(bus.read(LSR, 1) & 0x02, 0, 'no overrun');
   });
 
+  it('refills the FIFO from queued host input after a receive-FIFO reset (the held byte is lost, as in QEMU)', () => {
+    const { uart, bus } = setup();
+    uart.queueHostInput([0x61, 0x62, 0x63]); // FIFOs off: only 'a' is in the receive buffer
+    bus.write(FCR, 1, 0xc7); // enable and clear FIFOs, as a driver's init does
+    const got: number[] = [];
+    while (bus.read(LSR, 1) & 1) got.push(bus.read(THR, 1));
+    assert.deepEqual(got, [0x62, 0x63]);
+  });
+
   it('holds one byte without FIFOs: a second byte overruns', () => {
     const { uart } = setup();
     assert.equal(uart.receive([1, 2]), 1);
