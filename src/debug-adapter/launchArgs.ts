@@ -40,6 +40,7 @@ const FRAMEWORK_KEYS = new Set(['type', 'request', 'name', '__sessionId', '__con
 const KNOWN_KEYS = new Set([
   'program', 'stopOnEntry', 'technique', 'architecture', 'costModel', 'costOverrides', 'memoryMB', 'vcpus', 'cwd', 'includePaths',
   'defines', 'vmxControls', 'exceptionBitmap', 'serialInput', 'instructionLimit', 'outputLimitBytes', 'reverseHistoryMB', 'trace',
+  'serialTerminal', // read by the extension (src/extension/serialTerminal.ts), not by the adapter
 ]);
 
 export type LaunchValidation = { readonly config: LaunchConfig; readonly notes: readonly string[] } | { readonly problems: readonly string[] };

@@ -21,6 +21,7 @@ import { VariableStore } from './variables';
 import type { SourceListing } from './layerListings';
 import { parseVmmFilter, VMM_EVENT_FILTER_IDS, VMM_EVENT_FILTERS, type VmmEventFilter, type VmmEventFilterId } from './vmmEvents';
 import { SESSION_INFO_EVENT } from './viewProtocol';
+import { serialHandlers } from './serialRequests';
 import { ViewRequests } from './viewRequests';
 
 /** The one thread: vCPU 0 (one DAP thread per vCPU). */
@@ -159,6 +160,7 @@ export class HyperStepDebugSession extends DebugSession {
     const rt = this.runtime;
     return {
       ...this.views.handlers(),
+      ...serialHandlers(this.runtime),
       initialize: async (args) => {
         if (typeof args['linesStartAt1'] === 'boolean') this.linesStartAt1 = args['linesStartAt1'];
         if (typeof args['columnsStartAt1'] === 'boolean') this.columnsStartAt1 = args['columnsStartAt1'];
