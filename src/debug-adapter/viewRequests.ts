@@ -31,27 +31,78 @@ type ViewableEngine = ExecutionEngine & { readonly log: TransitionLog; readonly 
 /** Transition kinds that are one hop of an I/O request (the path the layers diagram lights up). */
 const IO_PATH_KINDS = new Set(['io-hop', 'world-switch']);
 
+/** How many of the newest transitions the activity counts can take back when the log rewinds (4 bytes each). */
+const REWINDABLE_TRANSITIONS = 1 << 22;
+
 /**
- * Counts over the whole run (the log keeps only its newest transitions) and the most recent I/O path.
- * Attached to the engine's log at launch, so nothing recorded is missed.
+ * Counts by reason over the whole run (the log keeps only its newest transitions) and the most recent I/O path,
+ * always as of the machine's current position: when reverse debugging travels back, the log rewinds
+ * (TransitionLog.rewind) and the counts of the dropped transitions are taken back, so the re-executed ones are
+ * not counted twice. Attached to the engine's log at launch, so nothing recorded is missed.
  */
 class ActivityTracker {
-  readonly byReason = new Map<string, { reason: string; kind: string; count: number }>();
+  private readonly rows: { reason: string; kind: string; count: number }[] = [];
+  private readonly rowOf = new Map<string, number>();
+  /** Row of each counted transition, by sequence number modulo the array's length (grown up to the bound). */
+  private rowBySeq = new Uint32Array(1024);
+  /** Transitions counted: the log's total. */
+  private counted = 0;
   lastIoPath: Layer[] = [];
   private ioOpen = false;
   /** The layer that most recently entered the VMM (where an I/O request came from). */
   private enteredVmmFrom: Layer | undefined;
 
-  constructor(log: TransitionLog) {
+  constructor(private readonly log: TransitionLog) {
+    this.counted = log.firstRetained;
     for (const t of log.list()) this.note(t);
     log.onRecord((t) => this.note(t));
+    log.onRewind((total) => this.rewind(total));
+  }
+
+  /** Rows with a count, as the histogram shows them. */
+  histogram(): { reason: string; kind: string; count: number }[] {
+    return this.rows.filter((r) => r.count > 0).map((r) => ({ ...r }));
   }
 
   private note(t: Transition): void {
     const key = `${t.kind}\u0000${t.reason}`;
-    const entry = this.byReason.get(key);
-    if (entry === undefined) this.byReason.set(key, { reason: t.reason, kind: t.kind, count: 1 });
-    else entry.count++;
+    let row = this.rowOf.get(key);
+    if (row === undefined) {
+      row = this.rows.length;
+      this.rows.push({ reason: t.reason, kind: t.kind, count: 0 });
+      this.rowOf.set(key, row);
+    }
+    this.rows[row]!.count++;
+    this.remember(t.seq, row);
+    this.counted = t.seq + 1;
+    this.followIoPath(t);
+  }
+
+  private remember(seq: number, row: number): void {
+    if (seq >= this.rowBySeq.length && this.rowBySeq.length < REWINDABLE_TRANSITIONS) {
+      const grown = new Uint32Array(Math.min(REWINDABLE_TRANSITIONS, Math.max(this.rowBySeq.length * 2, seq + 1)));
+      // Re-home the remembered window under the new modulus.
+      for (let s = Math.max(0, this.counted - this.rowBySeq.length); s < this.counted; s++) grown[s % grown.length] = this.rowBySeq[s % this.rowBySeq.length]!;
+      this.rowBySeq = grown;
+    }
+    this.rowBySeq[seq % this.rowBySeq.length] = row;
+  }
+
+  /** The log went back to `total` transitions: take back the counts of the dropped ones, redo the I/O path. */
+  private rewind(total: number): void {
+    const reach = Math.max(total, this.counted - this.rowBySeq.length);
+    for (let seq = reach; seq < this.counted; seq++) this.rows[this.rowBySeq[seq % this.rowBySeq.length]!]!.count--;
+    this.counted = total;
+    this.lastIoPath = [];
+    this.ioOpen = false;
+    this.enteredVmmFrom = undefined;
+    for (let seq = Math.max(this.log.firstRetained, total - 256); seq < total; seq++) {
+      const t = this.log.get(seq);
+      if (t !== undefined) this.followIoPath(t);
+    }
+  }
+
+  private followIoPath(t: Transition): void {
     const inGuest = (layer: Layer): boolean => layer === 'guest-kernel' || layer === 'guest-user';
     if (this.ioOpen && !inGuest(t.from) && !inGuest(t.to)) {
       // Every hop between host-side layers continues the request until it is back in the VMM.
@@ -157,7 +208,7 @@ export class ViewRequests {
       const t = log.get(seq);
       if (t !== undefined) events.push(this.toEvent(t));
     }
-    const histogram = [...(this.tracker?.byReason.values() ?? [])].sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1)).map((h) => ({ ...h }));
+    const histogram = (this.tracker?.histogram() ?? []).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
     const ledger = engine.ledger;
     const memory = engine.memoryStats?.();
     return {

@@ -12,6 +12,7 @@ import type { ExecutionHistory } from '../emulator/debug/history';
 import { trackPageWrites, type PageWriteSource } from '../emulator/debug/pageWrites';
 import type { Machine } from '../emulator/machine/machine';
 import type { EngineState, ExecutionEngine } from '../emulator/vmm/engine';
+import type { TransitionLog } from '../emulator/vmm/transitions';
 import { RuntimeStateError, type DebugRuntime } from './runtime';
 
 /** Retired instructions between VMM checkpoints (a step back replays at most about this many, twice). */
@@ -84,7 +85,7 @@ export class VmmHistory {
   constructor(
     private readonly runtime: DebugRuntime,
     private readonly history: ExecutionHistory,
-    private readonly engine: ExecutionEngine & { readonly log: { onRecord(l: () => void): unknown } },
+    private readonly engine: ExecutionEngine & { readonly log: Pick<TransitionLog, 'onRecord' | 'total' | 'rewind'> },
   ) {
     engine.log.onRecord(() => {
       this.transitionCount++;
@@ -116,6 +117,8 @@ export class VmmHistory {
     if (this.engine.activeHandler() !== undefined) this.engine.run(0); // leaves no handler behind to resume
     this.history.restore(index);
     this.engine.loadState(saved.engine);
+    // The log ends where the machine is again (the activity counts and transition numbers follow it).
+    this.engine.log.rewind(this.engine.log.total - (this.transitionCount - saved.transitions));
     this.transitionCount = saved.transitions;
     this.runtime.tracker.reset();
     return { retired: count, transitions: saved.transitions };

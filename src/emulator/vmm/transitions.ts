@@ -1,7 +1,8 @@
 // Transitions between privilege layers as first-class data: every trap, fault reflection, interrupt
 // injection, hypercall, world switch, I/O hop, resume, VM exit/entry and translation is one `Transition`
 // record (from/to layer, kind, a reason in the literature's vocabulary, the guest instruction, decoded
-// details and its cost). A `TransitionLog` numbers and keeps them (bounded) for the trace and the debugger.
+// details and its cost). A `TransitionLog` numbers and keeps them (bounded) for the trace and the debugger,
+// and rewinds in place when the debugger travels back, so the log always ends at the machine's position.
 
 import type { Layer } from './layers';
 
@@ -131,7 +132,10 @@ export interface TransitionLogState {
 export class TransitionLog {
   private readonly ring: (Transition | undefined)[];
   private nextSeq = 0;
+  /** Lowest sequence number still held (a rewind can leave slots that newer, dropped records overwrote). */
+  private firstHeld = 0;
   private readonly listeners: ((transition: Transition) => void)[] = [];
+  private readonly rewindListeners: ((total: number) => void)[] = [];
 
   constructor(readonly capacity = 65536) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
@@ -148,11 +152,25 @@ export class TransitionLog {
   }
 
   onRecord(listener: (transition: Transition) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const index = this.listeners.indexOf(listener);
-      if (index >= 0) this.listeners.splice(index, 1);
-    };
+    return subscribe(this.listeners, listener);
+  }
+
+  /**
+   * Restores the log in place to the moment `total` transitions had been recorded (reverse debugging travels
+   * back): later records are dropped, and the next record is numbered `total` again, so a deterministic replay
+   * re-records the same transitions under the same numbers. Rewind listeners hear the new total.
+   */
+  rewind(total: number): void {
+    if (!Number.isInteger(total) || total < 0 || total > this.nextSeq) throw new RangeError(`cannot rewind a log of ${this.nextSeq} transitions to ${total}`);
+    if (total === this.nextSeq) return;
+    this.firstHeld = Math.min(total, Math.max(this.firstHeld, this.nextSeq - this.capacity));
+    for (let seq = total; seq < this.nextSeq && seq < total + this.capacity; seq++) this.ring[seq % this.capacity] = undefined;
+    this.nextSeq = total;
+    for (const listener of this.rewindListeners) listener(total);
+  }
+
+  onRewind(listener: (total: number) => void): () => void {
+    return subscribe(this.rewindListeners, listener);
   }
 
   /** Transitions recorded so far, including those no longer retained. */
@@ -160,17 +178,21 @@ export class TransitionLog {
     return this.nextSeq;
   }
 
+  /** Sequence number of the oldest retained transition (equal to `total` when none is retained). */
+  get firstRetained(): number {
+    return Math.max(this.firstHeld, this.nextSeq - this.capacity, 0);
+  }
+
   /** The retained transitions, oldest first. */
   list(): Transition[] {
-    const first = Math.max(0, this.nextSeq - this.capacity);
     const out: Transition[] = [];
-    for (let seq = first; seq < this.nextSeq; seq++) out.push(this.ring[seq % this.capacity]!);
+    for (let seq = this.firstRetained; seq < this.nextSeq; seq++) out.push(this.ring[seq % this.capacity]!);
     return out;
   }
 
   /** The transition with this sequence number, if still retained. */
   get(seq: number): Transition | undefined {
-    if (seq < 0 || seq >= this.nextSeq || seq < this.nextSeq - this.capacity) return undefined;
+    if (seq < this.firstRetained || seq >= this.nextSeq) return undefined;
     return this.ring[seq % this.capacity];
   }
 
@@ -181,10 +203,19 @@ export class TransitionLog {
   static fromJSON(state: TransitionLogState): TransitionLog {
     const log = new TransitionLog(state.capacity);
     log.nextSeq = state.total - state.transitions.length;
+    log.firstHeld = log.nextSeq;
     for (const transition of state.transitions) {
       log.ring[log.nextSeq % log.capacity] = transition;
       log.nextSeq++;
     }
     return log;
   }
+}
+
+function subscribe<T>(listeners: T[], listener: T): () => void {
+  listeners.push(listener);
+  return () => {
+    const index = listeners.indexOf(listener);
+    if (index >= 0) listeners.splice(index, 1);
+  };
 }
