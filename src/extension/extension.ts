@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { registerDebugAdapterFactory } from './debugAdapterFactory';
 import { HyperStepConfigurationProvider } from './debugConfiguration';
 import { DEBUG_TYPE, INCLUDE_PATHS_NOTIFICATION, LANGUAGE_ID } from './ids';
+import { registerSerialTerminals, type SerialTerminalTranscript } from './serialTerminal';
 import { registerViews, type HyperStepViews } from './views/index';
 
 /** A started language client, as far as the composition root cares. */
@@ -42,6 +43,8 @@ export interface HyperStepApi {
   readonly languageServerReady: Promise<void>;
   /** The views (activity, compare, layers panels, TC and VMCS trees, status bar), for the extension-host tests. */
   readonly views: HyperStepViews;
+  /** The serial terminals opened for sessions with "serialTerminal": true, as their users saw them. */
+  readonly serialTerminals: () => SerialTerminalTranscript[];
 }
 
 export function activateHyperStep(context: vscode.ExtensionContext, host: ExtensionHost): HyperStepApi {
@@ -53,6 +56,7 @@ export function activateHyperStep(context: vscode.ExtensionContext, host: Extens
   );
   registerDebugAdapterFactory(context);
   const views = registerViews(context);
+  const serialTerminals = registerSerialTerminals(context);
   // The language server starts in the background: activation never waits for it, and a failure is shown
   // in the output channel rather than breaking the debugger.
   // Creating the client can throw too (code-server's web-worker host refuses workers for extensions
@@ -71,5 +75,5 @@ export function activateHyperStep(context: vscode.ExtensionContext, host: Extens
     languageServerReady = Promise.reject(e);
   }
   languageServerReady.catch((e: unknown) => void vscode.window.showWarningMessage(`HyperStep language server failed to start: ${String(e)}`));
-  return { host: host.kind, debugType: DEBUG_TYPE, languageId: LANGUAGE_ID, activatedInMs: Date.now() - started, languageServerReady, views };
+  return { host: host.kind, debugType: DEBUG_TYPE, languageId: LANGUAGE_ID, activatedInMs: Date.now() - started, languageServerReady, views, serialTerminals };
 }
