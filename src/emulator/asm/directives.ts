@@ -2,11 +2,11 @@
 // absolute, align/alignb/sectalign, struc/endstruc/istruc/at/iend, incbin, and the ignored cpu/default.
 // NASM manual chapter 7 (directives), 5.9-5.11 (standard macros align, struc, istruc), 8.1 (bin), 8.9 (elf).
 import type { Assembler } from './assembler';
-import { alignUp } from './assembler';
 import { LineOrigin } from './diagnostics';
 import { AsmError, ExprParser } from './expressions';
 import { Token } from './lexer';
 import { Body, parseBody } from './parser';
+import { alignUp } from './sections';
 
 type Directive = Extract<Body, { k: 'dir' }>;
 

@@ -12,6 +12,12 @@ export interface Relocation {
 
 export const EXTERN_BASE = 0x100000;
 
+/** `value` rounded up to a multiple of `align` (align <= 1: unchanged). */
+export function alignUp(value: number, align: number): number {
+  if (align <= 1) return value;
+  return Math.ceil(value / align) * align;
+}
+
 export class Section {
   bytes: Uint8Array = new Uint8Array(256);
   /** Current assembly offset (for nobits sections, no bytes are stored). */
