@@ -3,7 +3,8 @@
 // (save guest state → decode translated instruction → emulate on the virtual CPU → advance guest EIP → resume).
 // Semantics: SDM Vol. 2B POPF/PUSHF (flag rules at CPL 0), SGDT/SIDT (limit, then 32-bit base), SLDT/STR/SMSW
 // (a 32-bit register receives the whole value, memory 16 bits — as the CPU core does), MOV r/m, Sreg and PUSH
-// Sreg (zero-extended selector), far JMP/CALL/RET within the virtual kernel. Stack and memory accesses go through the guest's own segments; a failing one
+// Sreg (zero-extended selector), far JMP/CALL/RET within the virtual kernel, LAR/LSL/VERR/VERW on the virtual
+// descriptor tables (descriptorQueries.ts). Stack and memory accesses go through the guest's own segments; a failing one
 // is reflected to the guest as #SS(0) / #GP(0).
 
 import { DecodedInstruction, decodeInstruction } from '../../isa/decoder';
@@ -13,6 +14,7 @@ import { step } from '../handlerSteps';
 import { SegmentRegister } from '../trapAndEmulate/guestAccess';
 import type { TrapContext } from '../trapAndEmulate/handlers';
 import { compressedSelector, virtualizedEflags } from '../trapAndEmulate/reflect';
+import { queryDescriptor, type DescriptorQuery } from './descriptorQueries';
 
 const GP = 13;
 const SS_FAULT = 12;
@@ -113,6 +115,11 @@ function emulate(c: TrapContext): StepResult {
       return farTransfer(c, d, mnemonic === 'call', size);
     case 'retf':
       return farReturn(c, d, size);
+    case 'lar':
+    case 'lsl':
+    case 'verr':
+    case 'verw':
+      return descriptorQuery(c, d, mnemonic);
     default:
       return { finish: { kind: 'stop', message: `the BT VMM has no emulation for "${text}"` } };
   }
@@ -161,7 +168,28 @@ function farReturn(c: TrapContext, d: DecodedInstruction, size: 2 | 4): StepResu
   return { goto: 'resume' };
 }
 
-/** The handler of an `emulate` callout (pushf, popf, sgdt, sidt, sldt, str, smsw, mov from ss, push ss). */
+/**
+ * LAR/LSL/VERR/VERW against the guest's virtual descriptor tables at the virtual CPL (descriptorQueries.ts):
+ * the selector comes from r/m16, ZF tells whether the descriptor is visible, LAR/LSL write their value to the
+ * register (a 16-bit destination keeps its upper half, SDM Vol. 2A LAR/LSL "Operation").
+ */
+function descriptorQuery(c: TrapContext, d: DecodedInstruction, kind: DescriptorQuery): StepResult {
+  const g = c.guest;
+  const address = c.instruction?.memoryAddress;
+  const selector = d.isMemory ? (address === undefined ? undefined : g.readLinear(address, 2)) : g.getGpr(d.rm) & 0xffff;
+  if (selector === undefined) return reflect(GP);
+  const tables = { gdtBase: c.vcpu.gdtr.base, gdtLimit: c.vcpu.gdtr.limit, ldtr: c.vcpu.ldtr, readLinear: (linear: number, size: 1 | 2 | 4) => g.readLinear(linear, size) };
+  const answer = queryDescriptor(kind, selector, c.vcpu.cpl, tables);
+  if (answer.zf && (kind === 'lar' || kind === 'lsl')) {
+    g.setGpr(d.reg, d.operandSize === 16 ? (g.getGpr(d.reg) & 0xffff0000) | (answer.value & 0xffff) : answer.value);
+  }
+  g.setEflags(answer.zf ? g.getEflags() | Flag.ZF : g.getEflags() & ~Flag.ZF);
+  const shown = kind === 'lar' || kind === 'lsl' ? ` = 0x${answer.value.toString(16)}` : '';
+  c.notes.push(`${kind} 0x${selector.toString(16)} in the guest's virtual ${(selector & 4) !== 0 ? 'LDT' : 'GDT'} at virtual CPL ${c.vcpu.cpl}: ZF=${answer.zf ? 1 : 0}${answer.zf ? shown : ''}`);
+  return undefined;
+}
+
+/** The handler of an `emulate` callout (pushf, popf, sgdt, sidt, sldt, str, smsw, mov from ss, push ss, lar, lsl, verr, verw, far transfers). */
 export function emulationCallout(text: string): HandlerDefinition<TrapContext> {
   return {
     name: `BT callout: ${text}`,

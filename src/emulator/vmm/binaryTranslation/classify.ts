@@ -3,7 +3,8 @@
 // the VMM. The decision follows the instruction table's virtualization class and operands (Robin & Irvine's
 // sensitive-but-unprivileged list, SDM Vol. 3A 5.9 privileged instructions, the IOPL rule of Vol. 1 18.2.1).
 // Callouts are of four kinds: `exit` (an unchained branch to the next translation), `emulate` (the BT VMM
-// computes the instruction on the virtual CPU: POPF, PUSHF, SGDT, SIDT, SLDT, STR, SMSW, MOV/PUSH from SS),
+// computes the instruction on the virtual CPU: POPF, PUSHF, SGDT, SIDT, SLDT, STR, SMSW, MOV/PUSH from SS,
+// LAR/LSL/VERR/VERW),
 // `privileged` (trap-and-emulate's handler, entered by the callout instead of a #GP) and `in-place` (the VMM
 // runs the one guest instruction at its own address at ring 1 and looks up the translation of wherever it
 // went: indirect branches, far transfers, software interrupts, IRET to ring 3).
@@ -48,6 +49,10 @@ const EMULATED_WHY: Readonly<Record<string, string>> = {
   'STR Ev': 'str would reveal the VMM\'s TSS selector; the VMM stores the virtual TR',
   'SMSW Ev': 'smsw would show the real CR0 bits; the VMM stores the virtual CR0',
   'PUSH SS': 'push ss would show RPL 1 (ring compression); the VMM pushes the guest\'s selector',
+  'LAR Gv,Ew': 'lar would read the shadow GDT (guest ring-0 descriptors at DPL 1, the VMM\'s own beyond the guest\'s limit); the VMM answers from the virtual GDT/LDT at virtual CPL 0',
+  'LSL Gv,Ew': 'lsl would read the shadow GDT (truncated limits, VMM descriptors); the VMM answers from the virtual GDT/LDT at virtual CPL 0',
+  'VERR Ew': 'verr would check the shadow descriptor at the real CPL 1; the VMM checks the virtual GDT/LDT at virtual CPL 0',
+  'VERW Ew': 'verw would check the shadow descriptor at the real CPL 1; the VMM checks the virtual GDT/LDT at virtual CPL 0',
 };
 
 /** Decides what to do with one decoded guest kernel instruction. */
