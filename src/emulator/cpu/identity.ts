@@ -55,7 +55,7 @@ const VMX_DEFAULTS: readonly (readonly [number, number, number])[] = [
   [0x487, -1, 0], // CR0 fixed 1
   [0x488, 0x00002000, 0], // CR4 fixed 0: VMXE
   [0x489, 0x000027ff, 0], // CR4 fixed 1
-  [0x48b, 0, 0x000000c6], // secondary controls allowed-1: EPT, descriptor-table exiting, WBINVD exiting, unrestricted guest
+  [0x48b, 0, 0x000000c7], // secondary controls allowed-1: virtualize APIC accesses, EPT, descriptor-table exiting, WBINVD exiting, unrestricted guest
 ];
 
 /**

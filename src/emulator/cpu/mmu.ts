@@ -11,6 +11,7 @@ import type { AccessSize, PhysicalMemoryBus } from '../hw/contracts';
 import { EptAccess, type EptWalker } from './ept';
 import { GuestFault, PageFaultCode, Vector } from './faults';
 import { CR, Cr0, Cr4 } from './stateLayout';
+import type { PhysicalInterposer } from './vmxHooks';
 
 /** TLB entry bits (low 12 bits of an entry; the high 20 bits are the physical frame). */
 const enum TlbBit {
@@ -67,6 +68,8 @@ export class Mmu {
   onTranslationChange: () => void = () => undefined;
   /** Called with a physical page number when a write hits a page holding decoded code. */
   onCodeWrite: (page: number) => void = () => undefined;
+  /** VMX "virtualize APIC accesses" in non-root operation: accesses outside RAM to its page go to it, not the bus. */
+  apicAccess: PhysicalInterposer | null = null;
 
   constructor(
     private readonly s: Int32Array,
@@ -418,6 +421,7 @@ export class Mmu {
       if (size === 2) return r[address]! | (r[address + 1]! << 8);
       return r[address]! | (r[address + 1]! << 8) | (r[address + 2]! << 16) | (r[address + 3]! << 24);
     }
+    if (this.apicAccess !== null && page === this.apicAccess.page) return this.apicAccess.read(address, size);
     return this.bus.mmioRead(address, size);
   }
 
@@ -436,6 +440,7 @@ export class Mmu {
       if (this.codePages[page] !== 0) this.onCodeWrite(page);
       return;
     }
+    if (this.apicAccess !== null && page === this.apicAccess.page) return this.apicAccess.write(address, size, value);
     this.bus.mmioWrite(address, size, value);
   }
 

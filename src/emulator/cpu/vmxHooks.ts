@@ -7,6 +7,18 @@
 import type { Cpu } from './cpu';
 import type { Insn } from './insn';
 
+/**
+ * A physical page outside RAM whose accesses the MMU hands to VMX instead of the bus while it is armed (VMX
+ * "virtualize APIC accesses", vmx/apicVirtualization.ts). Either call may throw the CPU's GuestFault with the
+ * pseudo-vector VMX_MEMORY_EXIT (a fault-like VM exit) or perform a trap-like VM exit itself.
+ */
+export interface PhysicalInterposer {
+  /** Page number (physical address >>> 12) the interposer claims; -1 when none. */
+  readonly page: number;
+  read(address: number, size: 1 | 2 | 4): number;
+  write(address: number, size: 1 | 2 | 4, value: number): void;
+}
+
 export interface VmxHooks {
   /** In VMX non-root operation. */
   readonly nonRoot: boolean;

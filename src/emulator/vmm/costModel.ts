@@ -30,6 +30,8 @@ export const COST_PARAMETERS = [
   'btTranslate',
   'btCallout',
   'btIndirectBranch',
+  'apicAccess',
+  'eptWalkReference',
 ] as const;
 export type CostParameter = (typeof COST_PARAMETERS)[number];
 
@@ -55,6 +57,8 @@ export const COST_PARAMETER_DESCRIPTIONS: Readonly<Record<CostParameter, string>
   btTranslate: 'translating one guest instruction into the translation cache',
   btCallout: 'a callout from translated code into the VMM and back, excluding the emulation',
   btIndirectBranch: 'the extra cost of an indirect branch or return in translated code (target lookup)',
+  apicAccess: 'one access to a local APIC register (e.g. a TPR write at 0xFEE00080) by native code: an uncached MMIO access to the on-chip APIC',
+  eptWalkReference: 'one EPT paging-structure read during a two-dimensional TLB-miss walk (the references nested paging adds to the native walk)',
 };
 
 export type CostBasis = 'measured' | 'derived' | 'approximate' | 'nominal';

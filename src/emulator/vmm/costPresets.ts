@@ -42,6 +42,14 @@ const p4: Readonly<Record<CostParameter, CostValue>> = {
   btTranslate: nominal(300, 'per translated guest instruction; A&A give no figure'),
   btCallout: derived(179, 'A&A: BT `in` ≈ native 3,209 / 15 ≈ 214, minus one emulation step (35)'),
   btIndirectBranch: derived(40, 'A&A Fig. 4: call/ret 51 under BT − 11 native'),
+  apicAccess: derived(
+    140,
+    'A&A Fig. 4 cr8wr: BT (35) is ≈ 4× faster than the native TPR write, so native ≈ 4 × 35 = 140 (virtualization.md §4 "derived"); priced for the IA-32 stand-in, a write of the xAPIC TPR at 0xFEE00080 (SDM Vol. 3A 11.8.3.1)',
+  ),
+  eptWalkReference: nominal(
+    20,
+    'no figure in the references: one paging-structure read served by the cache hierarchy; Bhargava et al., ASPLOS 2008, count the references of a 2-D walk (24 for 4-over-4), not their cycles (virtualization.md §7)',
+  ),
 };
 
 const modern: Readonly<Record<CostParameter, CostValue>> = {
@@ -65,6 +73,8 @@ const modern: Readonly<Record<CostParameter, CostValue>> = {
   btTranslate: nominal(150, 'no cited figure'),
   btCallout: nominal(80, 'no cited figure'),
   btIndirectBranch: nominal(20, 'no cited figure'),
+  apicAccess: nominal(100, 'no cited figure for an xAPIC MMIO register access on a recent core (x2APIC MSR accesses are cheaper)'),
+  eptWalkReference: nominal(5, 'no cited figure: a paging-structure read that hits a page-walk cache or L1/L2 on a recent core'),
 };
 
 export const costParameterPresets: Readonly<Record<CostPresetId, CostPreset>> = {

@@ -100,7 +100,7 @@ const byNumber: readonly (ExitReasonInfo | undefined)[] = (() => {
 })();
 
 /** The basic exit reasons HyperStep's hardware-assisted VMM produces (virtualization.md §6 "HyperStep subset"). */
-export const HYPERSTEP_EXIT_SUBSET: readonly number[] = [0, 1, 2, 7, 9, 10, 12, 14, 16, 18, 28, 29, 30, 31, 32, 46, 47, 48, 49];
+export const HYPERSTEP_EXIT_SUBSET: readonly number[] = [0, 1, 2, 7, 9, 10, 12, 14, 16, 18, 28, 29, 30, 31, 32, 43, 44, 46, 47, 48, 49];
 
 /** Named constants for the reasons engines use in code. */
 export const ExitReason = {
@@ -122,6 +122,8 @@ export const ExitReason = {
   Rdmsr: 31,
   Wrmsr: 32,
   InvalidGuestState: 33,
+  TprBelowThreshold: 43,
+  ApicAccess: 44,
   GdtrIdtrAccess: 46,
   LdtrTrAccess: 47,
   EptViolation: 48,

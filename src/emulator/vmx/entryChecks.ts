@@ -63,6 +63,8 @@ export function checkControls(cpu: Cpu, vmcs: Vmcs): EntryCheck {
       return fail(VmInstructionError.EntryInvalidControlFields, 'invalid EPT pointer');
     }
   }
+  const apic = checkApicControls(cpu, vmcs, proc, proc2);
+  if (apic !== undefined) return fail(VmInstructionError.EntryInvalidControlFields, apic);
   const injection = vmcs.read(F.ENTRY_INTR_INFO);
   if ((injection & 0x80000000) !== 0) {
     const type = (injection >>> 8) & 7;
@@ -73,6 +75,30 @@ export function checkControls(cpu: Cpu, vmcs: Vmcs): EntryCheck {
   }
   if ((vmcs.read(F.ENTRY_CONTROLS) & EntryControl.Ia32eModeGuest) !== 0) return fail(VmInstructionError.EntryInvalidControlFields, 'IA-32e mode guest on an IA-32 processor');
   return OK;
+}
+
+/**
+ * SDM 26.2.1.1, APIC-virtualization controls: with "use TPR shadow" the virtual-APIC address is 4-KiB aligned,
+ * TPR threshold bits 31:4 are 0 and bits 3:0 do not exceed VTPR[7:4] (virtual-interrupt delivery is not
+ * supported); with "virtualize APIC accesses" the APIC-access address is 4-KiB aligned. This model also needs
+ * the APIC-access page outside RAM (apicVirtualization.ts), and the virtual-APIC page inside it.
+ */
+function checkApicControls(cpu: Cpu, vmcs: Vmcs, proc: number, proc2: number): string | undefined {
+  const ramBytes = cpu.mmu.ram.length;
+  if ((proc & ProcControl.UseTprShadow) !== 0) {
+    const page = vmcs.read(F.VIRTUAL_APIC_ADDRESS);
+    if ((page & 0xfff) !== 0 || vmcs.read(F.VIRTUAL_APIC_ADDRESS + 1) !== 0) return 'virtual-APIC address not 4-KiB aligned within the physical-address width';
+    if (page + 0x1000 > ramBytes) return 'virtual-APIC page outside RAM (this model keeps it in RAM)';
+    const threshold = vmcs.read(F.TPR_THRESHOLD);
+    if ((threshold & ~0xf) !== 0) return 'TPR threshold bits 31:4 not 0';
+    if (threshold > (cpu.mmu.readPhysical(page + 0x80, 1) >>> 4)) return 'TPR threshold above VTPR[7:4]';
+  }
+  if ((proc2 & Proc2Control.VirtualizeApicAccesses) !== 0) {
+    const page = vmcs.read(F.APIC_ACCESS_ADDRESS);
+    if ((page & 0xfff) !== 0 || vmcs.read(F.APIC_ACCESS_ADDRESS + 1) !== 0) return 'APIC-access address not 4-KiB aligned within the physical-address width';
+    if (page < ramBytes) return 'APIC-access page inside RAM (this model virtualizes APIC accesses only for a page outside RAM, e.g. 0xFEE00000)';
+  }
+  return undefined;
 }
 
 function fixedOk(value: number, fixed0: number, fixed1: number): boolean {

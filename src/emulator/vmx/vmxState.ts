@@ -4,6 +4,7 @@
 // place, so a software host that holds a VMCS (the built-in hardware-assisted VMM) keeps a valid reference.
 
 import type { EptCounters } from '../cpu/ept';
+import type { ApicVirtualizationCounters } from './apicVirtualization';
 import type { LaunchState } from './vmcs';
 import type { VmExitRecord, VmxUnit } from './vmxUnit';
 
@@ -21,6 +22,8 @@ export interface VmxSnapshot {
   readonly exitCounts: readonly [number, number][];
   readonly ept: { readonly active: boolean; readonly eptp: number; readonly counters: EptCounters };
   readonly invept: { readonly singleContext: number; readonly allContext: number };
+  /** TPR accesses virtualized (absent in older snapshots). */
+  readonly apic?: ApicVirtualizationCounters;
 }
 
 export function saveVmxState(unit: VmxUnit): VmxSnapshot {
@@ -32,6 +35,7 @@ export function saveVmxState(unit: VmxUnit): VmxSnapshot {
     lastExit: unit.lastExit, exitCounts: [...unit.exitCounts.entries()],
     ept: { active: unit.cpu.mmu.ept !== null, eptp: unit.ept.eptp, counters: { ...unit.ept.counters } },
     invept: { ...unit.inveptCounts },
+    apic: { ...unit.apic.counters },
   };
 }
 
@@ -55,4 +59,8 @@ export function loadVmxState(unit: VmxUnit, snapshot: VmxSnapshot | undefined): 
   Object.assign(unit.inveptCounts, snapshot.invept);
   unit.ept.setPointer(snapshot.ept.eptp);
   unit.cpu.mmu.setEpt(snapshot.ept.active ? unit.ept : null);
+  // The APIC-access page is armed exactly while a guest runs under the current VMCS's controls.
+  if (unit.nonRoot && unit.current !== null) unit.apic.arm(unit.current);
+  else unit.apic.disarm();
+  if (snapshot.apic !== undefined) Object.assign(unit.apic.counters, snapshot.apic);
 }

@@ -21,6 +21,7 @@ import { EventType, ExitControl, F, PinControl, Proc2Control, ProcControl, VmIns
 import { checkControls, checkGuestState, checkHostState, type EntryCheck } from './entryChecks';
 import { loadGuestState, loadHostState, saveGuestState } from './guestState';
 import { invept } from './invept';
+import { ApicVirtualization } from './apicVirtualization';
 import { instructionExit, mayExitForm, memoryOperandInfo, type ExitDecision } from './nonRootExits';
 import { fieldAccess, Vmcs } from './vmcs';
 import { loadVmxState, saveVmxState, type VmxSnapshot } from './vmxState';
@@ -70,9 +71,12 @@ export class VmxUnit {
   readonly ept: EptWalker;
   /** INVEPT executions by type (1 single-context, 2 all-context). */
   readonly inveptCounts = { singleContext: 0, allContext: 0 };
+  /** "Use TPR shadow" and "virtualize APIC accesses" (apicVirtualization.ts), armed while a guest runs. */
+  readonly apic: ApicVirtualization;
 
   constructor(readonly cpu: Cpu) {
     this.ept = new EptWalker(cpu.mmu.ram, cpu.fault);
+    this.apic = new ApicVirtualization({ cpu, pending: this.ept.pending, exit: (fields) => this.exit(fields) });
   }
 
   /** Plain-data VMX state for CPU snapshots (vmxState.ts). */
@@ -93,6 +97,7 @@ export class VmxUnit {
     this.vmxonPointer = NO_VMCS;
     this.current = null;
     this.softwareHost = false;
+    this.apic.disarm();
     if (this.cpu.mmu.ept !== null) this.cpu.mmu.setEpt(null);
   }
 
@@ -158,7 +163,10 @@ export class VmxUnit {
     return true;
   }
 
-  /** An EPT violation (48) or misconfiguration (49) thrown by the MMU's 2-D walk (SDM 29.3.3, 28.2.1). */
+  /**
+   * An EPT violation (48) or misconfiguration (49) thrown by the MMU's 2-D walk (SDM 29.3.3, 28.2.1), or a
+   * fault-like APIC-access exit (44) thrown by the APIC-access page (apicVirtualization.ts).
+   */
   memoryExit(idtVectoring: number, idtVectoringError: number): void {
     const pending = this.ept.pending;
     if (this.current === null || !this.nonRoot) return;
@@ -353,6 +361,7 @@ export class VmxUnit {
       this.ept.setPointer(vmcs.read(F.EPT_POINTER));
       cpu.mmu.setEpt(this.ept);
     }
+    this.apic.arm(vmcs);
     this.invalidateTranslations();
     this.injectEvent(vmcs);
     return { ok: true };
@@ -417,6 +426,7 @@ export class VmxUnit {
     vmcs.write(F.IDT_VECTORING_ERROR, record.idtVectoringError);
     vmcs.write(F.ENTRY_INTR_INFO, vmcs.read(F.ENTRY_INTR_INFO) & 0x7fffffff); // 27.2.? valid bit cleared
     this.nonRoot = false;
+    this.apic.disarm();
     if (cpu.mmu.ept !== null) cpu.mmu.setEpt(null); // host state is addressed physically again
     this.lastExit = record;
     this.exitCounts.set(fields.reason, (this.exitCounts.get(fields.reason) ?? 0) + 1);

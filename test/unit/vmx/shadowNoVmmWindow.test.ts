@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createPcMachine } from '../../../src/emulator/machine/pc';
 import { defaultRecipe } from '../../../src/emulator/machine/recipe';
 import { CR } from '../../../src/emulator/cpu/stateLayout';
+import { Ia32CpuAdapter } from '../../../src/emulator/machine/cpuAdapter';
 import { CostModel } from '../../../src/emulator/vmm/costModel';
 import { HardwareAssistEngine } from '../../../src/emulator/vmm/hardwareAssist/engine';
 import { parseControls } from '../../../src/emulator/vmm/hardwareAssist/controls';
@@ -34,7 +35,7 @@ function guestFrame(machine: PcMachine, guestCr3: number, pse: boolean, linear: 
 /** Every present entry of the real (shadow) directory: linear page → machine frame. */
 function shadowMappings(machine: PcMachine): Map<number, number> {
   const mappings = new Map<number, number>();
-  const directory = machine.cpu.core.s[CR + 3]! & ~0xfff;
+  const directory = (machine.cpu as Ia32CpuAdapter).core.s[CR + 3]! & ~0xfff;
   for (let slot = 0; slot < 1024; slot++) {
     const pde = word(machine, directory + slot * 4);
     if ((pde & 1) === 0) continue;

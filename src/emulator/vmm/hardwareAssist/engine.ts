@@ -47,6 +47,9 @@ export interface HardwareAssistOptions {
   readonly controls?: HardwareAssistControls;
 }
 
+/** Ledger reason of the EPT references of 2-D TLB-miss walks. */
+export const EPT_WALK_REASON = 'EPT references of 2-D TLB-miss walks';
+
 /** VMM-owned pages at the top of RAM: page directory, I/O bitmaps A and B, MSR bitmap, VMCS (then the EPT). */
 const REGION_SIZE = 0x5000;
 /** Host-owned CR0/CR4 bits (guest/host masks): with EPT only the VMX fixed-1 bits NE and VMXE. */
@@ -81,6 +84,8 @@ export class HardwareAssistEngine implements ExecutionEngine {
   private readonly cr4Owned: number;
   private launched = false;
   private attached = false;
+  /** EPT walk references already charged to the ledger (chargeWalkReferences). */
+  private chargedWalkReferences = 0;
   /** The exit handler in progress while the debugger steps through its named steps. */
   private active: { execution: HandlerExecution<HardwareAssistContext>; context: HardwareAssistContext } | null = null;
 
@@ -194,6 +199,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
       const stop = this.machine.run(remaining);
       const ran = this.cpu.retired - before;
       this.ledger.chargeInstructions(layer, ran, this.options.costModel.cycles('instruction'));
+      this.chargeWalkReferences(layer);
       remaining -= Math.max(ran, 1);
       if (stop.reason === 'cpu-event' && !this.unit.nonRoot) {
         this.startHandler(layer);
@@ -231,6 +237,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
     const before = this.cpu.retired;
     const stop = this.machine.run(1);
     this.ledger.chargeInstructions(layer, this.cpu.retired - before, this.options.costModel.cycles('instruction'));
+    this.chargeWalkReferences(layer);
     if (stop.reason === 'cpu-event' && !this.unit.nonRoot) {
       this.startHandler(layer);
       return { kind: 'step-done' };
@@ -243,11 +250,27 @@ export class HardwareAssistEngine implements ExecutionEngine {
     const vmcs = this.vmcs!;
     saveGuestState(this.cpu, vmcs);
     const launch = !this.launched;
+    const injected = vmcs.read(F.ENTRY_INTR_INFO);
     const result = this.unit.enter(launch);
     if (!result.ok) return { kind: 'stop', message: `${launch ? 'VMLAUNCH' : 'VMRESUME'} failed: ${result.detail}${result.error !== 0 ? ` (VM-instruction error ${result.error})` : ' (VM exit 33)'}` };
     this.launched = true;
     this.record('vmm', this.cpu.s[CPL] === 3 ? 'guest-user' : 'guest-kernel', 'vm-entry', launch ? 'VMLAUNCH' : 'VMRESUME', ['vmEntry'], {});
+    if ((injected & 0x80000700) === (0x80000000 | (3 << 8))) this.chargeInjectedException(injected & 0xff);
     return undefined;
+  }
+
+  /**
+   * An exception injected by VM entry (SDM Vol. 3C 26.6) is delivered by the CPU through the guest IDT, and the
+   * guest's handler and its IRET then run natively: that is the native round trip the guest would have paid on
+   * bare metal (A&A's native pgfault 1,093 / divzero 889 cycles), charged to the guest kernel on top of the exit,
+   * the VMM's work and the entry. This is what first-generation VT pays for a reflected #PF under shadow paging
+   * beyond the exit/entry pair: A&A Fig. 4 pgfault 11,242 cycles against BT's 3,927.
+   */
+  private chargeInjectedException(vector: number): void {
+    const parameter: CostParameter = vector === 14 ? 'pageFaultDelivery' : 'exceptionDelivery';
+    const cycles = this.options.costModel.cycles(parameter);
+    this.ledger.charge('guest-kernel', `injected ${vector === 14 ? '#PF' : `vector ${vector}`}: delivery through the guest IDT, handler and IRET`, cycles);
+    this.machine.addCycles(cycles);
   }
 
   /** A VM exit arrived: record it, build the VmExit record and start its handler (no step run yet). */
@@ -322,6 +345,19 @@ export class HardwareAssistEngine implements ExecutionEngine {
     }
   }
 
+  /**
+   * The EPT references of the 2-D walks since the last charge (cpu/ept.ts counts them per TLB miss), priced per
+   * reference and charged to the guest layer whose accesses missed the TLB: what nested paging adds to a native
+   * walk (virtualization.md §7). Ledger only: like bulk-charged instructions, they do not move virtual time.
+   */
+  private chargeWalkReferences(layer: Layer): void {
+    const references = this.unit.ept.counters.eptReferences;
+    const added = references - this.chargedWalkReferences;
+    this.chargedWalkReferences = references; // (a restored CPU snapshot may have moved the counter back)
+    if (added <= 0) return;
+    this.ledger.charge(layer, EPT_WALK_REASON, added * this.options.costModel.cycles('eptWalkReference'), added);
+  }
+
   private charge(reason: string, parameter: CostParameter): void {
     const cycles = this.options.costModel.cycles(parameter);
     this.ledger.charge('vmm', reason, cycles);
@@ -367,17 +403,19 @@ export class HardwareAssistEngine implements ExecutionEngine {
       extra: {
         vmcs: this.vmcs?.toJSON(), guestCr3: this.guestCr3, launched: this.launched, nonRoot: this.unit.nonRoot, eptFills: this.ept?.fills ?? 0,
         shadow: this.shadowAssist?.shadow.toJSON(), shadowPages: this.shadowAssist?.region.allocatedPages(), guestCr2: this.guestCr2,
+        chargedWalkReferences: this.chargedWalkReferences,
       },
     };
   }
 
   loadState(state: EngineState): void {
     this.layerStack = LayerStack.fromJSON(state.stack);
-    const extra = state.extra as { guestCr3?: number; launched?: boolean; eptFills?: number; shadow?: unknown; shadowPages?: number[]; guestCr2?: number } | undefined;
+    const extra = state.extra as { guestCr3?: number; launched?: boolean; eptFills?: number; shadow?: unknown; shadowPages?: number[]; guestCr2?: number; chargedWalkReferences?: number } | undefined;
     // The shadow tables' pages (older snapshots without the list keep the current allocation).
     if (this.shadowAssist !== null && extra?.shadowPages !== undefined) this.shadowAssist.region.restoreAllocation(extra.shadowPages);
     if (this.shadowAssist !== null && extra?.shadow !== undefined) this.shadowAssist.shadow.restore(extra.shadow);
     this.guestCr2 = extra?.guestCr2 ?? this.guestCr2;
+    this.chargedWalkReferences = extra?.chargedWalkReferences ?? this.unit.ept.counters.eptReferences;
     this.guestCr3 = extra?.guestCr3 ?? this.guestCr3;
     this.launched = extra?.launched ?? this.launched;
     if (this.ept !== null) this.ept.fills = extra?.eptFills ?? this.ept.fills;
