@@ -13,6 +13,7 @@ export async function run(): Promise<void> {
   await import('./debugConfiguration.test');
   await import('./debug.test');
   await import('./views.test');
+  await import('./serialTerminal.test');
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   if (failures > 0) throw new Error(`${failures} extension-host test(s) failed`);
 }
