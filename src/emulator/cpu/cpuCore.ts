@@ -16,6 +16,17 @@ export interface CpuFeatures {
   readonly vmx: boolean;
 }
 
+/**
+ * The CPU's local APIC as the CPU itself sees it (SDM Vol. 3A §11.4.4): CPUID.1:EDX.APIC and the initial
+ * APIC ID in CPUID.1:EBX[31:24], and the IA32_APIC_BASE MSR (0x1B). The registers are memory-mapped and
+ * reached through the machine's MMIO bus, not through the CPU.
+ */
+export interface CpuLocalApic {
+  readonly initialId: number;
+  readonly baseMsr: number;
+  writeBaseMsr(value: number): void;
+}
+
 export interface CpuOptions {
   readonly memory: PhysicalMemoryBus;
   readonly ports: PortBus;
@@ -26,6 +37,8 @@ export interface CpuOptions {
    * instructions. Either way it never reads the host clock.
    */
   readonly clock?: VirtualClock;
+  /** The local APIC wired to this CPU, if the machine has one. */
+  readonly localApic?: CpuLocalApic;
   /** Compile hot blocks to JavaScript (default true); false keeps the pure interpreter. */
   readonly jit?: boolean;
 }
@@ -62,6 +75,7 @@ export abstract class CpuCore {
   readonly interrupts: InterruptLine;
   readonly features: CpuFeatures;
   readonly clock: VirtualClock | null;
+  readonly localApic: CpuLocalApic | null;
   /** EIP of the instruction being executed (faults report it). */
   insnStart = 0;
   /** Set when the current block must stop after this instruction (code write, HLT, mode change). */
@@ -91,6 +105,7 @@ export abstract class CpuCore {
     this.ports = options.ports;
     this.interrupts = options.interrupts;
     this.clock = options.clock ?? null;
+    this.localApic = options.localApic ?? null;
     this.features = { vmx: options.features?.vmx ?? false };
     this.mmu = new Mmu(this.s, options.memory, this.fault);
     this.mmu.onTranslationChange = () => {

@@ -21,6 +21,10 @@ function vendorWord(offset: number): number {
 /** CPUID.1:EDX feature bits (SDM Vol. 2 Table 3-11). */
 const FEATURES_EDX = (1 << 3) /* PSE */ | (1 << 4) /* TSC */ | (1 << 5) /* MSR */ | (1 << 11) /* SEP */ |
   (1 << 13) /* PGE */ | (1 << 15) /* CMOV */;
+/** CPUID.1:EDX.APIC[bit 9]: an on-chip local APIC (reported when the machine has one). */
+const FEATURE_APIC = 1 << 9;
+/** IA32_APIC_BASE (SDM Vol. 4 Table 2-2). */
+const IA32_APIC_BASE = 0x1b;
 const FAMILY_MODEL_STEPPING = (6 << 8) | (15 << 4) | 11;
 
 /** Execute CPUID for leaf EAX (subleaf ECX ignored): results into EAX EBX ECX EDX. */
@@ -33,9 +37,10 @@ export function cpuid(cpu: Cpu): void {
   } else if (leaf === 1 || (leaf > 1 && leaf < 0x80000000)) {
     // Leaves above the maximum return the highest basic leaf's data (SDM Vol. 2 CPUID, Intel behaviour).
     a = FAMILY_MODEL_STEPPING;
-    b = 0; // brand index 0, CLFLUSH size 0, one logical processor, APIC id 0
+    // Brand index 0, CLFLUSH size 0, one logical processor per package; the initial APIC ID in bits 31:24.
+    b = cpu.localApic !== null ? cpu.localApic.initialId << 24 : 0;
     c = cpu.features.vmx ? 1 << 5 : 0;
-    d = FEATURES_EDX;
+    d = cpu.localApic !== null ? FEATURES_EDX | FEATURE_APIC : FEATURES_EDX;
   } else if (leaf === 0x80000000) {
     a = 0x80000000; // no extended leaves
   }
@@ -103,6 +108,7 @@ export function readMsr(cpu: Cpu): void {
   const s = cpu.s;
   const msr = s[1]! >>> 0;
   if (msr === 0x10) { readTimeStampCounter(cpu); return; }
+  if (msr === IA32_APIC_BASE && cpu.localApic !== null) { s[0] = cpu.localApic.baseMsr; s[2] = 0; return; }
   if (msr === 0x48a) { s[0] = 0x2e; s[2] = 0; return; } // IA32_VMX_VMCS_ENUM: highest index 0x17
   if (msr >= 0x48d && msr <= 0x490 && cpu.features.vmx) {
     const twin = MSR_SLOTS.get(msr === 0x48d ? 0x481 : msr === 0x48e ? 0x482 : msr === 0x48f ? 0x483 : 0x484)!;
@@ -121,6 +127,12 @@ export function readMsr(cpu: Cpu): void {
 export function writeMsr(cpu: Cpu): void {
   const s = cpu.s;
   const msr = s[1]! >>> 0;
+  if (msr === IA32_APIC_BASE && cpu.localApic !== null) {
+    // Reserved bits (above the 32-bit physical address width, and 0-7, 9-10) must be zero (SDM Vol. 3A §11.4.4).
+    if (s[2] !== 0 || (s[0]! & 0x6ff) !== 0) cpu.raise(Vector.GP, 0, 'reserved bit set in IA32_APIC_BASE');
+    cpu.localApic.writeBaseMsr(s[0]! >>> 0);
+    return;
+  }
   const slot = MSR_SLOTS.get(msr);
   if (slot === undefined || (msr >= 0x480 && msr <= 0x48b)) cpu.raise(Vector.GP, 0, `MSR 0x${msr.toString(16)} is not writable`);
   if (msr === 0x10) {

@@ -6,7 +6,7 @@ import { writeEflags } from '../cpu/lazyFlags';
 import { fetchDescriptor, loadCodeSegment, loadSegmentCache } from '../cpu/segments';
 import {
   CPL, CR, CpuMode, EIP, GDTR_BASE, GDTR_LIMIT, GPR, GPR_NAMES, IDTR_BASE, IDTR_LIMIT, MODE, SEGMENT_NAMES,
-  SEG_SELECTOR, Seg,
+  SEG_BASE, SEG_SELECTOR, Seg,
 } from '../cpu/stateLayout';
 import type { CpuSummary, MachineCpu, ProtectedModeEntry } from './cpuPort';
 import type { Machine } from './machine';
@@ -16,13 +16,38 @@ const IF_FLAG = 1 << 9;
 export class Ia32CpuAdapter implements MachineCpu {
   readonly core: Cpu;
 
-  constructor(machine: Machine) {
+  /** CPU `index` of the machine (0 = the bootstrap processor); its INTR pin is its local APIC when there is one. */
+  constructor(machine: Machine, index = 0) {
+    const apic = machine.devices.apic?.apics[index];
     this.core = new Cpu({
       memory: machine.memory,
       ports: machine.ports,
-      interrupts: machine.devices.pic ?? { pending: () => false, acknowledge: () => 0xff },
+      interrupts: apic ?? machine.devices.pic ?? { pending: () => false, acknowledge: () => 0xff },
       features: { vmx: machine.recipe.cpu.vmx },
+      ...(apic !== undefined ? { localApic: apic } : {}),
     });
+  }
+
+  halted(): boolean {
+    return (this.core.s[MODE]! & CpuMode.Halted) !== 0;
+  }
+
+  reset(): void {
+    this.core.reset();
+  }
+
+  startup(vector: number): void {
+    const s = this.core.s;
+    s[SEG_SELECTOR + Seg.CS] = (vector & 0xff) << 8;
+    s[SEG_BASE + Seg.CS] = (vector & 0xff) << 12;
+    s[EIP] = 0;
+    s[MODE] = 0;
+    this.core.codeGeneration++;
+    this.core.blocks.clear();
+  }
+
+  noticeInterrupt(): void {
+    this.core.blockBreak = true;
   }
 
   retired(): number {

@@ -55,4 +55,13 @@ export interface MachineCpu {
   pokeLinear(linear: number, value: number): boolean;
   setBreakpoint(linear: number): void;
   clearBreakpoint(linear: number): void;
+  // ---- multiprocessor machines (optional: a single-CPU machine never calls them) ----
+  /** HLT is in effect (the CPU waits for an interrupt). */
+  halted?(): boolean;
+  /** INIT: the RESET state (SDM Vol. 3A Table 9-1); the machine then keeps the CPU in wait-for-SIPI. */
+  reset?(): void;
+  /** Start-up IPI (SDM Vol. 3A §9.4.4): real mode, CS = vector << 8 (base vector << 12), IP = 0. */
+  startup?(vector: number): void;
+  /** An interrupt may have become deliverable: look for it at the next instruction boundary. */
+  noticeInterrupt?(): void;
 }

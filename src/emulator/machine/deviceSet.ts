@@ -2,10 +2,12 @@
 // Adding a device model means: a DeviceKind in recipe.ts, a case here, and its *State in DeviceSetState.
 import type { VirtualClock } from '../hw/contracts';
 import type { IrqSink, MachineControl, PortDevice, TimedDevice } from '../devices/device';
+import { ApicBus } from '../devices/apicBus';
 import { CmosRtc, type CmosRtcState } from '../devices/cmosRtc';
 import { BochsShutdown, DebugExit, PostCode, type BochsShutdownState, type DebugExitState, type PostCodeState } from '../devices/debugPorts';
 import { Pic8259Pair, type Pic8259PairState } from '../devices/pic8259';
 import { Pit8254, type Pit8254State } from '../devices/pit8254';
+import type { LocalApicState } from '../devices/localApic';
 import { Uart16550, type Uart16550State } from '../devices/uart16550';
 import type { MachineRecipe } from './recipe';
 
@@ -17,6 +19,8 @@ export interface DeviceSetState {
   debugExit?: DebugExitState;
   post?: PostCodeState;
   bochsShutdown?: BochsShutdownState;
+  /** One entry per CPU's local APIC. */
+  lapics?: LocalApicState[];
 }
 
 export interface DeviceWiring {
@@ -37,6 +41,8 @@ export class DeviceSet {
   debugExit?: DebugExit;
   post?: PostCode;
   bochsShutdown?: BochsShutdown;
+  /** The CPUs' local APICs behind the shared 0xFEE00000 page (attached to the MMIO bus by the machine). */
+  apic?: ApicBus;
   readonly portDevices: PortDevice[] = [];
   readonly timedDevices: TimedDevice[] = [];
 
@@ -49,6 +55,7 @@ export class DeviceSet {
       debugExit: this.debugExit?.saveState(),
       post: this.post?.saveState(),
       bochsShutdown: this.bochsShutdown?.saveState(),
+      ...(this.apic ? { lapics: this.apic.saveState() } : {}),
     };
   }
 
@@ -59,7 +66,8 @@ export class DeviceSet {
     if (state.debugExit) this.debugExit?.loadState(state.debugExit);
     if (state.post) this.post?.loadState(state.post);
     if (state.bochsShutdown) this.bochsShutdown?.loadState(state.bochsShutdown);
-    if (state.pic) this.pic?.loadState(state.pic); // last: it holds the IRQ line levels of the others
+    if (state.pic) this.pic?.loadState(state.pic); // it holds the IRQ line levels of the others
+    if (state.lapics) this.apic?.loadState(state.lapics); // after the PIC: its LINT0 input is the PIC
   }
 }
 
@@ -100,6 +108,11 @@ export function buildDevices(recipe: MachineRecipe, wiring: DeviceWiring): Devic
       case 'bochs-shutdown':
         set.bochsShutdown = new BochsShutdown(wiring.control);
         set.portDevices.push(set.bochsShutdown);
+        break;
+      case 'lapic':
+        // After the PIC when both are listed (the BSP's LINT0 is the PIC's INTR); without one, LINT0 sees nothing.
+        set.apic = new ApicBus(wiring.clock, recipe.vcpus ?? 1, set.pic ?? null);
+        set.timedDevices.push(...set.apic.apics);
         break;
     }
   }

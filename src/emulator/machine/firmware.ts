@@ -4,7 +4,11 @@
 // HyperStep replays the same port writes a BIOS would, so kernels that forget to remap the PIC see the same
 // (surprising) vectors under HyperStep as under QEMU. The BIOS has long since taken and acknowledged its
 // timer interrupts, so no IRQ0 is pending at entry; the next one arrives a full PIT period (55 ms) later.
+// SeaBIOS also programs the BSP's local APIC for virtual-wire mode (LINT0 ExtINT, LINT1 NMI, both level-
+// triggered, APIC software-enabled with spurious vector 0xFF) and leaves in the ICR the start-up IPI it sent
+// to count the CPUs: register values read at kernel entry under qemu-system-i386 7.2 (-smp 1 and 2).
 import type { PortBus } from '../hw/contracts';
+import { ApicReg, type LocalApic } from '../devices/localApic';
 
 interface PortWrite {
   readonly port: number;
@@ -35,10 +39,22 @@ const QEMU_SEABIOS_WRITES: readonly PortWrite[] = [
   { port: 0x3fb, value: 0x00 }, // UART LCR as SeaBIOS leaves it
 ];
 
-export function applyFirmwareState(kind: 'qemu-seabios' | 'reset', ports: PortBus): void {
+/** The BSP's local APIC registers at Multiboot entry under QEMU/SeaBIOS (SVR first: it unlocks the LVT masks). */
+const QEMU_SEABIOS_BSP_APIC: readonly (readonly [number, number])[] = [
+  [ApicReg.SVR, 0x1ff],
+  [ApicReg.LVT_LINT0, 0x8700],
+  [ApicReg.LVT_LINT1, 0x8400],
+];
+const QEMU_SEABIOS_ICR_LOW = 0x000c4610; // start-up IPI, vector 0x10, all excluding self, delivered
+
+export function applyFirmwareState(kind: 'qemu-seabios' | 'reset', ports: PortBus, bspApic?: LocalApic): void {
   if (kind === 'reset') return;
   for (const w of QEMU_SEABIOS_WRITES) {
     if (w.read) ports.read(w.port, 1);
     else ports.write(w.port, 1, w.value);
+  }
+  if (bspApic !== undefined) {
+    for (const [register, value] of QEMU_SEABIOS_BSP_APIC) bspApic.writeRegister(register, value);
+    bspApic.icrLow = QEMU_SEABIOS_ICR_LOW; // the value only: the APs were parked again before the kernel runs
   }
 }

@@ -2,7 +2,10 @@
 // contract for the CPU (memory, ports, interrupt line, virtual clock), and runs the CPU in slices that end at
 // the next device deadline so timers fire at exact virtual times. HLT with interrupts enabled skips virtual
 // time to the next deadline. Everything is deterministic: the same image and recipe give the same run.
+// A recipe with several vCPUs gets one core per CPU sharing RAM, buses and devices, each with its own local
+// APIC; the cores take turns (smpScheduler.ts) and start through INIT-SIPI-SIPI (SDM Vol. 3A §9.4).
 import type { CpuStopReason, VirtualClock } from '../hw/contracts';
+import type { CpuStartControl } from '../devices/apicBus';
 import type { MachineControl, TimedDevice } from '../devices/device';
 import { IoPortBus } from '../devices/portBus';
 import type { MachineCpu } from './cpuPort';
@@ -12,6 +15,8 @@ import { CYCLES_PER_PIT_TICK } from './layout';
 import { type BootOptions, type LoadedKernel, loadMultiboot } from './multiboot';
 import { PhysicalMemory } from './physicalMemory';
 import { type MachineRecipe, validateRecipe } from './recipe';
+import { runMultiprocessor } from './smpRun';
+import { CpuRunState, SmpScheduler, type SmpSchedulerState } from './smpScheduler';
 import { hashBytes, stringBytes } from './stateHash';
 
 /** Why Machine.run returned (the CPU's reasons plus the machine's own). */
@@ -37,24 +42,32 @@ export interface RunLimits {
   outputLimit?: number;
 }
 
-/** Creates the CPU core wired to this machine's buses. */
-export type CpuFactory = (machine: Machine) => MachineCpu;
+/** Creates CPU core `index` (0 = the bootstrap processor) wired to this machine's buses. */
+export type CpuFactory = (machine: Machine, index: number) => MachineCpu;
 
 export interface MachineState {
   readonly recipe: MachineRecipe;
   readonly ram: Uint8Array;
   readonly cpu: unknown;
+  /** CPUs 1..n-1 of a multiprocessor machine and the scheduler's state (absent with one CPU). */
+  readonly otherCpus?: unknown[];
+  readonly smp?: SmpSchedulerState;
   readonly devices: DeviceSetState;
   readonly idleCycles: number;
   readonly serialBytes: number;
   readonly finalStop: MachineStop | null;
 }
 
-export class Machine implements VirtualClock, MachineControl {
+export class Machine implements VirtualClock, MachineControl, CpuStartControl {
   readonly memory: PhysicalMemory;
   readonly ports = new IoPortBus();
   readonly devices: DeviceSet;
+  /** The bootstrap processor (CPU 0). */
   readonly cpu: MachineCpu;
+  /** Every CPU, the BSP first. */
+  readonly cpus: readonly MachineCpu[];
+  /** Turn-taking and power states of the CPUs (one CPU: always CPU 0, running). */
+  readonly smp: SmpScheduler;
   readonly limits: RunLimits = {};
   /** Listeners for every byte the guest transmits on COM1. */
   private readonly serialListeners: Array<(byte: number) => void> = [];
@@ -82,8 +95,19 @@ export class Machine implements VirtualClock, MachineControl {
     for (const d of this.devices.portDevices) this.ports.attach(d);
     this.timed = this.devices.timedDevices;
     for (const d of this.timed) d.onDeadlineChange = () => this.requestReschedule();
-    this.cpu = cpuFactory(this);
-    applyFirmwareState(recipe.firmware, this.ports); // programs the PIT: the first slice is recomputed
+    const cpus: MachineCpu[] = [];
+    for (let index = 0; index < (recipe.vcpus ?? 1); index++) cpus.push(cpuFactory(this, index));
+    this.cpus = cpus;
+    this.cpu = cpus[0]!;
+    const apic = this.devices.apic;
+    this.smp = new SmpScheduler(cpus, apic?.apics ?? []);
+    if (apic !== undefined) {
+      this.memory.mmio.attach(apic);
+      apic.control = this;
+      apic.apics.forEach((a, index) => (a.onInterruptChange = () => cpus[index]!.noticeInterrupt?.()));
+    }
+    // Programs the PIT (the first slice is recomputed) and the BSP's local APIC.
+    applyFirmwareState(recipe.firmware, this.ports, apic?.apics[0]);
   }
 
   /**
@@ -100,7 +124,16 @@ export class Machine implements VirtualClock, MachineControl {
   // ---- VirtualClock --------------------------------------------------------------------------------
 
   now(): number {
-    return this.cpu.retired() * this.recipe.cyclesPerInstruction + this.idleCycles;
+    return this.retired() * this.recipe.cyclesPerInstruction + this.idleCycles;
+  }
+
+  /** Instructions retired by all CPUs together (with one CPU, the CPU's own count). */
+  retired(): number {
+    const cpus = this.cpus;
+    if (cpus === undefined || cpus.length === 1) return this.cpu.retired(); // cpus is unset while the machine is built
+    let total = 0;
+    for (const c of cpus) total += c.retired();
+    return total;
   }
 
   /**
@@ -119,6 +152,28 @@ export class Machine implements VirtualClock, MachineControl {
 
   requestShutdown(reason: string): void {
     this.stopSoon({ reason: 'shutdown', detail: reason });
+  }
+
+  // ---- CpuStartControl (called by the local APICs for INIT and start-up IPIs) ----------------------
+
+  initCpu(index: number): void {
+    if (index === 0) {
+      this.stopSoon({ reason: 'shutdown', detail: 'INIT sent to the bootstrap processor: a firmware restart is not modelled' });
+      return;
+    }
+    this.cpus[index]!.reset?.();
+    this.smp.runState[index] = CpuRunState.WAIT_FOR_SIPI;
+    if (index === this.smp.current) this.cpus[index]!.requestStop(); // a CPU that sent INIT to itself stops now
+  }
+
+  startCpu(index: number, vector: number): void {
+    if (this.smp.runState[index] !== CpuRunState.WAIT_FOR_SIPI) return; // only a waiting CPU takes a SIPI (§9.4.4)
+    this.cpus[index]!.startup?.(vector);
+    this.smp.runState[index] = CpuRunState.RUNNING;
+  }
+
+  unsupportedIpi(description: string): void {
+    this.stopSoon({ reason: 'shutdown', detail: description });
   }
 
   // ---- serial --------------------------------------------------------------------------------------
@@ -145,11 +200,13 @@ export class Machine implements VirtualClock, MachineControl {
   // ---- running -------------------------------------------------------------------------------------
 
   /**
-   * Run up to `budget` instructions, in slices that end at the next device deadline. Returns why it stopped;
-   * 'budget' means the caller may simply call again.
+   * Run up to `budget` instructions (all CPUs together), in slices that end at the next device deadline. Returns
+   * why it stopped; 'budget' means the caller may simply call again. `stepCpu` (several CPUs): return once that
+   * CPU has retired one instruction, the others running their turns meanwhile (one CPU: use a budget of 1).
    */
-  run(budget: number, options: { debug?: boolean } = {}): MachineStop {
+  run(budget: number, options: { debug?: boolean; stepCpu?: number } = {}): MachineStop {
     if (this.finalStop !== null) return this.finalStop;
+    if (this.cpus.length > 1) return runMultiprocessor(this, budget, options.debug ?? false, options.stepCpu);
     const debug = options.debug ?? false;
     const cpi = this.recipe.cyclesPerInstruction;
     const start = this.cpu.retired();
@@ -236,22 +293,45 @@ export class Machine implements VirtualClock, MachineControl {
     return earliest;
   }
 
-  private advanceDevices(now: number): void {
+  /** Bring every timed device up to `now` (also used by smpRun.ts). */
+  advanceDevices(now: number): void {
     for (const d of this.timed) d.advanceTo(now);
+  }
+
+  /** Skip virtual time while every CPU is halted (smpRun.ts). */
+  skipIdleTo(cycle: number): void {
+    const now = this.now();
+    if (cycle > now) this.idleCycles += cycle - now;
+  }
+
+  /** The stop a device asked for during the last slice, taken once (smpRun.ts). */
+  takePendingStop(): MachineStop | null {
+    const stop = this.pendingStop;
+    this.pendingStop = null;
+    return stop;
+  }
+
+  /** Whether a device deadline moved during the last slice, taken once (smpRun.ts). */
+  takeRescheduleRequest(): boolean {
+    const requested = this.rescheduleRequested;
+    this.rescheduleRequested = false;
+    return requested;
   }
 
   private requestReschedule(): void {
     if (this.rescheduleRequested) return;
     this.rescheduleRequested = true;
-    this.cpu?.requestStop(); // absent while the machine is still being built
+    // The running CPU (absent while the machine is still being built).
+    (this.cpus === undefined ? this.cpu : this.cpus[this.smp.current])?.requestStop();
   }
 
   private stopSoon(stop: MachineStop): void {
     if (this.pendingStop === null) this.pendingStop = stop;
-    this.cpu.requestStop();
+    this.cpus[this.smp.current]!.requestStop();
   }
 
-  private finish(stop: MachineStop): MachineStop {
+  /** End the run for good with `stop` (also used by smpRun.ts). */
+  finish(stop: MachineStop): MachineStop {
     this.finalStop = stop;
     return stop;
   }
@@ -286,10 +366,12 @@ export class Machine implements VirtualClock, MachineControl {
   // ---- state ---------------------------------------------------------------------------------------
 
   saveState(): MachineState {
+    const smp = this.cpus.length > 1 ? { otherCpus: this.cpus.slice(1).map((c) => c.saveState()), smp: this.smp.saveState() } : {};
     return {
       recipe: this.recipe,
       ram: this.memory.ram.slice(),
       cpu: this.cpu.saveState(),
+      ...smp,
       devices: this.devices.saveState(),
       idleCycles: this.idleCycles,
       serialBytes: this.serialBytes,
@@ -303,6 +385,8 @@ export class Machine implements VirtualClock, MachineControl {
     }
     this.memory.ram.set(state.ram);
     this.cpu.loadState(state.cpu);
+    state.otherCpus?.forEach((c, i) => this.cpus[i + 1]?.loadState(c));
+    if (state.smp !== undefined) this.smp.loadState(state.smp);
     this.idleCycles = state.idleCycles;
     this.serialBytes = state.serialBytes;
     this.finalStop = state.finalStop;
@@ -315,6 +399,8 @@ export class Machine implements VirtualClock, MachineControl {
   stateHash(): string {
     const devices = stringBytes(JSON.stringify(this.devices.saveState()));
     const time = stringBytes(`${this.now()}`);
-    return hashBytes([this.memory.ram, this.cpu.stateBytes(), devices, time]);
+    const cpus = this.cpus.map((c) => c.stateBytes());
+    const smp = this.cpus.length > 1 ? [stringBytes(JSON.stringify(this.smp.saveState()))] : [];
+    return hashBytes([this.memory.ram, ...cpus, ...smp, devices, time]);
   }
 }

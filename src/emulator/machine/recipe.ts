@@ -3,8 +3,11 @@
 // data, so it travels with saved states and launch configurations.
 import { DEFAULT_RTC_EPOCH_SECONDS } from './layout';
 
-/** The device models a recipe can name. Later issues add 'lapic', 'ioapic', 'ide0'. */
-export type DeviceKind = 'pic' | 'pit' | 'com1' | 'cmos' | 'debug-exit' | 'post' | 'bochs-shutdown';
+/** The device models a recipe can name ('lapic': one local APIC per CPU at 0xFEE00000). Later: 'ioapic', 'ide0'. */
+export type DeviceKind = 'pic' | 'pit' | 'com1' | 'cmos' | 'debug-exit' | 'post' | 'bochs-shutdown' | 'lapic';
+
+/** The most CPUs a machine may have (APIC IDs 0..7 fit the flat logical destination model). */
+export const MAX_VCPUS = 8;
 
 export interface MachineRecipe {
   /** Guest RAM in MiB, from physical address 0. */
@@ -15,6 +18,11 @@ export interface MachineRecipe {
     /** Report and allow VMX (hardware-assisted virtualization for guest hypervisors). */
     readonly vmx: boolean;
   };
+  /**
+   * Number of CPUs (1..8, default 1). CPU 0 is the bootstrap processor; the others wait for INIT-SIPI-SIPI
+   * (SDM Vol. 3A §9.4). More than one needs the 'lapic' device.
+   */
+  readonly vcpus?: number;
   /** Virtual CPU cycles charged per retired instruction (time is derived from this, never the host). */
   readonly cyclesPerInstruction: number;
   /** Seconds since the Unix epoch that the CMOS clock shows at virtual time 0. */
@@ -26,9 +34,9 @@ export interface MachineRecipe {
   readonly firmware: 'qemu-seabios' | 'reset';
 }
 
-export const PC_DEVICES: readonly DeviceKind[] = ['pic', 'pit', 'com1', 'cmos', 'debug-exit', 'post', 'bochs-shutdown'];
+export const PC_DEVICES: readonly DeviceKind[] = ['pic', 'pit', 'com1', 'cmos', 'debug-exit', 'post', 'bochs-shutdown', 'lapic'];
 
-/** The default PC: 32 MiB, every device, no VMX, one cycle per instruction, QEMU's firmware state. */
+/** The default PC: 32 MiB, every device, one CPU, no VMX, one cycle per instruction, QEMU's firmware state. */
 export function defaultRecipe(overrides: Partial<MachineRecipe> = {}): MachineRecipe {
   return {
     memoryMiB: 32,
@@ -56,5 +64,8 @@ export function validateRecipe(recipe: MachineRecipe): string[] {
     seen.add(d);
   }
   if ((seen.has('pit') || seen.has('com1')) && !seen.has('pic')) problems.push("'pit' and 'com1' need a 'pic' to raise interrupts");
+  const vcpus = recipe.vcpus ?? 1;
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) problems.push(`vcpus must be a whole number between 1 and ${MAX_VCPUS} (got ${vcpus})`);
+  else if (vcpus > 1 && !seen.has('lapic')) problems.push("more than one vCPU needs the 'lapic' device (IPIs start the other CPUs)");
   return problems;
 }

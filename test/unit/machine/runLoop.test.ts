@@ -132,7 +132,7 @@ describe('Machine run loop', () => {
     assert.equal(m.peekPhysical(0x1234), 0xab);
     assert.equal(m.peekPhysical(m.memory.ram.length), undefined);
     assert.equal(m.memory.isMmio(m.memory.ram.length, 4), true);
-    assert.equal(m.memory.mmioRead(0xfee00000, 4), 0xffffffff);
+    assert.equal(m.memory.mmioRead(0xfec00000, 4), 0xffffffff); // no I/O APIC: unbacked (0xFEE00000 is the local APIC)
   });
 
   it('rejects an invalid recipe up front', () => {
