@@ -207,7 +207,9 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
       if (problem !== undefined) return problem;
     }
     if (this.translating !== null) return this.finishTranslation(false) ?? { kind: 'step-done' };
-    if (this.active !== null) return super.step();
+    // An event the CPU raised in a run the debugger ended early (runtime.ts runWatchedFast holds VMM entries
+    // back) is handled before anything moves the guest: trap-and-emulate's step starts its handler.
+    if (this.active !== null || this.pending !== null) return super.step();
     this.inPlaceSlice = false;
     if (this.inPlaceArmed) {
       this.inPlaceArmed = false;
@@ -269,7 +271,36 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
       return undefined;
     }
     this.startTranslation({ startEip: eip, mode, key, notes: [] });
-    return freeRunning ? this.finishTranslation(true) : undefined;
+    if (!freeRunning) return undefined;
+    // A debugger filter on translations may end the run here, with the translation at its first step.
+    return this.embeddingHolds() ?? this.finishTranslation(true);
+  }
+
+  /**
+   * An empty machine run between two pieces of VMM work of a free run: the machine's embedding (the debug
+   * adapter's watched run, runtime.ts) answers it with a stop when a transition just recorded matched one of
+   * its filters, so the engine stops exactly where a debugger step would have. A breakpoint answer is ignored
+   * (no guest instruction runs here); without an embedding the answer is always 'budget'.
+   */
+  private embeddingHolds(): EngineStop | undefined {
+    const held = this.machine.run(0);
+    return held.reason === 'budget' || held.reason === 'breakpoint' ? undefined : this.machineStop(held);
+  }
+
+  /** Runs the active handler's remaining steps, offering the embedding a stop after each (embeddingHolds). */
+  protected override completeActive(): EngineStop | undefined {
+    const active = this.active;
+    if (active === null) return undefined;
+    while (!active.execution.finished) {
+      active.execution.step();
+      if (active.execution.finished) break;
+      const held = this.embeddingHolds();
+      if (held !== undefined) {
+        this.layerStack.setHandler(active.execution.snapshot());
+        return held;
+      }
+    }
+    return this.finishActive();
   }
 
   /** Translation key: guest physical address of the instruction plus the mode bits; undefined if unmapped. */
