@@ -5,7 +5,7 @@ import type { EncodeContext, EncodeResult, InstructionStatement } from '../isa/o
 import { DiagnosticSink, LineOrigin } from './diagnostics';
 import { AsmError, Value } from './expressions';
 import { ParsedLine } from './parser';
-import { SourceLine } from './preprocessor';
+import { SourceLine } from './sourceFiles';
 import { Section } from './sections';
 
 export type Encoder = (stmt: InstructionStatement, ctx: EncodeContext) => EncodeResult;

@@ -33,6 +33,8 @@ const SNIPPETS: readonly string[] = [
   "%macro m 0\n%00: db 1\n%endmacro\nhere: m\ndd here",
   '%macro m 0\ndb 2\n%endmacro\nthere: m\ndd there',
   '%macro cc 1\nj%-1 $+2\nj%+1 $+2\n%endmacro\ncc e\ncc nz\ncc a\ncc nge\ncc pe\ncc c',
+  // A label before a name that only differs in case from a case-sensitive macro stays a label.
+  '%macro Push 1\ndb 1\n%endmacro\nlbl: push eax\ndd lbl',
 ];
 
 function nasmVerdict(source: string): { output?: Uint8Array; error?: string } {
