@@ -106,7 +106,7 @@ export class Preprocessor extends PreprocessorDirectives {
           this.error(line.origin, 'end of file while still defining macro', column);
           return;
         }
-        if (active && !this.macros.defineMultiLine(rest, lines.slice(i + 1, end), directive.startsWith('i'), directive.includes('r'))) {
+        if (active && !this.macros.defineMultiLine(rest, lines.slice(i + 1, end), directive.startsWith('i'), directive.endsWith('rmacro'))) {
           this.error(line.origin, '`%macro\' expects a macro identifier and a parameter count', column);
         }
         i = end + 1;

@@ -1,5 +1,6 @@
 // Preprocessor features checked against the real nasm, snippet by snippet: the context stack (%push,
-// %pop, %repl, %$ and %$$ names, %ifctx), %strlen/%substr/%strcat, %00 and condition-code parameters.
+// %pop, %repl, %$ and %$$ names, %ifctx), %strlen/%substr/%strcat, %00 and condition-code parameters,
+// recursion (%macro vs %rmacro).
 // Each snippet must give nasm's bytes, or nasm's first error message. NASM manual 4.2, 4.3, 4.7.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -35,6 +36,12 @@ const SNIPPETS: readonly string[] = [
   '%macro cc 1\nj%-1 $+2\nj%+1 $+2\n%endmacro\ncc e\ncc nz\ncc a\ncc nge\ncc pe\ncc c',
   // A label before a name that only differs in case from a case-sensitive macro stays a label.
   '%macro Push 1\ndb 1\n%endmacro\nlbl: push eax\ndd lbl',
+  // A plain %macro is not expanded inside itself (the name is left as written); %rmacro recurses.
+  '%macro m 0\n m\n%endmacro\nm',
+  '%macro m 0\nlbl: m\n%endmacro\nm\ndd lbl',
+  '%imacro m 0\ndb 1\nM\n%endmacro\nm',
+  '%assign n 0\n%rmacro r 0\n%assign n n+1\n%if n < 4\ndb n\nr\n%endif\n%endmacro\nr',
+  '%assign n 0\n%irmacro r 0\n%assign n n+1\n%if n < 4\ndb n\nR\n%endif\n%endmacro\nr',
 ];
 
 function nasmVerdict(source: string): { output?: Uint8Array; error?: string } {
