@@ -23,7 +23,9 @@ export class BlockCache {
 
   clear(): void {
     this.cpu.codeGeneration++;
-    for (const page of this.byPage.keys()) this.cpu.mmu.codePages[page] = 0;
+    // A map shared with other CPUs keeps its marks: their blocks may still come from these pages (a stale mark
+    // only costs one spurious invalidation later).
+    if (!this.cpu.mmu.codePagesShared) for (const page of this.byPage.keys()) this.cpu.mmu.codePages[page] = 0;
     this.byKey.clear();
     this.byPage.clear();
   }

@@ -37,6 +37,8 @@ export interface CpuOptions {
    * instructions. Either way it never reads the host clock.
    */
   readonly clock?: VirtualClock;
+  /** The code-page map of the machine's first CPU, for the other CPUs of a multiprocessor machine. */
+  readonly sharedCodePages?: Uint8Array;
   /** The local APIC wired to this CPU, if the machine has one. */
   readonly localApic?: CpuLocalApic;
   /** Compile hot blocks to JavaScript (default true); false keeps the pure interpreter. */
@@ -107,7 +109,7 @@ export abstract class CpuCore {
     this.clock = options.clock ?? null;
     this.localApic = options.localApic ?? null;
     this.features = { vmx: options.features?.vmx ?? false };
-    this.mmu = new Mmu(this.s, options.memory, this.fault);
+    this.mmu = new Mmu(this.s, options.memory, this.fault, options.sharedCodePages);
     this.mmu.onTranslationChange = () => {
       this.codeGeneration++;
     };

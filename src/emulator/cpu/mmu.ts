@@ -64,6 +64,8 @@ export class Mmu {
   private readonly pageKind: Uint8Array;
   /** Per RAM page: 1 when decoded code is cached from it (writes must invalidate). */
   readonly codePages: Uint8Array;
+  /** Set on every CPU of a multiprocessor machine once a second CPU shares the map (cpuAdapter.ts). */
+  codePagesShared: boolean;
   /** Called when cached translations are dropped (INVLPG, CR3/CR0/CR4 flushes). */
   onTranslationChange: () => void = () => undefined;
   /** Called with a physical page number when a write hits a page holding decoded code. */
@@ -75,11 +77,14 @@ export class Mmu {
     private readonly s: Int32Array,
     private readonly bus: PhysicalMemoryBus,
     private readonly fault: GuestFault,
+    /** Shared with the other CPUs of a multiprocessor machine, so a store by any CPU sees code cached by any. */
+    sharedCodePages?: Uint8Array,
   ) {
     this.ram = bus.ram;
     this.ramBytes = bus.ram.length;
     this.pageKind = new Uint8Array((this.ramBytes + 0xfff) >>> 12);
-    this.codePages = new Uint8Array(this.pageKind.length);
+    this.codePages = sharedCodePages ?? new Uint8Array(this.pageKind.length);
+    this.codePagesShared = sharedCodePages !== undefined;
     const ram = bus.ram;
     this.ram32 = ram.byteOffset % 4 === 0 ? new Int32Array(ram.buffer, ram.byteOffset, ram.length >>> 2) : null;
     // Without an aligned word view no page counts as RAM for generated code, so its fast path never hits.

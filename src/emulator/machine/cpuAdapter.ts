@@ -15,17 +15,34 @@ const IF_FLAG = 1 << 9;
 
 export class Ia32CpuAdapter implements MachineCpu {
   readonly core: Cpu;
+  /** Every core of the machine (kept by CPU 0): a store to a page of decoded code invalidates it in all of them. */
+  private readonly coherentCores: Cpu[] = [];
 
   /** CPU `index` of the machine (0 = the bootstrap processor); its INTR pin is its local APIC when there is one. */
   constructor(machine: Machine, index = 0) {
     const apic = machine.devices.apic?.apics[index];
+    const bsp = index > 0 && machine.cpu instanceof Ia32CpuAdapter ? machine.cpu : null;
     this.core = new Cpu({
       memory: machine.memory,
       ports: machine.ports,
       interrupts: apic ?? machine.devices.pic ?? { pending: () => false, acknowledge: () => 0xff },
       features: { vmx: machine.recipe.cpu.vmx },
       ...(apic !== undefined ? { localApic: apic } : {}),
+      ...(bsp !== null ? { sharedCodePages: bsp.core.mmu.codePages } : {}),
     });
+    if (bsp !== null) {
+      // Cross-CPU code coherence: the code-page map is shared, and a hit invalidates the page in every core.
+      const cores = bsp.coherentCores;
+      if (cores.length === 0) cores.push(bsp.core);
+      cores.push(this.core);
+      for (const core of cores) {
+        core.mmu.codePagesShared = true;
+        core.mmu.onCodeWrite = (page) => {
+          for (const c of cores) c.blocks.invalidatePage(page);
+          core.blockBreak = true;
+        };
+      }
+    }
   }
 
   halted(): boolean {

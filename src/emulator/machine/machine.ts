@@ -96,9 +96,10 @@ export class Machine implements VirtualClock, MachineControl, CpuStartControl {
     this.timed = this.devices.timedDevices;
     for (const d of this.timed) d.onDeadlineChange = () => this.requestReschedule();
     const cpus: MachineCpu[] = [];
-    for (let index = 0; index < (recipe.vcpus ?? 1); index++) cpus.push(cpuFactory(this, index));
+    this.cpu = cpuFactory(this, 0); // set before the others are built: they share some of its structures
+    cpus.push(this.cpu);
+    for (let index = 1; index < (recipe.vcpus ?? 1); index++) cpus.push(cpuFactory(this, index));
     this.cpus = cpus;
-    this.cpu = cpus[0]!;
     const apic = this.devices.apic;
     this.smp = new SmpScheduler(cpus, apic?.apics ?? []);
     if (apic !== undefined) {

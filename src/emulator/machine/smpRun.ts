@@ -63,8 +63,10 @@ export function runMultiprocessor(machine: Machine, budget: number, debug: boole
       return pending.reason === 'guest-exit' || pending.reason === 'shutdown' || pending.reason === 'output-limit' ? machine.finish(pending) : pending;
     }
     if (machine.takeRescheduleRequest()) {
+      // The stop request went to the CPU current when the deadline moved (maybe another one, e.g. after loadState):
+      // withdraw it everywhere; if it is why this CPU stopped, just recompute the slice.
+      for (const c of cpus) c.cancelStop();
       if (cpuStop === 'exit') continue;
-      cpu.cancelStop();
     }
     switch (cpuStop) {
       case 'budget':
