@@ -51,7 +51,7 @@ export interface Nanobenchmark {
 export const NANOBENCHMARKS: readonly Nanobenchmark[] = [
   { bench: 1, name: 'syscall', paravirtualPort: true, nativeEvent: 'exceptionDelivery', paging: false, paper: { native: 'baseline', bt: 'native + ~2,000', vt: '≈ native' } },
   { bench: 2, name: 'in', paravirtualPort: false, nativeEvent: 'deviceAccess', paging: false, paper: { native: '3,209', bt: '≈ 214 (derived)', vt: '15,826' } },
-  { bench: 3, name: 'cr8wr', paravirtualPort: false, paging: false, paper: { native: '≈ 140 (derived)', bt: '35', vt: '≈ native' } },
+  { bench: 3, name: 'cr8wr', paravirtualPort: false, nativeEvent: 'apicAccess', paging: false, paper: { native: '≈ 140 (derived)', bt: '35', vt: '≈ native' } },
   { bench: 4, name: 'call/ret', paravirtualPort: true, paging: false, paper: { native: '11', bt: '51', vt: '11' } },
   { bench: 5, name: 'pgfault', paravirtualPort: true, nativeEvent: 'pageFaultDelivery', paging: true, paper: { native: '1,093', bt: '3,927', vt: '11,242' } },
   { bench: 6, name: 'divzero', paravirtualPort: true, nativeEvent: 'exceptionDelivery', paging: false, paper: { native: '889', bt: '3,223', vt: '1,014' } },

@@ -4,12 +4,12 @@
 ;   0 baseline  : the empty loop (what every other figure is measured against)
 ;   1 syscall   : int 0x80 from ring 3 to a handler that returns at once (iretd)
 ;   2 in        : in al, 0x80 in the kernel (an off-chip port natively)
-;   3 cr8wr     : IA-32 has no CR8/TPR register, so the stand-in is `mov cr0, eax` writing back the value CR0
-;                 already has: like A&A's TPR write that does not unmask a pending interrupt, it changes no
-;                 state the hardware VMM owns, so VT-x need not exit (CR0 guest/host mask + read shadow, SDM
-;                 Vol. 3C 25.6.6), a binary translator turns it into an inline virtual-CPU update, and
-;                 trap-and-emulate takes a #GP trap for it. A write to the PIC mask (`out 0x21`) was rejected
-;                 as the stand-in: it is an off-chip device access natively, which the TPR is not.
+;   3 cr8wr     : IA-32 has no CR8, whose IA-32 equivalent is the local APIC's task-priority register: a
+;                 store to the TPR at offset 80H of the xAPIC page at 0xFEE00000 (SDM Vol. 3A 11.8.3.1; CR8 is
+;                 TPR[7:4] in 64-bit mode). It writes 0, the value the TPR already has, so like A&A's cr8wr it
+;                 unmasks no pending interrupt. Natively it is an APIC access; VT-x with "use TPR shadow" and
+;                 "virtualize APIC accesses" writes the virtual-APIC page without an exit (SDM Vol. 3C 29.4.3);
+;                 a binary translator rewrites the store into an inline update of the virtual TPR (A&A §3).
 ;   4 call/ret  : a near call to a bare ret
 ;   5 pgfault   : a load from a not-present page (paging on); the #PF handler skips the load
 ;   6 divzero   : div by zero; the #DE handler skips the div
@@ -43,6 +43,7 @@ bits 32
 %endif
 UNMAPPED        equ 0x00400000          ; directory slot 1 is not present
 SPARE_PAGE      equ 1023                ; linear 0x003FF000: never touched, its PTE is ptemod's target
+APIC_TPR        equ 0xFEE00080          ; xAPIC task-priority register (default APIC base, SDM Vol. 3A Table 11-1)
 
 MULTIBOOT_HEADER
 
@@ -132,7 +133,7 @@ user_loop:
     jmp $
 %else
 %if BENCH = 3
-    mov ebx, cr0
+    xor ebx, ebx                        ; TPR = 0: no priority class masked
 %endif
 %if BENCH = 7
     mov ebx, (SPARE_PAGE << 12) | 3
@@ -141,7 +142,7 @@ user_loop:
 %if BENCH = 2
     in al, 0x80
 %elif BENCH = 3
-    mov cr0, ebx
+    mov [APIC_TPR], ebx                 ; 89 1D disp32: the TPR write
 %elif BENCH = 4
     call empty_function
 %elif BENCH = 5
@@ -260,7 +261,7 @@ msg_name:       db "nanobench-aa: syscall x ", 0
 %elif BENCH = 2
 msg_name:       db "nanobench-aa: in x ", 0
 %elif BENCH = 3
-msg_name:       db "nanobench-aa: cr8wr (mov cr0) x ", 0
+msg_name:       db "nanobench-aa: cr8wr (TPR write) x ", 0
 %elif BENCH = 4
 msg_name:       db "nanobench-aa: call/ret x ", 0
 %elif BENCH = 5

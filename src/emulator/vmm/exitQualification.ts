@@ -194,3 +194,30 @@ export function describeEptViolation(q: EptViolationQualification): string {
   const where = !q.linearAddressValid ? 'no linear address' : q.finalTranslation ? 'final access' : 'guest page-table walk';
   return `${access} denied by EPT permissions ${permissions} (${where})`;
 }
+
+// ---- APIC access (exit 44), SDM Vol. 3C Table 28-6 (27-6 in older editions) --------------------------------
+
+const APIC_ACCESS_TYPES: Record<number, string> = {
+  0: 'linear read', 1: 'linear write', 2: 'linear instruction fetch', 3: 'linear access during event delivery',
+  10: 'guest-physical access during event delivery', 15: 'guest-physical access for an instruction fetch or during instruction execution',
+};
+
+export interface ApicAccessQualification {
+  /** Bits 11:0: page offset of the access (linear accesses). */
+  readonly offset: number;
+  /** Bits 15:12: access type (0 linear read, 1 linear write, 2 linear fetch, 3 during event delivery, 10, 15). */
+  readonly accessType: number;
+}
+
+export function decodeApicAccess(qualification: number): ApicAccessQualification {
+  return { offset: qualification & 0xfff, accessType: (qualification >>> 12) & 0xf };
+}
+
+export function encodeApicAccess(q: ApicAccessQualification): number {
+  return ((q.offset & 0xfff) | ((q.accessType & 0xf) << 12)) >>> 0;
+}
+
+/** "linear write at APIC-page offset 0x0b0". */
+export function describeApicAccess(q: ApicAccessQualification): string {
+  return `${APIC_ACCESS_TYPES[q.accessType] ?? `access type ${q.accessType}`} at APIC-page offset 0x${q.offset.toString(16).padStart(3, '0')}`;
+}

@@ -21,6 +21,7 @@ import { VMX_MEMORY_EXIT, type EptExitInfo } from '../cpu/ept';
 import type { PhysicalInterposer } from '../cpu/vmxHooks';
 import { EIP } from '../cpu/stateLayout';
 import { ExitReason } from '../vmm/exitReasons';
+import { encodeApicAccess } from '../vmm/exitQualification';
 import { F, Proc2Control, ProcControl } from './controls';
 import type { Vmcs } from './vmcs';
 
@@ -113,7 +114,7 @@ export class ApicVirtualization implements PhysicalInterposer {
   private accessExit(offset: number, type: number): never {
     const pending = this.sink.pending;
     pending.reason = ExitReason.ApicAccess;
-    pending.qualification = (offset | (type << 12)) >>> 0;
+    pending.qualification = encodeApicAccess({ offset, accessType: type });
     pending.guestPhysical = 0;
     pending.guestLinear = 0;
     const fault = this.sink.cpu.fault;

@@ -50,8 +50,11 @@ export interface HardwareAssistOptions {
 /** Ledger reason of the EPT references of 2-D TLB-miss walks. */
 export const EPT_WALK_REASON = 'EPT references of 2-D TLB-miss walks';
 
-/** VMM-owned pages at the top of RAM: page directory, I/O bitmaps A and B, MSR bitmap, VMCS (then the EPT). */
-const REGION_SIZE = 0x5000;
+/** VMM-owned pages at the top of RAM: page directory, I/O bitmaps A and B, MSR bitmap, VMCS, virtual-APIC page (then the EPT). */
+const REGION_SIZE = 0x6000;
+const VIRTUAL_APIC_OFFSET = 0x5000;
+/** The guest's xAPIC page (default IA32_APIC_BASE, SDM Vol. 3A 11.4.1), named as the APIC-access page. */
+const APIC_ACCESS_ADDRESS = 0xfee00000;
 /** Host-owned CR0/CR4 bits (guest/host masks): with EPT only the VMX fixed-1 bits NE and VMXE. */
 const CR0_OWNED_EPT = 0x20;
 const CR4_OWNED_EPT = 0x2000;
@@ -143,6 +146,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
       // The debugger shows guest memory the guest has not touched yet as it will be mapped (identity).
       const guestBytes = this.ept.guestBytes;
       unit.ept.peekFallback = (gpa) => (gpa < guestBytes ? gpa : -1);
+      this.ept.mapApicAccessPage(APIC_ACCESS_ADDRESS);
       vmcs.write(F.EPT_POINTER, this.ept.pointer);
       vmcs.write(F.EPT_POINTER + 1, 0);
     } else {
@@ -154,7 +158,13 @@ export class HardwareAssistEngine implements ExecutionEngine {
     if ((s[TR_ACCESS]! & 0x1f) !== 0x0b) { s[TR_ACCESS] = 0x8b; s[TR_LIMIT] = 0x67; }
     for (let seg = 0; seg < 6; seg++) if ((s[SEG_RIGHTS + seg]! & SegmentRight.Usable) !== 0) s[SEG_ACCESS + seg] = s[SEG_ACCESS + seg]! | 1; // accessed
     // With EPT the TRUE controls let CR3-load/store exiting be 0 (SDM A.3.2); without, CR3 must stay virtual.
-    let primary = (c.ept ? TRUE_PROCBASED_ALLOWED0 : capability(this.cpu, 0x482)[0]) | ProcControl.ActivateSecondaryControls;
+    // FlexPriority (SDM Vol. 3C 29.1-29.4): TPR accesses on the xAPIC page go to the virtual-APIC page without an
+    // exit while the TPR stays at or above the threshold (0: no virtual interrupt pending); other APIC accesses exit.
+    ram.fill(0, this.vmmBase + VIRTUAL_APIC_OFFSET, this.vmmBase + VIRTUAL_APIC_OFFSET + 0x1000);
+    vmcs.write(F.VIRTUAL_APIC_ADDRESS, this.vmmBase + VIRTUAL_APIC_OFFSET);
+    vmcs.write(F.APIC_ACCESS_ADDRESS, APIC_ACCESS_ADDRESS);
+    vmcs.write(F.TPR_THRESHOLD, 0);
+    let primary = (c.ept ? TRUE_PROCBASED_ALLOWED0 : capability(this.cpu, 0x482)[0]) | ProcControl.ActivateSecondaryControls | ProcControl.UseTprShadow;
     if (c.ept && c.cr3LoadExiting) primary |= ProcControl.Cr3LoadExiting;
     if (c.ept && c.cr3StoreExiting) primary |= ProcControl.Cr3StoreExiting;
     if (c.hltExiting) primary |= ProcControl.HltExiting;
@@ -165,7 +175,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
     if (c.io === 'bitmap') primary |= ProcControl.UseIoBitmaps;
     vmcs.write(F.PIN_CONTROLS, capability(this.cpu, 0x481)[0] | (c.externalInterruptExiting ? PinControl.ExternalInterruptExiting : 0));
     vmcs.write(F.PROC_CONTROLS, primary);
-    vmcs.write(F.PROC2_CONTROLS, (c.descriptorTableExiting ? Proc2Control.DescriptorTableExiting : 0) | (c.ept ? Proc2Control.EnableEpt | Proc2Control.UnrestrictedGuest : 0));
+    vmcs.write(F.PROC2_CONTROLS, Proc2Control.VirtualizeApicAccesses | (c.descriptorTableExiting ? Proc2Control.DescriptorTableExiting : 0) | (c.ept ? Proc2Control.EnableEpt | Proc2Control.UnrestrictedGuest : 0));
     vmcs.write(F.EXIT_CONTROLS, capability(this.cpu, 0x483)[0]);
     vmcs.write(F.ENTRY_CONTROLS, capability(this.cpu, 0x484)[0]);
     vmcs.write(F.EXCEPTION_BITMAP, (c.exceptionBitmap | (c.ept ? 0 : 1 << 14)) >>> 0);

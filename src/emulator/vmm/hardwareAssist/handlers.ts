@@ -243,6 +243,18 @@ export function hardwareAssistDispatcher(): ExitDispatcher<HardwareAssistContext
     .on(ExitReason.Rdmsr, 'RDMSR', native('RDMSR (reason 31)'))
     .on(ExitReason.Wrmsr, 'WRMSR', native('WRMSR (reason 32)'))
     .on(ExitReason.InvalidGuestState, 'VM entry failed', () => handler('VM-entry failure (reason 33)', [['stop', () => ({ finish: { kind: 'stop', message: 'VM entry failed: invalid guest state' } })]]))
+    .on(ExitReason.TprBelowThreshold, 'the virtual TPR fell below the TPR threshold', () => handler('TPR below threshold (reason 43)', [
+      ['no virtual interrupt is pending: TPR threshold ← 0', (c) => {
+        c.vmcs.write(F.TPR_THRESHOLD, 0);
+        return undefined;
+      }, 'emulationStep'],
+    ]))
+    .on(ExitReason.ApicAccess, 'an APIC register other than the TPR: performed on the local APIC', () => handler('APIC access (reason 44)', [
+      ['perform the access on the local APIC in root operation', (c) => {
+        c.notes.push(`APIC ${(c.exit.qualification & 0xf000) === 0x1000 ? 'write' : 'read'} at offset 0x${(c.exit.qualification & 0xfff).toString(16)}`);
+        return c.executeInRoot();
+      }, 'apicAccess'],
+    ]))
     .on(ExitReason.GdtrIdtrAccess, 'LGDT/LIDT/SGDT/SIDT', native('GDTR/IDTR access (reason 46)'))
     .on(ExitReason.LdtrTrAccess, 'LLDT/LTR/SLDT/STR', native('LDTR/TR access (reason 47)'))
     .on(ExitReason.EptViolation, 'map the guest page in the EPT (lazy nested paging)', () => handler('EPT violation (reason 48)', [['fill the EPT entry for the guest-physical address', fillEpt, 'emulationStep']]))

@@ -3,11 +3,16 @@
 // 4-KiB page then causes an EPT violation (exit 48) whose handler fills that one PTE — guest-physical =
 // host-physical (identity), read/write/execute, write-back — and resumes the guest at the same instruction.
 // Guest RAM is [0, guestBytes): the VMM-owned pages above it (VMCS, bitmaps, these tables) are never mapped,
-// so a guest access there is reported as a stop instead of being filled.
+// so a guest access there is reported as a stop instead of being filled. One page outside RAM is mapped at
+// build time, uncached and not executable: the xAPIC page at 0xFEE00000 (guest-physical = host-physical), which
+// the VMM names as its APIC-access page so the CPU virtualizes the guest's TPR accesses (SDM Vol. 3C 29.4).
 
 const PAGE = 0x1000;
 const RWX = 7;
 const WRITE_BACK = 6 << 3;
+const READ_WRITE = 3;
+/** A page directory and a page table for the APIC-access page above guest RAM. */
+const APIC_TABLE_PAGES = 2;
 
 export class LazyEpt {
   /** EPT violations that filled a mapping (each maps one 4-KiB page). */
@@ -17,7 +22,7 @@ export class LazyEpt {
 
   /** Bytes of VMM memory the tables need for `guestBytes` of guest RAM. */
   static bytesFor(guestBytes: number): number {
-    return (2 + Math.ceil(guestBytes / 0x40000000) + Math.ceil(guestBytes / 0x200000)) * PAGE;
+    return (2 + Math.ceil(guestBytes / 0x40000000) + Math.ceil(guestBytes / 0x200000) + APIC_TABLE_PAGES) * PAGE;
   }
 
   constructor(private readonly ram: Uint8Array, readonly base: number, readonly guestBytes: number) {
@@ -46,6 +51,22 @@ export class LazyEpt {
     // Directories and tables are contiguous, so entry t of "one long directory" is PD t>>9, entry t&511.
     for (let t = 0; t < this.tables; t++) v.setUint32(firstDirectory + 8 * t, (firstTable + t * PAGE) | RWX, true);
     this.fills = 0;
+  }
+
+  /**
+   * Maps the 4-KiB page at `address` (outside guest RAM, below 4 GiB) identically, read/write, uncached (memory
+   * type 0): the APIC-access page. The last two pages of the tables are its directory and table.
+   */
+  mapApicAccessPage(address: number): boolean {
+    const directoryIndex = address >>> 30;
+    if (address >>> 0 < this.guestBytes || directoryIndex < this.directories) return false; // never inside RAM's GiBs
+    const v = this.view();
+    const directory = this.base + (2 + this.directories + this.tables) * PAGE;
+    const table = directory + PAGE;
+    v.setUint32(this.base + PAGE + 8 * directoryIndex, directory | RWX, true);
+    v.setUint32(directory + 8 * ((address >>> 21) & 0x1ff), table | RWX, true);
+    v.setUint32(table + 8 * ((address >>> 12) & 0x1ff), ((address & ~0xfff) | READ_WRITE) >>> 0, true);
+    return true;
   }
 
   /** Maps the 4-KiB page holding `gpa` identically; false when `gpa` is not guest RAM. */

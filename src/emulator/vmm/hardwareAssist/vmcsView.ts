@@ -4,7 +4,7 @@
 // one: control bits by name (25.6-25.8), exception bitmap vectors, EPTP (25.6.11), exit reason (Appendix C),
 // exit qualification (28.2.1), interruption information (25.8.3, 25.9.2), guest activity state (25.4.2).
 
-import { decodeCrAccess, decodeEptViolation, decodeIo, describeCrAccess, describeEptViolation, describeIo } from '../exitQualification';
+import { decodeCrAccess, decodeEptViolation, decodeIo, describeCrAccess, describeEptViolation, describeIo, decodeApicAccess, describeApicAccess } from '../exitQualification';
 import { exitReasonName } from '../exitReasons';
 import type { VmcsFieldValue, VmcsGroup, VmcsInfo } from '../inspection';
 import { vmcsField } from '../vmcsFields';
@@ -59,6 +59,7 @@ function describeQualification(vmcs: Vmcs, value: number): string | undefined {
     return io === undefined ? undefined : describeIo(io);
   }
   if (reason === 48) return describeEptViolation(decodeEptViolation(value));
+  if (reason === 44) return describeApicAccess(decodeApicAccess(value));
   if (reason === 0 && (vmcs.read(F.EXIT_INTR_INFO) & 0xff) === 14) return `page-fault linear address ${hex(value)}`;
   return undefined;
 }
