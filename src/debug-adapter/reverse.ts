@@ -23,10 +23,9 @@ export const DEFAULT_HISTORY_MB = 64;
 /** Why the other techniques are not recorded (measured with test/unit/reverse/engineReplay.test.ts). */
 const REVERSE_REFUSALS: Readonly<Record<string, string>> = {
   'binary-translation': 'the retired count includes translation-cache glue that depends on how the code was driven (chained blocks, single steps, re-translation at breakpoints), so a replay does not meet the recorded positions',
-  paravirtual: 'its engine state leaves out the event channels (ports handed out and their bindings), so a replay would bind the timer to another port',
 };
 /** Techniques whose checkpoints (machine + ExecutionEngine.saveState) replay exactly. */
-export const VMM_REVERSE_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'hardware-assisted']);
+export const VMM_REVERSE_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'hardware-assisted', 'paravirtual']);
 /** First window (instructions) searched backwards for the previous source line; it grows 8× per miss. */
 const LINE_WINDOW = 64;
 
@@ -53,13 +52,13 @@ export class ReverseDebugger {
   configure(launchArgs: Record<string, unknown>, technique: string): void {
     const mb = launchArgs['reverseHistoryMB'];
     this.historyMB = typeof mb === 'number' && Number.isFinite(mb) && mb >= 0 ? mb : DEFAULT_HISTORY_MB;
-    // Trap-and-emulate and hardware assist keep their whole state in the machine plus ExecutionEngine.saveState
-    // (virtual CPU, layer stack, shadow tables, VMCS and EPT), so they are recorded with the engine
+    // Trap-and-emulate, paravirtual and hardware assist keep their whole state in the machine plus
+    // ExecutionEngine.saveState (virtual CPU, layer stack, shadow tables, event channels and timer, VMCS and EPT),
+    // so they are recorded with the engine
     // (vmmReverse.ts; test/unit/reverse/engineReplay.test.ts checks the replay is exact). Binary translation
     // restores exactly too, but its retired count includes translation-cache glue whose amount depends on
     // how the code was driven (chained blocks at full speed, single steps, a breakpoint's re-translation), so
-    // a replay does not meet the recorded run's (retired, transitions) positions. The paravirtual engine's
-    // saveState leaves out its event channels, so a replay would bind the timer to another port.
+    // a replay does not meet the recorded run's (retired, transitions) positions.
     this.vmmMode = VMM_REVERSE_TECHNIQUES.has(technique);
     this.unsupported = technique !== 'native' && !this.vmmMode
       ? `reverse debugging does not record '${technique}' runs yet: ${REVERSE_REFUSALS[technique] ?? 'its VMM state is not checkpointed'}`

@@ -194,12 +194,6 @@ describe('reverse debugging over DAP', function () {
     assert.match(await expectError(h.client.stepBackRequest({ threadId: 1 })), /reverse debugging is off/);
     assert.match(await expectError(h.client.reverseContinueRequest({ threadId: 1 })), /reverse debugging is off/);
   });
-
-  it('refuses stepBack under paravirtual, whose engine state leaves out the event channels', async () => {
-    await h.client.initializeRequest();
-    await launchStopped(h.client, { program: PIT_GUEST, technique: 'paravirtual' });
-    assert.match(await expectError(h.client.stepBackRequest({ threadId: 1 })), /does not record 'paravirtual' runs yet: .*event channels/);
-  });
 });
 
 describe('reverse debugging under trap-and-emulate (DAP)', function () {

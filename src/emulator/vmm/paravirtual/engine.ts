@@ -25,6 +25,7 @@ import { DirectPaging } from '../memory/directPaging';
 import { PvPaging } from './paging';
 import { applyIretFrame, enterFailsafe } from './iretFrame';
 import { SharedInfoPage } from './sharedInfo';
+import { copyEventState, initialEventState, parseEventState, type PvEventState } from './eventState';
 
 /** Where the paravirtual extras live in the VMM region (after the trap-and-emulate tables). */
 const VIRTUAL_IDT_OFFSET = 0x5000; // the trap table as IDT gates
@@ -43,17 +44,15 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   override readonly technique: Technique = 'paravirtual';
   private readonly shared: SharedInfoPage;
   private readonly paging: PvPaging;
-  private eventCallback = 0;
-  private failsafeCallback = 0;
-  private timerDeadlineNs = 0;
-  private timerPort = -1;
-  private consolePort = -1;
-  /** Why the last hypercall failed, for the resume transition (empty when it did not). */
-  private hypercallProblem = '';
-  private nextPort = 1;
-  private blocked = false;
-  private lastEvent = 'event';
-  private readonly fastVectors = new Set<number>();
+  /** Event channels, callbacks, timer, block state: everything of the event machinery outside guest RAM (saved). */
+  private ev: PvEventState = initialEventState();
+  /** Retired count and virtual time when the current slice began (a slice that changed nothing ends quietly). */
+  private sliceStartRetired = -1;
+  private sliceStartCycles = -1;
+  /** The current slice began with an upcall waiting only for the event mask (see sliceLimit). */
+  private windowOpen = false;
+  /** The current slice or step ended in a VMM entry (a CPU event the VMM handled or started a handler for). */
+  private eventInSlice = false;
 
   constructor(machine: Machine, options: TrapAndEmulateOptions) {
     super(machine, options);
@@ -70,14 +69,22 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     return { scheme: (this.cpu.s[CR]! & Cr0.PG) !== 0 ? 'direct-paging' : 'none', counters: { ...this.paging.tables.counters } };
   }
 
+  /** The trap-and-emulate state plus direct paging and the event machinery (./eventState.ts). */
   override saveState(): EngineState {
-    return { ...super.saveState(), extra: { directPaging: this.paging.tables.toJSON() } };
+    const base = super.saveState();
+    const events: PvEventState = { ...copyEventState(this.ev), sharedInfoAddress: this.shared.address };
+    return { ...base, extra: { ...(base.extra as object | undefined), directPaging: this.paging.tables.toJSON(), events } };
   }
 
   override loadState(state: EngineState): void {
     super.loadState(state);
-    const extra = state.extra as { directPaging?: ReturnType<DirectPaging['toJSON']> } | undefined;
+    const extra = state.extra as { directPaging?: ReturnType<DirectPaging['toJSON']>; events?: unknown } | undefined;
     if (extra?.directPaging !== undefined) this.paging.tables.restore(extra.directPaging);
+    if (extra?.events !== undefined) {
+      this.ev = parseEventState(extra.events);
+      this.shared.address = this.ev.sharedInfoAddress;
+    }
+    this.pending = null; // states are saved between runs, with no CPU event waiting for the VMM
   }
 
   /** The guest enters at CPL 1 with the ABI's flat selectors, events masked. */
@@ -126,7 +133,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
 
   /** Fast-trap vectors are delivered by the CPU itself (real DPL-3 gates to ring 1): no VMM entry. */
   protected override intercept(kind: CpuEventKind, code: number, errorCode: number): boolean {
-    if (kind === 'software-interrupt' && this.fastVectors.has(code)) return false;
+    if (kind === 'software-interrupt' && this.ev.fastVectors.includes(code)) return false;
     return super.intercept(kind, code, errorCode);
   }
 
@@ -143,6 +150,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
 
   /** A page fault reaches a PV guest with CR2 in the shared-info page (MOV from CR2 is privileged at CPL 1). */
   protected override startPending(): EngineStop | undefined {
+    this.eventInSlice = true;
     if (this.pending?.kind === 'exception' && this.pending.code === 14) {
       this.vcpu.cr2 = this.cpu.s[CR + 2]! >>> 0;
       this.shared.setCr2(this.vcpu.cr2);
@@ -151,6 +159,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   }
 
   protected override handlePending(): ReturnType<TrapAndEmulateEngine['run']> | undefined {
+    this.eventInSlice = true; // the slice ended in a VMM entry: no end-of-slice look (as the run loop does)
     const event = this.pending;
     if (event?.kind === 'software-interrupt' && event.code === 0x82) {
       this.pending = null;
@@ -172,49 +181,110 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     return this.deliverUpcall();
   }
 
-  /** Slices end at the timer deadline, and often enough to notice serial input while VIRQ_CONSOLE is bound. */
+  /**
+   * Slices end exactly where an event may arise, so the full-speed run and the debugger's one-instruction
+   * replay grid (reverse debugging) see every event at the same instruction: at the timer deadline, at each
+   * multiple of CONSOLE_POLL_INSTRUCTIONS retired while VIRQ_CONSOLE is bound, and after every instruction
+   * while an upcall waits only for the event mask, which the guest clears with a plain store (PV_STI, no VMM
+   * entry: the software analogue of an interrupt window).
+   */
   protected override sliceLimit(): number {
-    const console = this.consolePort >= 0 ? CONSOLE_POLL_INSTRUCTIONS : Number.POSITIVE_INFINITY;
-    if (this.timerDeadlineNs === 0) return console;
-    const cycles = Math.ceil((this.timerDeadlineNs * CPU_HZ) / 1e9) - this.machine.now();
-    return Math.min(console, Math.max(1, Math.ceil(cycles / this.machine.recipe.cyclesPerInstruction)));
+    const retired = this.cpu.retired;
+    this.beginSlice();
+    if (this.windowOpen || this.consolePollDue(retired)) return 1;
+    let limit = this.ev.consolePort >= 0 ? CONSOLE_POLL_INSTRUCTIONS - (retired % CONSOLE_POLL_INSTRUCTIONS) : Number.POSITIVE_INFINITY;
+    if (this.ev.timerDeadlineNs !== 0) {
+      const cycles = Math.ceil((this.ev.timerDeadlineNs * CPU_HZ) / 1e9) - this.machine.now();
+      limit = Math.min(limit, Math.max(1, Math.ceil(cycles / this.machine.recipe.cyclesPerInstruction)));
+    }
+    return limit;
   }
 
+  /**
+   * The VMM's look at the end of a slice: the timer, the console poll, and the upcall that a cleared event
+   * mask made deliverable. Nothing happens after a slice that ran nothing, nor while a CPU event the debugger
+   * holds back waits to be handled (an upcall then would move EIP under it); everything else here depends only
+   * on the instruction count and virtual time, never on where a slice happened to end.
+   */
   protected override afterSlice(): EngineStop | undefined {
-    this.updateSystemTime();
-    if (this.timerDeadlineNs !== 0 && this.systemTimeNs() >= this.timerDeadlineNs) {
-      this.timerDeadlineNs = 0;
-      if (this.timerPort >= 0) this.raiseEvent(this.timerPort, 'VIRQ_TIMER');
+    const retired = this.cpu.retired;
+    if (this.pending !== null || (retired === this.sliceStartRetired && this.machine.now() === this.sliceStartCycles)) return undefined;
+    let raised = false;
+    if (this.ev.timerDeadlineNs !== 0 && this.systemTimeNs() >= this.ev.timerDeadlineNs) {
+      this.ev.timerDeadlineNs = 0;
+      this.updateSystemTime();
+      if (this.ev.timerPort >= 0) raised = this.raiseEvent(this.ev.timerPort, 'VIRQ_TIMER');
     }
-    this.pollConsole();
-    return this.deliverUpcall();
+    if (this.consolePollDue(retired)) {
+      this.ev.consolePollBlock = Math.floor(retired / CONSOLE_POLL_INSTRUCTIONS);
+      raised = this.pollConsole() || raised;
+    }
+    return raised || this.windowOpen ? this.deliverUpcall() : undefined;
+  }
+
+  /** Notes where a slice (or a debugger step) begins, for afterSlice. */
+  private beginSlice(): void {
+    this.sliceStartRetired = this.cpu.retired;
+    this.sliceStartCycles = this.machine.now();
+    this.windowOpen = this.upcallWaitsForEventMask();
+    this.eventInSlice = false;
+  }
+
+  /**
+   * A debugger step is one instruction of the replay grid too: a blocked guest first waits for its event
+   * (as run(1) does), and after an instruction that did not enter the VMM the end-of-slice look runs (timer,
+   * console, the upcall a cleared event mask allows), so single-stepping meets timer upcalls exactly where
+   * the full-speed run and the reverse-debugging replay do. A VMM handler in progress steps as under
+   * trap-and-emulate.
+   */
+  override step(): EngineStop {
+    if (this.active !== null || !this.attached) return super.step();
+    if (this.ev.blocked) {
+      const ran = this.run(1);
+      return ran.kind === 'budget' ? { kind: 'step-done' } : ran;
+    }
+    this.beginSlice();
+    const stop = super.step();
+    if (stop.kind !== 'step-done' || this.eventInSlice || this.active !== null) return stop;
+    return this.afterSlice() ?? stop;
+  }
+
+  /** An upcall is due and held back only by the event mask (a store away from delivery). */
+  private upcallWaitsForEventMask(): boolean {
+    return this.shared.registered && this.ev.eventCallback !== 0 && !this.ev.blocked && this.shared.mask !== 0 &&
+      this.shared.byte(SI.UPCALL_PENDING) !== 0 && this.shared.deliverable !== 0;
+  }
+
+  /** VIRQ_CONSOLE is bound and the instruction count passed a poll point not yet polled. */
+  private consolePollDue(retired: number): boolean {
+    return this.ev.consolePort >= 0 && Math.floor(retired / CONSOLE_POLL_INSTRUCTIONS) > this.ev.consolePollBlock;
   }
 
   /** VIRQ_CONSOLE: serial input waiting in COM1 raises the bound port (once until the guest clears it). */
   private pollConsole(): boolean {
-    if (this.consolePort < 0 || (this.machine.ports.read(COM1 + 5, 1) & 1) === 0) return false;
-    if ((this.shared.pending & (1 << this.consolePort)) === 0) this.raiseEvent(this.consolePort, 'VIRQ_CONSOLE');
+    if (this.ev.consolePort < 0 || (this.machine.ports.read(COM1 + 5, 1) & 1) === 0) return false;
+    if ((this.shared.pending & (1 << this.ev.consolePort)) === 0) this.raiseEvent(this.ev.consolePort, 'VIRQ_CONSOLE');
     return true;
   }
 
   /** sched_op(block): skip virtual time to the timer deadline, raise the event, deliver it. */
   protected override idle(): 'no' | 'yes' | EngineStop {
-    if (!this.blocked) return 'no';
+    if (!this.ev.blocked) return 'no';
     if (this.shared.pending !== 0) {
-      this.blocked = false;
+      this.ev.blocked = false;
       return this.deliverUpcall() ?? 'yes';
     }
     if (this.pollConsole()) {
-      this.blocked = false;
+      this.ev.blocked = false;
       return this.deliverUpcall() ?? 'yes';
     }
-    if (this.timerDeadlineNs === 0) return { kind: 'stop', message: 'sched_op(block) with no timer armed and no event source: the guest would sleep forever' };
-    const target = Math.ceil((this.timerDeadlineNs * CPU_HZ) / 1e9);
+    if (this.ev.timerDeadlineNs === 0) return { kind: 'stop', message: 'sched_op(block) with no timer armed and no event source: the guest would sleep forever' };
+    const target = Math.ceil((this.ev.timerDeadlineNs * CPU_HZ) / 1e9);
     this.machine.addCycles(target - this.machine.now());
-    this.blocked = false;
+    this.ev.blocked = false;
     this.updateSystemTime();
-    this.timerDeadlineNs = 0;
-    if (this.timerPort >= 0) this.raiseEvent(this.timerPort, 'VIRQ_TIMER');
+    this.ev.timerDeadlineNs = 0;
+    if (this.ev.timerPort >= 0) this.raiseEvent(this.ev.timerPort, 'VIRQ_TIMER');
     return this.deliverUpcall() ?? 'yes';
   }
 
@@ -236,11 +306,12 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     this.dispatcher.count(hypercallExit({ source: 'hypercall', cpl: this.cpu.s[CPL]! }, number)); // a VMCALL, reason 18
     if (layer !== 'guest-kernel') return this.finishHypercall(layer, reason, HypercallError.EPERM);
     this.charge('vmm', reason, 'vmmEntry');
-    this.hypercallProblem = '';
+    this.updateSystemTime(); // the VMM refreshes system time whenever the guest enters it (and at upcalls)
+    this.ev.hypercallProblem = '';
     const result = this.perform(number, args, reason);
     if (typeof result === 'object') return result;
     if (result === 'no-return') return this.deliverUpcall();
-    if (this.blocked) {
+    if (this.ev.blocked) {
       // sched_op(block): the VMM keeps the CPU until an event arrives (idle() skips virtual time to it).
       this.guest.setGpr(0, 0);
       this.charge('vmm', reason, 'vmmExit');
@@ -253,7 +324,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
     this.guest.setGpr(0, result >>> 0);
     this.pollConsole();
     this.charge('vmm', reason, 'vmmExit');
-    const why = result < 0 && this.hypercallProblem !== '' ? ` (${this.hypercallProblem})` : '';
+    const why = result < 0 && this.ev.hypercallProblem !== '' ? ` (${this.ev.hypercallProblem})` : '';
     this.record('vmm', layer === 'guest-user' ? 'guest-user' : 'guest-kernel', 'resume', `return from ${reason}: eax = ${result | 0}${why}`, [], undefined, { result: result | 0 });
     return this.deliverUpcall();
   }
@@ -279,8 +350,8 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
       }
       case 4:
         if ((edx & 0xfff) !== 0 || edx + SI.SIZE > this.vmmBase) return HypercallError.EINVAL;
-        this.eventCallback = ebx;
-        this.failsafeCallback = ecx;
+        this.ev.eventCallback = ebx;
+        this.ev.failsafeCallback = ecx;
         if (!this.shared.registered) {
           this.shared.address = edx;
           this.shared.mask = 1; // the virtual IF stays 0 (the guest was entered with events masked) until it unmasks
@@ -292,7 +363,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
         return 0;
       case 13: return this.multicall(ebx, ecx, reason);
       case 15:
-        this.timerDeadlineNs = ebx + ecx * 0x100000000;
+        this.ev.timerDeadlineNs = ebx + ecx * 0x100000000;
         return 0;
       case 17:
         if (ebx === K.XENVER_platform_parameters) return this.paging.tables.hypervisorVirtStart;
@@ -308,7 +379,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   /** A paging hypercall's EAX; a refusal keeps its reason for the trace (the guest sees only the errno). */
   private pagingResult(result: number, reason: string): number {
     if (result < 0) {
-      this.hypercallProblem = this.paging.lastProblem;
+      this.ev.hypercallProblem = this.paging.lastProblem;
       this.charge('vmm', reason, 'emulationStep');
     }
     return result;
@@ -331,7 +402,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
       if ((flags & K.TI_FAST) !== 0) {
         if (dpl !== 3 || vector < 32) return HypercallError.EINVAL;
         this.writeGate(this.vmmBase + IDT_OFFSET + vector * 8, cs, handler, 0xef); // real DPL-3 trap gate to ring 1
-        this.fastVectors.add(vector);
+        if (!this.ev.fastVectors.includes(vector)) this.ev.fastVectors.push(vector);
       }
     }
     return HypercallError.EINVAL;
@@ -347,8 +418,8 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
       if (byte === undefined) return HypercallError.EFAULT;
       bytes.push(byte);
     }
-    this.recordIoPath(`console_io write ${count} bytes`);
-    for (const byte of bytes) this.machine.ports.write(0x3f8, 1, byte); // the console is COM1
+    // The console is COM1; the bytes reach it at the hop that performs the access (../io/devicePath.ts).
+    this.recordIoPath(`console_io write ${count} bytes`, () => { for (const byte of bytes) this.machine.ports.write(0x3f8, 1, byte); });
     return count;
   }
 
@@ -373,7 +444,7 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
         return 0;
       case K.SCHEDOP_block:
         this.shared.mask = 0;
-        this.blocked = true;
+        this.ev.blocked = true;
         return 0;
       case K.SCHEDOP_shutdown:
         this.machine.ports.write(0xf4, 4, reason === K.SHUTDOWN_crash ? status | 1 : status); // the same exit path as native
@@ -386,10 +457,13 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   private eventChannelOp(cmd: number, arg: number): number {
     switch (cmd) {
       case K.EVTCHNOP_bind_virq:
-        if ((arg !== K.VIRQ_TIMER && arg !== K.VIRQ_CONSOLE) || this.nextPort > 31) return HypercallError.EINVAL;
-        if (arg === K.VIRQ_TIMER) this.timerPort = this.nextPort++;
-        else this.consolePort = this.nextPort++;
-        return arg === K.VIRQ_TIMER ? this.timerPort : this.consolePort;
+        if ((arg !== K.VIRQ_TIMER && arg !== K.VIRQ_CONSOLE) || this.ev.nextPort > 31) return HypercallError.EINVAL;
+        if (arg === K.VIRQ_TIMER) this.ev.timerPort = this.ev.nextPort++;
+        else {
+          this.ev.consolePort = this.ev.nextPort++;
+          this.ev.consolePollBlock = Math.floor(this.cpu.retired / CONSOLE_POLL_INSTRUCTIONS); // first poll at the next multiple
+        }
+        return arg === K.VIRQ_TIMER ? this.ev.timerPort : this.ev.consolePort;
       case K.EVTCHNOP_send:
         if (arg < 0 || arg > 31) return HypercallError.EINVAL;
         this.raiseEvent(arg, `port ${arg}`);
@@ -399,8 +473,8 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
         this.shared.unmask(arg);
         return 0;
       case K.EVTCHNOP_close:
-        if (arg === this.timerPort) this.timerPort = -1;
-        if (arg === this.consolePort) this.consolePort = -1;
+        if (arg === this.ev.timerPort) this.ev.timerPort = -1;
+        if (arg === this.ev.consolePort) this.ev.consolePort = -1;
         return 0;
       default:
         return HypercallError.ENOSYS;
@@ -434,35 +508,38 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
 
   /** Without a failsafe callback the guest is stopped, as Xen crashes a domain that has none. */
   private failsafe(problem: string): 'no-return' | EngineStop {
-    if (this.failsafeCallback === 0) return { kind: 'stop', message: `iret hypercall with an invalid frame (${problem}) and no failsafe callback registered` };
-    if (!enterFailsafe(this.guest, this.shared, this.failsafeCallback)) return { kind: 'stop', message: 'cannot enter the failsafe callback' };
+    if (this.ev.failsafeCallback === 0) return { kind: 'stop', message: `iret hypercall with an invalid frame (${problem}) and no failsafe callback registered` };
+    if (!enterFailsafe(this.guest, this.shared, this.ev.failsafeCallback)) return { kind: 'stop', message: 'cannot enter the failsafe callback' };
     this.vcpu.cpl = 0;
-    this.record('vmm', 'guest-kernel', 'fault-reflection', `iret hypercall with an invalid frame (${problem}): failsafe callback at 0x${this.failsafeCallback.toString(16)}`, ['vmmExit'], undefined, {});
+    this.record('vmm', 'guest-kernel', 'fault-reflection', `iret hypercall with an invalid frame (${problem}): failsafe callback at 0x${this.ev.failsafeCallback.toString(16)}`, ['vmmExit'], undefined, {});
     return 'no-return';
   }
 
   // ---- events -------------------------------------------------------------------------------------
 
-  private raiseEvent(port: number, what: string): void {
-    if (!this.shared.registered) return;
+  /** Marks `port` pending (the upcall becomes due); false before the shared-info page exists. */
+  private raiseEvent(port: number, what: string): boolean {
+    if (!this.shared.registered) return false;
     this.shared.raise(port);
-    this.lastEvent = `port ${port}, ${what}`;
+    this.ev.lastEvent = `port ${port}, ${what}`;
+    return true;
   }
 
   private deliverUpcall(): EngineStop | undefined {
-    if (!this.shared.registered || this.eventCallback === 0 || this.blocked) return undefined;
+    if (!this.shared.registered || this.ev.eventCallback === 0 || this.ev.blocked) return undefined;
     if (this.shared.byte(SI.UPCALL_PENDING) === 0 || this.shared.mask !== 0 || this.shared.deliverable === 0) return undefined;
     this.vcpu.cpl = this.cpu.s[CPL]! === 3 ? 3 : 0;
     this.vcpu.interruptFlag = true;
     const from = this.layerStack.current;
-    if (from !== 'vmm') this.record(from, 'vmm', 'trap', `VMM regains control: ${this.lastEvent} pending`, [], undefined, {});
+    if (from !== 'vmm') this.record(from, 'vmm', 'trap', `VMM regains control: ${this.ev.lastEvent} pending`, [], undefined, {});
     const saved = this.vcpu.idtr;
     this.vcpu.idtr = { base: this.vmmBase + CALLBACK_IDT_OFFSET, limit: 7 };
     const result = deliverToGuest(this.guest, this.vcpu, 0, -1, 'external-interrupt');
     this.vcpu.idtr = saved;
     if (!result.ok) return { kind: 'stop', message: `cannot deliver the event upcall: ${result.problem}` };
     this.shared.mask = 1;
-    this.record('vmm', 'guest-kernel', 'interrupt-injection', `event upcall (${this.lastEvent})`, ['interruptInjection'], undefined, {});
+    this.updateSystemTime();
+    this.record('vmm', 'guest-kernel', 'interrupt-injection', `event upcall (${this.ev.lastEvent})`, ['interruptInjection'], undefined, {});
     return undefined;
   }
 
