@@ -1,19 +1,82 @@
 // Text transformations of the preprocessor: removing comments, splitting macro arguments on commas
 // (NASM manual 4.3.3, with `{…}` grouping), substituting multi-line macro parameters (%0, %00, %N,
-// %{N}, %+N/%-N, %%label; manual 4.3) and pasting tokens joined by `%+` (manual 4.1.4).
+// %{N}, %+N/%-N, %%label; manual 4.3), pasting tokens joined by `%+` (manual 4.1.4) and indirect
+// macro expansion `%[...]` (manual 4.1.3).
+
+function isQuote(c: string): boolean {
+  return c === '"' || c === "'" || c === '`';
+}
+
+/**
+ * Index of the quote closing the string literal that opens at `open` (backquoted strings take `\`
+ * escapes, NASM manual 3.4.2), or the last index when the string is unterminated.
+ */
+function stringEnd(text: string, open: number): number {
+  const quote = text[open]!;
+  for (let k = open + 1; k < text.length; k++) {
+    const c = text[k]!;
+    if (c === quote) return k;
+    if (quote === '`' && c === '\\') k++;
+  }
+  return text.length - 1;
+}
 
 /** Removes a `;` comment (outside quotes) and trailing blanks. */
 export function stripComment(text: string): string {
-  let quote = '';
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
-    if (quote) {
-      if (c === quote) quote = '';
-      else if (quote === '`' && c === '\\') i++;
-    } else if (c === '"' || c === "'" || c === '`') quote = c;
+    if (isQuote(c)) i = stringEnd(text, i);
     else if (c === ';') return text.slice(0, i).trimEnd();
   }
   return text.trimEnd();
+}
+
+/** The warning NASM 2.16 gives for a `%[` without its `]` (the rest of the line is taken). */
+export const UNTERMINATED_INDIRECT = "unterminated %[...] construct (missing `]') [-w+pp-open-brackets]";
+
+/**
+ * Replaces each `%[...]` outside strings and the comment by the single-line macro expansion of its
+ * contents, innermost first (NASM manual 4.1.3). The result joins the text around it, so `Foo%[BITS]`
+ * reads as the one identifier `Foo16`; trailing blanks inside the brackets are dropped and a macro that
+ * expands to nothing leaves a blank, so its neighbours stay apart (nasm -E shows both). `unterminated`
+ * gets the 0-based column of a `%[` whose `]` is missing; it then takes the rest of the line.
+ */
+export function expandIndirect(text: string, expand: (contents: string) => string, unterminated: (column: number) => void): string {
+  let out = '';
+  let k = 0;
+  while (k < text.length) {
+    const c = text[k]!;
+    if (isQuote(c)) {
+      const end = stringEnd(text, k);
+      out += text.slice(k, end + 1);
+      k = end + 1;
+    } else if (c === ';') {
+      return out + text.slice(k);
+    } else if (c === '%' && text[k + 1] === '[') {
+      const close = closingBracket(text, k + 2);
+      if (close < 0) unterminated(k);
+      const contents = expandIndirect(text.slice(k + 2, close < 0 ? text.length : close), expand, unterminated).trimEnd();
+      const expanded = expand(contents);
+      out += expanded === '' && contents !== '' ? ' ' : expanded;
+      k = close < 0 ? text.length : close + 1;
+    } else {
+      out += c;
+      k++;
+    }
+  }
+  return out;
+}
+
+/** Index of the `]` that closes a bracket opened just before `from` (nested brackets and strings skipped), or -1. */
+function closingBracket(text: string, from: number): number {
+  let depth = 1;
+  for (let k = from; k < text.length; k++) {
+    const c = text[k]!;
+    if (isQuote(c)) k = stringEnd(text, k);
+    else if (c === '[') depth++;
+    else if (c === ']' && --depth === 0) return k;
+  }
+  return -1;
 }
 
 /** Splits macro call arguments on commas outside quotes and `{…}` groups (braces are removed). */
@@ -29,7 +92,7 @@ export function splitMacroArguments(text: string): string[] {
       if (c === quote) quote = '';
       continue;
     }
-    if (c === '"' || c === "'" || c === '`') {
+    if (isQuote(c)) {
       quote = c;
       current += c;
     } else if (c === '{') {
@@ -54,7 +117,7 @@ export function pasteTokens(text: string): string {
     if (quote !== '') {
       out += c;
       if (c === quote) quote = '';
-    } else if (c === '"' || c === "'" || c === '`') {
+    } else if (isQuote(c)) {
       quote = c;
       out += c;
     } else if (c === ';') {

@@ -6,7 +6,7 @@
 // Every recursion is bounded (macro depth, include depth, %rep output), so no input can loop forever.
 import { bindParameters, expansionLines, MultiLineMacro } from './macroTable';
 import { stripComment, substituteParameters } from './macroText';
-import { ConditionalStack } from './preprocessorConditions';
+import { ConditionalStack, CONTINUES_CONDITIONAL } from './preprocessorConditions';
 import { MacroFrame, PreprocessorDirectives } from './preprocessorDirectives';
 import { SourceLine } from './sourceFiles';
 import { standardMacroCost } from './standardMacros';
@@ -75,6 +75,11 @@ export class Preprocessor extends PreprocessorDirectives {
       if (line.text.includes('%$')) {
         const origin = line.origin;
         line = { text: this.contexts.substitute(line.text, active ? (message) => this.error(origin, message) : undefined), origin };
+      }
+      // `%[...]` is expanded before anything else looks at the line, directives included (NASM manual 4.1.3);
+      // as in nasm, also on %elif/%else/%endif lines of an %if whose surroundings are emitted.
+      if (line.text.includes('%[') && (active || (conditionals.enclosingActive && CONTINUES_CONDITIONAL.test(line.text)))) {
+        line = { text: this.expandIndirect(line.text, line), origin: line.origin };
       }
       const text = line.text;
       const trimmed = text.trimStart();

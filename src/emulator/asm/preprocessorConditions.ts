@@ -8,6 +8,8 @@ import { splitMacroArguments } from './macroText';
 /** The %if directives (with their negated forms); the captured part is the test's kind. */
 export const IF_DIRECTIVE = /^(if|ifn)(def|ndef|idn|idni|empty|num|str|id|macro|ctx)?$/;
 export const ELIF_DIRECTIVE = /^elif(n)?(def|ndef|idn|idni|empty|num|str|id|macro|ctx)?$/;
+/** A line continuing an open %if: %elif…, %else, %endif. */
+export const CONTINUES_CONDITIONAL = /^\s*%(?:elif[a-z]*|else|endif)\b/i;
 
 interface ConditionalState {
   /** Some branch of this %if has already been taken. */
@@ -26,6 +28,11 @@ export class ConditionalStack {
   /** Lines are emitted (no %if is open, or the innermost one's current branch is taken). */
   get active(): boolean {
     return this.open.length === 0 || this.open[this.open.length - 1]!.active;
+  }
+
+  /** The region around the innermost open %if is emitted (its %elif/%else/%endif lines are expanded). */
+  get enclosingActive(): boolean {
+    return this.open.length === 0 || !this.open[this.open.length - 1]!.parentInactive;
   }
 
   get depth(): number {

@@ -6,7 +6,7 @@
 import { DiagnosticSink, LineOrigin } from './diagnostics';
 import { ContextStack, stringFunction } from './contextStack';
 import { MacroTable } from './macroTable';
-import { splitMacroArguments } from './macroText';
+import { expandIndirect, splitMacroArguments, UNTERMINATED_INDIRECT } from './macroText';
 import { ConditionalStack, ConditionEnvironment, ELIF_DIRECTIVE, evaluateCondition, evaluateConstantText, IF_DIRECTIVE } from './preprocessorConditions';
 import { SourceFiles, SourceLine } from './sourceFiles';
 
@@ -72,7 +72,8 @@ export abstract class PreprocessorDirectives {
       return true;
     }
     if (ELIF_DIRECTIVE.test(directive)) {
-      const matched = conditionals.elseIf(() => evaluateCondition(directive.replace(/^elif/, ''), rest, this.conditionEnvironment(line, column)));
+      const test = (): boolean => evaluateCondition(directive.replace(/^elif/, ''), rest, this.conditionEnvironment(line, column));
+      const matched = conditionals.elseIf(test);
       if (!matched) this.error(line.origin, `\`%${directive}': no matching \`%if'`, column);
       return true;
     }
@@ -200,6 +201,12 @@ export abstract class PreprocessorDirectives {
       return;
     }
     this.macros.defineSingle({ name: named.name, params: undefined, body: result.body, caseInsensitive: false });
+  }
+
+  /** Expands every `%[...]` in the line (NASM manual 4.1.3, macroText.ts). */
+  protected expandIndirect(text: string, line: SourceLine): string {
+    if (!text.includes('%[')) return text;
+    return expandIndirect(text, (contents) => this.expand(contents, line), (at) => this.sink.report('warning', line.origin, at + 1, at + 1, UNTERMINATED_INDIRECT));
   }
 
   /** Expands single-line macros in a line of text, then pastes tokens joined by `%+` (NASM manual 4.1.4). */
