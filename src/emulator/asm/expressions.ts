@@ -469,42 +469,32 @@ export function spanOf(node: ExprNode): { start: number; end: number } {
   return end < 0 ? { start: 0, end: 0 } : { start, end };
 }
 
-/** True if the tree mentions a symbol (used by `%if` to reject labels and by listings). */
-export function mentionsSymbol(node: ExprNode): boolean {
+/** True if some node of the tree (operators' operands included) passes `test`. */
+function anyNode(node: ExprNode, test: (node: ExprNode) => boolean): boolean {
+  if (test(node)) return true;
   switch (node.t) {
-    case 'sym':
-    case 'here':
-    case 'sectionStart':
-      return true;
     case 'unary':
-      return mentionsSymbol(node.arg);
+      return anyNode(node.arg, test);
     case 'binary':
-      return mentionsSymbol(node.left) || mentionsSymbol(node.right);
+      return anyNode(node.left, test) || anyNode(node.right, test);
     case 'cond':
-      return mentionsSymbol(node.test) || mentionsSymbol(node.yes) || mentionsSymbol(node.no);
+      return anyNode(node.test, test) || anyNode(node.yes, test) || anyNode(node.no, test);
     default:
       return false;
   }
+}
+
+const isSymbolic = (node: ExprNode): boolean => node.t === 'sym' || node.t === 'here' || node.t === 'sectionStart';
+const isBigConstant = (node: ExprNode): boolean => node.t === 'num' && node.big !== undefined;
+
+/** True if the tree mentions a symbol (used by `%if` to reject labels and by listings). */
+export function mentionsSymbol(node: ExprNode): boolean {
+  return anyNode(node, isSymbolic);
 }
 
 /** True if any constant in the tree needs more than 53 bits (then `dq` evaluates exactly with BigInt). */
 export function needsBigInt(node: ExprNode): boolean {
-  return !mentionsSymbol(node) || hasBigConstant(node);
-}
-
-function hasBigConstant(node: ExprNode): boolean {
-  switch (node.t) {
-    case 'num':
-      return node.big !== undefined;
-    case 'unary':
-      return hasBigConstant(node.arg);
-    case 'binary':
-      return hasBigConstant(node.left) || hasBigConstant(node.right);
-    case 'cond':
-      return hasBigConstant(node.test) || hasBigConstant(node.yes) || hasBigConstant(node.no);
-    default:
-      return false;
-  }
+  return !mentionsSymbol(node) || anyNode(node, isBigConstant);
 }
 
 /** Exact 64-bit evaluation of a constant expression for `dq` (symbols contribute their Number value). */

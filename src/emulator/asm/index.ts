@@ -11,6 +11,7 @@ import { ParsedLine, parseLine } from './parser';
 import { AsmError } from './expressions';
 import { patchPreprocessed, PreprocessedDocument } from './incremental';
 import { Preprocessor } from './preprocessor';
+import { includeCandidates } from './sourceFiles';
 
 export type { Diagnostic, MacroExpansionSite } from './diagnostics';
 export { formatDiagnostic };
@@ -198,8 +199,7 @@ function assembleUnchecked(source: AssembleSource, options: AssembleOptions, for
   }
   const pre = document.pre;
   const readBinary = (name: string, from: string): Uint8Array | undefined => {
-    const dir = from.includes('/') ? from.slice(0, from.lastIndexOf('/')) : '.';
-    for (const candidate of [`${dir}/${name}`, ...(options.includePaths ?? []).map((p) => `${p}/${name}`), name]) {
+    for (const candidate of includeCandidates(name, from, options.includePaths ?? [])) {
       const bin = options.readBinaryFile?.(candidate);
       if (bin) return bin;
       const text = options.readBinaryFile ? undefined : readFile(candidate);

@@ -3,7 +3,7 @@
 // %{N}, %+N/%-N, %%label; manual 4.3), pasting tokens joined by `%+` (manual 4.1.4) and indirect
 // macro expansion `%[...]` (manual 4.1.3).
 
-function isQuote(c: string): boolean {
+export function isQuote(c: string): boolean {
   return c === '"' || c === "'" || c === '`';
 }
 
@@ -11,7 +11,7 @@ function isQuote(c: string): boolean {
  * Index of the quote closing the string literal that opens at `open` (backquoted strings take `\`
  * escapes, NASM manual 3.4.2), or the last index when the string is unterminated.
  */
-function stringEnd(text: string, open: number): number {
+export function stringEnd(text: string, open: number): number {
   const quote = text[open]!;
   for (let k = open + 1; k < text.length; k++) {
     const c = text[k]!;

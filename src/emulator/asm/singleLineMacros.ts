@@ -2,6 +2,7 @@
 // rescanned after substitution but never re-expanding a macro inside its own expansion, plus the
 // built-ins __?FILE?__ / __FILE__ and __?LINE?__ / __LINE__. Strings and comments are left alone.
 import { LineOrigin } from './diagnostics';
+import { isQuote, stringEnd } from './macroText';
 
 export interface SingleLineMacro {
   readonly name: string;
@@ -67,11 +68,10 @@ function expandText(
       out += text.slice(i);
       break;
     }
-    if (c === '"' || c === "'" || c === '`') {
-      let j = i + 1;
-      while (j < n && text[j] !== c) j += text[j] === '\\' && c === '`' ? 2 : 1;
-      out += text.slice(i, Math.min(n, j + 1));
-      i = j + 1;
+    if (isQuote(c)) {
+      const end = stringEnd(text, i);
+      out += text.slice(i, end + 1);
+      i = end + 1;
       continue;
     }
     // A `%`-prefixed word (%1, %%x, %define) is not a single-line macro use.

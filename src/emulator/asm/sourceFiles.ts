@@ -32,6 +32,14 @@ export function splitSource(file: string, text: string): SourceLine[] {
   return out;
 }
 
+/**
+ * Where `%include name` and `incbin name` look, in order: next to the including file, in each -I
+ * directory, then the name as given (see README: NASM starts with the working directory).
+ */
+export function includeCandidates(name: string, includingFile: string, includePaths: readonly string[]): string[] {
+  return [joinPath(dirname(includingFile), name), ...includePaths.map((dir) => joinPath(dir, name)), name];
+}
+
 /** The files one preprocessor run reads: the main file and every %include. */
 export class SourceFiles {
   /** Files read, with their lines, so a host can cache them and the listing can show their lines. */
@@ -51,13 +59,9 @@ export class SourceFiles {
     return lines;
   }
 
-  /**
-   * The lines of an included file: tried next to the including file first, then in each -I directory,
-   * then as named (see README: NASM starts with the working directory). Undefined when none reads.
-   */
+  /** The lines of an included file from the first candidate that reads (includeCandidates), or undefined. */
   include(name: string, includingFile: string): readonly SourceLine[] | undefined {
-    const candidates = [joinPath(dirname(includingFile), name), ...this.includePaths.map((dir) => joinPath(dir, name)), name];
-    for (const candidate of candidates) {
+    for (const candidate of includeCandidates(name, includingFile, this.includePaths)) {
       const known = this.files.get(candidate);
       if (known) return known;
       let text: string | undefined;
