@@ -22,10 +22,9 @@ export const REVERSE_CHECKPOINT_INTERVAL = 100_000;
 export const DEFAULT_HISTORY_MB = 64;
 /** Why the other techniques are not recorded (measured with test/unit/reverse/engineReplay.test.ts). */
 const REVERSE_REFUSALS: Readonly<Record<string, string>> = {
-  'binary-translation': 'the retired count includes translation-cache glue that depends on how the code was driven (chained blocks, single steps, re-translation at breakpoints), so a replay does not meet the recorded positions',
 };
 /** Techniques whose checkpoints (machine + ExecutionEngine.saveState) replay exactly. */
-export const VMM_REVERSE_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'hardware-assisted', 'paravirtual']);
+export const VMM_REVERSE_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'hardware-assisted', 'paravirtual', 'binary-translation']);
 /** First window (instructions) searched backwards for the previous source line; it grows 8× per miss. */
 const LINE_WINDOW = 64;
 

@@ -2,11 +2,11 @@
 // Reverse debugging over DAP under hardware assist (vmmReverse.ts): stepping back one instruction at a time
 // across a CPUID VM exit and an I/O VM exit (vmxControls io 'all'), with EPT and with shadow paging, restores
 // exactly the registers each step had, replays quietly (no transition is traced twice), and reverseContinue
-// goes back to the previous passes of a breakpoint. Binary translation is refused with its reason.
+// goes back to the previous passes of a breakpoint. Binary translation: btReverse.test.ts.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { expectError, launchStopped, lineOf, startHarness, topFrame, type Harness } from '../debug-adapter/harness';
+import { launchStopped, lineOf, startHarness, topFrame, type Harness } from '../debug-adapter/harness';
 import { REVERSE_FIXTURES } from './guests';
 
 const EXITS = join(REVERSE_FIXTURES, 'exits.asm');
@@ -109,18 +109,3 @@ for (const technique of TECHNIQUES) {
     });
   });
 }
-
-describe('reverse debugging under binary translation (DAP)', function () {
-  this.timeout(60_000);
-  it('refuses stepBack and reverseContinue with the reason', async () => {
-    const h = await startHarness();
-    try {
-      await h.client.initializeRequest();
-      await launchStopped(h.client, { program: EXITS, technique: 'binary-translation' });
-      assert.match(await expectError(h.client.stepBackRequest({ threadId: 1 })), /does not record 'binary-translation' runs yet: .*translation-cache glue/);
-      assert.match(await expectError(h.client.reverseContinueRequest({ threadId: 1 })), /does not record 'binary-translation' runs yet/);
-    } finally {
-      await h.close();
-    }
-  });
-});

@@ -321,7 +321,7 @@ describe('binary translation: misbehaving guests, stepping, snapshots', function
     assert.equal(engine.translationCache?.().translations.length, 1);
   });
 
-  it('a debugger breakpoint on translated kernel code stops there (the instruction runs in place) on every pass', () => {
+  it('a debugger breakpoint on translated kernel code stops there on every pass, without changing the translation', () => {
     const image = kernel('    mov ecx, 3\nbp_again:\n    nop\nbp_target:\n    inc dword [R + 136]\n    loop bp_again\n    mov dword [R + 140], 1');
     const { machine, engine } = boot(image, 'binary-translation');
     // As the debug adapter does (runtime.ts): every machine slice first checks the PC against the breakpoints
@@ -337,7 +337,10 @@ describe('binary translation: misbehaving guests, stepping, snapshots', function
       return run(budget, { debug: true });
     };
     engine.run(200); // boot and translate some kernel code first
+    const bt = engine as BinaryTranslationEngine;
+    const liveIds = () => bt.translationCache().translations.filter((t) => t.invalidated === undefined).map((t) => t.id);
     const address = symbol(image, 'bp_target');
+    const invalidationsBefore = bt.translationCache().counters.invalidations;
     breakpoints.add(address);
     machine.cpu.setBreakpoint(address);
     const stops: EngineStop[] = [];
@@ -349,11 +352,26 @@ describe('binary translation: misbehaving guests, stepping, snapshots', function
       assert.equal(word(Array.from(machine.memory.ram.subarray(RESULTS, RESULTS + RESULT_BYTES)), 136), i, 'stopped before the inc ran');
     }
     assert.deepEqual(stops, [...Array(3).fill({ kind: 'breakpoint', address }), { kind: 'guest-exit', status: 33 }]);
-    const bt = engine as BinaryTranslationEngine;
     const inc = bt.translationCache().translations.filter((t) => t.invalidated === undefined).flatMap((t) => t.instructions).find((i) => i.guestAddress === address);
     assert.ok(inc);
-    assert.equal(inc.rewrite, 'callout');
-    assert.match(inc.why, /breakpoint/);
+    assert.equal(inc.rewrite, 'ident', 'the breakpoint is a CPU breakpoint on the TC address, the instruction stays IDENT');
+    assert.equal(bt.translationCache().counters.invalidations, invalidationsBefore, 'setting the breakpoint invalidated nothing');
+    assert.ok(liveIds().length > 0);
+  });
+
+  it('the translation cache is the same whatever breakpoints are set (reverse debugging replays meet recorded positions)', () => {
+    const image = kernel('    mov ecx, 50\nbp_loop:\n    nop\nbp_mid:\n    inc dword [R + 136]\n    jmp bp_next\nbp_next:\n    loop bp_loop\n    mov dword [R + 140], 1');
+    const runWith = (breakpoints: readonly string[]) => {
+      const { machine, engine } = boot(image, 'binary-translation');
+      for (const name of breakpoints) machine.cpu.setBreakpoint(symbol(image, name));
+      const stop = engine.run(2_000_000); // without the debug loop: only the TC layout matters here
+      const bt = engine as BinaryTranslationEngine;
+      return { stop, retired: machine.cpu.retired(), translations: bt.translationCache().translations.map((t) => `${t.guestStart}:${t.tcStart}:${t.instructions.map((i) => i.translated.join(";")).join("|")}`) };
+    };
+    const plain = runWith([]);
+    const withBreakpoints = runWith(['bp_mid', 'bp_next', 'bp_loop']);
+    assert.deepEqual(plain.stop, { kind: 'guest-exit', status: 33 });
+    assert.deepEqual(withBreakpoints, plain);
   });
 
   it('saveState/loadState carry the TC index: a restored run continues identically', () => {

@@ -56,9 +56,8 @@ const EMULATED_WHY: Readonly<Record<string, string>> = {
 };
 
 /** Decides what to do with one decoded guest kernel instruction. */
-export function classify(form: InstructionForm, d: DecodedInstruction, adaptive: boolean, breakpoint = false, pageTableWriter = false): Action {
+export function classify(form: InstructionForm, d: DecodedInstruction, adaptive: boolean, pageTableWriter = false): Action {
   const sdm = form.sdm;
-  if (breakpoint) return { kind: 'callout', callout: 'in-place', why: 'a debugger breakpoint is set here: the instruction runs at its guest address, where the CPU stops for it', endsUnit: true };
   if (pageTableWriter && d.isMemory) {
     return { kind: 'callout', callout: 'pte-write', why: 'adaptive: it kept writing guest page tables (tracing faults), so the VMM now performs the traced write in a callout without the fault (A&A §3.2)', endsUnit: true };
   }

@@ -11,7 +11,7 @@
 // callout is a transition with costs (btTranslate, btCallout, btIndirectBranch).
 
 import { CPL, CR, CpuMode, EIP, GDTR_BASE, GDTR_LIMIT, MODE, SEG_LIMIT, SEG_RIGHTS, SEG_SELECTOR, SegmentRight } from '../../cpu/stateLayout';
-import type { Machine } from '../../machine/machine';
+import type { Machine, MachineStop } from '../../machine/machine';
 import type { CostParameter } from '../costModel';
 import type { EngineState, EngineStop } from '../engine';
 import { ExitReason } from '../exitReasons';
@@ -25,6 +25,7 @@ import { GDT_OFFSET, VMM_REGION_SIZE } from '../trapAndEmulate/shadowTables';
 import { exceptionExit, type VmExit } from '../vmExit';
 import { emulationCallout } from './callouts';
 import { BT_GDT_LIMIT, installTcDescriptor, TC_CODE_SELECTOR, translationCacheSize } from './layout';
+import { TcBreakpoints } from './tcBreakpoints';
 import { translationSteps } from './translationSteps';
 import { TranslationCache, type CalloutSite, type Translation, type TranslationCacheState } from './translationCache';
 import { translateUnit, type UnitPlan } from './translator';
@@ -70,7 +71,8 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   private translating: PendingTranslation | null = null;
   private readonly adaptive = new Set<number>();
   private readonly writeCounts = new Map<number, number>();
-  private readonly breakpoints = new Set<number>();
+  /** Debugger breakpoints, mirrored onto the TC addresses of translated guest instructions (tcBreakpoints.ts). */
+  private readonly breakpoints: TcBreakpoints;
   /** Stores that kept taking tracing faults on guest page tables, and the count per store so far. */
   private readonly pageTableWriters = new Set<number>();
   private readonly tracingCounts = new Map<number, number>();
@@ -88,37 +90,41 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     }
     this.tcBase = pages[0] ?? this.vmmBase;
     this.cache = new TranslationCache(machine.memory.ram, this.tcBase, pages.length * 4096, (page) => this.cpu.blocks.invalidatePage(page));
+    this.breakpoints = this.followBreakpoints();
     const previous = this.cpu.mmu.onCodeWrite;
     this.cpu.mmu.onCodeWrite = (page) => {
       previous(page);
       this.onGuestCodeWrite(page);
     };
-    this.followBreakpoints();
   }
 
   /**
    * Debugger breakpoints are CPU breakpoints on guest linear addresses, which translated code never executes:
-   * the engine wraps the CPU's setBreakpoint/clearBreakpoint (calling the originals), invalidates the
-   * translations holding that address, and translates a breakpointed instruction as an in-place callout, so
-   * the CPU reaches it at its guest address and stops there. Breakpoints set before the engine existed are
-   * not seen (set them after creating the engine).
+   * the engine wraps the CPU's setBreakpoint/clearBreakpoint (calling the originals, which serve guest user
+   * code and instructions run in place) and mirrors each onto the TC addresses of the translated instruction
+   * (tcBreakpoints.ts), so translations stay as they are. Breakpoints set before the engine existed are not
+   * seen (set them after creating the engine).
    */
-  private followBreakpoints(): void {
+  private followBreakpoints(): TcBreakpoints {
     const cpu = this.cpu;
     const set = cpu.setBreakpoint.bind(cpu);
     const clear = cpu.clearBreakpoint.bind(cpu);
-    const changed = (linear: number) => {
-      for (const t of this.cache.containing(linear >>> 0)) this.cache.invalidate(t, `a debugger breakpoint changed at 0x${(linear >>> 0).toString(16)}`);
-    };
+    const mirror = new TcBreakpoints({ set, clear });
     cpu.setBreakpoint = (linear: number) => {
       set(linear);
-      this.breakpoints.add(linear >>> 0);
-      changed(linear);
+      mirror.guest.add(linear >>> 0);
+      mirror.invalidate();
     };
     cpu.clearBreakpoint = (linear: number) => {
       clear(linear);
-      if (this.breakpoints.delete(linear >>> 0)) changed(linear);
+      if (mirror.guest.delete(linear >>> 0)) mirror.invalidate();
     };
+    return mirror;
+  }
+
+  /** Places the mirrored breakpoints on the TC as it is now (cheap when nothing changed). */
+  private syncBreakpoints(): void {
+    this.breakpoints.sync(() => this.cache.fragments(), this.cache.generation, this.tcSegmentBase());
   }
 
   override attach(): EngineStop | undefined {
@@ -160,6 +166,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
       const problem = this.attach();
       if (problem !== undefined) return problem;
     }
+    this.syncBreakpoints();
     if (this.translating !== null) {
       const stop = this.finishTranslation(true);
       if (stop !== undefined) return stop;
@@ -206,6 +213,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
       const problem = this.attach();
       if (problem !== undefined) return problem;
     }
+    this.syncBreakpoints();
     if (this.translating !== null) return this.finishTranslation(false) ?? { kind: 'step-done' };
     // An event the CPU raised in a run the debugger ended early (runtime.ts runWatchedFast holds VMM entries
     // back) is handled before anything moves the guest: trap-and-emulate's step starts its handler.
@@ -255,10 +263,6 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     if ((s[SEG_RIGHTS + SegmentRegister.CS]! & SegmentRight.Big) === 0) return { kind: 'stop', message: 'binary translation handles 32-bit kernel code only (the guest runs a 16-bit code segment)' };
     const mode: GuestCodeMode = { selector: this.guest.getSelector(SegmentRegister.CS), base: this.guest.getSegmentBase(SegmentRegister.CS), limit: s[SEG_LIMIT + SegmentRegister.CS]! >>> 0 };
     const eip = this.guest.getEip();
-    if (this.breakpoints.has((mode.base + eip) >>> 0)) {
-      this.inPlaceSlice = true; // resuming from a breakpoint: the instruction runs where the debugger stopped
-      return undefined;
-    }
     const key = this.keyOf(mode, eip);
     if (key === undefined) {
       this.inPlaceSlice = true; // the guest cannot fetch there: the CPU raises its #PF (hidden or true) in place
@@ -325,6 +329,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     this.installTables(); // the VMM region's linear window may have moved since (guest paging on or off)
     this.guest.loadSegment(SegmentRegister.CS, TC_CODE_SELECTOR);
     this.guest.setEip(translation.tcStart);
+    this.syncBreakpoints();
   }
 
   /** Maps the real EIP in the TC back to the guest's EIP and CS (precise state for faults and interrupts). */
@@ -345,7 +350,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     const execution = new HandlerExecution(
       translationSteps(work, {
         translate: () => {
-          const plan = translateUnit(this.guestCode, work.startEip, { csBase: work.mode.base, csLimit: work.mode.limit, guestCs: work.mode.selector & ~3, adaptive: this.adaptive, breakpoints: this.breakpoints, pageTableWriters: this.pageTableWriters });
+          const plan = translateUnit(this.guestCode, work.startEip, { csBase: work.mode.base, csLimit: work.mode.limit, guestCs: work.mode.selector & ~3, adaptive: this.adaptive, pageTableWriters: this.pageTableWriters });
           if (typeof plan === 'string') work.problem = plan;
           else work.plan = plan;
         },
@@ -693,6 +698,13 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     this.tracingCounts.clear();
     for (const [address, count] of extra.tracingCounts ?? []) this.tracingCounts.set(address, count);
     this.inPlaceArmed = extra.inPlaceArmed;
+    this.breakpoints.invalidate();
+  }
+
+  /** A breakpoint the CPU stopped at in the TC is reported at the guest EIP it stands for. */
+  protected override machineStop(stop: MachineStop): EngineStop {
+    if (stop.reason !== 'breakpoint' || !this.inTc()) return super.machineStop(stop);
+    return { kind: 'breakpoint', address: this.cache.guestEipAt(this.cpu.s[EIP]! >>> 0) ?? this.guest.getEip() };
   }
 
   /** Real CR0 as the CPU holds it (tests compare it with the virtual one). */

@@ -236,6 +236,16 @@ export class TranslationCache {
     this.counters.invalidations++;
   }
 
+  /** Every fragment occupying TC space (live or invalidated), in address order. */
+  fragments(): readonly Translation[] {
+    return this.all;
+  }
+
+  /** Changes whenever a fragment is installed, invalidated or the TC flushed (a cheap staleness check). */
+  get generation(): number {
+    return this.counters.translations + this.counters.invalidations + this.counters.flushes;
+  }
+
   /** Live fragments whose guest instructions include one starting at `linear`. */
   containing(linear: number): Translation[] {
     const out: Translation[] = [];

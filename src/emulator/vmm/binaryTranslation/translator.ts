@@ -74,8 +74,6 @@ export interface UnitOptions {
   readonly guestCs: number;
   /** Guest linear addresses that adaptive BT turned into callouts. */
   readonly adaptive: ReadonlySet<number>;
-  /** Guest linear addresses with a debugger breakpoint (run in place, where the CPU honours it). */
-  readonly breakpoints?: ReadonlySet<number>;
   /** Guest linear addresses of stores that kept taking shadow-paging tracing faults (adaptive `pte-write` callouts). */
   readonly pageTableWriters?: ReadonlySet<number>;
 }
@@ -101,8 +99,9 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
     boundaryEips.push(eip >>> 0);
     boundaryInstructions.push(instructions.length - 1);
   };
-  const slot = (targetEip: number, internalBranch?: number) => {
-    boundary(targetEip);
+  /** `at`: the guest EIP the slot stands for before it runs (a direct jmp's own address; else the target). */
+  const slot = (targetEip: number, internalBranch?: number, at = targetEip) => {
+    boundary(at);
     exits.push(internalBranch === undefined ? { offset: out.length, targetEip: targetEip >>> 0 } : { offset: out.length, targetEip: targetEip >>> 0, internalBranch });
     out.push(...SLOT);
     callouts.push({ returnOffset: out.length - 3, kind: 'exit', guestEip: targetEip >>> 0, instruction: instructions.length - 1, exit: exits.length - 1 });
@@ -121,7 +120,7 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
     }
     const bytes = Array.from(codeWindow.subarray(0, length));
     const next = (eip + length) >>> 0;
-    const action = classify(form, scratch, options.adaptive.has(linear), options.breakpoints?.has(linear) === true, options.pageTableWriters?.has(linear) === true);
+    const action = classify(form, scratch, options.adaptive.has(linear), options.pageTableWriters?.has(linear) === true);
     const plain = text.text.replace(/,/g, ', ');
     const add = (rewrite: RewriteKind, why: string) => {
       instructions.push({ guestAddress: linear, eip, bytes, text: plain, rewrite, why });
@@ -134,7 +133,7 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
         break;
       case 'jump':
         instructions.push({ guestAddress: linear, eip, bytes, text: plain, rewrite: 'inline', why: 'direct jump: a chainable exit to the target\'s translation' });
-        slot((next + scratch.immediate) >>> 0);
+        slot((next + scratch.immediate) >>> 0, undefined, eip);
         ended = true;
         break;
       case 'jcc': {
