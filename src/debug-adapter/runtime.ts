@@ -77,11 +77,11 @@ const DEFER_MARKER = 'hyperstep-debugger: VMM entry held back';
  * Engines whose run() returns on any machine stop it does not know, without touching the guest in between,
  * and whose step() starts the handler of a pending CPU event (trapAndEmulate/engine.ts): watched runs go at
  * full speed. Binary translation also offers an empty machine run before completing a translation, so a
- * translation filter stops at its first step as a debugger step would. Paravirtual is excluded (its afterSlice
- * may deliver an event upcall, moving EIP while an entry is held back), as is hardware assist (own run loop):
- * they are watched by steps. Exported for tests that compare the two paths.
+ * translation filter stops at its first step as a debugger step would. Paravirtual's end-of-slice look (timer,
+ * upcall) waits while an entry is held back. Hardware assist (own run loop) is watched by steps. Exported for
+ * tests that compare the two paths.
  */
-export const DEFERRING_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'binary-translation']);
+export const DEFERRING_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'binary-translation', 'paravirtual']);
 
 /** A virtualization event a filter matched while the guest ran (vmmEvents.ts). */
 interface VmmEventHit {

@@ -231,8 +231,8 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   }
 
   /**
-   * A debugger step is one instruction of the replay grid too: a blocked guest first waits for its event
-   * (as run(1) does), and after an instruction that did not enter the VMM the end-of-slice look runs (timer,
+   * A debugger step is one instruction of the replay grid too: a blocked guest's step is its wake-up (the
+   * upcall's first instruction is shown before it runs; run(1) wakes and runs it at once), and after an instruction that did not enter the VMM the end-of-slice look runs (timer,
    * console, the upcall a cleared event mask allows), so single-stepping meets timer upcalls exactly where
    * the full-speed run and the reverse-debugging replay do. A VMM handler in progress steps as under
    * trap-and-emulate.
@@ -240,8 +240,8 @@ export class ParavirtualEngine extends TrapAndEmulateEngine {
   override step(): EngineStop {
     if (this.active !== null || !this.attached) return super.step();
     if (this.ev.blocked) {
-      const ran = this.run(1);
-      return ran.kind === 'budget' ? { kind: 'step-done' } : ran;
+      const woke = this.idle(); // the wake-up (time skipped, upcall delivered) is the whole step
+      if (woke !== 'no') return woke === 'yes' ? { kind: 'step-done' } : woke;
     }
     this.beginSlice();
     const stop = super.step();
