@@ -62,7 +62,7 @@ _start:
 
     mov esi, ap_trampoline              ; copy the real-mode trampoline below 1 MiB
     mov edi, TRAMPOLINE
-    mov ecx, ap_trampoline_end - ap_trampoline
+    mov ecx, AP_TRAMPOLINE_SIZE
     rep movsb
     mov esi, msg_wake
     call locked_puts
@@ -179,7 +179,7 @@ ap_trampoline:                          ; runs at 0800:0000 in real mode, copied
 ap_gdt_descriptor:
     dw gdt_end - gdt - 1
     dd gdt
-ap_trampoline_end:
+AP_TRAMPOLINE_SIZE equ $ - ap_trampoline
 
 bits 32
 ap_start:

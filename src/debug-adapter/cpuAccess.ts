@@ -57,8 +57,13 @@ export class CpuRegisters {
 
   /** The IA-32 core behind a machine built by createPcMachine (its MachineCpu adapter exposes `core`). */
   static of(machine: Machine): CpuRegisters {
-    const core = (machine.cpu as unknown as { core?: Cpu }).core;
-    if (core === undefined) throw new Error('this machine has no IA-32 core the debugger can inspect');
+    return CpuRegisters.ofCpu(machine, 0);
+  }
+
+  /** CPU `index` of a multiprocessor machine (0 = the bootstrap processor). */
+  static ofCpu(machine: Machine, index: number): CpuRegisters {
+    const core = (machine.cpus[index] as unknown as { core?: Cpu } | undefined)?.core;
+    if (core === undefined) throw new Error(`this machine has no IA-32 core ${index} the debugger can inspect`);
     return new CpuRegisters(core);
   }
 

@@ -145,8 +145,12 @@ export function validateLaunchArgs(args: unknown): LaunchValidation {
         `use "technique": "native" to debug the guest on the bare emulated PC`,
     );
   }
-  if (problems.length === 0 && vcpus > 1) {
-    problems.push(`'vcpus': ${vcpus} is not supported yet: the emulated PC has one vCPU (set "vcpus": 1)`);
+  if (problems.length === 0 && vcpus > 1 && technique !== 'native') {
+    // The VMM engines virtualize one CPU: several vCPUs under a VMM are out of scope for now (docs/smp.md).
+    problems.push(
+      `'vcpus': ${vcpus} needs "technique": "native": the ${technique} VMM virtualizes one vCPU only ` +
+        `(set "vcpus": 1 to run this guest under ${technique}, or "technique": "native" for ${vcpus} vCPUs)`,
+    );
   }
   if (problems.length === 0 && memoryMB < 2) problems.push("'memoryMB' must be at least 2 for the emulated PC (Multiboot loads kernels at 1 MiB)");
   const cost = resolveCostModel(costPreset, isRecord(costOverrides) ? costOverrides : {});

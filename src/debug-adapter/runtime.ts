@@ -4,12 +4,16 @@
 // continue/step/pause arrive as commands, and execution happens in time slices of SLICE_INSTRUCTIONS that
 // yield to the host's event loop through an injected scheduler, so pause, breakpoint changes and every
 // other request are served while the guest runs. Domain events (stopped, output, exited) go to listeners.
+// A multiprocessor guest (launch `vcpus` > 1, native only) is debugged all-stop, as GDB does: every vCPU stops
+// together; inspection and stepping apply to the FOCUSED vCPU (vcpuFocus.ts), which a stop moves to the CPU
+// that caused it and a thread-specific request moves to its thread.
 import type { Cpu } from '../emulator/cpu/cpu';
 import { EIP } from '../emulator/cpu/stateLayout';
 import { disassembleOne } from '../emulator/disasm/disassembler';
 import type { Machine, MachineStop } from '../emulator/machine/machine';
 import { createPcMachine } from '../emulator/machine/pc';
 import { defaultRecipe } from '../emulator/machine/recipe';
+import { SMP_QUANTUM } from '../emulator/machine/smpScheduler';
 import type { VirtualCpuState } from '../emulator/vmm/engine';
 import type { LayerFrame } from '../emulator/vmm/layerStack';
 import type { ExecutionEngine } from '../emulator/vmm/engine';
@@ -30,6 +34,7 @@ import { type Job, type JobResult, StepJob, ContinueJob, type StepGranularity, t
 import { ReverseDebugger } from './reverse';
 import { explainVmmEvent, matchVmmEvent, type VmmEventFilter, type VmmEventFilterId } from './vmmEvents';
 import { HandlerStepJob } from './vmmStepping';
+import { VcpuFocus } from './vcpuFocus';
 
 /** Instructions per slice before yielding to the event loop (~a few ms of guest time on this core). */
 export const SLICE_INSTRUCTIONS = 100_000;
@@ -135,6 +140,8 @@ export class DebugRuntime implements ExpressionScope {
   /** The layer stack to show at this stop when it is not the live one (an I/O hop that has since returned). */
   private frozenLayers: readonly LayerFrame[] | undefined;
   private registers: CpuRegisters | undefined;
+  /** Every vCPU's registers and call-stack tracker, and which one inspection and stepping apply to. */
+  readonly vcpus: VcpuFocus;
   private programInfo: Program | undefined;
   private state: State = 'idle';
   private job: Job | undefined;
@@ -143,16 +150,15 @@ export class DebugRuntime implements ExpressionScope {
   private serialPending: number[] = [];
   private exceptionFilters: ExceptionFilters = { tripleFault: true };
   /** An exception the CPU is about to deliver that a filter intercepted. */
-  private interceptedException: { vector: number; errorCode: number; eip: number } | undefined;
+  private interceptedException: { vector: number; errorCode: number; eip: number; cpu: number } | undefined;
   /** Deliver this exception without stopping again (resuming from an exception stop). */
-  private deliverOnce: { vector: number; eip: number } | undefined;
+  private deliverOnce: { vector: number; eip: number; cpu: number } | undefined;
   private lastStop: StopInfo | undefined;
   /** The triple-fault stop is reported once; continuing from it ends the session. */
   private shutdownReported = false;
-  readonly tracker: CallStackTracker;
   readonly breakpoints: BreakpointTable;
-  /** Data breakpoints on guest memory, armed as CPU watchpoints. */
-  readonly dataBreakpoints = new DataBreakpointTable(() => this.registers?.core);
+  /** Data breakpoints on guest memory, armed as watchpoints on every vCPU. */
+  readonly dataBreakpoints = new DataBreakpointTable(() => this.vcpus.watchpointSink());
   /** Execution history and the reverse jobs (stepBack, reverseContinue). */
   readonly reverse: ReverseDebugger = new ReverseDebugger(this);
 
@@ -161,13 +167,17 @@ export class DebugRuntime implements ExpressionScope {
     private readonly listener: RuntimeListener,
     private readonly scheduler: Scheduler = defaultScheduler,
   ) {
-    this.tracker = new CallStackTracker({
-      peek: (a) => this.machine?.peekLinear(a),
+    // Trackers read memory through the focused vCPU's translation (the runtime focuses a CPU before using its tracker).
+    this.vcpus = new VcpuFocus(() => new CallStackTracker({
+      peek: (a) => this.registers?.core.peekLinear(a),
       readBlock: (a, length) => this.readBytes(a, length),
       isCodeAddress: (a) => this.isCodeAddress(a),
-    });
+    }), (registers) => (this.registers = registers));
     this.breakpoints = new BreakpointTable(
-      { setBreakpoint: (a) => this.machine?.cpu.setBreakpoint(a), clearBreakpoint: (a) => this.machine?.cpu.clearBreakpoint(a) },
+      {
+        setBreakpoint: (a) => this.machine?.cpus.forEach((c) => c.setBreakpoint(a)),
+        clearBreakpoint: (a) => this.machine?.cpus.forEach((c) => c.clearBreakpoint(a)),
+      },
       () => this.programInfo,
     );
   }
@@ -186,7 +196,7 @@ export class DebugRuntime implements ExpressionScope {
     for (const w of loaded.warnings) this.listener.output(`${w}\n`, 'console');
     let machine: Machine;
     try {
-      machine = createPcMachine(defaultRecipe({ memoryMiB: config.memoryMB }));
+      machine = createPcMachine(defaultRecipe({ memoryMiB: config.memoryMB, vcpus: config.vcpus }));
     } catch (e) {
       return `cannot build the machine: ${e instanceof Error ? e.message : String(e)}`;
     }
@@ -204,16 +214,17 @@ export class DebugRuntime implements ExpressionScope {
     if (config.serialInput !== '') machine.serialInput(new TextEncoder().encode(config.serialInput));
     this.machine = machine;
     this.reverse.attach(machine);
-    this.registers = CpuRegisters.of(machine);
+    this.vcpus.attach(machine.cpus.map((_, i) => CpuRegisters.ofCpu(machine, i)));
     this.programInfo = loaded.program;
-    const core = this.registers.core;
-    core.magicBreakpointsEnabled = true;
+    for (const r of this.vcpus.all) r.core.magicBreakpointsEnabled = true;
     if (config.technique !== 'native') {
       const problem = this.attachEngine(machine, config);
       if (problem !== undefined) return problem;
       if (this.engine !== undefined) this.reverse.engineAttached(this.engine);
     } else {
-      core.eventHook = (kind, code, errorCode) => this.onCpuEvent(core, kind, code, errorCode);
+      this.vcpus.all.forEach(({ core }, index) => {
+        core.eventHook = (kind, code, errorCode) => this.onCpuEvent(core, index, kind, code, errorCode);
+      });
     }
     this.state = 'stopped';
     return undefined;
@@ -279,7 +290,11 @@ export class DebugRuntime implements ExpressionScope {
   runGuest(budget: number, debug: boolean): GuestStop {
     const machine = this.machineInstance;
     const engine = this.engine;
-    if (engine === undefined) return machine.run(budget, { debug });
+    if (engine === undefined) {
+      const stop = machine.run(budget, { debug });
+      if (stop.reason !== 'budget' && machine.cpus.length > 1) this.vcpus.focus(machine.smp.current); // the CPU that stopped
+      return stop;
+    }
     const watch = debug && (this.exceptionFilters.vmmEvents?.length ?? 0) > 0;
     if (watch) return DEFERRING_TECHNIQUES.has(engine.technique) ? this.runWatchedFast(engine, budget) : this.runWatched(engine, budget);
     this.debugLoop = debug;
@@ -366,7 +381,7 @@ export class DebugRuntime implements ExpressionScope {
    */
   engineStep(): GuestStop {
     const engine = this.engine;
-    if (engine === undefined) return this.machineInstance.run(1, { debug: false });
+    if (engine === undefined) return this.stepFocused();
     return this.guestStopOf(this.regs.halted() && engine.activeHandler() === undefined ? engine.run(1) : engine.step(), 1);
   }
 
@@ -541,7 +556,7 @@ export class DebugRuntime implements ExpressionScope {
     this.frozenLayers = undefined;
     this.resumeFrom = this.engine !== undefined ? this.pc() : -1;
     if (this.interceptedException !== undefined) {
-      this.deliverOnce = { vector: this.interceptedException.vector, eip: this.interceptedException.eip };
+      this.deliverOnce = { vector: this.interceptedException.vector, eip: this.interceptedException.eip, cpu: this.interceptedException.cpu };
       this.interceptedException = undefined;
     }
     const tick = (): void => {
@@ -580,8 +595,7 @@ export class DebugRuntime implements ExpressionScope {
   private reportStop(stop: StopInfo): void {
     this.state = 'stopped';
     this.lastStop = stop;
-    const sp = this.stackTop();
-    this.tracker.reconcile(sp);
+    this.vcpus.forEachCpu(() => this.tracker.reconcile(this.stackTop()));
     this.listener.stopped(stop);
   }
 
@@ -672,21 +686,41 @@ export class DebugRuntime implements ExpressionScope {
   }
 
   /** The CPU's event hook: intercepts filtered exceptions (before delivery) and feeds the call-stack tracker. */
-  private onCpuEvent(core: Cpu, kind: string, code: number, errorCode: number): boolean {
+  private onCpuEvent(core: Cpu, cpu: number, kind: string, code: number, errorCode: number): boolean {
     if (kind === 'exception') {
       const filter = this.exceptionFilters.guestException;
       const eip = core.s[EIP]! >>> 0; // the CPU has rewound EIP to the faulting instruction
       const skip = this.deliverOnce;
-      this.deliverOnce = undefined;
-      const delivering = skip !== undefined && skip.vector === code && skip.eip === eip;
+      const mine = skip !== undefined && skip.cpu === cpu;
+      if (mine) this.deliverOnce = undefined;
+      const delivering = mine && skip.vector === code && skip.eip === eip;
       if (!delivering && filter !== undefined && (filter.size === 0 || filter.has(code))) {
-        this.interceptedException = { vector: code, errorCode, eip };
+        this.interceptedException = { vector: code, errorCode, eip, cpu };
         return true;
       }
     }
     // Flat code segments are assumed for the frame's return EIP (as everywhere in the native guests).
-    if (kind === 'exception' || kind === 'software-interrupt' || kind === 'external-interrupt') this.tracker.noteInterrupt(code, kind, core.s[EIP]!);
+    if (kind === 'exception' || kind === 'software-interrupt' || kind === 'external-interrupt') this.vcpus.trackerOf(cpu).noteInterrupt(code, kind, core.s[EIP]!);
     return false;
+  }
+
+  /** The call-stack tracker of the focused vCPU. */
+  get tracker(): CallStackTracker {
+    return this.vcpus.tracker;
+  }
+
+  /**
+   * One instruction of the focused vCPU. With several vCPUs the others take their turns meanwhile (all-stop
+   * debugging with the scheduler running, as GDB's default), so interleaving — and reverse exactness — is
+   * the same as in a free run; the budget bounds the wait for a CPU that is halted or not yet started.
+   */
+  stepFocused(): GuestStop {
+    const machine = this.machineInstance;
+    if (machine.cpus.length === 1) return machine.run(1, { debug: false });
+    const cpu = this.vcpus.focused;
+    const stop = machine.run(machine.cpus.length * SMP_QUANTUM + 1, { debug: false, stepCpu: cpu });
+    if (stop.reason !== 'budget') this.vcpus.focus(machine.smp.current);
+    return stop;
   }
 
   flushSerial(): void {

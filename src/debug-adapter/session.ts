@@ -23,8 +23,9 @@ import { parseVmmFilter, VMM_EVENT_FILTER_IDS, VMM_EVENT_FILTERS, type VmmEventF
 import { SESSION_INFO_EVENT } from './viewProtocol';
 import { serialHandlers } from './serialRequests';
 import { ViewRequests } from './viewRequests';
+import { cpuOfThread, FRAME_ID_STRIDE, threadIdOf, threadName } from './vcpuFocus';
 
-/** The one thread: vCPU 0 (one DAP thread per vCPU). */
+/** vCPU 0's thread (one DAP thread per vCPU: thread id = CPU index + 1, vcpuFocus.ts). */
 export const VCPU0_THREAD_ID = 1;
 
 export interface SessionOptions {
@@ -67,8 +68,8 @@ export class HyperStepDebugSession extends DebugSession {
   private configurationDone = false;
   private linesStartAt1 = true;
   private columnsStartAt1 = true;
-  /** Call-stack rows of the current stop (frame id = index). */
-  private frames: StackEntry[] = [];
+  /** Call-stack rows of the current stop per vCPU (frame id = CPU × FRAME_ID_STRIDE + index). */
+  private framesByCpu = new Map<number, StackEntry[]>();
   /** Adapter-served sources (VMM handler listings, transitions) by sourceReference, and by listing key. */
   private readonly listings = new Map<number, SourceListing>();
   private readonly listingRefs = new Map<string, number>();
@@ -81,8 +82,9 @@ export class HyperStepDebugSession extends DebugSession {
     this.runtime = new DebugRuntime(options.files, {
       stopped: (info) => {
         this.variables.reset();
-        this.frames = [];
-        const event = new StoppedEvent(info.reason, VCPU0_THREAD_ID) as DebugProtocol.StoppedEvent;
+        this.framesByCpu.clear();
+        // All-stop: every vCPU stopped; the event names the one that caused the stop (or the focused one).
+        const event = new StoppedEvent(info.reason, threadIdOf(this.runtime.vcpus.focused)) as DebugProtocol.StoppedEvent;
         event.body.description = info.description;
         event.body.allThreadsStopped = true;
         if (info.exception !== undefined) event.body.text = info.exception.name;
@@ -171,7 +173,8 @@ export class HyperStepDebugSession extends DebugSession {
         const checked = validateLaunchArgs(args);
         if ('problems' in checked) throw new AdapterError(ErrorCode.BadLaunch, `Cannot launch: ${checked.problems.join('; ')}`);
         for (const note of checked.notes) this.sendEvent(new OutputEvent(`${note}\n`, 'console'));
-        rt.reverse.configure(args, checked.config.technique);
+        // Several vCPUs: no recording (stepBack/reverseContinue refuse with the reason; refuseReverseOnSmp).
+        rt.reverse.configure(checked.config.vcpus > 1 ? { ...args, reverseHistoryMB: 0 } : args, checked.config.technique);
         const error = await rt.launch(checked.config);
         if (error !== undefined) throw new AdapterError(ErrorCode.BadLaunch, error);
         this.launchConfig = checked.config;
@@ -192,7 +195,10 @@ export class HyperStepDebugSession extends DebugSession {
         this.afterResponse.push(() => rt.start(stopOnEntry));
         return undefined;
       },
-      threads: async () => ({ threads: [new Thread(VCPU0_THREAD_ID, 'vCPU 0')] }),
+      threads: async () => {
+        const count = rt.vcpus.count;
+        return { threads: Array.from({ length: count }, (_, cpu) => new Thread(threadIdOf(cpu), threadName(cpu, count))) };
+      },
       setBreakpoints: async (args) => {
         const source = requireArgs<{ path?: unknown }>(args, 'source');
         const path = requireString(source, 'path', 'source.path');
@@ -275,11 +281,13 @@ export class HyperStepDebugSession extends DebugSession {
       },
       next: async (args) => this.step('over', args),
       stepBack: async (args) => {
+        this.refuseReverseOnSmp();
         this.variables.reset();
         rt.reverseRun(rt.reverse.stepBack(args['granularity'] === 'instruction' ? 'instruction' : 'line'));
         return undefined;
       },
       reverseContinue: async () => {
+        this.refuseReverseOnSmp();
         this.variables.reset();
         rt.reverseRun(rt.reverse.reverseContinue());
         return undefined;
@@ -293,18 +301,18 @@ export class HyperStepDebugSession extends DebugSession {
       },
       stackTrace: async (args) => {
         this.requireStopped();
-        if (this.frames.length === 0) this.frames = nativeCallStack(rt);
+        const cpu = this.focusThread(args['threadId']);
+        const frames = this.framesOf(cpu);
         const start = args['startFrame'] === undefined ? 0 : requireInteger(args, 'startFrame', 'startFrame');
-        const levels = args['levels'] === undefined || args['levels'] === 0 ? this.frames.length : requireInteger(args, 'levels', 'levels');
+        const levels = args['levels'] === undefined || args['levels'] === 0 ? frames.length : requireInteger(args, 'levels', 'levels');
         if (start < 0 || levels < 0) throw new AdapterError(ErrorCode.BadArguments, "'startFrame' and 'levels' must not be negative");
-        const stackFrames = this.frames.slice(start, start + levels).map((entry, k) => this.toDapFrame(entry, start + k));
-        return { stackFrames, totalFrames: this.frames.length };
+        const stackFrames = frames.slice(start, start + levels).map((entry, k) => this.toDapFrame(entry, cpu * FRAME_ID_STRIDE + start + k));
+        return { stackFrames, totalFrames: frames.length };
       },
       scopes: async (args) => {
         this.requireStopped();
         const frameId = requireInteger(args, 'frameId', 'frameId');
-        if (this.frames.length === 0) this.frames = nativeCallStack(rt);
-        const entry = this.frames[frameId];
+        const entry = this.frameEntry(frameId);
         return { scopes: this.variables.scopes(entry?.kind === 'layer' ? entry.layer : undefined) };
       },
       variables: async (args) => {
@@ -319,13 +327,14 @@ export class HyperStepDebugSession extends DebugSession {
         const body = this.variables.setVariable(
           requireInteger(args, 'variablesReference', 'variablesReference'), requireString(args, 'name', 'name'), requireString(args, 'value', 'value'),
         );
-        this.frames = [];
+        this.framesByCpu.clear();
         rt.reverse.noteStateEdit(); // the edited state is what this instruction count means from now on
         return body;
       },
       evaluate: async (args) => {
         const expression = requireString(args, 'expression', 'expression');
         this.requireStopped();
+        if (typeof args['frameId'] === 'number') this.frameEntry(args['frameId']); // evaluate on that frame's vCPU
         if (args['context'] === 'repl' && isConsoleCommand(expression)) return { result: runConsoleCommand(rt, expression), variablesReference: 0 };
         const value = rt.evaluate(expression);
         const signed = value | 0;
@@ -359,7 +368,7 @@ export class HyperStepDebugSession extends DebugSession {
         const data = fromBase64(requireString(args, 'data', 'data'));
         const written = rt.writeBytes((base + offset) >>> 0, data);
         if (written === 0 && data.length > 0) throw new AdapterError(ErrorCode.BadArguments, `cannot write at ${hex8(base + offset)}: not mapped to RAM`);
-        this.frames = [];
+        this.framesByCpu.clear();
         rt.reverse.noteStateEdit();
         return { bytesWritten: written };
       },
@@ -405,8 +414,45 @@ export class HyperStepDebugSession extends DebugSession {
       throw new AdapterError(ErrorCode.BadArguments, `unknown stepping granularity '${String(granularity)}'`);
     }
     this.variables.reset();
+    if (args['threadId'] !== undefined && this.runtime.isLaunched && !this.runtime.isRunning) this.focusThread(args['threadId']);
     this.runtime.step(kind, granularity === 'instruction' ? 'instruction' : 'line');
     return undefined;
+  }
+
+  /** Focus the vCPU of a DAP thread id (absent: keep the focus); returns the CPU index. */
+  private focusThread(threadId: unknown): number {
+    if (threadId === undefined) return this.runtime.vcpus.focused;
+    if (typeof threadId !== 'number' || !Number.isInteger(threadId)) throw new AdapterError(ErrorCode.BadArguments, "'threadId' must be an integer");
+    const cpu = cpuOfThread(threadId);
+    try {
+      this.runtime.vcpus.focus(cpu);
+    } catch (e) {
+      throw new AdapterError(ErrorCode.BadArguments, e instanceof Error ? e.message : String(e));
+    }
+    return cpu;
+  }
+
+  /** The call stack of one vCPU at this stop (computed once per stop, with that vCPU focused). */
+  private framesOf(cpu: number): StackEntry[] {
+    let frames = this.framesByCpu.get(cpu);
+    if (frames === undefined) {
+      frames = nativeCallStack(this.runtime);
+      this.framesByCpu.set(cpu, frames);
+    }
+    return frames;
+  }
+
+  /** The frame a frame id names, with its vCPU focused (undefined for an index past the stack). */
+  private frameEntry(frameId: number): StackEntry | undefined {
+    const cpu = Math.floor(frameId / FRAME_ID_STRIDE);
+    this.focusThread(threadIdOf(cpu));
+    return this.framesOf(cpu)[frameId % FRAME_ID_STRIDE];
+  }
+
+  private refuseReverseOnSmp(): void {
+    if (this.runtime.vcpus.count > 1) {
+      throw new AdapterError(ErrorCode.Unsupported, `reverse debugging does not record multiprocessor guests yet (this one has ${this.runtime.vcpus.count} vCPUs): its history counts one CPU's instructions`);
+    }
   }
 
   private toDapBreakpoint(r: { id: number; verified: boolean; message?: string; line?: number; address?: number; file?: string }): DebugProtocol.Breakpoint {

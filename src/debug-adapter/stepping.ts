@@ -6,6 +6,9 @@
 // breakpoint, accepting it only once the stack is back above the frame (so recursion returns correctly).
 // Under a VMM, step in on an instruction that traps ends at the first step of the VMM handler (vmmStepping.ts
 // walks it); step over and step out run the handler to completion (the VMM is transparent).
+// Several vCPUs: a step belongs to the vCPU focused when it began; the other vCPUs keep running their turns
+// (all-stop: everything stops when the step ends). A user breakpoint another vCPU hits meanwhile ends the step
+// there, on that vCPU, as in GDB.
 import type { DebugRuntime, ExitInfo, GuestStop, StopInfo, StopReason } from './runtime';
 
 export type JobResult = { readonly kind: 'stop'; readonly stop: StopInfo } | { readonly kind: 'ended'; readonly exit: ExitInfo };
@@ -55,8 +58,11 @@ export class StepJob implements Job {
   private readonly startStackTop: number;
   private returning: ReturnPhase | undefined;
   private started = false;
+  /** The vCPU this step is about. */
+  private readonly cpu: number;
 
   constructor(private readonly runtime: DebugRuntime, private readonly kind: StepKind, private readonly granularity: StepGranularity) {
+    this.cpu = runtime.vcpus.focused;
     this.startPc = runtime.pc();
     const site = runtime.program?.siteAt(this.startPc);
     this.startFile = site?.file;
@@ -92,8 +98,12 @@ export class StepJob implements Job {
       }
       const depthBefore = rt.tracker.depth;
       const stackBefore = rt.stackTop();
+      const retiredBefore = rt.regs.core.retired;
       // Step in enters the VMM when the instruction traps: the engine stops at the handler's first step.
-      const stop = this.kind === 'in' ? rt.engineStep() : rt.runGuest(1, false);
+      const stop = this.kind === 'in' ? rt.engineStep() : rt.vcpus.count > 1 ? rt.stepFocused() : rt.runGuest(1, false);
+      if (rt.vcpus.focused !== this.cpu) return this.afterMachineStop(stop) ?? this.refocus(); // another vCPU stopped
+      // A vCPU that is halted or waits for a start-up IPI did not run while the others took their turns.
+      if (rt.vcpus.count > 1 && stop.reason === 'budget' && rt.regs.core.retired === retiredBefore) continue;
       const handler = this.kind === 'in' ? rt.activeHandler() : undefined;
       if (handler !== undefined) {
         const first = handler.stepNames[handler.nextStep];
@@ -131,14 +141,20 @@ export class StepJob implements Job {
     const stop = rt.runGuest(rt.reverse.sliceInstructions, true);
     if (stop.reason === 'breakpoint') {
       const pc = rt.pc();
-      if (pc === phase.address && rt.stackTop() >= phase.minStackTop) {
+      if (rt.vcpus.focused === this.cpu && pc === phase.address && rt.stackTop() >= phase.minStackTop) {
         rt.breakpoints.clearInternal();
         rt.tracker.reconcile(rt.stackTop());
         return 'returned';
       }
-      return breakpointStop(rt);
+      return breakpointStop(rt) ?? this.refocus();
     }
-    return rt.interpretMachineStop(stop);
+    return rt.interpretMachineStop(stop) ?? this.refocus();
+  }
+
+  /** Keep stepping this step's vCPU (another one stopped without a reason to end the step). */
+  private refocus(): undefined {
+    this.runtime.vcpus.focus(this.cpu);
+    return undefined;
   }
 
   private afterMachineStop(stop: GuestStop): JobResult | undefined {

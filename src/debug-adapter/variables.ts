@@ -24,23 +24,26 @@ type Container =
   | { readonly kind: 'handler' }
   | { readonly kind: 'realVsVirtual' };
 
-/** Stable references: one per distinct container, for the whole session. */
+/**
+ * Stable references: one per distinct container and vCPU, for the whole session (vCPU 0's keys are the
+ * containers alone, so single-CPU references do not depend on the vCPU count).
+ */
 class ContainerHandles {
   private readonly byKey = new Map<string, number>();
-  private readonly byReference = new Map<number, Container>();
+  private readonly byReference = new Map<number, { readonly container: Container; readonly cpu: number }>();
 
-  create(container: Container): number {
-    const key = JSON.stringify(container);
+  create(container: Container, cpu: number): number {
+    const key = cpu === 0 ? JSON.stringify(container) : `${JSON.stringify(container)}@${cpu}`;
     let reference = this.byKey.get(key);
     if (reference === undefined) {
       reference = this.byKey.size + 1000;
       this.byKey.set(key, reference);
-      this.byReference.set(reference, container);
+      this.byReference.set(reference, { container, cpu });
     }
     return reference;
   }
 
-  get(reference: number): Container | undefined {
+  get(reference: number): { readonly container: Container; readonly cpu: number } | undefined {
     return this.byReference.get(reference);
   }
 }
@@ -74,7 +77,16 @@ export function describeAccess(access: number): string {
 }
 
 export class VariableStore {
-  private readonly handles = new ContainerHandles();
+  private readonly containers = new ContainerHandles();
+  /** References are created for the focused vCPU; reading one focuses its vCPU again. */
+  private readonly handles = {
+    create: (container: Container): number => this.containers.create(container, this.runtime.vcpus.focused),
+    get: (reference: number): Container | undefined => {
+      const entry = this.containers.get(reference);
+      if (entry !== undefined) this.runtime.vcpus.focus(entry.cpu);
+      return entry?.container;
+    },
+  };
 
   constructor(private readonly runtime: DebugRuntime) {}
 

@@ -102,7 +102,7 @@ describe('launch arguments', () => {
     }
     assert.ok('problems' in validateLaunchArgs(null));
     assert.match((validateLaunchArgs({ program: 'k.asm', technique: 'native', costOverrides: { noSuchCost: 5 } }) as { problems: string[] }).problems.join(), /cost model/);
-    assert.match((validateLaunchArgs({ program: 'k.asm', technique: 'native', vcpus: 2 }) as { problems: string[] }).problems[0]!, /one vCPU/);
+    assert.match((validateLaunchArgs({ program: 'k.asm', technique: 'trap-and-emulate', vcpus: 2 }) as { problems: string[] }).problems[0]!, /one vCPU/);
   });
 });
 
