@@ -19,8 +19,6 @@ export interface SourceListing {
   readonly key: string;
 }
 
-const HEADER_LINES = 5;
-
 function outcomeText(handler: HandlerExecutionState): string {
   const o = handler.outcome;
   if (o === undefined) return 'not finished yet';
@@ -33,6 +31,19 @@ function outcomeText(handler: HandlerExecutionState): string {
   }
 }
 
+/**
+ * For a hop handler of an I/O request (src/emulator/vmm/io/): the handlers it works for, innermost first, each
+ * waiting at the step that handed the request on.
+ */
+function callerLines(handler: HandlerExecutionState): string[] {
+  const lines: string[] = [];
+  for (let caller = handler.caller; caller !== undefined; caller = caller.caller) {
+    const waiting = caller.stepNames[caller.nextStep];
+    lines.push(`; works for the ${LAYER_INFO[caller.layer].title} handler "${caller.handler}"${waiting === undefined ? '' : `, waiting at its step "${waiting}"`}`);
+  }
+  return lines;
+}
+
 /** "#GP handler (trap-and-emulate)" as a listing of its steps, the next one marked with ▶. */
 export function handlerListing(frame: LayerFrame, handler: HandlerExecutionState): SourceListing {
   const title = LAYER_INFO[handler.layer].title;
@@ -43,8 +54,10 @@ export function handlerListing(frame: LayerFrame, handler: HandlerExecutionState
     `; entered by: ${frame.reason}${frame.enteredBy === undefined ? '' : ` (${frame.enteredBy})`}`,
     '; read-only listing served by the HyperStep debug adapter (not guest code).',
     '; Step in / step over run the marked step; step out finishes the handler and returns to the guest.',
+    ...callerLines(handler),
     ';',
   ];
+  const header = lines.length;
   handler.stepNames.forEach((name, index) => {
     const marker = index === handler.nextStep ? '▶' : ' ';
     const cost = handler.executed.find((e) => e.index === index)?.cost;
@@ -53,8 +66,8 @@ export function handlerListing(frame: LayerFrame, handler: HandlerExecutionState
   });
   lines.push(';', `; outcome: ${outcomeText(handler)}`);
   const finished = handler.nextStep >= handler.stepNames.length;
-  const line = finished ? HEADER_LINES + handler.stepNames.length + 2 : HEADER_LINES + handler.nextStep + 1;
-  return { name: `${handler.handler} [${title}]`, text: `${lines.join('\n')}\n`, line, key: `handler:${frame.transitionSeq ?? -1}:${handler.nextStep}:${handler.executed.length}` };
+  const line = finished ? header + handler.stepNames.length + 2 : header + handler.nextStep + 1;
+  return { name: `${handler.handler} [${title}]`, text: `${lines.join('\n')}\n`, line, key: `handler:${frame.transitionSeq ?? -1}:${handler.handler}:${handler.nextStep}:${handler.executed.length}` };
 }
 
 /** A layer that runs no named steps of its own here (an I/O hop passes through it): the path, this hop marked. */

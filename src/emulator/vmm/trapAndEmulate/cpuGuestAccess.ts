@@ -12,6 +12,7 @@ import { disassembleOne } from '../../disasm/disassembler';
 import { DecodedInstruction, MAX_INSTRUCTION_LENGTH, Prefix } from '../../isa/decoder';
 import { INSTRUCTION_FORMS } from '../../isa/table';
 import type { GuestCpuAccess, GuestInstruction } from './guestAccess';
+import type { DevicePath } from '../io/devicePath';
 
 /**
  * How the VMM reaches guest-linear memory while the guest pages: through the guest's OWN tables (the real CR3
@@ -33,6 +34,8 @@ const bytes = new Uint8Array(MAX_INSTRUCTION_LENGTH);
 export class CpuGuestAccess implements GuestCpuAccess {
   /** Set by an engine with shadow paging: guest-linear accesses then walk the guest's tables in software. */
   pagingTranslator: GuestPagingTranslator | null = null;
+  /** Set by the engine: the architecture's I/O path the I/O handler delegates its access to. */
+  devicePath: DevicePath | undefined = undefined;
 
   constructor(
     private readonly cpu: Cpu,

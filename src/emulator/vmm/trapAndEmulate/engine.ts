@@ -12,7 +12,7 @@ import type { Cpu, CpuEventKind } from '../../cpu/cpu';
 import { CPL, CR, CpuMode, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_SELECTOR, MODE, TR_SELECTOR } from '../../cpu/stateLayout';
 import { Ia32CpuAdapter } from '../../machine/cpuAdapter';
 import type { Machine, MachineStop } from '../../machine/machine';
-import { ioPath } from '../architectures';
+import { DevicePath, type HopChain } from '../io/devicePath';
 import { CostLedger } from '../costLedger';
 import type { CostModel, CostParameter } from '../costModel';
 import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '../engine';
@@ -75,6 +75,18 @@ const KERNEL_SCAN_BUDGET = 256;
 /** Consecutive re-faults of one traced write before the VMM gives up with a stop. */
 const MAX_TRACED_RETRIES = 16;
 
+/**
+ * A paravirtual request's I/O hops while the debugger steps through them: the hypercall itself ran to its end
+ * (it has no named steps), so what it recorded and charged after forwarding the request waits in `tail` and is
+ * replayed, in order, when the hops are done — the trace and the cycles come out as in a full-speed run.
+ */
+interface DetachedHops {
+  readonly chain: HopChain;
+  readonly tail: (() => void)[];
+  /** The VMM's side of the request, shown as the hop handlers' caller (it waits at its forwarding step). */
+  readonly caller: HandlerExecutionState;
+}
+
 interface PendingEvent {
   kind: CpuEventKind;
   code: number;
@@ -112,6 +124,11 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   private readonly iretScanner: IretScanner;
   private lastTracedEip = -1;
   private tracedRetries = 0;
+  /** The architecture's I/O path (../io/devicePath.ts); the I/O handler delegates its port access to it. */
+  protected readonly devicePath: DevicePath;
+  /** Inside step(): a request forwarded without a VMM handler (PV console_io) is walked hop by hop. */
+  private debuggerStepping = false;
+  private detached: DetachedHops | null = null;
 
   constructor(protected readonly machine: Machine, protected readonly options: TrapAndEmulateOptions) {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('trap-and-emulate needs the IA-32 core (createPcMachine)');
@@ -142,6 +159,11 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     );
     this.vmmLinear = this.vmmBase;
     this.guest.pagingTranslator = this.shadowPaging;
+    this.devicePath = new DevicePath(options.architecture, {
+      record: (hop) => this.recordTransition(hop.from, hop.to, hop.kind, hop.reason, hop.costs, undefined, {}),
+      stack: () => this.layerStack,
+    });
+    this.guest.devicePath = this.devicePath;
     // ExecutionEngine.memoryStats: assigned rather than declared, so subclasses that already define their own
     // memoryStats (the paravirtual engine's direct paging) keep it without an `override` clash.
     const asEngine = this as ExecutionEngine;
@@ -197,6 +219,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       const problem = this.attach();
       if (problem !== undefined) return problem;
     }
+    this.finishDetachedHops();
     if (this.active !== null) {
       const finished = this.completeActive();
       if (finished !== undefined) return finished;
@@ -313,6 +336,21 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       const problem = this.attach();
       if (problem !== undefined) return problem;
     }
+    if (this.detached !== null) {
+      this.detached.chain.step();
+      if (this.detached.chain.finished) this.finishDetachedHops();
+      else this.layerStack.setHandler(this.detachedSnapshot());
+      return { kind: 'step-done' };
+    }
+    this.debuggerStepping = true;
+    try {
+      return this.stepOnce();
+    } finally {
+      this.debuggerStepping = false;
+    }
+  }
+
+  private stepOnce(): EngineStop {
     if (this.active !== null) {
       this.active.execution.step();
       this.layerStack.setHandler(this.active.execution.snapshot());
@@ -340,7 +378,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   activeHandler(): HandlerExecutionState | undefined {
-    return this.active?.execution.snapshot();
+    return this.detached !== null ? this.detachedSnapshot() : this.active?.execution.snapshot();
   }
 
   virtualCpu(): VirtualCpuState {
@@ -469,7 +507,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
         return undefined;
       }
       default:
-        if (exit.reason === ExitReason.IoInstruction) this.recordIoPath(instruction?.text ?? 'port access');
+        // A port access already went through the architecture's path: the I/O handler's emulation step
+        // delegated it to the hop handlers (handlers.ts forwardIo).
         if (this.vcpu.tablesDirty) this.rebuildShadowGdt();
         if (this.vcpu.halted) this.cpu.s[MODE] |= CpuMode.Halted;
         this.record('vmm', guestLayer, 'resume', `resume after ${reason}`, [], undefined, {});
@@ -599,11 +638,42 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     return this.guest.decodeAt((csBase + eip - (intN ? 2 : 1)) >>> 0);
   }
 
-  /** Records the architecture's chain of hops for one device access the VMM forwards (architectures.ts). */
-  protected recordIoPath(what: string): void {
-    for (const hop of ioPath(this.options.architecture, what)) {
-      this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, undefined, {});
+  /**
+   * Sends one device access the VMM forwards outside a handler (a paravirtual console_io) through the
+   * architecture's path (../io/devicePath.ts); `perform` is the access, run at the hop that performs it. At
+   * full speed the whole path runs now; during a debugger step the hops become the active handlers, stepped
+   * one named step at a time, and what the caller records or charges meanwhile waits until they are done.
+   */
+  protected recordIoPath(what: string, perform?: () => void): void {
+    const access = () => {
+      perform?.();
+      return undefined;
+    };
+    if (this.debuggerStepping && this.active === null && this.detached === null) {
+      const chain = this.devicePath.start(what, access);
+      if (!chain.finished) {
+        const stepNames = ['forward the request along the device path', 'return to the guest'];
+        const caller: HandlerExecutionState = { handler: `forward ${what}`, layer: 'vmm', stepNames, nextStep: 0, executed: [{ index: 0, name: stepNames[0]! }] };
+        this.detached = { chain, tail: [], caller };
+        this.layerStack.setHandler(this.detachedSnapshot());
+        return;
+      }
     }
+    this.devicePath.runAll(what, access);
+  }
+
+  private detachedSnapshot(): HandlerExecutionState | undefined {
+    return this.detached === null ? undefined : { ...this.detached.chain.snapshot(), caller: this.detached.caller };
+  }
+
+  /** Runs what is left of detached hops, then what their caller recorded and charged meanwhile. */
+  private finishDetachedHops(): void {
+    const detached = this.detached;
+    if (detached === null) return;
+    while (!detached.chain.finished) detached.chain.step();
+    this.detached = null;
+    this.layerStack.setHandler(undefined);
+    for (const deferred of detached.tail) deferred();
   }
 
   protected rebuildShadowGdt(): void {
@@ -653,6 +723,14 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   protected record(from: Layer, to: Layer, kind: TransitionKind, reason: string, costs: readonly CostParameter[], instruction: GuestInstruction | undefined, details: Record<string, string | number | boolean>): void {
+    if (this.detached !== null) {
+      this.detached.tail.push(() => this.recordTransition(from, to, kind, reason, costs, instruction, details));
+      return;
+    }
+    this.recordTransition(from, to, kind, reason, costs, instruction, details);
+  }
+
+  private recordTransition(from: Layer, to: Layer, kind: TransitionKind, reason: string, costs: readonly CostParameter[], instruction: GuestInstruction | undefined, details: Record<string, string | number | boolean>): void {
     const cost = this.options.costModel.pathCycles(costs);
     const input: TransitionInput = { cycle: this.machine.now(), from, to, kind, reason, details, cost, ...(instruction === undefined ? {} : { instruction: { address: instruction.address, bytes: instruction.bytes, text: instruction.text } }) };
     const transition = this.log.record(input);
@@ -665,6 +743,10 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
 
   /** Charges a handler step: to the ledger, and to virtual time (the guest sees time pass while the VMM works). */
   protected charge(layer: Layer, reason: string, parameter: CostParameter): void {
+    if (this.detached !== null) {
+      this.detached.tail.push(() => this.charge(layer, reason, parameter));
+      return;
+    }
     const cycles = this.options.costModel.cycles(parameter);
     this.ledger.charge(layer, reason, cycles);
     this.machine.addCycles(cycles);

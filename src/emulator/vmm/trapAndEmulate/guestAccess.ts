@@ -5,6 +5,7 @@
 // never throws.
 
 import type { AccessSize, PortBus } from '../../hw/contracts';
+import type { DevicePath } from '../io/devicePath';
 
 /** A decoded guest instruction with the operand facts the privileged-instruction emulators need. */
 export interface GuestInstruction {
@@ -55,6 +56,11 @@ export interface GuestCpuAccess {
   decodeAt(address: number): GuestInstruction | undefined;
   /** The device side of port I/O as the architecture routes it (in-VMM models, management OS, host process). */
   readonly ports: PortBus;
+  /**
+   * The architecture's I/O path as steppable hop handlers (../io/devicePath.ts), set by the engine: the I/O
+   * handler's access step delegates to it. Without one (unit-test fakes) the access runs in the VMM step.
+   */
+  readonly devicePath?: DevicePath;
 }
 
 /** Segment register numbers (Sreg encoding, SDM Vol. 2A Table 3-6). */

@@ -9,7 +9,7 @@
 import type { AccessSize } from '../../hw/contracts';
 import { ExitDispatcher } from '../exitDispatcher';
 import { ExitReason } from '../exitReasons';
-import { step, type HandlerDefinition, type HandlerStep, type StepResult } from '../handlerSteps';
+import { step, type HandlerDefinition, type HandlerStep, type StepDelegate, type StepResult } from '../handlerSteps';
 import { encodeIo } from '../exitQualification';
 import { crAccessExit, exceptionExit, exitReasonForMnemonic, instructionExit, ioExit, softwareInterruptExit, type VmExit } from '../vmExit';
 import { EflagsBit, SegmentRegister, type GuestCpuAccess, type GuestInstruction } from './guestAccess';
@@ -83,13 +83,20 @@ const resume: HandlerStep<TrapContext> = step('resume', () => ({ finish: { kind:
 
 const reflectGp: HandlerStep<TrapContext> = step('reflect #GP through the guest IDT', () => reflect(GP, 0), 'interruptInjection');
 
-function emulationHandler(name: string, emulate: (c: TrapContext) => StepResult): HandlerDefinition<TrapContext> {
+function emulationHandler(name: string, emulate: (c: TrapContext) => StepResult, delegate?: StepDelegate<TrapContext>): HandlerDefinition<TrapContext> {
   return {
     name,
     layer: 'vmm',
-    steps: [saveGuestState, decodeFaultingInstruction, checkVirtualPrivilege, step('emulate on the virtual CPU', emulate, 'emulationStep'), advanceEip, resume, reflectGp],
+    steps: [saveGuestState, decodeFaultingInstruction, checkVirtualPrivilege, step('emulate on the virtual CPU', emulate, 'emulationStep', delegate), advanceEip, resume, reflectGp],
   };
 }
+
+/**
+ * A port access goes through the architecture's path (../io/devicePath.ts): the emulation step hands it to the
+ * hop handlers (in-VMM device model, management OS, host OS), whose device step performs it; the VMM then
+ * advances EIP and resumes.
+ */
+const forwardIo: StepDelegate<TrapContext> = (c, run, caller) => c.guest.devicePath?.start(c.instruction?.text ?? 'port access', run, caller);
 
 // ---- emulation of each privileged instruction on the virtual CPU ----
 
@@ -399,7 +406,7 @@ export function trapAndEmulateDispatcher(): ExitDispatcher<TrapContext> {
       c.memory?.shadow.active === true && c.instruction?.controlRegister === 3 && c.instruction.toControlRegister === true
         ? cr3SwitchHandler(c.instruction.text)
         : emulationHandler(`CR access: ${c.instruction?.text}`, emulateControlRegister))
-    .on(ExitReason.IoInstruction, 'perform the port access through the architecture\'s device path', (_exit, c) => emulationHandler(`I/O: ${c.instruction?.text}`, emulateIo))
+    .on(ExitReason.IoInstruction, 'perform the port access through the architecture\'s device path', (_exit, c) => emulationHandler(`I/O: ${c.instruction?.text}`, emulateIo, forwardIo))
     .on(ExitReason.GdtrIdtrAccess, 'load the virtual GDTR/IDTR', (_exit, c) => emulationHandler(`${c.instruction?.text}`, emulateDescriptorTableLoad))
     .on(ExitReason.LdtrTrAccess, 'load the virtual TR/LDTR', (_exit, c) => emulationHandler(`${c.instruction?.text}`, emulateSelectorLoad))
     .on(ExitReason.Invlpg, 'drop the shadow entry and the real TLB entry of the page', () => emulationHandler('INVLPG', emulateInvlpg))
