@@ -113,8 +113,11 @@ describe('hardware-assisted engine (VT-x on the CPU\'s VMX implementation)', fun
     assert.ok(engine.stack.topFirst().length >= 2, 'the VMM frame sits on the guest frame');
     engine.step();
     assert.equal(engine.activeHandler()!.nextStep, 1);
+    engine.step(); // "perform the port access" hands the access to the device model in the VMM (src/emulator/vmm/io/)
+    assert.match(engine.activeHandler()!.handler, /^device model in the VMM: port 0x[0-9a-f]+$/);
     engine.step();
     engine.step();
+    engine.step(); // advance guest RIP
     assert.equal(engine.activeHandler(), undefined);
     let stop = engine.run(20_000_000);
     for (let i = 0; i < 200 && stop.kind === 'halt'; i++) stop = engine.run(20_000_000);
