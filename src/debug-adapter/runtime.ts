@@ -83,10 +83,11 @@ const DEFER_MARKER = 'hyperstep-debugger: VMM entry held back';
  * and whose step() starts the handler of a pending CPU event (trapAndEmulate/engine.ts): watched runs go at
  * full speed. Binary translation also offers an empty machine run before completing a translation, so a
  * translation filter stops at its first step as a debugger step would. Paravirtual's end-of-slice look (timer,
- * upcall) waits while an entry is held back. Hardware assist (own run loop) is watched by steps. Exported for
- * tests that compare the two paths.
+ * upcall) waits while an entry is held back. Hardware assist remembers a VM exit whose stop was held back and
+ * its step() starts that exit's handler instead of entering the guest (hardwareAssist/engine.ts noteHeldExit).
+ * Exported for tests that compare the two paths.
  */
-export const DEFERRING_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'binary-translation', 'paravirtual']);
+export const DEFERRING_TECHNIQUES: ReadonlySet<string> = new Set(['trap-and-emulate', 'binary-translation', 'paravirtual', 'hardware-assisted']);
 
 /** A virtualization event a filter matched while the guest ran (vmmEvents.ts). */
 interface VmmEventHit {

@@ -23,7 +23,7 @@ import { capability } from '../../vmx/entryChecks';
 import { saveGuestState } from '../../vmx/guestState';
 import type { Vmcs } from '../../vmx/vmcs';
 import { VmxUnit } from '../../vmx/vmxUnit';
-import { DevicePath } from '../io/devicePath';
+import { ioPath } from '../architectures';
 import { CostLedger } from '../costLedger';
 import type { CostModel, CostParameter } from '../costModel';
 import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '../engine';
@@ -87,6 +87,8 @@ export class HardwareAssistEngine implements ExecutionEngine {
   private readonly cr4Owned: number;
   private launched = false;
   private attached = false;
+  /** A VM exit whose handler has not started: the machine stop that carried it was held back (noteHeldExit). */
+  private exitPending = false;
   /** EPT walk references already charged to the ledger (chargeWalkReferences). */
   private chargedWalkReferences = 0;
   /** The exit handler in progress while the debugger steps through its named steps. */
@@ -193,9 +195,9 @@ export class HardwareAssistEngine implements ExecutionEngine {
       const problem = this.attach();
       if (problem !== undefined) return problem;
     }
+    if (this.exitPending) this.startHandler(this.guestLayer());
     if (this.active !== null) {
-      while (!this.active.execution.finished) this.active.execution.step();
-      const finished = this.finishHandler();
+      const finished = this.completeHandler();
       if (finished !== undefined) return finished;
     }
     let remaining = budget;
@@ -213,14 +215,46 @@ export class HardwareAssistEngine implements ExecutionEngine {
       remaining -= Math.max(ran, 1);
       if (stop.reason === 'cpu-event' && !this.unit.nonRoot) {
         this.startHandler(layer);
-        while (!this.active!.execution.finished) this.active!.execution.step();
-        const problem = this.finishHandler();
+        const problem = this.completeHandler();
         if (problem !== undefined) return problem;
         continue;
       }
+      this.noteHeldExit(stop);
       if (stop.reason !== 'budget') return this.machineStop(stop);
     }
     return { kind: 'budget' };
+  }
+
+  private guestLayer(): Layer {
+    return this.cpu.s[CPL] === 3 ? 'guest-user' : 'guest-kernel';
+  }
+
+  /**
+   * A VM exit happened but the machine reported another stop: the debugger's watched run (runtime.ts
+   * runWatchedFast) holds the 'cpu-event' back and hands it to step(), which must then start this exit's handler
+   * instead of entering the guest again. The guest registers are still the exit's (software host).
+   */
+  private noteHeldExit(stop: MachineStop): void {
+    if (stop.reason !== 'cpu-event' && this.attached && this.launched && !this.unit.nonRoot && this.active === null) this.exitPending = true;
+  }
+
+  /**
+   * Runs the active handler's remaining steps, offering the machine's embedding (the debug adapter) an empty
+   * run after each one: a stop it answers (a filter matched a transition the step recorded) ends the run with the
+   * handler still active at the next step, exactly where debugger steps would stop. Then finishes the handler.
+   */
+  private completeHandler(): EngineStop | undefined {
+    const active = this.active!;
+    while (!active.execution.finished) {
+      active.execution.step();
+      if (active.execution.finished) break;
+      const held = this.machine.run(0);
+      if (held.reason !== 'budget' && held.reason !== 'breakpoint') {
+        this.layerStack.setHandler(active.execution.snapshot());
+        return this.machineStop(held);
+      }
+    }
+    return this.finishHandler();
   }
 
   /**
@@ -232,6 +266,10 @@ export class HardwareAssistEngine implements ExecutionEngine {
     if (!this.attached) {
       const problem = this.attach();
       if (problem !== undefined) return problem;
+    }
+    if (this.exitPending) { // an exit the debugger held back (noteHeldExit): its handler starts, no step runs
+      this.startHandler(this.guestLayer());
+      return { kind: 'step-done' };
     }
     if (this.active !== null) {
       this.active.execution.step();
@@ -252,6 +290,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
       this.startHandler(layer);
       return { kind: 'step-done' };
     }
+    this.noteHeldExit(stop);
     return stop.reason === 'budget' ? { kind: 'step-done' } : this.machineStop(stop);
   }
 
@@ -285,6 +324,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
 
   /** A VM exit arrived: record it, build the VmExit record and start its handler (no step run yet). */
   private startHandler(guestLayer: Layer): void {
+    this.exitPending = false;
     const record = this.unit.lastExit!;
     const vmcs = this.vmcs!;
     const name = exitReasonName(record.reason);
@@ -297,6 +337,9 @@ export class HardwareAssistEngine implements ExecutionEngine {
       cpl: guestLayer === 'guest-user' ? 3 : 0, guestLinearAddress: record.guestLinearAddress,
       ...((record.interruptionInfo & 0x80000000) !== 0 ? { vector: record.interruptionInfo & 0xff } : {}),
     };
+    if (record.reason === ExitReason.IoInstruction) {
+      for (const hop of ioPath(this.options.architecture, `port 0x${(record.qualification >>> 16).toString(16)}`)) this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, {});
+    }
     const context: HardwareAssistContext = {
       cpu: this.cpu, vmcs, exit: record, ports: this.machine.ports, guestCr3: this.guestCr3, notes: [], ept: this.ept,
       cr0Owned: this.cr0Owned, cr4Owned: this.cr4Owned, shadow: this.shadowAssist,
@@ -327,8 +370,6 @@ export class HardwareAssistEngine implements ExecutionEngine {
       },
     };
     const execution = this.dispatcher.dispatch(exit, context, (parameter, stepName) => this.charge(`${name}: ${stepName}`, parameter as CostParameter));
-    // A port access goes through the architecture's I/O path as steppable hop handlers (../io/devicePath.ts).
-    if (record.reason === ExitReason.IoInstruction) execution.delegateAt('perform the port access', (_c, perform, caller) => new DevicePath(this.options.architecture, { record: (hop) => this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, {}), stack: () => this.layerStack }).start(`port 0x${(record.qualification >>> 16).toString(16)}`, perform, caller));
     this.active = { execution, context };
     this.layerStack.setHandler(execution.snapshot());
   }
@@ -412,19 +453,20 @@ export class HardwareAssistEngine implements ExecutionEngine {
       extra: {
         vmcs: this.vmcs?.toJSON(), guestCr3: this.guestCr3, launched: this.launched, nonRoot: this.unit.nonRoot, eptFills: this.ept?.fills ?? 0,
         shadow: this.shadowAssist?.shadow.toJSON(), shadowPages: this.shadowAssist?.region.allocatedPages(), guestCr2: this.guestCr2,
-        chargedWalkReferences: this.chargedWalkReferences,
+        chargedWalkReferences: this.chargedWalkReferences, exitPending: this.exitPending,
       },
     };
   }
 
   loadState(state: EngineState): void {
     this.layerStack = LayerStack.fromJSON(state.stack);
-    const extra = state.extra as { guestCr3?: number; launched?: boolean; eptFills?: number; shadow?: unknown; shadowPages?: number[]; guestCr2?: number; chargedWalkReferences?: number } | undefined;
+    const extra = state.extra as { guestCr3?: number; launched?: boolean; eptFills?: number; shadow?: unknown; shadowPages?: number[]; guestCr2?: number; chargedWalkReferences?: number; exitPending?: boolean } | undefined;
     // The shadow tables' pages (older snapshots without the list keep the current allocation).
     if (this.shadowAssist !== null && extra?.shadowPages !== undefined) this.shadowAssist.region.restoreAllocation(extra.shadowPages);
     if (this.shadowAssist !== null && extra?.shadow !== undefined) this.shadowAssist.shadow.restore(extra.shadow);
     this.guestCr2 = extra?.guestCr2 ?? this.guestCr2;
     this.chargedWalkReferences = extra?.chargedWalkReferences ?? this.unit.ept.counters.eptReferences;
+    this.exitPending = extra?.exitPending ?? false;
     this.guestCr3 = extra?.guestCr3 ?? this.guestCr3;
     this.launched = extra?.launched ?? this.launched;
     if (this.ept !== null) this.ept.fills = extra?.eptFills ?? this.ept.fills;
