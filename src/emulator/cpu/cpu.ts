@@ -231,21 +231,22 @@ export class Cpu extends CpuCore {
    * O(1) per instruction: a 64 Ki filter, then the Set; compiled blocks use a per-block cached answer
    * (recomputed when breakpoints change), so a block without breakpoints runs at full speed.
    */
-  runDebug(budget: number): CpuStopReason {
+  runDebug(budget: number, resumeOverBreakpoint = true): CpuStopReason {
     this.watching = this.watchpoints.size > 0;
     try {
-      return this.debugLoop(budget);
+      return this.debugLoop(budget, resumeOverBreakpoint);
     } finally {
       this.watching = false;
     }
   }
 
-  private debugLoop(budget: number): CpuStopReason {
+  /** `resumeOverBreakpoint`: a breakpoint at the current instruction does not stop it (the debugger resumes from it). */
+  private debugLoop(budget: number, resumeOverBreakpoint: boolean): CpuStopReason {
     const s = this.s;
     const counters = this.counters;
     const filter = this.breakpointFilter;
     let remaining = budget;
-    let skipBreakpointAt = (s[SEG_BASE + Seg.CS]! + s[EIP]!) >>> 0; // resume over the current one
+    let skipBreakpointAt = resumeOverBreakpoint ? (s[SEG_BASE + Seg.CS]! + s[EIP]!) >>> 0 : -1; // resume over the current one
     while (remaining > 0) {
       if (this.stopRequest !== null || s[MODE] !== 0 || (s[EFLAGS]! & (Flag.IF | Flag.TF)) !== 0 && this.eventCheck()) {
         const stop = this.betweenBlocks();

@@ -71,8 +71,8 @@ export class Ia32CpuAdapter implements MachineCpu {
     return this.core.retired;
   }
 
-  run(budget: number, debug: boolean): ReturnType<MachineCpu['run']> {
-    return debug ? this.core.runDebug(budget) : this.core.run(budget);
+  run(budget: number, debug: boolean, resumeOverBreakpoint = true): ReturnType<MachineCpu['run']> {
+    return debug ? this.core.runDebug(budget, resumeOverBreakpoint) : this.core.run(budget);
   }
 
   requestStop(): void {

@@ -34,8 +34,11 @@ export interface CpuSummary {
 export interface MachineCpu {
   /** Instructions retired since reset (drives virtual time). */
   retired(): number;
-  /** Execute up to `budget` instructions; `debug` selects the loop that honours breakpoints. */
-  run(budget: number, debug: boolean): CpuStopReason;
+  /**
+   * Execute up to `budget` instructions; `debug` selects the loop that honours breakpoints, which resumes over a
+   * breakpoint at the current instruction unless `resumeOverBreakpoint` is false (a CPU taking its turn again).
+   */
+  run(budget: number, debug: boolean, resumeOverBreakpoint?: boolean): CpuStopReason;
   /** Ask the CPU to return from run() at the next instruction boundary (a device ended the run). */
   requestStop(): void;
   /** Withdraw a stop request that run() has not yet acted on (it returned for another reason first). */

@@ -14,6 +14,10 @@ export function runMultiprocessor(machine: Machine, budget: number, debug: boole
   const cpi = machine.recipe.cyclesPerInstruction;
   const start = machine.retired();
   const stepFrom = stepCpu === undefined ? 0 : cpus[stepCpu]!.retired();
+  // Only the CPU the debugger resumes (current when the call starts, in its first slice) steps over a breakpoint
+  // at its instruction; a CPU whose turn comes round again stops at one it arrived at before.
+  const resumingCpu = smp.current;
+  let resumed = false;
   let fruitlessWakeups = 0;
   let retiredAtLastIdle = -1;
   for (;;) {
@@ -55,7 +59,8 @@ export function runMultiprocessor(machine: Machine, budget: number, debug: boole
     if (limit !== undefined) slice = Math.min(slice, limit - retired);
     if (stepCpu === index) slice = 1;
     const before = cpu.retired();
-    const cpuStop = cpu.run(slice, debug);
+    const cpuStop = cpu.run(slice, debug, !resumed && index === resumingCpu);
+    resumed = true;
     smp.quantumUsed += cpu.retired() - before;
     machine.advanceDevices(machine.now());
     const pending = machine.takePendingStop();

@@ -21,6 +21,10 @@ function requireTool(tool: string, debianPackage: string): void {
 }
 
 function ourImage(cpus: number): Uint8Array {
+  return assembleSample(cpus).output;
+}
+
+function assembleSample(cpus: number): ReturnType<typeof assemble> {
   const result = assemble(
     { path: SAMPLE, text: readFileSync(SAMPLE, 'utf8') },
     {
@@ -31,7 +35,7 @@ function ourImage(cpus: number): Uint8Array {
     },
   );
   assert.equal(result.ok, true, JSON.stringify(result.diagnostics.slice(0, 3)));
-  return result.output;
+  return result;
 }
 
 function nasmImage(cpus: number): string {
@@ -137,6 +141,42 @@ describe('multiprocessor machine', function () {
       assert.equal(stop.reason, 'budget');
       assert.equal(machine.cpus[target]!.retired(), before[target]! + 1);
     }
+  });
+
+  it('a breakpoint stops every CPU at every pass through it', () => {
+    const sample = assembleSample(2);
+    const unlock = sample.symbols.find((sym) => sym.name === 'spin_unlock')!.value;
+    const { machine, serial } = boot(sample.output, 2);
+    for (const cpu of machine.cpus) cpu.setBreakpoint(unlock);
+    const hits = [0, 0];
+    let stop: MachineStop;
+    for (;;) {
+      stop = machine.run(10_000_000, { debug: true });
+      if (stop.reason !== 'breakpoint') break;
+      hits[machine.smp.current]!++;
+      assert.equal(machine.cpus[machine.smp.current]!.summary().registers['eip'], unlock);
+    }
+    assert.equal(stop.reason, 'guest-exit', stop.detail);
+    assert.match(serial(), /total 40000/);
+    // spin_unlock: once per iteration, once for each CPU's "done" line, and twice for the BSP's locked_puts.
+    assert.deepEqual(hits, [20000 + 1 + 2, 20000 + 1]);
+  });
+
+  it("a CPU whose turn begins at a breakpoint stops there before executing it", () => {
+    const { machine } = boot(ourImage(2), 2);
+    machine.run(300_000);
+    while (machine.smp.current !== 1) machine.run(1);
+    while (machine.smp.current === 1) machine.run(1); // CPU 1's turn ended: its next turn begins at `resumeAt`
+    const resumeAt = machine.cpus[1]!.summary().registers['eip']!;
+    const retiredAtSwitch = machine.cpus[1]!.retired();
+    for (const cpu of machine.cpus) cpu.setBreakpoint(resumeAt);
+    for (let k = 0; k < 100; k++) {
+      const stop = machine.run(1_000_000, { debug: true });
+      assert.equal(stop.reason, 'breakpoint', stop.detail);
+      if (machine.smp.current === 1) break; // CPU 0 may pass the same address first
+    }
+    assert.equal(machine.smp.current, 1);
+    assert.equal(machine.cpus[1]!.retired(), retiredAtSwitch, 'CPU 1 stopped at the first instruction of its turn');
   });
 
   it('recipe validation: 1 to 8 vCPUs, and more than one needs local APICs', () => {
