@@ -96,6 +96,7 @@ export class Assembler extends SymbolTable {
     this.unresolvedLookups = 0;
     this.sink = new DiagnosticSink();
     this.emittedCount = 0;
+    this.timesRepeats.clear();
     this.changed = false;
     this.bits = this.format === 'bin' ? 16 : 32;
     for (const s of this.sections) s.resetForPass();
@@ -143,7 +144,7 @@ export class Assembler extends SymbolTable {
     this.clearStatementStart();
     if (!this.absolute && this.current === section) {
       const size = section.size - startOffset;
-      if (size > 0) this.logEmitted(this.statementIndex, section.index, startOffset, size, !section.progbits || body.k === 'res');
+      if (size > 0) this.logEmitted(this.statementIndex, section.index, startOffset, size, !section.progbits || reservesSpace(body));
     }
   }
 
@@ -170,9 +171,10 @@ export class Assembler extends SymbolTable {
     }
   }
 
-  /** `times n statement` (NASM manual 3.2.5): `$` is the start of each repetition; output is bounded. */
+  /** `times n statement` (NASM manual 3.2.5); the output is bounded. */
   private executeTimes(body: Extract<Body, { k: 'times' }>, origin: LineOrigin): void {
-    const v = this.evaluate(body.count, origin);
+    // An undefined symbol in the count is nasm's "non-constant argument", not "symbol not defined".
+    const v = this.evaluate(body.count, origin, undefined, this.evalContext);
     if (!v) return;
     if (!v.known) {
       if (this.strict) this.error(origin, body.start, body.end, 'non-constant argument supplied to TIMES');
@@ -186,11 +188,18 @@ export class Assembler extends SymbolTable {
       this.error(origin, body.start, body.end, `TIMES value ${v.n} is negative`);
       return;
     }
+    // `times a times b x`: nasm checks every count but the last one given is the one used.
+    if (body.inner.k === 'times') {
+      this.executeTimes(body.inner, origin);
+      return;
+    }
+    // `$` stays the start of the line in every repetition (nasm evaluates the operands once per line);
+    // a relative branch is still encoded from the address of its own copy (emitInstruction.ts).
     for (let k = 0; k < v.n; k++) {
       const before = this.cursor();
-      this.markStatementStart();
       this.executeBody(body.inner, origin);
       const grew = this.cursor() - before;
+      if (k === 0) this.timesRepeats.set(this.statementIndex, { count: v.n, size: grew });
       // Decide from the first repetition whether the whole `times` fits the output bound.
       const projected = k === 0 ? Math.max(1, grew) * v.n : 0;
       this.timesBudget -= Math.max(1, grew);
@@ -250,6 +259,11 @@ export class Assembler extends SymbolTable {
     this.markUsed(this.current);
     return true;
   }
+}
+
+/** `resb`-like statements, also under `times` (listed as reserved space even in progbits sections). */
+function reservesSpace(body: Body): boolean {
+  return body.k === 'res' || (body.k === 'times' && reservesSpace(body.inner));
 }
 
 function originOf(d: { file: string; line: number; expansion?: LineOrigin['expansion'] }): LineOrigin {

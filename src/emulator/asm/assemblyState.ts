@@ -58,6 +58,12 @@ export class AssemblyState {
     this.emittedCount++;
   }
 
+  /**
+   * Per `times` statement of this pass: its repeat count and the size of one repetition (the listing
+   * shows one repetition and `<rep N>` as NASM's does).
+   */
+  readonly timesRepeats = new Map<number, { readonly count: number; readonly size: number }>();
+
   pass = 0;
   changed = false;
   bits: 16 | 32;
@@ -130,13 +136,6 @@ export class AssemblyState {
     const offset = this.statementStart >= 0 ? this.statementStart : this.current.size;
     if (this.format === 'bin') return { n: this.current.address + offset, base: this.current.index + 1, known: true };
     return { n: offset, base: this.current.index + 1, known: true };
-  }
-
-  /** `$` as a plain number (bin: absolute; elf32: section offset), without allocating a Value. */
-  hereAddress(): number {
-    if (this.absolute) return this.statementStart >= 0 ? this.statementStart : this.absolute.value;
-    const offset = this.statementStart >= 0 ? this.statementStart : this.current.size;
-    return this.format === 'bin' ? this.current.address + offset : offset;
   }
 
   /** The location counter right now (after bytes already emitted by this statement). */

@@ -18,7 +18,8 @@ export function emitInstruction(asm: Assembler, body: Extract<Body, { k: 'insn' 
   if (!asm.outputAllowed(origin, body.start, body.end)) return;
   const k = asm.statementIndex;
   const cached = asm.encodeCache[k];
-  const address = asm.hereAddress();
+  // Where this copy of the instruction lands (under `times` not `$`, which is the start of the line).
+  const address = asm.cursor();
   let result: EncodeResult;
   let values: OperandValues[];
   if (cached && cached.symbolFree && cached.bits === asm.bits && (!cached.branch || cached.address === address)) {

@@ -1,6 +1,7 @@
 // NASM-style listing (`-l file`, NASM manual 2.1.3): per source line its number, the offset, the bytes
 // in hex (reserved space as ??), and the text; long output continues on lines marked with a `-` suffix.
-// Lines that come from an %include or a macro expansion carry NASM's `<1>` nesting mark.
+// Lines that come from an %include or a macro expansion carry NASM's `<1>` nesting mark; a `times`
+// statement shows one repetition followed by `<rep N>` (N in hex), reserved space `<res N>`.
 import type { Assembler } from './assembler';
 
 const BYTES_PER_LINE = 9;
@@ -32,16 +33,19 @@ export function buildListing(asm: Assembler, lineNumbers: readonly number[], mai
         first = false;
         continue;
       }
+      const repeat = r.reserved ? undefined : asm.timesRepeats.get(k);
+      const repeated = repeat !== undefined && repeat.count > 1 && repeat.size > 0 && repeat.size <= r.size;
+      const shown = repeated ? repeat.size : r.size;
       let hex = '';
       const chunks: string[] = [];
-      for (let b = 0; b < r.size; b++) {
+      for (let b = 0; b < shown; b++) {
         hex += r.reserved ? '??' : section.bytes[r.offset + b]!.toString(16).toUpperCase().padStart(2, '0');
-        if ((b + 1) % BYTES_PER_LINE === 0 && b + 1 < r.size) {
+        if ((b + 1) % BYTES_PER_LINE === 0 && b + 1 < shown) {
           chunks.push(hex);
           hex = '';
         }
       }
-      chunks.push(hex);
+      chunks.push(repeated ? `${hex}<rep ${repeat.count.toString(16).toUpperCase()}h>` : hex);
       chunks.forEach((chunk, c) => {
         const offset = (r.offset + c * BYTES_PER_LINE).toString(16).toUpperCase().padStart(8, '0');
         const more = c < chunks.length - 1 ? '-' : ' ';

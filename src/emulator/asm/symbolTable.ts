@@ -122,12 +122,12 @@ export class SymbolTable extends AssemblyState {
   }
 
   /**
-   * Evaluates with the pass's strictness; on error reports and returns undefined. In elf32 a result must
+   * Evaluates with the pass's strictness (or `context`'s); on error reports and returns undefined. In elf32 a result must
    * be a plain number or one section/extern plus an addend (what an ELF REL relocation can express).
    */
-  evaluate(node: Parameters<typeof evaluate>[0], origin: LineOrigin, regs?: Parameters<typeof evaluate>[2]): Value | undefined {
+  evaluate(node: Parameters<typeof evaluate>[0], origin: LineOrigin, regs?: Parameters<typeof evaluate>[2], context = this.passContext): Value | undefined {
     try {
-      const v = evaluate(node, this.passContext, regs);
+      const v = evaluate(node, context, regs);
       if (this.format === 'elf32' && (v.base < 0 || v.base === MIXED_BASE)) {
         const span = spanOf(node);
         throw new AsmError('expression is not simple or relocatable', span.start, span.end);
