@@ -15,6 +15,7 @@ import { crAccessExit, exceptionExit, exitReasonForMnemonic, instructionExit, io
 import { EflagsBit, SegmentRegister, type GuestCpuAccess, type GuestInstruction } from './guestAccess';
 import { pageFaultHandler, type RealPageFault, type ShadowPagingHooks } from './memoryHandlers';
 import { compressedSelector, deliverToGuest } from './reflect';
+import { emulateLocalApicAccess, isLocalApicAccess } from '../localApicAccess';
 import type { VirtualCpu } from './virtualCpu';
 
 /** What every trap-and-emulate handler works on. */
@@ -397,6 +398,8 @@ export function trapAndEmulateDispatcher(): ExitDispatcher<TrapContext> {
         ? pageFaultHandler(c.memory, c.pageFault)
         : exit.vector === GP && exit.eventType === 'hardware-exception' && c.instruction !== undefined && isEmulatedException(c.instruction)
           ? emulationHandler(`#GP: ${c.instruction.text}`, emulateException)
+          : exit.vector === GP && exit.eventType === 'hardware-exception' && c.vcpu.cpl === 0 && c.instruction !== undefined && isLocalApicAccess(c.instruction)
+            ? emulationHandler(`#GP: ${c.instruction.text} (local APIC MMIO)`, (x) => emulateLocalApicAccess(x.guest, x.instruction!, x.notes))
           : exit.vector === GP && exit.eventType === 'hardware-exception' && c.vcpu.cpl === 0 && taskSwitchTarget(c) !== undefined
             ? stopHandler(`#GP: ${c.instruction?.text}`, `${c.instruction?.text} targets ${taskSwitchTarget(c)} (selector 0x${(c.instruction?.farSelector ?? 0).toString(16)}): hardware task switches are not virtualized by this VMM`)
             : reflectionHandler(exit),
