@@ -23,7 +23,9 @@
 %ifndef CPUS
 CPUS            equ 2                   ; how many CPUs the machine has (nasm -DCPUS=4 for four)
 %endif
-ITERATIONS      equ 20000
+%ifndef ITERATIONS
+ITERATIONS      equ 20000                ; increments per CPU and counter
+%endif
 APIC            equ 0xFEE00000
 APIC_ID         equ APIC + 0x20
 APIC_EOI        equ APIC + 0xB0

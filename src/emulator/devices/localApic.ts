@@ -106,6 +106,8 @@ export class LocalApic implements MmioDevice, TimedDevice, InterruptLine, Statef
   private timerExpiries = 0;
   /** Cached: the highest IRR vector beats the processor priority (kept current on every change). */
   private deliverable = false;
+  /** Cached picWired() (LINT0 and the global enable change rarely; pending() runs between guest blocks). */
+  private picConnected = false;
 
   constructor(
     private readonly clock: VirtualClock,
@@ -157,6 +159,7 @@ export class LocalApic implements MmioDevice, TimedDevice, InterruptLine, Statef
     this.timerStart = -1;
     this.timerExpiries = 0;
     this.deliverable = false;
+    this.picConnected = this.picWired();
     this.onDeadlineChange?.();
   }
 
@@ -194,7 +197,7 @@ export class LocalApic implements MmioDevice, TimedDevice, InterruptLine, Statef
   }
 
   pending(): boolean {
-    return this.deliverable || (this.pic !== null && this.picWired() && this.pic.pending());
+    return this.deliverable || (this.picConnected && this.pic!.pending());
   }
 
   acknowledge(): number {
@@ -205,7 +208,7 @@ export class LocalApic implements MmioDevice, TimedDevice, InterruptLine, Statef
       this.updateDeliverable();
       return vector;
     }
-    if (this.pic !== null && this.picWired()) return this.pic.acknowledge(); // ExtINT: the 8259A supplies the vector
+    if (this.picConnected) return this.pic!.acknowledge(); // ExtINT: the 8259A supplies the vector
     return this.svr & 0xff; // the request went away: spurious vector (§11.9)
   }
 
@@ -344,6 +347,7 @@ export class LocalApic implements MmioDevice, TimedDevice, InterruptLine, Statef
       if (!this.softwareEnabled) entry |= LVT_MASKED; // mask bits stay set while software-disabled (§11.4.7.2)
       const periodicChanged = index === Lvt.TIMER && ((entry ^ this.lvt[index]!) & LVT_PERIODIC) !== 0;
       this.lvt[index] = (this.lvt[index]! & ~LVT_WRITABLE[index]!) | entry;
+      this.picConnected = this.picWired();
       if (periodicChanged) this.onDeadlineChange?.();
       return;
     }
@@ -370,6 +374,7 @@ export class LocalApic implements MmioDevice, TimedDevice, InterruptLine, Statef
   private writeSvr(value: number): void {
     this.svr = value & 0x3ff; // vector, APIC software enable (8), focus processor checking (9)
     if ((this.svr & SVR_ENABLE) === 0) for (let i = 0; i < 6; i++) this.lvt[i] = this.lvt[i]! | LVT_MASKED;
+    this.picConnected = this.picWired();
     this.updateDeliverable();
   }
 
@@ -389,6 +394,7 @@ export class LocalApic implements MmioDevice, TimedDevice, InterruptLine, Statef
     if (enable === this.globallyEnabled) return;
     this.baseMsr = (this.baseMsr & ~APIC_BASE_ENABLE) | (enable ? APIC_BASE_ENABLE : 0);
     if (!enable) this.resetRegisters();
+    this.picConnected = this.picWired();
   }
 
   /** INIT (§11.4.7.3): the power-up state again, but the APIC ID is kept. */
@@ -434,6 +440,7 @@ export class LocalApic implements MmioDevice, TimedDevice, InterruptLine, Statef
     this.timerStart = state.timerStart;
     this.timerExpiries = state.timerExpiries;
     this.deliverable = false;
+    this.picConnected = this.picWired();
     this.updateDeliverable();
     this.onDeadlineChange?.();
   }
