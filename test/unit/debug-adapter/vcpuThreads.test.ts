@@ -124,6 +124,20 @@ describe('debug adapter: several vCPUs (DAP threads)', function () {
     assert.match(output, /total 40000 under the spinlock, 40000 with lock xadd\n/);
   });
 
+  it('a data breakpoint watches every vCPU: the AP writing aps_done stops on thread 2', async () => {
+    const c = h.client;
+    await launchStopped(c, { program: SAMPLE, vcpus: 2 });
+    const info = await c.dataBreakpointInfoRequest({ name: 'aps_done' });
+    assert.ok(info.body.dataId !== null, info.body.description);
+    const set = await c.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId!, accessType: 'write' }] });
+    assert.equal(set.body.breakpoints[0]!.verified, true);
+    const stop = await continueToStop(h, 1);
+    assert.equal(stop.body.reason, 'data breakpoint');
+    assert.equal(stop.body.threadId, 2, 'only the AP writes aps_done (lock inc)');
+    const value = await c.evaluateRequest({ expression: 'dword [aps_done]', context: 'watch' });
+    assert.match(value.body.result, /^0x00000001 /);
+  });
+
   it('several vCPUs under a VMM technique: the launch fails and names the technique', async () => {
     const c = h.client;
     for (const technique of ['trap-and-emulate', 'binary-translation', 'paravirtual', 'hardware-assisted']) {
