@@ -63,6 +63,8 @@ export function copyEngineState(engine: ExecutionEngine): EngineState {
 
 /** Windows searched backwards for a previous line or a breakpoint before giving up at the history start. */
 const MAX_WINDOWS = 64;
+/** A scan or travel replaying further than this leaves a checkpoint this far (retired instructions) before its end. */
+export const NEAR_CHECKPOINT_GRID = 256;
 
 /** A position on the replay grid: retired instructions, then transitions recorded (lexicographic). */
 export interface VmmPosition {
@@ -81,6 +83,8 @@ export class VmmHistory {
   private transitionCount = 0;
   /** True while a travel or scan replays recorded ground (the `trace` output stays quiet then). */
   replaying = false;
+  /** The grid window learnt by the last search (from checkpoint `base` up to `end`), reused by the next one. */
+  private gridCache: { readonly base: VmmPosition; readonly end: VmmPosition; readonly positions: VmmPosition[]; readonly pcs: number[] } | undefined;
 
   constructor(
     private readonly runtime: DebugRuntime,
@@ -99,8 +103,20 @@ export class VmmHistory {
   /** Takes a checkpoint with the engine state (never inside a VMM handler). */
   checkpoint(force = false): void {
     if (this.engine.activeHandler() !== undefined) return;
+    if (force) this.gridCache = undefined; // an edit: the grid after this point may differ from the one learnt
     const taken = force ? this.history.checkpoint(true) : this.history.maybeCheckpoint();
-    if (taken) this.engineStates.set(this.runtime.retired(), { engine: copyEngineState(this.engine), transitions: this.transitionCount });
+    if (taken) this.saveEngineState();
+  }
+
+  /** A checkpoint here, now, on the replay grid (a near checkpoint left by a scan or a travel). */
+  private checkpointHere(): boolean {
+    if (this.engine.activeHandler() !== undefined || !this.history.checkpoint()) return false;
+    this.saveEngineState();
+    return true;
+  }
+
+  private saveEngineState(): void {
+    this.engineStates.set(this.runtime.retired(), { engine: copyEngineState(this.engine), transitions: this.transitionCount });
   }
 
   get oldest(): VmmPosition | undefined {
@@ -109,13 +125,33 @@ export class VmmHistory {
     return count === undefined || saved === undefined ? undefined : { retired: count, transitions: saved.transitions };
   }
 
+  /** Position of checkpoint `index`. */
+  private checkpointPosition(index: number): VmmPosition | undefined {
+    const count = this.history.checkpointAt(index);
+    const saved = count === undefined ? undefined : this.engineStates.get(count);
+    return count === undefined || saved === undefined ? undefined : { retired: count, transitions: saved.transitions };
+  }
+
+  /** Index of the last checkpoint at or before `target` on the grid (several grid positions share a retired count). */
+  private indexAtOrBefore(target: VmmPosition): number {
+    let index = this.history.indexAtOrBefore(target.retired);
+    while (index >= 0) {
+      const at = this.checkpointPosition(index);
+      if (at === undefined || !before(target, at)) break;
+      index--;
+    }
+    return index;
+  }
+
   /** Restores checkpoint `index` (machine and engine); a handler in progress is finished first and dropped. */
   private restore(index: number): VmmPosition {
-    const count = this.history.checkpointCounts()[index]!;
+    const count = this.history.checkpointAt(index)!;
     const saved = this.engineStates.get(count);
     if (saved === undefined) throw new RuntimeStateError(`no VMM state was recorded with the checkpoint at instruction ${count}`);
     if (this.engine.activeHandler() !== undefined) this.engine.run(0); // leaves no handler behind to resume
     this.history.restore(index);
+    // Engine states of the discarded later checkpoints go with them.
+    for (const later of this.engineStates.keys()) if (later > count) this.engineStates.delete(later);
     this.engine.loadState(saved.engine);
     // The log ends where the machine is again (the activity counts and transition numbers follow it).
     this.engine.log.rewind(this.engine.log.total - (this.transitionCount - saved.transitions));
@@ -136,18 +172,25 @@ export class VmmHistory {
     }
   }
 
-  /** The grid from checkpoint `index` up to (not including) `end`: positions and the address about to run. */
-  private scan(index: number, end: VmmPosition): { positions: VmmPosition[]; pcs: number[] } {
+  /**
+   * The grid from checkpoint `index` up to (not including) `end`: positions and the address about to run, and
+   * the index of the checkpoint they start at. With `skipAhead`, a long window is first crossed at full speed
+   * (fastForward) to about NEAR_CHECKPOINT_GRID instructions before `end`, a checkpoint is left there and only
+   * the rest is learnt step by step: the window then starts at that new checkpoint.
+   */
+  private scan(index: number, end: VmmPosition, skipAhead: boolean): { positions: VmmPosition[]; pcs: number[]; baseIndex: number } {
     this.replaying = true;
     try {
-      return this.scanWindow(index, end);
+      return this.scanWindow(index, end, skipAhead);
     } finally {
       this.replaying = false;
     }
   }
 
-  private scanWindow(index: number, end: VmmPosition): { positions: VmmPosition[]; pcs: number[] } {
+  private scanWindow(index: number, end: VmmPosition, skipAhead: boolean): { positions: VmmPosition[]; pcs: number[]; baseIndex: number } {
     this.restore(index);
+    let baseIndex = index;
+    if (skipAhead && this.fastForward(end)) baseIndex = this.history.indexAtOrBefore(this.runtime.retired());
     const positions: VmmPosition[] = [];
     const pcs: number[] = [];
     for (let guard = 0; guard < 50 * VMM_CHECKPOINT_INTERVAL; guard++) {
@@ -157,7 +200,34 @@ export class VmmHistory {
       pcs.push(this.runtime.pc());
       this.gridStep();
     }
-    return { positions, pcs };
+    return { positions, pcs, baseIndex };
+  }
+
+  /**
+   * From a restored checkpoint, runs at full speed (engine.run, as the recorded run went) to about
+   * NEAR_CHECKPOINT_GRID instructions before `target` and leaves a checkpoint there; false when the target is
+   * too close to bother. Exact because a run in slices and the one-instruction grid meet the same states
+   * (test/unit/reverse/engineReplay.test.ts), and an engine run returns only between whole grid steps.
+   */
+  private fastForward(target: VmmPosition): boolean {
+    const goal = target.retired - NEAR_CHECKPOINT_GRID;
+    const start = this.runtime.retired();
+    if (goal - start < NEAR_CHECKPOINT_GRID) return false;
+    const core = this.runtime.regs.core;
+    const magic = core.magicBreakpointsEnabled;
+    core.magicBreakpointsEnabled = false;
+    try {
+      for (let guard = 0; guard < 4 * VMM_CHECKPOINT_INTERVAL; guard++) {
+        const left = goal - this.runtime.retired();
+        if (left <= 0 || this.engine.run(left).kind !== 'budget') break;
+      }
+    } finally {
+      core.magicBreakpointsEnabled = magic;
+    }
+    if (!before(this.position(), target)) throw new RuntimeStateError(`replay under the VMM passed instruction ${target.retired}/${target.transitions} at full speed`);
+    if (this.checkpointHere()) return true;
+    if (this.runtime.retired() !== start) throw new RuntimeStateError(`no checkpoint could be left at instruction ${this.runtime.retired()} on the way to ${target.retired}`);
+    return false;
   }
 
   /** Travels to a grid position (restore the checkpoint at or before it, replay grid steps). */
@@ -171,9 +241,12 @@ export class VmmHistory {
   }
 
   private travelTo(target: VmmPosition): void {
-    const index = this.history.indexAtOrBefore(target.retired);
+    const index = this.indexAtOrBefore(target);
     if (index < 0) throw new RuntimeStateError(`instruction ${target.retired} is before the recorded history`);
     this.restore(index);
+    // Cross most of the way at full speed and leave a checkpoint shortly before the target: the next step
+    // back (the usual follow-up) restores it and replays a few hundred instructions step by step.
+    this.fastForward(target);
     for (let guard = 0; guard < 50 * VMM_CHECKPOINT_INTERVAL; guard++) {
       const at = this.position();
       if (at.retired === target.retired && at.transitions === target.transitions) return;
@@ -184,21 +257,52 @@ export class VmmHistory {
   }
 
   /**
+   * The grid before `now` as learnt by an earlier search, while still valid: its base checkpoint is still held
+   * and `now` is not past the end it was learnt to (positions before a recorded position never change, unless
+   * the user edits state, which drops the cache).
+   */
+  private cachedWindow(now: VmmPosition): { positions: VmmPosition[]; pcs: number[]; index: number } | undefined {
+    const cache = this.gridCache;
+    if (cache === undefined || before(cache.end, now)) return undefined;
+    const index = this.history.indexAtOrBefore(cache.base.retired);
+    const at = index < 0 ? undefined : this.checkpointPosition(index);
+    if (at === undefined || at.retired !== cache.base.retired || at.transitions !== cache.base.transitions) return undefined;
+    let count = cache.positions.length; // positions strictly before now
+    while (count > 0 && !before(cache.positions[count - 1]!, now)) count--;
+    return { positions: cache.positions.slice(0, count), pcs: cache.pcs.slice(0, count), index };
+  }
+
+  /**
    * Searches the grid backwards from `now`, one checkpoint window at a time, for the last position whose
-   * index in its window `pick` chooses; returns it, or undefined at the start of the history.
+   * index in its window `pick` chooses; returns it, or undefined at the start of the history. The window
+   * holding `now` is kept (gridCache), so repeated step backs replay only their travel, not the window again.
    */
   searchBack(now: VmmPosition, pick: (positions: VmmPosition[], pcs: number[], atHistoryStart: boolean) => number | undefined): VmmPosition | undefined {
     let end = now;
     let positions: VmmPosition[] = [];
     let pcs: number[] = [];
-    let index = this.history.indexAtOrBefore(now.retired);
-    for (let windows = 0; index >= 0 && windows < MAX_WINDOWS; windows++, index--) {
-      const window = this.scan(index, end);
+    let index: number;
+    const cached = this.cachedWindow(now);
+    if (cached !== undefined) {
+      positions = cached.positions;
+      pcs = cached.pcs;
+      const chosen = pick(positions, pcs, cached.index === 0);
+      if (chosen !== undefined) return positions[chosen];
+      end = positions[0] ?? end;
+      index = cached.index - 1;
+    } else {
+      index = this.indexAtOrBefore(now);
+      if (index >= 0 && !before(this.checkpointPosition(index)!, now)) index--; // a checkpoint at now: nothing before it there
+    }
+    for (let windows = 0; index >= 0 && windows < MAX_WINDOWS; windows++) {
+      const window = this.scan(index, end, windows === 0);
+      if (windows === 0 && cached === undefined) this.gridCache = { base: this.checkpointPosition(window.baseIndex)!, end, positions: window.positions, pcs: window.pcs };
       positions = [...window.positions, ...positions];
       pcs = [...window.pcs, ...pcs];
-      const chosen = pick(positions, pcs, index === 0);
+      const chosen = pick(positions, pcs, window.baseIndex === 0);
       if (chosen !== undefined) return positions[chosen];
       end = window.positions[0] ?? end;
+      index = window.baseIndex - 1;
     }
     return undefined;
   }

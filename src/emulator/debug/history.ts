@@ -94,6 +94,11 @@ export class ExecutionHistory {
     return this.checkpoints[this.checkpoints.length - 1]?.count;
   }
 
+  /** Instruction count of checkpoint `index` (0 = oldest), or undefined. */
+  checkpointAt(index: number): number | undefined {
+    return this.checkpoints[index]?.count;
+  }
+
   /** Instruction counts of all checkpoints, oldest first. */
   checkpointCounts(): number[] {
     return this.checkpoints.map((c) => c.count);

@@ -172,6 +172,8 @@ describe('replay after restoring a checkpoint with the engine state is exact und
   });
 });
 
+// vmmReverse.ts relies on this twice: replays cross long stretches at full speed (fastForward) and then
+// continue on the grid, and the recorded run itself went in slices.
 describe('a run in slices and the debugger\'s one-instruction replay grid meet the same state', function () {
   this.timeout(120_000);
 
@@ -182,5 +184,12 @@ describe('a run in slices and the debugger\'s one-instruction replay grid meet t
 
   it('trap-and-emulate (PIT guest)', () => {
     assertExact(replayCheck(PIT_GUEST, { technique: 'trap-and-emulate' }, 3_000, 40_000, 4, 'grid'), 'trap-and-emulate on the grid', 10);
+  });
+
+  it('hardware-assisted, with EPT and with shadow paging (guest-exits)', () => {
+    const options: VmmLaunchOptions = { technique: 'hardware-assisted', vmxControls: { io: 'all', hltExiting: true } };
+    assertExact(replayCheck(GUEST_EXITS, options, 200, 100_000, 32, 'grid'), 'hardware-assisted on the grid', 10);
+    const shadow: VmmLaunchOptions = { technique: 'hardware-assisted', vmxControls: { ept: false, io: 'all' } };
+    assertExact(replayCheck(GUEST_EXITS, shadow, 200, 100_000, 32, 'grid'), 'hardware-assisted without EPT on the grid', 10);
   });
 });
