@@ -5,7 +5,7 @@
 // Pass state and the location counter: assemblyState.ts; symbols: symbolTable.ts; statement kinds:
 // emitInstruction.ts, emitData.ts, directives.ts.
 import { DiagnosticSink, LineOrigin } from './diagnostics';
-import { AsmError } from './expressions';
+import { AsmError } from './expressionParser';
 import { Body } from './parser';
 import { executeDirective } from './directives';
 import { emitData } from './emitData';

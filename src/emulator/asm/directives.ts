@@ -3,7 +3,7 @@
 // NASM manual chapter 7 (directives), 5.9-5.11 (standard macros align, struc, istruc), 8.1 (bin), 8.9 (elf).
 import type { Assembler } from './assembler';
 import { LineOrigin } from './diagnostics';
-import { AsmError, ExprParser } from './expressions';
+import { AsmError, ExprParser } from './expressionParser';
 import { Token } from './lexer';
 import { Body, parseBody } from './parser';
 import { alignUp } from './sections';

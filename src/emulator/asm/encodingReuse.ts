@@ -3,7 +3,8 @@
 // bytes; a branch whose target moved, or label-based fields whose values changed, get the new values
 // written into the cached bytes when NASM would keep the same form (NASM manual 2.1.23, -Ox).
 import type { EncodeResult } from '../isa/operands';
-import { mentionsSymbol, MIXED_BASE, Value } from './expressions';
+import { mentionsSymbol } from './expressionParser';
+import { MIXED_BASE, Value } from './expressions';
 import type { OperandValues } from './operandBuilder';
 import type { OperandAst } from './parser';
 

@@ -8,7 +8,7 @@ import { buildListing } from './listing';
 import { binImageSize, MAX_BIN_IMAGE, writeBin } from './outputBin';
 import { writeElf32 } from './outputElf';
 import { ParsedLine, parseLine } from './parser';
-import { AsmError } from './expressions';
+import { AsmError } from './expressionParser';
 import { patchPreprocessed, PreprocessedDocument } from './incremental';
 import { Preprocessor } from './preprocessor';
 import { includeCandidates } from './sourceFiles';

@@ -1,7 +1,7 @@
 // Parses one preprocessed line into a statement: optional label, then an instruction (with prefixes and
 // operands), a data/reserve directive, `equ`, `times`, or an assembler directive. NASM manual 3.1-3.3.
 // Expressions stay as trees: the passes evaluate them against the symbol values of the current pass.
-import { AsmError, ExprNode, ExprParser, REGISTERS } from './expressions';
+import { AsmError, ExprNode, ExprParser, REGISTERS } from './expressionParser';
 import { Token, tokenize } from './lexer';
 import { encodeFloat, hasFloatFormat, isFloatSpecial } from './floats';
 import { DATA_UNITS, DIRECTIVES, isReservedWord, MNEMONICS, PREFIXES, RESERVE_UNITS, SIZE_KEYWORDS } from './mnemonics';
