@@ -77,6 +77,12 @@ async function main() {
       console.log(format(...values));
     });
     page.on('pageerror', (error) => console.error(`[code-shim] page error: ${error.message}`));
+    if (process.env.HYPERSTEP_SHIM_DEBUG === '1') {
+      // Webviews are iframes: show their navigations and failed loads.
+      page.on('framenavigated', (frame) => { if (frame !== page.mainFrame()) console.error(`[frame] ${frame.url().slice(0, 200)}`); });
+      page.on('requestfailed', (request) => console.error(`[request failed] ${request.url().slice(0, 200)} ${request.failure()?.errorText}`));
+      page.on('response', (response) => { if (response.status() >= 400) console.error(`[response ${response.status()}] ${response.url().slice(0, 200)}`); });
+    }
     let settle;
     const finished = new Promise((r) => { settle = r; });
     await page.exposeFunction('codeAutomationExit', (code) => settle(typeof code === 'number' ? code : 1));

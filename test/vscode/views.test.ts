@@ -16,7 +16,7 @@ interface ActivityBody {
 }
 interface LayersBody { readonly hypervisorType: string; readonly layers: readonly { layer: string }[]; readonly activePath: readonly string[] }
 interface CompareBody { readonly rows: readonly { technique: string; outcome: string; totalCycles: number; countsByKind: Record<string, number> }[] }
-interface Panel<T> { readonly webviewPanel: vscode.WebviewPanel | undefined; readonly data: T | undefined; readonly lastFetchMs: number }
+interface Panel<T> { readonly webviewPanel: vscode.WebviewPanel | undefined; readonly data: T | undefined; readonly lastFetchMs: number; readonly pageLoaded: boolean; readonly pageReloads: number }
 interface Tree { getChildren(element?: unknown): Promise<(vscode.TreeItem | unknown)[]>; getTreeItem(element: unknown): vscode.TreeItem }
 /** The part of the extension's API (src/extension/views/index.ts HyperStepViews) these tests read; kept structural. */
 interface ViewsApi {
@@ -48,6 +48,13 @@ class StopCounter implements vscode.Disposable {
   dispose(): void {
     this.registration.dispose();
   }
+}
+
+/** The page's own script ran and said 'ready' (media/common.js), so the webview really draws. */
+async function pageReady(panel: Panel<unknown>, viewType: string): Promise<void> {
+  const started = Date.now();
+  await waitFor(`the ${viewType} page to say ready`, () => (panel.pageLoaded ? true : undefined), 20_000);
+  console.log(`      ${viewType} page ready after ${Date.now() - started} ms (reopened ${panel.pageReloads}×)`);
 }
 
 function checkWebview(panel: vscode.WebviewPanel | undefined, viewType: string): void {
@@ -115,6 +122,7 @@ suite('hyperstep views in VS Code', function () {
     const elapsed = Date.now() - started;
     assert.ok(body, 'the command returned no data');
     checkWebview(api.views.activity.webviewPanel, 'hyperstep.activity');
+    await pageReady(api.views.activity, 'hyperstep.activity');
     assert.equal(api.views.activity.data, body, 'the panel holds the data the command fetched');
     assert.equal(body.technique, 'trap-and-emulate');
     const traps = body.histogram.filter((h) => h.kind === 'trap').reduce((s, h) => s + h.count, 0);
@@ -132,6 +140,7 @@ suite('hyperstep views in VS Code', function () {
     const body = (await vscode.commands.executeCommand('hyperstep.showLayers')) as LayersBody | undefined;
     assert.ok(body);
     checkWebview(api.views.layers.webviewPanel, 'hyperstep.layers');
+    await pageReady(api.views.layers, 'hyperstep.layers');
     assert.equal(body.hypervisorType, 'type 1');
     assert.deepEqual(body.layers.map((l) => l.layer), ['guest-user', 'guest-kernel', 'vmm', 'device']);
     assert.ok(body.activePath.includes('guest-kernel'), `active path: ${body.activePath.join(' ← ')}`);
@@ -151,6 +160,7 @@ suite('hyperstep views in VS Code', function () {
     const body = (await vscode.commands.executeCommand('hyperstep.compareTechniques', { techniques: ['native', 'trap-and-emulate'] })) as CompareBody | undefined;
     assert.ok(body, 'the compare command returned no data');
     checkWebview(api.views.compare.webviewPanel, 'hyperstep.compare');
+    await pageReady(api.views.compare, 'hyperstep.compare');
     const [native, tae] = body.rows;
     assert.equal(native?.outcome, 'exit 0x1');
     assert.equal(tae?.outcome, native.outcome, 'hello behaves the same under trap-and-emulate (equivalence)');

@@ -2,11 +2,16 @@
 // are each a DataPanel. It opens (or reveals) a single panel, loads media/<script>.js under the strict CSP,
 // posts `{ type: 'data', body }` whenever it fetched new data, and answers the page's messages: 'ready'
 // (page loaded: send the newest data), 'refresh', and 'open' (a click on an event: open the guest's line).
+// A page that never says 'ready' (the web host's first webview, see open()) is opened again once.
 import * as vscode from 'vscode';
 import { webviewOptions, webviewPage } from './webviewHtml';
 
 /** Messages the pages send (media/*.js). */
 type PageMessage = { readonly type: 'ready' } | { readonly type: 'refresh' } | { readonly type: 'open'; readonly path: string; readonly line: number };
+
+/** How long a new page may take to say 'ready' before it is opened once more (its scripts load in well under a second). */
+const PAGE_READY_TIMEOUT_MS = 4000;
+const PAGE_READY_RETRIES = 1;
 
 export interface DataPanelSpec<T> {
   readonly viewType: string;
@@ -26,6 +31,8 @@ export class DataPanel<T> implements vscode.Disposable {
   private fetching: Promise<T | undefined> | undefined;
   /** Milliseconds of the last fetch (request round trip), for the numbers the tests report. */
   lastFetchMs = 0;
+  /** Pages opened again because they never said 'ready' (see open()), for the tests' report. */
+  pageReloads = 0;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly spec: DataPanelSpec<T>) {}
 
@@ -46,21 +53,41 @@ export class DataPanel<T> implements vscode.Disposable {
   /** Opens or reveals the panel for a session and loads its data; resolves with the data sent to the page. */
   async show(session: vscode.DebugSession): Promise<T | undefined> {
     this.session = session;
-    if (this.panel === undefined) {
-      const panel = vscode.window.createWebviewPanel(this.spec.viewType, this.spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, webviewOptions(this.extensionUri, true));
-      this.panel = panel;
-      this.pageReady = false;
-      // Listen before the page exists, so its 'ready' cannot be missed.
-      panel.webview.onDidReceiveMessage((m: PageMessage) => void this.onMessage(m));
-      panel.webview.html = webviewPage(panel.webview, this.extensionUri, { title: this.spec.title, body: this.spec.body, script: this.spec.script });
-      panel.onDidDispose(() => {
-        this.panel = undefined;
-        this.pageReady = false;
-      });
-    } else {
-      this.panel.reveal(undefined, false);
-    }
+    if (this.panel === undefined) this.open(vscode.ViewColumn.Beside, PAGE_READY_RETRIES);
+    else this.panel.reveal(undefined, false);
     return this.refresh();
+  }
+
+  /**
+   * Creates the panel and loads its page. In code-server's web extension host the very first webview of a
+   * browser profile can stay blank: VS Code's webview frame (pre/index.html) shows content only after its
+   * service-worker handshake, and for the first frame that handshake never completes (its index.html loads,
+   * its content frame never does; the next frame finds the worker registered and loads). A page that has not
+   * said 'ready' in time is therefore opened once more in a new panel, which then loads like any later one.
+   */
+  private open(column: vscode.ViewColumn, retries: number): void {
+    const panel = vscode.window.createWebviewPanel(this.spec.viewType, this.spec.title, { viewColumn: column, preserveFocus: false }, webviewOptions(this.extensionUri, true));
+    this.panel = panel;
+    this.pageReady = false;
+    // Listen before the page exists, so its 'ready' cannot be missed.
+    panel.webview.onDidReceiveMessage((m: PageMessage) => {
+      if (this.panel === panel) void this.onMessage(m);
+    });
+    panel.webview.html = webviewPage(panel.webview, this.extensionUri, { title: this.spec.title, body: this.spec.body, script: this.spec.script });
+    panel.onDidDispose(() => {
+      if (this.panel !== panel) return;
+      this.panel = undefined;
+      this.pageReady = false;
+    });
+    if (retries <= 0) return;
+    setTimeout(() => {
+      if (this.panel !== panel || this.pageReady) return;
+      this.pageReloads++;
+      const at = panel.viewColumn ?? vscode.ViewColumn.Beside;
+      this.panel = undefined;
+      panel.dispose();
+      this.open(at, retries - 1);
+    }, PAGE_READY_TIMEOUT_MS);
   }
 
   /** Fetches fresh data for the panel's session (coalesces concurrent refreshes). */
@@ -106,7 +133,6 @@ export class DataPanel<T> implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         this.pageReady = true;
-        if (this.latest !== undefined) this.post({ type: 'data', body: this.latest });
         break;
       case 'refresh':
         await this.refresh();

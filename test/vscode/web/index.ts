@@ -1,11 +1,14 @@
 // Entry point of the extension-host test run in the web-worker extension host (extensionDevelopmentKind
 // = web): the browser bundle dist/web/extension.js must activate there with no Node API. Mocha is a Node
 // test runner, so this bundle carries a minimal sequential runner; any failed check rejects `run()`,
-// which VS Code reports as exit code 1. The views checks (views.ts) debug a guest on the inline adapter.
+// which VS Code reports as exit code 1. The views checks (views.ts) debug a guest on the inline adapter and open
+// the webviews.
 import * as vscode from 'vscode';
 import { viewChecks } from './views';
 
 const EXTENSION_ID = 'hyperstep-edu.hyperstep';
+/** Longest a single check may take (the compare check runs two techniques headless). */
+const CHECK_TIMEOUT_MS = 90_000;
 
 interface HyperStepApi { readonly host: string; readonly debugType: string; readonly languageId: string; readonly activatedInMs: number; readonly languageServerReady: Promise<void> }
 
@@ -82,12 +85,16 @@ const checks: [string, () => Promise<void>][] = [
 export async function run(): Promise<void> {
   let failed = 0;
   for (const [name, body] of checks) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await body();
+      // A hung workbench call fails its check (and the run goes on) instead of timing out the whole run.
+      await Promise.race([body(), new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no result after ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS); })]);
       console.log(`  ✔ ${name}`);
     } catch (error) {
       failed++;
       console.log(`  ✗ ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
   console.log(`web extension host: ${checks.length - failed} passing, ${failed} failing`);

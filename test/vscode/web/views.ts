@@ -1,7 +1,7 @@
 // The views of issue 8 in the web-worker extension host: a trap-and-emulate session of the POPF sample (copied
 // into the workspace by the walkthrough's Open Sample command) runs on the inline adapter in the worker, stops
-// at its first VMM trap, and the VMM activity and layers commands open their webview panels (strict CSP, the
-// pages' scripts load from media/ and say they are ready) with data fetched through session.customRequest.
+// at its first VMM trap, and the layers, VMM activity and compare commands open their webview panels (strict
+// CSP; each page's scripts load from media/ and say they are ready) with data fetched through session.customRequest.
 import * as vscode from 'vscode';
 
 type Check = [string, () => Promise<void>];
@@ -10,8 +10,16 @@ type WaitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?
 
 interface ActivityBody { readonly technique: string; readonly histogram: readonly { readonly reason: string; readonly kind: string; readonly count: number }[] }
 interface LayersBody { readonly hypervisorType: string; readonly layers: readonly { layer: string }[]; readonly activePath: readonly string[] }
-interface Panel<T> { readonly webviewPanel: vscode.WebviewPanel | undefined; readonly data: T | undefined }
-interface ViewsApi { readonly views: { readonly activity: Panel<ActivityBody>; readonly layers: Panel<LayersBody> } }
+interface Panel<T> { readonly webviewPanel: vscode.WebviewPanel | undefined; readonly data: T | undefined; readonly pageLoaded: boolean; readonly pageReloads: number }
+interface CompareBody { readonly rows: readonly { technique: string; outcome: string; countsByKind: Record<string, number> }[] }
+interface ViewsApi { readonly views: { readonly activity: Panel<ActivityBody>; readonly layers: Panel<LayersBody>; readonly compare: Panel<CompareBody> } }
+
+/** The page's own script ran and said 'ready' (media/common.js): the webview really draws in this host. */
+async function pageReady(panel: Panel<unknown>, viewType: string, waitFor: WaitFor): Promise<void> {
+  const started = Date.now();
+  await waitFor(`the ${viewType} page to say ready`, async () => (panel.pageLoaded ? true : undefined), 20_000);
+  console.log(`HYPERSTEP_WEB_PAGE_READY ${viewType} after ${Date.now() - started} ms (reopened ${panel.pageReloads}x)`);
+}
 
 function checkWebview(check: Assert, panel: vscode.WebviewPanel | undefined, viewType: string): void {
   check(panel, `the ${viewType} webview panel was not created`);
@@ -55,6 +63,7 @@ export function viewChecks(extensionId: string, check: Assert, waitFor: WaitFor)
       const body = (await vscode.commands.executeCommand('hyperstep.showLayers')) as LayersBody | undefined;
       check(body, 'the command returned no data');
       checkWebview(check, api.views.layers.webviewPanel, 'hyperstep.layers');
+      await pageReady(api.views.layers, 'hyperstep.layers', waitFor);
       check(body.hypervisorType === 'type 1', `hypervisor type ${body.hypervisorType}`);
       check(body.layers.some((l) => l.layer === 'vmm') && body.activePath.length > 0, `layers ${JSON.stringify(body)}`);
     }],
@@ -63,11 +72,21 @@ export function viewChecks(extensionId: string, check: Assert, waitFor: WaitFor)
       const body = (await vscode.commands.executeCommand('hyperstep.showActivity')) as ActivityBody | undefined;
       check(body, 'the command returned no data');
       checkWebview(check, api.views.activity.webviewPanel, 'hyperstep.activity');
+      await pageReady(api.views.activity, 'hyperstep.activity', waitFor);
       check(body.technique === 'trap-and-emulate', `technique ${body.technique}`);
       const traps = body.histogram.filter((h) => h.kind === 'trap').reduce((s, h) => s + h.count, 0);
       check(traps > 0, `no traps in the histogram: ${JSON.stringify(body.histogram)}`);
-      await vscode.debug.stopDebugging(session);
       console.log(`HYPERSTEP_WEB_VIEWS activity traps=${traps} reasons=${body.histogram.map((h) => h.reason).join(', ')}`);
+    }],
+    ['HyperStep: Compare Techniques opens its webview in the web host and the page draws the rows', async () => {
+      check(session && api, 'no session (the previous check failed)');
+      const body = (await vscode.commands.executeCommand('hyperstep.compareTechniques', { techniques: ['native', 'trap-and-emulate'], maxInstructions: 2_000_000 })) as CompareBody | undefined;
+      check(body, 'the command returned no data');
+      checkWebview(check, api.views.compare.webviewPanel, 'hyperstep.compare');
+      await pageReady(api.views.compare, 'hyperstep.compare', waitFor);
+      check(body.rows.map((r) => r.technique).join() === 'native,trap-and-emulate', `rows ${JSON.stringify(body.rows)}`);
+      check((body.rows[1]!.countsByKind['trap'] ?? 0) > 0 && (body.rows[0]!.countsByKind['trap'] ?? 0) === 0, `trap counts ${JSON.stringify(body.rows)}`);
+      await vscode.debug.stopDebugging(session);
     }],
   ];
 }
