@@ -23,7 +23,7 @@ import { capability } from '../../vmx/entryChecks';
 import { saveGuestState } from '../../vmx/guestState';
 import type { Vmcs } from '../../vmx/vmcs';
 import { VmxUnit } from '../../vmx/vmxUnit';
-import { DevicePath } from '../io/devicePath';
+import { ioPath } from '../architectures';
 import { CostLedger } from '../costLedger';
 import type { CostModel, CostParameter } from '../costModel';
 import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '../engine';
@@ -337,6 +337,9 @@ export class HardwareAssistEngine implements ExecutionEngine {
       cpl: guestLayer === 'guest-user' ? 3 : 0, guestLinearAddress: record.guestLinearAddress,
       ...((record.interruptionInfo & 0x80000000) !== 0 ? { vector: record.interruptionInfo & 0xff } : {}),
     };
+    if (record.reason === ExitReason.IoInstruction) {
+      for (const hop of ioPath(this.options.architecture, `port 0x${(record.qualification >>> 16).toString(16)}`)) this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, {});
+    }
     const context: HardwareAssistContext = {
       cpu: this.cpu, vmcs, exit: record, ports: this.machine.ports, guestCr3: this.guestCr3, notes: [], ept: this.ept,
       cr0Owned: this.cr0Owned, cr4Owned: this.cr4Owned, shadow: this.shadowAssist,
@@ -367,8 +370,6 @@ export class HardwareAssistEngine implements ExecutionEngine {
       },
     };
     const execution = this.dispatcher.dispatch(exit, context, (parameter, stepName) => this.charge(`${name}: ${stepName}`, parameter as CostParameter));
-    // A port access goes through the architecture's I/O path as steppable hop handlers (../io/devicePath.ts).
-    if (record.reason === ExitReason.IoInstruction) execution.delegateAt('perform the port access', (_c, perform, caller) => new DevicePath(this.options.architecture, { record: (hop) => this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, {}), stack: () => this.layerStack }).start(`port 0x${(record.qualification >>> 16).toString(16)}`, perform, caller));
     this.active = { execution, context };
     this.layerStack.setHandler(execution.snapshot());
   }
