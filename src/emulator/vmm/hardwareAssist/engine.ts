@@ -9,6 +9,7 @@
 // touch of a guest page). Without EPT the VMM owns CR0.PG/NE and CR4.VMXE/PSE (guest/host masks, read shadows)
 // and runs the guest on its own 4-MiB identity page directory, so CR3 accesses exit and are kept virtual
 // (SDM 26.3, 27.2.1); a guest that enables paging then runs on shadow page tables (shadowAssist.ts).
+// Page layout and control fields: vmcsSetup.ts (with TPR shadow and the APIC-access page, SDM Vol. 3C ch. 29).
 
 import type { Cpu } from '../../cpu/cpu';
 import {
@@ -17,13 +18,11 @@ import {
 import { readEflags } from '../../cpu/lazyFlags';
 import { Ia32CpuAdapter } from '../../machine/cpuAdapter';
 import type { Machine, MachineStop } from '../../machine/machine';
-import { F, PinControl, Proc2Control, ProcControl } from '../../vmx/controls';
-import { TRUE_PROCBASED_ALLOWED0 } from '../../cpu/identity';
-import { capability } from '../../vmx/entryChecks';
+import { F } from '../../vmx/controls';
 import { saveGuestState } from '../../vmx/guestState';
 import type { Vmcs } from '../../vmx/vmcs';
 import { VmxUnit } from '../../vmx/vmxUnit';
-import { ioPath } from '../architectures';
+import { DevicePath } from '../io/devicePath';
 import { CostLedger } from '../costLedger';
 import type { CostModel, CostParameter } from '../costModel';
 import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '../engine';
@@ -39,6 +38,7 @@ import { hardwareAssistDispatcher, type HardwareAssistContext } from './handlers
 import { LazyEpt } from './lazyEpt';
 import { ShadowAssist } from './shadowAssist';
 import { describeVmcs } from './vmcsView';
+import { APIC_ACCESS_ADDRESS, prepareVmmPages, REGION_SIZE, VMCS_OFFSET, writeControls } from './vmcsSetup';
 import type { MemoryVirtualizationStats, VmcsInfo } from '../inspection';
 
 export interface HardwareAssistOptions {
@@ -50,11 +50,6 @@ export interface HardwareAssistOptions {
 /** Ledger reason of the EPT references of 2-D TLB-miss walks. */
 export const EPT_WALK_REASON = 'EPT references of 2-D TLB-miss walks';
 
-/** VMM-owned pages at the top of RAM: page directory, I/O bitmaps A and B, MSR bitmap, VMCS, virtual-APIC page (then the EPT). */
-const REGION_SIZE = 0x6000;
-const VIRTUAL_APIC_OFFSET = 0x5000;
-/** The guest's xAPIC page (default IA32_APIC_BASE, SDM Vol. 3A 11.4.1), named as the APIC-access page. */
-const APIC_ACCESS_ADDRESS = 0xfee00000;
 /** Host-owned CR0/CR4 bits (guest/host masks): with EPT only the VMX fixed-1 bits NE and VMXE. */
 const CR0_OWNED_EPT = 0x20;
 const CR4_OWNED_EPT = 0x2000;
@@ -121,16 +116,12 @@ export class HardwareAssistEngine implements ExecutionEngine {
   /** VMXON (software host), VMCS from the booted state, controls from the launch option. */
   attach(): EngineStop | undefined {
     const s = this.cpu.s;
-    const c = this.controls;
     const ram = this.machine.memory.ram;
-    const view = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
-    for (let i = 0; i < 1024; i++) view.setUint32(this.vmmBase + 4 * i, ((i << 22) | 0x87) >>> 0, true); // 4-MiB identity pages
-    ram.fill(0, this.vmmBase + 0x1000, this.vmmBase + 0x4000);
-    for (const port of this.controls.exitingPorts) ram[this.vmmBase + 0x1000 + (port >>> 3)]! |= 1 << (port & 7);
+    prepareVmmPages(ram, this.vmmBase, this.controls.exitingPorts);
     const unit = this.unit;
     unit.softwareHost = true;
     unit.inVmxOperation = true;
-    const vmcs = unit.regionAt(this.vmmBase + 0x4000);
+    const vmcs = unit.regionAt(this.vmmBase + VMCS_OFFSET);
     unit.current = vmcs;
     this.vmcs = vmcs;
     // Shadows hold what the guest believes; the real registers get the host-owned bits (fixed-1 bits, identity paging).
@@ -142,7 +133,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
     this.guestCr2 = s[CR + 2]! >>> 0;
     s[CR] = s[CR]! | this.cr0Owned;
     s[CR + 4] = s[CR + 4]! | this.cr4Owned;
-    if (c.ept) {
+    if (this.controls.ept) {
       this.ept = new LazyEpt(ram, this.vmmBase + REGION_SIZE, this.vmmBase);
       this.ept.build();
       // The debugger shows guest memory the guest has not touched yet as it will be mapped (identity).
@@ -159,33 +150,7 @@ export class HardwareAssistEngine implements ExecutionEngine {
     // A guest that never loaded TR still needs a busy TSS in the guest-state area (SDM 26.3.1.2).
     if ((s[TR_ACCESS]! & 0x1f) !== 0x0b) { s[TR_ACCESS] = 0x8b; s[TR_LIMIT] = 0x67; }
     for (let seg = 0; seg < 6; seg++) if ((s[SEG_RIGHTS + seg]! & SegmentRight.Usable) !== 0) s[SEG_ACCESS + seg] = s[SEG_ACCESS + seg]! | 1; // accessed
-    // With EPT the TRUE controls let CR3-load/store exiting be 0 (SDM A.3.2); without, CR3 must stay virtual.
-    // FlexPriority (SDM Vol. 3C 29.1-29.4): TPR accesses on the xAPIC page go to the virtual-APIC page without an
-    // exit while the TPR stays at or above the threshold (0: no virtual interrupt pending); other APIC accesses exit.
-    ram.fill(0, this.vmmBase + VIRTUAL_APIC_OFFSET, this.vmmBase + VIRTUAL_APIC_OFFSET + 0x1000);
-    vmcs.write(F.VIRTUAL_APIC_ADDRESS, this.vmmBase + VIRTUAL_APIC_OFFSET);
-    vmcs.write(F.APIC_ACCESS_ADDRESS, APIC_ACCESS_ADDRESS);
-    vmcs.write(F.TPR_THRESHOLD, 0);
-    let primary = (c.ept ? TRUE_PROCBASED_ALLOWED0 : capability(this.cpu, 0x482)[0]) | ProcControl.ActivateSecondaryControls | ProcControl.UseTprShadow;
-    if (c.ept && c.cr3LoadExiting) primary |= ProcControl.Cr3LoadExiting;
-    if (c.ept && c.cr3StoreExiting) primary |= ProcControl.Cr3StoreExiting;
-    if (c.hltExiting) primary |= ProcControl.HltExiting;
-    if (c.rdtscExiting) primary |= ProcControl.RdtscExiting;
-    if (c.invlpgExiting || !c.ept) primary |= ProcControl.InvlpgExiting; // shadow paging must see INVLPG
-    if (c.movDrExiting) primary |= ProcControl.MovDrExiting;
-    if (c.io === 'all') primary |= ProcControl.UnconditionalIoExiting;
-    if (c.io === 'bitmap') primary |= ProcControl.UseIoBitmaps;
-    vmcs.write(F.PIN_CONTROLS, capability(this.cpu, 0x481)[0] | (c.externalInterruptExiting ? PinControl.ExternalInterruptExiting : 0));
-    vmcs.write(F.PROC_CONTROLS, primary);
-    vmcs.write(F.PROC2_CONTROLS, Proc2Control.VirtualizeApicAccesses | (c.descriptorTableExiting ? Proc2Control.DescriptorTableExiting : 0) | (c.ept ? Proc2Control.EnableEpt | Proc2Control.UnrestrictedGuest : 0));
-    vmcs.write(F.EXIT_CONTROLS, capability(this.cpu, 0x483)[0]);
-    vmcs.write(F.ENTRY_CONTROLS, capability(this.cpu, 0x484)[0]);
-    vmcs.write(F.EXCEPTION_BITMAP, (c.exceptionBitmap | (c.ept ? 0 : 1 << 14)) >>> 0);
-    vmcs.write(F.IO_BITMAP_A, this.vmmBase + 0x1000);
-    vmcs.write(F.IO_BITMAP_B, this.vmmBase + 0x2000);
-    vmcs.write(F.MSR_BITMAP, this.vmmBase + 0x3000);
-    vmcs.write(F.VMCS_LINK_POINTER, 0xffffffff);
-    vmcs.write(F.VMCS_LINK_POINTER + 1, 0xffffffff);
+    writeControls(this.cpu, vmcs, this.controls, this.vmmBase);
     this.attached = true;
     return undefined;
   }
@@ -337,9 +302,6 @@ export class HardwareAssistEngine implements ExecutionEngine {
       cpl: guestLayer === 'guest-user' ? 3 : 0, guestLinearAddress: record.guestLinearAddress,
       ...((record.interruptionInfo & 0x80000000) !== 0 ? { vector: record.interruptionInfo & 0xff } : {}),
     };
-    if (record.reason === ExitReason.IoInstruction) {
-      for (const hop of ioPath(this.options.architecture, `port 0x${(record.qualification >>> 16).toString(16)}`)) this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, {});
-    }
     const context: HardwareAssistContext = {
       cpu: this.cpu, vmcs, exit: record, ports: this.machine.ports, guestCr3: this.guestCr3, notes: [], ept: this.ept,
       cr0Owned: this.cr0Owned, cr4Owned: this.cr4Owned, shadow: this.shadowAssist,
@@ -370,6 +332,8 @@ export class HardwareAssistEngine implements ExecutionEngine {
       },
     };
     const execution = this.dispatcher.dispatch(exit, context, (parameter, stepName) => this.charge(`${name}: ${stepName}`, parameter as CostParameter));
+    // A port access goes through the architecture's I/O path as steppable hop handlers (../io/devicePath.ts).
+    if (record.reason === ExitReason.IoInstruction) execution.delegateAt('perform the port access', (_c, perform, caller) => new DevicePath(this.options.architecture, { record: (hop) => this.record(hop.from, hop.to, hop.kind, hop.reason, hop.costs, {}), stack: () => this.layerStack }).start(`port 0x${(record.qualification >>> 16).toString(16)}`, perform, caller));
     this.active = { execution, context };
     this.layerStack.setHandler(execution.snapshot());
   }
