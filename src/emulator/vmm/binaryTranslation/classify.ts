@@ -22,6 +22,7 @@ export type Action =
   | { readonly kind: 'call' }
   | { readonly kind: 'read-cs' }
   | { readonly kind: 'push-cs' }
+  | { readonly kind: 'inline-tpr' }
   | { readonly kind: 'callout'; readonly callout: Exclude<CalloutKind, 'exit'>; readonly why: string; readonly endsUnit: boolean };
 
 const SEGMENT_CS = 1;
@@ -56,8 +57,9 @@ const EMULATED_WHY: Readonly<Record<string, string>> = {
 };
 
 /** Decides what to do with one decoded guest kernel instruction. */
-export function classify(form: InstructionForm, d: DecodedInstruction, adaptive: boolean, pageTableWriter = false): Action {
+export function classify(form: InstructionForm, d: DecodedInstruction, adaptive: boolean, pageTableWriter = false, tprWriter = false): Action {
   const sdm = form.sdm;
+  if (tprWriter && d.isMemory) return { kind: 'inline-tpr' };
   if (pageTableWriter && d.isMemory) {
     return { kind: 'callout', callout: 'pte-write', why: 'adaptive: it kept writing guest page tables (tracing faults), so the VMM now performs the traced write in a callout without the fault (A&A §3.2)', endsUnit: true };
   }

@@ -26,6 +26,9 @@ import { exceptionExit, type VmExit } from '../vmExit';
 import { emulationCallout } from './callouts';
 import { BT_GDT_LIMIT, installTcDescriptor, TC_CODE_SELECTOR, translationCacheSize } from './layout';
 import { TcBreakpoints } from './tcBreakpoints';
+import { APIC_BASE, APIC_PAGE_SIZE, APIC_TPR, apicMove, apicOffset, rollbackInlineTpr } from './apicAccess';
+import { prefixLength } from './classify';
+import { DecodedInstruction, decodeInstruction } from '../../isa/decoder';
 import { translationSteps } from './translationSteps';
 import { TranslationCache, type CalloutSite, type Translation, type TranslationCacheState } from './translationCache';
 import { translateUnit, type UnitPlan } from './translator';
@@ -34,6 +37,8 @@ import { translateUnit, type UnitPlan } from './translator';
 export const ADAPTIVE_THRESHOLD = 8;
 
 type ActiveHandler = NonNullable<TrapAndEmulateEngine['active']>;
+
+const apicDecoded = new DecodedInstruction();
 
 interface GuestCodeMode {
   readonly selector: number;
@@ -76,6 +81,13 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   /** Stores that kept taking tracing faults on guest page tables, and the count per store so far. */
   private readonly pageTableWriters = new Set<number>();
   private readonly tracingCounts = new Map<number, number>();
+  /** VMM page holding the virtual TPR (at APIC_TPR), reached by inline TPR updates through the TC data segment. */
+  private readonly virtualApicPage: number | undefined;
+  /** TPR stores that kept faulting on the APIC page (inline virtual-TPR updates), and the faults per store so far. */
+  private readonly tprWriters = new Set<number>();
+  private readonly apicFaultCounts = new Map<number, number>();
+  /** The virtual TPR value last written to the machine's local APIC. */
+  private syncedTpr = 0;
 
   constructor(machine: Machine, options: TrapAndEmulateOptions) {
     const regionSize = options.vmmRegionSize ?? VMM_REGION_SIZE;
@@ -89,6 +101,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
       pages.push(page);
     }
     this.tcBase = pages[0] ?? this.vmmBase;
+    this.virtualApicPage = this.vmmRegion.allocatePage(); // the virtual TPR of inline updates (apicAccess.ts)
     this.cache = new TranslationCache(machine.memory.ram, this.tcBase, pages.length * 4096, (page) => this.cpu.blocks.invalidatePage(page));
     this.breakpoints = this.followBreakpoints();
     const previous = this.cpu.mmu.onCodeWrite;
@@ -137,7 +150,8 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
 
   /** The TC code segment follows trap-and-emulate's VMM descriptors in the shadow GDT. */
   private installTables(): void {
-    installTcDescriptor(this.memory, this.vmmBase + GDT_OFFSET, this.tcSegmentBase());
+    const base = this.tcSegmentBase();
+    installTcDescriptor(this.memory, this.vmmBase + GDT_OFFSET, base, this.virtualApicPage === undefined ? undefined : (base + this.virtualApicPage) >>> 0);
     this.cpu.s[GDTR_LIMIT] = BT_GDT_LIMIT;
   }
 
@@ -334,8 +348,25 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
 
   /** Maps the real EIP in the TC back to the guest's EIP and CS (precise state for faults and interrupts). */
   private leaveTc(): boolean {
-    const guestEip = this.cache.guestEipAt(this.cpu.s[EIP]! >>> 0);
+    const eip = this.cpu.s[EIP]! >>> 0;
+    let guestEip = this.cache.guestEipAt(eip);
     if (guestEip === undefined) return false;
+    const t = this.cache.translationAt(eip)!;
+    const site = t.plan.inlineTpr?.find((i) => eip > t.tcStart + i.start && eip < t.tcStart + i.start + i.length);
+    if (site !== undefined) {
+      // Stopped inside an inline TPR update (an interrupt after its POP FS, a debugger step): undo its pushes
+      // and FS load, or complete it when the store already ran, so the guest sees one whole instruction.
+      const undo = rollbackInlineTpr(eip - t.tcStart - site.start, site.length);
+      if (undo === undefined) return false;
+      const esp = this.guest.getGpr(4);
+      if (undo.restoreFs) {
+        const saved = this.guest.readLinear((this.guest.getSegmentBase(SegmentRegister.SS) + esp) >>> 0, 4);
+        if (saved === undefined || !this.guest.loadSegment(SegmentRegister.FS, saved & 0xffff)) return false;
+      }
+      this.guest.setGpr(4, (esp + 4 * undo.drop) | 0);
+      if (undo.completed) guestEip = site.nextEip;
+      this.cache.counters.inlineRollbacks++;
+    }
     if (!this.guest.loadSegment(SegmentRegister.CS, this.guestMode.selector)) return false;
     this.guest.setEip(guestEip);
     return true;
@@ -350,7 +381,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     const execution = new HandlerExecution(
       translationSteps(work, {
         translate: () => {
-          const plan = translateUnit(this.guestCode, work.startEip, { csBase: work.mode.base, csLimit: work.mode.limit, guestCs: work.mode.selector & ~3, adaptive: this.adaptive, pageTableWriters: this.pageTableWriters });
+          const plan = translateUnit(this.guestCode, work.startEip, { csBase: work.mode.base, csLimit: work.mode.limit, guestCs: work.mode.selector & ~3, adaptive: this.adaptive, pageTableWriters: this.pageTableWriters, ...(this.pagingOn() || this.virtualApicPage === undefined ? {} : { tprWriters: this.tprWriters }) });
           if (typeof plan === 'string') work.problem = plan;
           else work.plan = plan;
         },
@@ -431,6 +462,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
 
   protected override startPending(): EngineStop | undefined {
     const event = this.pending;
+    this.syncVirtualTpr();
     if (event !== null && this.inTc()) {
       if (event.kind === 'software-interrupt') {
         const site = this.cache.siteAt(this.cpu.s[EIP]! >>> 0);
@@ -441,7 +473,63 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
       if (!this.leaveTc()) return { kind: 'stop', message: `the CPU stopped at 0x${(this.cpu.s[EIP]! >>> 0).toString(16)} in translated code, not at a guest instruction boundary` };
       if (event.kind === 'exception' && event.code === 14) this.countTracingFault(event.errorCode);
     }
+    if (event?.kind === 'exception' && event.code === 13 && this.cpu.s[CPL] === 1 && this.emulateApicAccess()) {
+      this.pending = null;
+      return this.injectPending('virtual IF is 1');
+    }
     return super.startPending();
+  }
+
+  /**
+   * A #GP of guest kernel code on the local APIC's page (its segments end below the VMM region): the VMM performs
+   * the access on the machine's local APIC — the TPR on the virtual-APIC page — advances EIP and resumes; at
+   * ADAPTIVE_THRESHOLD faults a TPR store is re-translated into an inline update (apicAccess.ts). False when the
+   * #GP is not such an access (it is then the guest's own and reflected).
+   */
+  private emulateApicAccess(): boolean {
+    if (this.pagingOn()) return false;
+    const eip = this.guest.getEip();
+    const linear = (this.guest.getSegmentBase(SegmentRegister.CS) + eip) >>> 0;
+    const instruction = this.guest.decodeAt(linear);
+    const offset = apicOffset(instruction?.memoryAddress);
+    if (instruction === undefined || offset === undefined || instruction.memoryAddress! + 4 > APIC_BASE + APIC_PAGE_SIZE) return false;
+    const d = decodeInstruction(Uint8Array.from(instruction.bytes), 0, instruction.length, 32, apicDecoded);
+    const move = apicMove(d, instruction.bytes[prefixLength(instruction.bytes, instruction.length)]!);
+    if (move === undefined) return false;
+    const reason = `#GP: ${instruction.text} touches the local APIC (register 0x${offset.toString(16)}): the VMM performs the access`;
+    this.record('guest-kernel', 'vmm', 'trap', reason, ['exceptionDelivery', 'vmmEntry'], instruction, { exitReason: ExitReason.ExceptionOrNmi, vector: 13, apicRegister: offset });
+    const mmio = this.machine.memory.mmio;
+    const tprSlot = offset === APIC_TPR && this.virtualApicPage !== undefined ? this.virtualApicPage + APIC_TPR : undefined;
+    if (move.kind === 'store') {
+      const value = move.value === 'register' ? this.guest.getGpr(move.register) >>> 0 : move.immediate;
+      if (tprSlot !== undefined) this.memory.write32(tprSlot, value);
+      mmio.write((APIC_BASE + offset) >>> 0, 4, value);
+      if (tprSlot !== undefined) this.syncedTpr = value;
+    } else {
+      const value = tprSlot !== undefined ? this.memory.read32(tprSlot) ?? 0 : mmio.read((APIC_BASE + offset) >>> 0, 4);
+      this.guest.setGpr(move.register, value >>> 0);
+    }
+    this.charge('vmm', reason, 'emulationStep');
+    this.charge('vmm', reason, 'apicAccess');
+    this.guest.setEip((eip + instruction.length) >>> 0);
+    this.record('vmm', 'guest-kernel', 'resume', `resume after ${instruction.text}`, ['vmmExit'], undefined, {});
+    const count = (this.apicFaultCounts.get(linear) ?? 0) + 1;
+    this.apicFaultCounts.set(linear, count);
+    if (count === ADAPTIVE_THRESHOLD && move.kind === 'store' && tprSlot !== undefined && !this.tprWriters.has(linear)) {
+      this.tprWriters.add(linear);
+      for (const t of this.cache.containing(linear)) this.cache.invalidate(t, `adaptive re-translation: the store at 0x${linear.toString(16)} kept faulting on the local APIC's TPR`);
+      this.cache.counters.adaptiveRetranslations++;
+    }
+    return true;
+  }
+
+  /** Inline TPR updates write only the virtual-APIC page: the machine's local APIC follows at each VMM entry. */
+  private syncVirtualTpr(): void {
+    if (this.tprWriters.size === 0 || this.virtualApicPage === undefined) return;
+    const value = this.memory.read32(this.virtualApicPage + APIC_TPR) ?? 0;
+    if (value === this.syncedTpr) return;
+    this.syncedTpr = value;
+    this.machine.memory.mmio.write(APIC_BASE + APIC_TPR, 4, value);
   }
 
   protected override injectPending(why: string): EngineStop | undefined {
@@ -672,6 +760,9 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
         writeCounts: [...this.writeCounts],
         pageTableWriters: [...this.pageTableWriters],
         tracingCounts: [...this.tracingCounts],
+        tprWriters: [...this.tprWriters],
+        apicFaultCounts: [...this.apicFaultCounts],
+        syncedTpr: this.syncedTpr,
         inPlaceArmed: this.inPlaceArmed,
       },
     };
@@ -680,7 +771,7 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
   override loadState(state: EngineState): void {
     super.loadState(state);
     const extra = state.extra as
-      | { cache?: TranslationCacheState; guestMode: GuestCodeMode; adaptive: number[]; writeCounts: [number, number][]; pageTableWriters?: number[]; tracingCounts?: [number, number][]; inPlaceArmed: boolean }
+      | { cache?: TranslationCacheState; guestMode: GuestCodeMode; adaptive: number[]; writeCounts: [number, number][]; pageTableWriters?: number[]; tracingCounts?: [number, number][]; tprWriters?: number[]; apicFaultCounts?: [number, number][]; syncedTpr?: number; inPlaceArmed: boolean }
       | undefined;
     this.translating = null;
     if (extra?.cache === undefined) {
@@ -697,6 +788,11 @@ export class BinaryTranslationEngine extends TrapAndEmulateEngine {
     for (const address of extra.pageTableWriters ?? []) this.pageTableWriters.add(address);
     this.tracingCounts.clear();
     for (const [address, count] of extra.tracingCounts ?? []) this.tracingCounts.set(address, count);
+    this.tprWriters.clear();
+    for (const address of extra.tprWriters ?? []) this.tprWriters.add(address);
+    this.apicFaultCounts.clear();
+    for (const [address, count] of extra.apicFaultCounts ?? []) this.apicFaultCounts.set(address, count);
+    this.syncedTpr = extra.syncedTpr ?? 0;
     this.inPlaceArmed = extra.inPlaceArmed;
     this.breakpoints.invalidate();
   }

@@ -4,7 +4,7 @@
 // the region (segment truncation, as VMware's BT and Xen did on x86-32: virtualization.md §4/§5) and shadow
 // page tables map the region supervisor-only at its own address and never for the guest, so the guest can
 // neither read nor patch translated code, while the CPU (at ring 1) can fetch it with or without guest paging.
-// Translated code runs at real CPL 1 through one extra shadow-GDT descriptor, the TC code segment: 4 GiB, DPL 1, execute-only — execute-only so the guest cannot load it into DS/ES/FS/GS (a data-segment load
+// Translated code runs at real CPL 1 through an extra shadow-GDT descriptor, the TC code segment: 4 GiB, DPL 1, execute-only — execute-only so the guest cannot load it into DS/ES/FS/GS (a data-segment load
 // of a non-readable code segment is #GP, SDM Vol. 3A 5.7/Vol. 2 MOV "Operation"); far transfers to it never
 // run (they are callouts the VMM checks against the guest's own GDT). Descriptor format: SDM Vol. 3A 3.4.5.
 
@@ -24,8 +24,12 @@ export function translationCacheSize(ramBytes: number, regionSize: number = VMM_
 export const TC_CODE_INDEX = 259;
 /** The selector translated code runs with: index 259, GDT, RPL 1 (the deprivileged kernel's ring). */
 export const TC_CODE_SELECTOR = (TC_CODE_INDEX << 3) | 1;
-/** The real GDTR limit while the BT engine runs: the trap-and-emulate entries plus the TC code segment. */
-export const BT_GDT_LIMIT = (TC_CODE_INDEX + 1) * 8 - 1;
+/** Shadow GDT index of the TC data segment: the virtual-APIC page inline TPR updates write (apicAccess.ts). */
+export const TC_DATA_INDEX = 260;
+/** Selector of the TC data segment: index 260, GDT, RPL 1. */
+export const TC_DATA_SELECTOR = (TC_DATA_INDEX << 3) | 1;
+/** The real GDTR limit while the BT engine runs: the trap-and-emulate entries plus the TC code and data segments. */
+export const BT_GDT_LIMIT = (TC_DATA_INDEX + 1) * 8 - 1;
 /** The software-interrupt vector of callouts (recognised by their TC address, never by the vector alone). */
 export const CALLOUT_VECTOR = 0xbc;
 /** A translation unit holds at most this many guest instructions (Adams & Agesen §3.1: "at most 12"). */
@@ -43,9 +47,25 @@ export function tcCodeDescriptor(base: number): [number, number] {
   return [low, high];
 }
 
-/** Writes the TC code descriptor into the shadow GDT at (physical) `gdtBase`. */
-export function installTcDescriptor(memory: MemoryWriter, gdtBase: number, base: number): void {
+/**
+ * The TC data segment: one page (byte granular, limit 0xFFF), present, DPL 1, read/write data, based at the
+ * linear address where the CPU sees the VMM's virtual-APIC page. Only inline TPR updates load it (into FS, for
+ * one store); a guest that loads its selector reaches that page and nothing else of the VMM.
+ */
+export function tcDataDescriptor(base: number): [number, number] {
+  const access = 0x80 | (1 << 5) | 0x10 | 0x02; // P, DPL 1, S, type 2 = read/write data
+  const low = (((base & 0xffff) << 16) | 0x0fff) >>> 0;
+  const high = (((base >>> 16) & 0xff) | (access << 8) | (0x4 << 20) | (base & 0xff000000)) >>> 0;
+  return [low, high];
+}
+
+/** Writes the TC code descriptor (and, given its base, the TC data descriptor) into the shadow GDT at (physical) `gdtBase`. */
+export function installTcDescriptor(memory: MemoryWriter, gdtBase: number, base: number, dataBase?: number): void {
   const [low, high] = tcCodeDescriptor(base);
   memory.write32(gdtBase + TC_CODE_INDEX * 8, low);
   memory.write32(gdtBase + TC_CODE_INDEX * 8 + 4, high);
+  if (dataBase === undefined) return;
+  const [dataLow, dataHigh] = tcDataDescriptor(dataBase);
+  memory.write32(gdtBase + TC_DATA_INDEX * 8, dataLow);
+  memory.write32(gdtBase + TC_DATA_INDEX * 8 + 4, dataHigh);
 }

@@ -41,7 +41,7 @@ export interface TranslationCacheState {
 }
 
 const SLOT_BYTES = [0xcd, CALLOUT_VECTOR, 0x90, 0x90, 0x90];
-const COUNTER_NAMES = ['translations', 'translatedInstructions', 'identInstructions', 'rewrittenInstructions', 'calloutsExecuted', 'chainedExits', 'unchainedExits', 'indirectLookups', 'invalidations', 'writeChecks', 'adaptiveRetranslations', 'flushes'] as const;
+const COUNTER_NAMES = ['translations', 'translatedInstructions', 'identInstructions', 'rewrittenInstructions', 'calloutsExecuted', 'chainedExits', 'unchainedExits', 'indirectLookups', 'invalidations', 'writeChecks', 'adaptiveRetranslations', 'flushes', 'inlineRollbacks'] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
 export class TranslationCache {

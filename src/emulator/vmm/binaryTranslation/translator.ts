@@ -12,6 +12,7 @@ import { DecodedInstruction, MAX_INSTRUCTION_LENGTH } from '../../isa/decoder';
 import { INSTRUCTION_FORMS } from '../../isa/table';
 import { CALLOUT_VECTOR, MAX_UNIT_INSTRUCTIONS } from './layout';
 import { classify, prefixLength, type CalloutKind } from './classify';
+import { INLINE_TPR, inlineStoreLength, inlineTprSequence } from './apicAccess';
 
 export type RewriteKind = 'ident' | 'inline' | 'callout';
 
@@ -60,6 +61,14 @@ export interface UnitPlan {
    */
   readonly exits: readonly PlannedExit[];
   readonly callouts: readonly PlannedCallout[];
+  /** Inline virtual-TPR sequences (apicAccess.ts): fragment offset, length, guest EIP after the store. */
+  readonly inlineTpr?: readonly InlineTprSite[];
+}
+
+export interface InlineTprSite {
+  readonly start: number;
+  readonly length: number;
+  readonly nextEip: number;
 }
 
 export interface GuestCode {
@@ -76,6 +85,8 @@ export interface UnitOptions {
   readonly adaptive: ReadonlySet<number>;
   /** Guest linear addresses of stores that kept taking shadow-paging tracing faults (adaptive `pte-write` callouts). */
   readonly pageTableWriters?: ReadonlySet<number>;
+  /** Guest linear addresses of TPR stores that kept faulting on the APIC page (inline virtual-TPR updates; flat mode only). */
+  readonly tprWriters?: ReadonlySet<number>;
 }
 
 const scratch = new DecodedInstruction();
@@ -94,6 +105,7 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
   const boundaryInstructions: number[] = [];
   const exits: PlannedExit[] = [];
   const callouts: PlannedCallout[] = [];
+  const inlineTpr: InlineTprSite[] = [];
   const boundary = (eip: number) => {
     boundaryOffsets.push(out.length);
     boundaryEips.push(eip >>> 0);
@@ -120,7 +132,7 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
     }
     const bytes = Array.from(codeWindow.subarray(0, length));
     const next = (eip + length) >>> 0;
-    const action = classify(form, scratch, options.adaptive.has(linear), options.pageTableWriters?.has(linear) === true);
+    const action = classify(form, scratch, options.adaptive.has(linear), options.pageTableWriters?.has(linear) === true, options.tprWriters?.has(linear) === true);
     const plain = text.text.replace(/,/g, ', ');
     const add = (rewrite: RewriteKind, why: string) => {
       instructions.push({ guestAddress: linear, eip, bytes, text: plain, rewrite, why });
@@ -178,6 +190,25 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
         add('inline', `push cs would show the TC code segment with RPL 1; the translator pushes the guest's selector 0x${options.guestCs.toString(16)}`);
         out.push(...(scratch.operandSize === 16 ? [0x66, 0x68, ...le16(options.guestCs)] : [0x68, ...le32(options.guestCs)]));
         break;
+      case 'inline-tpr': {
+        const sequence = inlineTprSequence(bytes, scratch);
+        if (sequence === undefined) {
+          add('ident', 'a store to the local APIC page in a form the translator does not inline: it faults and the VMM emulates it');
+          out.push(...bytes);
+          break;
+        }
+        add('inline', 'adaptive: it kept faulting on the local APIC\'s TPR, so it now updates the virtual TPR inline through the TC data segment (A&A §3 cr8wr)');
+        const start = out.length;
+        out.push(...sequence);
+        // Inside the sequence the guest state is not yet precise: the engine rolls those points back (apicAccess.ts).
+        for (const offset of [INLINE_TPR.afterPushFs, INLINE_TPR.afterPushSelector, INLINE_TPR.afterPopFs, INLINE_TPR.afterPopFs + inlineStoreLength(sequence.length)]) {
+          boundaryOffsets.push(start + offset);
+          boundaryEips.push(eip >>> 0);
+          boundaryInstructions.push(instructions.length - 1);
+        }
+        inlineTpr.push({ start, length: sequence.length, nextEip: next });
+        break;
+      }
       case 'callout':
         add('callout', action.why);
         out.push(0xcd, CALLOUT_VECTOR);
@@ -201,6 +232,7 @@ export function translateUnit(code: GuestCode, startEip: number, options: UnitOp
     boundaryInstructions,
     exits,
     callouts,
+    ...(inlineTpr.length > 0 ? { inlineTpr } : {}),
   };
 }
 
