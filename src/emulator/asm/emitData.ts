@@ -44,14 +44,16 @@ export function emitData(asm: Assembler, body: Extract<Body, { k: 'data' }>, ori
   }
 }
 
-/** Records a relocation for a field (elf32); -f bin never has relocatable values. */
+/**
+ * Records a relocation for a field (elf32); -f bin never has relocatable values. 8- and 16-bit fields get
+ * R_386_8/R_386_16 without a warning: nasm 2.16.01 gives none, even with -w+gnu-elf-extensions.
+ */
 export function addRelocation(asm: Assembler, v: Value, offset: number, size: number, pcRelative: boolean, origin: LineOrigin, start: number, end: number): void {
   if (asm.format !== 'elf32') return;
   if (size !== 4 && size !== 2 && size !== 1) {
     asm.error(origin, start, end, `${size * 8}-bit relocations are not supported by elf32`);
     return;
   }
-  if (size !== 4 && asm.pass === 1) asm.warning(origin, start, end, `${size * 8}-bit relocations in ELF32 are a GNU extension [-w+gnu-elf-extensions]`);
   asm.current.relocations.push({ offset, size: size as 1 | 2 | 4, pcRelative, base: v.base });
 }
 

@@ -65,6 +65,14 @@ describe('assembler API', () => {
     assert.deepEqual(rows(ours.listing), expected);
   });
 
+  it('gives 8- and 16-bit ELF relocations without a warning, as nasm 2.16.01 does', () => {
+    const file = 'test/corpus/asm/elf_small_relocs.asm';
+    const reference = runNasm(file, 'elf32');
+    assert.equal(reference.status, 0, reference.stderr);
+    assert.equal(reference.stderr, '', 'nasm warned');
+    assert.deepEqual(runOurs(file, 'elf32').diagnostics, []);
+  });
+
   it('gives ELF symbol values as section offsets and marks globals and externs', () => {
     const elf = assemble({ path: 'x.asm', text: 'extern ext\nglobal g\nsection .data\nd: dd 0\nsection .text\nnop\ng: call ext\n' }, { format: 'elf32' });
     const byName = new Map(elf.symbols.map((s) => [s.name, s]));
@@ -131,6 +139,27 @@ describe('assembler API', () => {
       assert.deepEqual(incremental.sourceMap, cold.sourceMap, what);
     }
     assert.ok(singlePass >= 3, `only ${singlePass} edits finished in one seeded pass`);
+    // The same for the times and %[...] corpus files, listings included (times copies of a branch move).
+    for (const file of ['test/corpus/asm/times.asm', 'test/corpus/asm/indirect.asm']) {
+      const source = hostReadFile(file)!.split('\n');
+      const pick = rng(file.length);
+      for (let k = 0; k < 24; k++) {
+        const lines = source.slice();
+        const at = 6 + Math.floor(pick() * (lines.length - 8));
+        const variants = ['    times 3 jmp $', `    times ${k} nop`, '    nop', `    dd $ + ${k}`, '    times 2 times 2 db 1', `lbl${k}: times 2 jmp lbl${k}`];
+        if (k % 3 === 2) lines.splice(at, 1);
+        else lines[at] = variants[k % variants.length]!;
+        const format = k % 2 ? 'bin' : 'elf32';
+        assemble({ path: 'times.asm', text: source.join('\n') }, { format });
+        const incremental = assemble({ path: 'times.asm', text: lines.join('\n') }, { format });
+        clearAssemblerCaches();
+        const cold = assemble({ path: 'times.asm', text: lines.join('\n') }, { format });
+        const what = `${file} edit ${k} at line ${at + 1} (${format})`;
+        assert.deepEqual(incremental.diagnostics, cold.diagnostics, what);
+        assert.deepEqual(incremental.output, cold.output, what);
+        assert.equal(incremental.listing, cold.listing, what);
+      }
+    }
     // A label deleted by the edit is reported, not remembered from the previous run.
     assemble({ path: 'del.asm', text: 'bits 32\njmp target\ntarget: ret\n' }, { format: 'bin' });
     const after = assemble({ path: 'del.asm', text: 'bits 32\njmp target\nret\n' }, { format: 'bin' });
