@@ -36,6 +36,7 @@ export class CpuGuestAccess implements GuestCpuAccess {
   pagingTranslator: GuestPagingTranslator | null = null;
   /** Set by the engine: the architecture's I/O path the I/O handler delegates its access to. */
   devicePath: DevicePath | undefined = undefined;
+  private vmmWriteDepth = 0;
 
   constructor(
     private readonly cpu: Cpu,
@@ -106,7 +107,26 @@ export class CpuGuestAccess implements GuestCpuAccess {
     }
   }
 
+  /** True while a VMM write to guest memory runs (descriptorTracing.ts tells it from a guest store). */
+  get vmmWriting(): boolean {
+    return this.vmmWriteDepth > 0;
+  }
+
+  /** Runs a VMM write to guest memory that does not go through writeLinear (shadow paging's A/D updates). */
+  asVmm<T>(write: () => T): T {
+    this.vmmWriteDepth++;
+    try {
+      return write();
+    } finally {
+      this.vmmWriteDepth--;
+    }
+  }
+
   writeLinear(address: number, size: AccessSize, value: number): boolean {
+    return this.asVmm(() => this.writeLinearAsVmm(address, size, value));
+  }
+
+  private writeLinearAsVmm(address: number, size: AccessSize, value: number): boolean {
     const paging = this.pagingTranslator;
     if (paging !== null && paging.active) {
       const physical: number[] = [];

@@ -32,6 +32,7 @@ import { installVmmTables, loadRealLdt, reloadSegments, type VmmPlacement } from
 import { VirtualCpu, type VirtualCpuSnapshot } from './virtualCpu';
 import { VmmRegion } from './vmmRegion';
 import { IretScanner } from './iretScan';
+import { DescriptorTableTracer } from './descriptorTracing';
 import { ShadowPageTables, vmmLinearWindow } from '../memory/shadowPaging';
 import type { MemoryVirtualizationStats } from '../inspection';
 import { shadowFaultReason, type ShadowPagingHooks } from './memoryHandlers';
@@ -129,6 +130,9 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   /** Inside step(): a request forwarded without a VMM handler (PV console_io) is walked hop by hop. */
   private debuggerStepping = false;
   private detached: DetachedHops | null = null;
+  /** Watches the guest's GDT/LDT pages (descriptorTracing.ts); armed once the guest was deprivileged. */
+  protected readonly tableTracer: DescriptorTableTracer;
+  private tracingArmed = false;
 
   constructor(protected readonly machine: Machine, protected readonly options: TrapAndEmulateOptions) {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('trap-and-emulate needs the IA-32 core (createPcMachine)');
@@ -148,7 +152,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     const mmu = this.cpu.mmu;
     this.shadowPaging = new ShadowPageTables(
       // Guest-table writes go through the CPU's physical write so pages holding decoded code are invalidated.
-      { read32: this.memory.read32, write32: (address, value) => (address >= 0 && address + 4 <= ram.length ? mmu.writePhysical(address, 4, value | 0) : undefined) },
+      { read32: this.memory.read32, write32: (address, value) => (address >= 0 && address + 4 <= ram.length ? this.guest.asVmm(() => mmu.writePhysical(address, 4, value | 0)) : undefined) },
       this.vmmRegion,
       {
         invalidatePage: (linear) => mmu.invalidatePage(linear | 0),
@@ -164,6 +168,14 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       stack: () => this.layerStack,
     });
     this.guest.devicePath = this.devicePath;
+    this.tableTracer = new DescriptorTableTracer({
+      cpu: this.cpu,
+      ram,
+      vcpu: this.vcpu,
+      physicalOf: (linear) => (this.shadowPaging.active ? this.shadowPaging.peek(linear) : linear),
+      readLinear32: (linear) => this.guest.readLinear(linear, 4),
+      vmmWriting: () => this.guest.vmmWriting,
+    });
     // ExecutionEngine.memoryStats: assigned rather than declared, so subclasses that already define their own
     // memoryStats (the paravirtual engine's direct paging) keep it without an `override` clash.
     const asEngine = this as ExecutionEngine;
@@ -199,6 +211,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     this.installHook();
     this.layerStack = new LayerStack('guest-kernel');
     this.attached = true;
+    this.tracingArmed = true;
+    this.tableTracer.arm();
     return undefined;
   }
 
@@ -321,8 +335,19 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     return undefined;
   }
 
-  /** 'no' when the guest can run; 'yes' after the engine idled (time skipped), or a stop. */
+  /**
+   * 'no' when the guest can run; 'yes' after the engine idled (time skipped), or a stop. Before every slice: a
+   * traced descriptor-table write is handled, and the watched table pages are marked again (a block-cache
+   * flush clears the marks).
+   */
   protected idle(): 'no' | 'yes' | EngineStop {
+    if (this.tracingArmed) {
+      if (this.tableTracer.guestWrite !== null) {
+        const stop = this.traceDescriptorWrite();
+        if (stop !== undefined) return stop;
+      }
+      this.tableTracer.rearm();
+    }
     return 'no';
   }
 
@@ -358,9 +383,11 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       return { kind: 'step-done' };
     }
     const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
+    if (this.tracingArmed) this.tableTracer.rearm();
     const before = this.cpu.retired;
     const stop = this.machine.run(1);
     this.ledger.chargeInstructions(layer, this.cpu.retired - before, this.options.costModel.cycles('instruction'));
+    if (this.tableTracer.guestWrite !== null && this.pending === null) return this.traceDescriptorWrite() ?? { kind: 'step-done' };
     if (stop.reason === 'cpu-event') {
       if (this.pending?.kind === 'exception' || (this.pending?.kind === 'software-interrupt' && !this.handlesItself(this.pending.code))) {
         return this.startPending() ?? { kind: 'step-done' };
@@ -422,6 +449,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
 
   /** Handles the intercepted event completely (free-running). */
   protected handlePending(): EngineStop | undefined {
+    if (this.pending === null && this.tableTracer.guestWrite !== null) return this.traceDescriptorWrite();
     const started = this.startPending();
     if (started !== undefined) return started;
     return this.completeActive();
@@ -509,6 +537,8 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       default:
         // A port access already went through the architecture's path: the I/O handler's emulation step
         // delegated it to the hop handlers (handlers.ts forwardIo).
+        if (this.tableTracer.vmmWrote) this.vcpu.tablesDirty = true;
+        this.tableTracer.vmmWrote = false;
         if (this.vcpu.tablesDirty) this.rebuildShadowGdt();
         if (this.vcpu.halted) this.cpu.s[MODE] |= CpuMode.Halted;
         this.record('vmm', guestLayer, 'resume', `resume after ${reason}`, [], undefined, {});
@@ -579,6 +609,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     const linear = shadowDirectory !== undefined ? vmmLinearWindow(this.vmmRegion.size) : this.vmmBase;
     if (linear !== this.vmmLinear) this.relocateVmmWindow(linear);
     this.cpu.blocks.clear();
+    if (this.tracingArmed) this.tableTracer.arm(); // the tables' physical pages follow the guest's mapping
   }
 
   /**
@@ -627,7 +658,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
 
   /** Shadow-paging counters; served as ExecutionEngine.memoryStats unless a subclass defines its own. */
   shadowMemoryStats(): MemoryVirtualizationStats {
-    return this.shadowPaging.stats({ vmmPagesInUse: this.vmmRegion.pagesInUse, vmmPagesFree: this.vmmRegion.pagesFree });
+    return this.shadowPaging.stats({ vmmPagesInUse: this.vmmRegion.pagesInUse, vmmPagesFree: this.vmmRegion.pagesFree, descriptorTableTraces: this.tableTracer.traces });
   }
 
   protected faultingInstruction(softwareInterrupt: boolean): GuestInstruction | undefined {
@@ -681,6 +712,36 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     this.vcpu.tablesDirty = false;
     this.loadShadowLdt();
     this.cpu.blocks.clear();
+    if (this.tracingArmed) this.tableTracer.arm();
+  }
+
+  /**
+   * The guest wrote its live GDT or LDT (descriptorTracing.ts): record the trace (a VMM entry as for a
+   * write-protection fault), rebuild the shadow tables from the guest's, resume. The store itself already ran on
+   * the real CPU; the next segment load sees the new descriptor, as natively.
+   */
+  protected traceDescriptorWrite(): EngineStop | undefined {
+    const write = this.tableTracer.guestWrite;
+    if (write === null) return undefined;
+    this.tableTracer.guestWrite = null;
+    this.tableTracer.withdrawStop();
+    this.tableTracer.traces++;
+    this.syncFromRealCpu();
+    const layer = guestLayerAtCpl(this.cpu.s[CPL]!);
+    this.reconcileStack(layer);
+    // Under binary translation the store ran in the translation cache: name the guest instruction it came from.
+    let linear = (this.guest.getSegmentBase(SegmentRegister.CS) + write.eip) >>> 0;
+    if (((linear - this.vmmLinear) >>> 0) < this.vmmRegion.size) linear = (this.vmmBase + (linear - this.vmmLinear)) >>> 0; // TC in the VMM window
+    const instruction = this.guest.decodeAt((this as ExecutionEngine).guestAddressOf?.(linear) ?? linear);
+    const table = write.table;
+    const reason = `tracing: ${instruction?.text ?? 'a store'} wrote the guest ${table} (page 0x${(write.page * 4096).toString(16)})`;
+    this.record(layer, 'vmm', 'trap', reason, ['exceptionDelivery'], instruction, { tracing: table, page: write.page * 4096, traces: this.tableTracer.traces });
+    this.charge('vmm', reason, 'vmmEntry');
+    this.charge('vmm', reason, 'emulationStep');
+    this.rebuildShadowGdt();
+    this.charge('vmm', reason, 'vmmExit');
+    this.record('vmm', layer, 'resume', `resume after ${reason}: shadow ${table} rebuilt`, [], undefined, {});
+    return this.injectPending('virtual IF is 1');
   }
 
   /** Guest descriptor tables are read at their guest-LINEAR addresses (through the guest's page tables). */
