@@ -6,7 +6,16 @@
 // holds the offset and the access type (Table 28-6); entry checks refuse bad addresses and thresholds.
 
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createPcMachine } from '../../../src/emulator/machine/pc';
+import { defaultRecipe } from '../../../src/emulator/machine/recipe';
+import { CostModel } from '../../../src/emulator/vmm/costModel';
+import { HardwareAssistEngine } from '../../../src/emulator/vmm/hardwareAssist/engine';
+import { parseControls } from '../../../src/emulator/vmm/hardwareAssist/controls';
+import { NativeEngine } from '../../../src/emulator/vmm/native/engine';
 import { F, VmInstructionError } from '../../../src/emulator/vmx/controls';
+import { buildKernel, scratchDir } from '../vmm/tools';
 import { flatGuestAndHost, POINTERS, PROLOGUE, vmxMachine, write } from './vmmKit';
 
 const PRIMARY_DEFAULT = 0x0401e172; // IA32_VMX_PROCBASED_CTLS allowed-0 of this CPU
@@ -95,6 +104,42 @@ describe('VMX APIC virtualization: TPR shadow and APIC-access page', () => {
       assert.equal(m.cpu.s[6], 0xbad, 'VMLAUNCH fell through');
       assert.match(m.vmx.lastEntryFailure, why);
       assert.equal(m.vmx.current?.read(F.VM_INSTRUCTION_ERROR), VmInstructionError.EntryInvalidControlFields);
+    }
+  });
+});
+
+describe('the hardware-assisted engine with TPR shadow: guest APIC accesses as on bare metal', function () {
+  this.timeout(60000);
+
+  function run(technique: 'native' | 'hardware-assisted', ept: boolean) {
+    const dir = scratchDir('apic-guest');
+    const image = new Uint8Array(readFileSync(buildKernel(path.join(__dirname, 'apicGuest.asm'), dir)));
+    const machine = createPcMachine(defaultRecipe({ memoryMiB: 32 }));
+    const loaded = machine.boot(image, { kernelName: 'apicGuest' });
+    if ('error' in loaded) throw new Error(loaded.error);
+    const parsed = parseControls({ ept });
+    assert.ok(parsed.ok);
+    const cost = new CostModel('p4-2006');
+    const engine = technique === 'native' ? new NativeEngine(machine, cost) : new HardwareAssistEngine(machine, { architecture: 'monolithic', costModel: cost, controls: parsed.controls });
+    const stop = engine.run(1_000_000);
+    const view = new DataView(machine.memory.ram.buffer, machine.memory.ram.byteOffset);
+    const results = [0, 4, 8, 12].map((offset) => view.getUint32(0x500 + offset, true));
+    const exits = new Map(engine.exitCounts().map((c) => [c.reason, c.count]));
+    return { stop, results, exits, engine };
+  }
+
+  it('TPR write and read-back, APIC version and TPR of the real APIC: the values native gives, EPT on and off', () => {
+    const native = run('native', true);
+    assert.deepEqual(native.stop, { kind: 'guest-exit', status: 33 });
+    assert.equal(native.results[3], 0x600d);
+    assert.equal(native.results[0], 0x20, 'natively the local APIC holds the TPR');
+    for (const ept of [true, false]) {
+      const vt = run('hardware-assisted', ept);
+      assert.deepEqual(vt.stop, { kind: 'guest-exit', status: 33 }, `ept ${ept}`);
+      assert.deepEqual(vt.results, native.results, `ept ${ept}: same values as natively`);
+      assert.equal(vt.exits.get(44), 1, `ept ${ept}: only the version read exits (APIC access)`);
+      assert.equal(vt.exits.get(43), undefined, `ept ${ept}: TPR threshold 0, nothing below it`);
+      assert.deepEqual((vt.engine as HardwareAssistEngine).unit.apic.counters, { tprReadsVirtualized: 2, tprWritesVirtualized: 2 });
     }
   });
 });
