@@ -11,6 +11,7 @@ import type { Layer } from '../emulator/vmm/layers';
 import { EFLAGS_BITS } from './cpuAccess';
 import type { DebugRuntime } from './runtime';
 import { evaluateExpression } from './expressions';
+import { apicVariables } from './apicVariables';
 
 type Container =
   | { readonly kind: 'general' }
@@ -18,6 +19,7 @@ type Container =
   | { readonly kind: 'segments' }
   | { readonly kind: 'segment'; readonly index: number }
   | { readonly kind: 'system' }
+  | { readonly kind: 'apic' }
   | { readonly kind: 'crBits'; readonly cr: 0 | 4 }
   | { readonly kind: 'table'; readonly which: 'gdtr' | 'idtr' }
   | { readonly kind: 'virtual' }
@@ -110,6 +112,8 @@ export class VariableStore {
       ...(this.runtime.virtualCpu() === undefined ? [] : [
         { name: 'Virtual CPU (as the guest believes)', variablesReference: this.handles.create({ kind: 'virtual' }), expensive: false },
       ]),
+      // Several vCPUs: each one's local APIC (the IPIs between them are the lesson).
+      ...(this.runtime.vcpus.count > 1 ? [{ name: 'Local APIC', variablesReference: this.handles.create({ kind: 'apic' }), expensive: false }] : []),
     ];
   }
 
@@ -157,6 +161,10 @@ export class VariableStore {
           { name: 'limit (hidden)', value: hex(seg.limit), variablesReference: 0, ...ro },
           { name: 'access (hidden)', value: `${hex(seg.access, 4)}: ${describeAccess(seg.access)}`, variablesReference: 0, ...ro },
         ];
+      }
+      case 'apic': {
+        const apic = this.runtime.machineInstance.devices.apic?.apics[this.runtime.vcpus.focused];
+        return apic === undefined ? [] : apicVariables(apic);
       }
       case 'system': {
         const out: DebugProtocol.Variable[] = [];

@@ -66,6 +66,18 @@ describe('debug adapter: several vCPUs (DAP threads)', function () {
     const apRegs = (await c.variablesRequest({ variablesReference: apScopes[0]!.variablesReference })).body.variables;
     assert.equal(apRegs.find((v) => v.name === 'eip')!.value, ap[0]!.instructionPointerReference);
     assert.match(await expectError(c.stackTraceRequest({ threadId: 3 })), /no vCPU 2/);
+    // Each vCPU's own local APIC: its ID, and the start-up IPI the BSP sent last.
+    const apic = async (frameId: number): Promise<Record<string, string>> => {
+      const scope = (await c.scopesRequest({ frameId })).body.scopes.find((x) => x.name === 'Local APIC')!;
+      const rows = (await c.variablesRequest({ variablesReference: scope.variablesReference })).body.variables;
+      return Object.fromEntries(rows.map((v) => [v.name, v.value]));
+    };
+    const apApic = await apic(ap[0]!.id);
+    const bspApic = await apic(bsp[0]!.id);
+    assert.equal(apApic['id'], '0x01000000');
+    assert.equal(bspApic['id'], '0x00000000');
+    assert.match(bspApic['last ICR']!, /start-up vector 0x08 to all excluding self/);
+    assert.match(apApic['enabled']!, /software-DISABLED/, 'INIT left the AP APIC software-disabled (SVR 0xFF)');
   });
 
   it('steps the chosen vCPU: next on thread 2 stops on thread 2 at its next line', async () => {
