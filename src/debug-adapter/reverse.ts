@@ -34,6 +34,8 @@ export class ReverseDebugger {
   private historyMB = DEFAULT_HISTORY_MB;
   /** Why there is no history although reverseHistoryMB > 0 (a technique whose VMM state is not checkpointed). */
   private unsupported: string | undefined;
+  /** Native runs: instruction counts whose checkpoint holds a debugger edit (see editBarrier). */
+  private readonly edits = new Set<number>();
   /** Serial bytes already shown (by index since boot). */
   private serialShown = 0;
   /** Under a VMM (VMM_REVERSE_TECHNIQUES): checkpoints carry the engine state and replays go through the engine. */
@@ -110,7 +112,20 @@ export class ReverseDebugger {
    */
   noteStateEdit(): void {
     if (this.vmm !== undefined) this.vmm.checkpoint(true);
-    else this.history?.checkpoint(true);
+    else if (this.history?.checkpoint(true) === true) this.edits.add(this.now());
+  }
+
+  /**
+   * The newest debugger edit before `now` whose checkpoint is still held: a line search stops there (the
+   * instructions before it belong to the run before the edit, and replaying them would drop the edit).
+   */
+  private editBarrier(history: ExecutionHistory, now: number): number | undefined {
+    let barrier: number | undefined;
+    for (const count of this.edits) {
+      if (history.checkpointAt(history.indexAtOrBefore(count)) !== count) this.edits.delete(count);
+      else if (count < now && (barrier === undefined || count > barrier)) barrier = count;
+    }
+    return barrier;
   }
 
   /** Called between run slices: takes a checkpoint when one is due. */
@@ -266,7 +281,8 @@ export class ReverseDebugger {
   private stepBackLine(history: ExecutionHistory): JobResult {
     const rt = this.runtime;
     const now = this.now();
-    const oldest = history.oldest ?? now;
+    const edit = this.editBarrier(history, now);
+    const oldest = Math.max(history.oldest ?? now, edit ?? -1);
     if (now <= oldest) return this.atHistoryStart(history);
     const program = rt.program!;
     const lineKey = (pc: number): string | undefined => {
@@ -289,7 +305,9 @@ export class ReverseDebugger {
           return this.stop('step', `stepped back to line ${site?.line ?? '?'} (instruction ${from + i}) at ${rt.describeAddress(rt.pc())}`);
         }
       } else if (from === oldest) {
-        return this.atHistoryStart(history);
+        if (edit === undefined) return this.atHistoryStart(history);
+        this.travel(history, edit);
+        return this.stop('step', `stepped back to the state edited in the debugger at instruction ${edit}, ${rt.describeAddress(rt.pc())}`);
       }
     }
   }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Reverse debugging under a VMM engine (trap-and-emulate, hardware assist). The machine's checkpoints (ExecutionHistory:
+// Reverse debugging under a VMM engine (trap-and-emulate, paravirtual, hardware assist). The machine's checkpoints (ExecutionHistory:
 // CPU, devices, RAM as page deltas) are taken with the engine's own state beside them (virtual CPU, layer
 // stack: ExecutionEngine.saveState), only between engine runs, never inside a handler. Under a VMM, a guest
 // instruction the VMM emulates does not retire on the CPU, so a position is the pair (retired instructions,
@@ -7,7 +7,9 @@
 // guest instruction, directly or by trapping and running the VMM handler to completion, exactly as the
 // full-speed run does. Travelling restores the checkpoint at or before the target, loads the engine state
 // and replays run(1) steps to the target; stepping back replays the window before "now" to learn the grid,
-// then travels to the previous grid point (before the trap, when stopped inside a VMM handler).
+// then travels to the previous grid point (before the trap, when stopped inside a VMM handler). To keep a
+// step back around a millisecond, the window learnt is kept for the next search, and long stretches are
+// crossed at full speed (engine.run meets the grid's states) with a checkpoint left just before the end.
 import type { ExecutionHistory } from '../emulator/debug/history';
 import { trackPageWrites, type PageWriteSource } from '../emulator/debug/pageWrites';
 import type { Machine } from '../emulator/machine/machine';
@@ -83,6 +85,12 @@ export class VmmHistory {
   private transitionCount = 0;
   /** True while a travel or scan replays recorded ground (the `trace` output stays quiet then). */
   replaying = false;
+  /**
+   * Retired counts of checkpoints holding a debugger edit. A search treats one as the start of history: the
+   * grid before it belongs to the run before the edit, and scanning it would restore an older checkpoint and
+   * drop the edit (stepping back past an edit undoes it, as documented; reaching it keeps it).
+   */
+  private readonly editedAt = new Set<number>();
   /** The grid window learnt by the last search (from checkpoint `base` up to `end`), reused by the next one. */
   private gridCache: { readonly base: VmmPosition; readonly end: VmmPosition; readonly positions: VmmPosition[]; readonly pcs: number[] } | undefined;
 
@@ -102,10 +110,11 @@ export class VmmHistory {
 
   /** Takes a checkpoint with the engine state (never inside a VMM handler). */
   checkpoint(force = false): void {
-    if (this.engine.activeHandler() !== undefined) return;
     if (force) this.gridCache = undefined; // an edit: the grid after this point may differ from the one learnt
+    if (this.engine.activeHandler() !== undefined) return;
     const taken = force ? this.history.checkpoint(true) : this.history.maybeCheckpoint();
     if (taken) this.saveEngineState();
+    if (taken && force) this.editedAt.add(this.runtime.retired());
   }
 
   /** A checkpoint here, now, on the replay grid (a near checkpoint left by a scan or a travel). */
@@ -152,6 +161,7 @@ export class VmmHistory {
     this.history.restore(index);
     // Engine states of the discarded later checkpoints go with them.
     for (const later of this.engineStates.keys()) if (later > count) this.engineStates.delete(later);
+    for (const later of this.editedAt) if (later > count) this.editedAt.delete(later);
     this.engine.loadState(saved.engine);
     // The log ends where the machine is again (the activity counts and transition numbers follow it).
     this.engine.log.rewind(this.engine.log.total - (this.transitionCount - saved.transitions));
@@ -272,6 +282,11 @@ export class VmmHistory {
     return { positions: cache.positions.slice(0, count), pcs: cache.pcs.slice(0, count), index };
   }
 
+  /** Checkpoint `index` is the oldest, or holds an edit (see editedAt). */
+  private startsHistory(index: number): boolean {
+    return index === 0 || this.editedAt.has(this.history.checkpointAt(index) ?? -1);
+  }
+
   /**
    * Searches the grid backwards from `now`, one checkpoint window at a time, for the last position whose
    * index in its window `pick` chooses; returns it, or undefined at the start of the history. The window
@@ -286,7 +301,7 @@ export class VmmHistory {
     if (cached !== undefined) {
       positions = cached.positions;
       pcs = cached.pcs;
-      const chosen = pick(positions, pcs, cached.index === 0);
+      const chosen = pick(positions, pcs, this.startsHistory(cached.index));
       if (chosen !== undefined) return positions[chosen];
       end = positions[0] ?? end;
       index = cached.index - 1;
@@ -299,7 +314,7 @@ export class VmmHistory {
       if (windows === 0 && cached === undefined) this.gridCache = { base: this.checkpointPosition(window.baseIndex)!, end, positions: window.positions, pcs: window.pcs };
       positions = [...window.positions, ...positions];
       pcs = [...window.pcs, ...pcs];
-      const chosen = pick(positions, pcs, window.baseIndex === 0);
+      const chosen = pick(positions, pcs, this.startsHistory(window.baseIndex));
       if (chosen !== undefined) return positions[chosen];
       end = window.positions[0] ?? end;
       index = window.baseIndex - 1;

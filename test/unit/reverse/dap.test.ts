@@ -188,6 +188,22 @@ describe('reverse debugging over DAP', function () {
     assert.equal(await value(h, 'dword [table]'), 0, 'before the edit, memory is what the guest had');
   });
 
+  it('keeps a register edit when stepping back by line to it (the line search does not replay the run before the edit)', async () => {
+    await h.client.initializeRequest();
+    await launchStopped(h.client, { program: PIT_GUEST });
+    for (let i = 0; i < 5; i++) await stepInstruction(h);
+    const scopes = (await h.client.scopesRequest({ frameId: (await topFrame(h.client)).id })).body.scopes;
+    await h.client.setVariableRequest({ variablesReference: scopes[0]!.variablesReference, name: 'edx', value: '0x1234' });
+    const edited = await snapshot(h);
+    for (let i = 0; i < 2; i++) await stepInstruction(h); // mov es, ax / mov ss, ax: EDX unchanged
+    await stepBack(h, 'line');
+    assert.equal(await value(h, 'edx'), 0x1234, 'one line back: still the edited EDX');
+    await stepBack(h, 'line');
+    assert.deepEqual(await snapshot(h), edited, 'at the edit: the edited state');
+    await stepBack(h, 'line');
+    assert.notEqual(await value(h, 'edx'), 0x1234, 'before the edit: the EDX the guest had');
+  });
+
   it('refuses stepBack when the history is off', async () => {
     await h.client.initializeRequest();
     await launchStopped(h.client, { program: PIT_GUEST, reverseHistoryMB: 0 });

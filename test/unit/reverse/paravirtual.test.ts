@@ -147,4 +147,48 @@ describe('reverse debugging under paravirtual (DAP)', function () {
     assert.equal(((await exited) as DebugProtocol.ExitedEvent).body.exitCode, 1);
     assert.equal(serial, '01234567'.repeat(5), 'each digit printed once, replays included');
   });
+
+  it('after an EIP edit, stepping back follows the edited run, not the grid learnt before the edit', async () => {
+    await h.client.initializeRequest();
+    await launchStopped(h.client, { program: PV, technique: 'paravirtual' });
+    const afterHcall = lineOf(PV, 'BP-AFTER-HCALL');
+    const consoleLine = lineOf(PV, 'BP-CONSOLE');
+    await h.client.setBreakpointsRequest({ source: { path: PV }, breakpoints: [{ line: afterHcall }] });
+    for (let pass = 0; pass < 3; pass++) await stopAfter(h, () => h.client.continueRequest({ threadId: 1 }));
+    await h.client.setBreakpointsRequest({ source: { path: PV }, breakpoints: [] });
+    const stepIn = () => stopAfter(h, () => h.client.stepInRequest({ threadId: 1, granularity: 'instruction' }));
+    // Learn the grid well past the console_io hypercall: forward into the next pass, then back to the start.
+    let consoleStart = 0;
+    for (let forward = 0; forward < 60 && (await topFrame(h.client)).line !== lineOf(PV, 'BP-LOOP'); forward++) {
+      await stepIn();
+      while ((await topFrame(h.client)).source?.path !== PV) await stepIn();
+      if (consoleStart === 0 && (await topFrame(h.client)).line === consoleLine) consoleStart = await value(h, 'eip');
+    }
+    assert.ok(consoleStart !== 0, 'passed the console_io line');
+    while ((await topFrame(h.client)).line !== afterHcall) await stopAfter(h, () => h.client.stepBackRequest({ threadId: 1, granularity: 'instruction' }));
+    // Skip the sum and the digit: EIP straight to the console_io line (its hypercall now comes 5 instructions earlier).
+    const frame = await topFrame(h.client);
+    const scopes = (await h.client.scopesRequest({ frameId: frame.id })).body.scopes;
+    let edited = false;
+    for (const scope of scopes) {
+      const vars = (await h.client.variablesRequest({ variablesReference: scope.variablesReference })).body.variables;
+      if (!vars.some((v) => v.name === 'eip')) continue;
+      await h.client.setVariableRequest({ variablesReference: scope.variablesReference, name: 'eip', value: `0x${consoleStart.toString(16)}` });
+      edited = true;
+      break;
+    }
+    assert.ok(edited, `a scope with eip: ${scopes.map((sc) => sc.name).join(', ')}`);
+    assert.equal((await topFrame(h.client)).line, consoleLine);
+    while ((await topFrame(h.client)).line !== lineOf(PV, 'BP-LOOP')) await stepIn();
+    const lines: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const stop = await stopAfter(h, () => h.client.stepBackRequest({ threadId: 1, granularity: 'line' }));
+      assert.equal(stop.body.reason, 'step', stop.body.description);
+      lines.push((await topFrame(h.client)).line);
+    }
+    assert.deepEqual(lines, [lineOf(PV, 'BP-JB'), lineOf(PV, 'BP-CMP'), lineOf(PV, 'BP-AFTER-CONSOLE'), consoleLine], 'the edited run, line by line');
+    assert.equal(await value(h, 'eip'), consoleStart, 'at the edit: the state it made');
+    await stopAfter(h, () => h.client.stepBackRequest({ threadId: 1, granularity: 'instruction' }));
+    assert.equal((await topFrame(h.client)).line, lineOf(PV, 'BP-HCALL'), 'before the edit: the xen_version hypercall as recorded');
+  });
 });

@@ -6,6 +6,9 @@
 // event mask as the virtual IF, event channels with one-shot timers (VIRQ_TIMER), serial input (VIRQ_CONSOLE) and
 // upcalls, the iret (with the failsafe callback for bad frames), console_io, sched_op and multicall hypercalls,
 // and Xen direct paging (./paging.ts, ../memory/directPaging.ts): validated guest page tables under the real CR3.
+// The event machinery's state outside guest RAM is one saved record (./eventState.ts), and everything the VMM does
+// depends only on the instruction count and virtual time, not on slice boundaries (see sliceLimit/afterSlice), so
+// reverse debugging replays a paravirtual run exactly on the debugger's one-instruction grid.
 
 import type { CpuEventKind } from '../../cpu/cpu';
 import { CPL, CR, Cr0, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, TR_ACCESS, TR_BASE, TR_LIMIT, TR_SELECTOR } from '../../cpu/stateLayout';
