@@ -12,7 +12,8 @@ import type { Cpu, CpuEventKind } from '../../cpu/cpu';
 import { CPL, CR, CpuMode, GDTR_BASE, GDTR_LIMIT, IDTR_BASE, IDTR_LIMIT, LDTR_SELECTOR, MODE, TR_SELECTOR } from '../../cpu/stateLayout';
 import { Ia32CpuAdapter } from '../../machine/cpuAdapter';
 import type { Machine, MachineStop } from '../../machine/machine';
-import { DevicePath, type HopChain } from '../io/devicePath';
+import { DevicePath } from '../io/devicePath';
+import { DetachedRequest } from '../io/detachedRequest';
 import { CostLedger } from '../costLedger';
 import type { CostModel, CostParameter } from '../costModel';
 import type { EngineState, EngineStop, ExecutionEngine, VirtualCpuState } from '../engine';
@@ -32,6 +33,7 @@ import { installVmmTables, loadRealLdt, reloadSegments, type VmmPlacement } from
 import { VirtualCpu, type VirtualCpuSnapshot } from './virtualCpu';
 import { VmmRegion } from './vmmRegion';
 import { IretScanner } from './iretScan';
+import { KernelSlicer } from './slicing';
 import { DescriptorTableTracer } from './descriptorTracing';
 import { ShadowPageTables, vmmLinearWindow } from '../memory/shadowPaging';
 import type { MemoryVirtualizationStats } from '../inspection';
@@ -60,33 +62,8 @@ interface ActiveHandler {
   readonly instruction?: GuestInstruction;
 }
 
-/**
- * Guest instructions are charged to the layer (CPL) they ran in. A slice that starts in ring 3 stays there
- * (every way back to the kernel traps into the VMM); one that starts in the kernel can drop to ring 3 through
- * an IRET the CPU executes without a trap. So once the guest has used ring 3, kernel slices after a VMM entry
- * end at block boundaries, and right after an IRET when the straight-line code reaches one (iretScan.ts), for
- * the first KERNEL_SCAN_BUDGET kernel instructions; after that they run in chunks doubling up to
- * KERNEL_CHUNK_MAX (a long kernel stretch runs at full speed; its eventual IRET may then be charged to the
- * kernel together with the rest of its chunk).
- */
-const KERNEL_CHUNK_MIN = 1;
-const KERNEL_CHUNK_MAX = 4096;
-/** Kernel instructions after a VMM entry during which kernel slices are cut at block ends to find the IRET. */
-const KERNEL_SCAN_BUDGET = 256;
 /** Consecutive re-faults of one traced write before the VMM gives up with a stop. */
 const MAX_TRACED_RETRIES = 16;
-
-/**
- * A paravirtual request's I/O hops while the debugger steps through them: the hypercall itself ran to its end
- * (it has no named steps), so what it recorded and charged after forwarding the request waits in `tail` and is
- * replayed, in order, when the hops are done — the trace and the cycles come out as in a full-speed run.
- */
-interface DetachedHops {
-  readonly chain: HopChain;
-  readonly tail: (() => void)[];
-  /** The VMM's side of the request, shown as the hop handlers' caller (it waits at its forwarding step). */
-  readonly caller: HandlerExecutionState;
-}
 
 interface PendingEvent {
   kind: CpuEventKind;
@@ -119,17 +96,17 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
    * of the linear space (vmmLinearWindow), so the guest keeps every linear address below it. */
   protected vmmLinear = 0;
   private shadowHooks: ShadowPagingHooks | undefined;
-  /** The guest has run ring-3 code: kernel slices are chunked (see KERNEL_CHUNK_MIN). */
+  /** The guest has run ring-3 code: kernel slices are chunked (slicing.ts). */
   protected userModeSeen = false;
-  private kernelChunk = KERNEL_CHUNK_MIN;
-  private readonly iretScanner: IretScanner;
+  private readonly slicer: KernelSlicer;
   private lastTracedEip = -1;
   private tracedRetries = 0;
   /** The architecture's I/O path (../io/devicePath.ts); the I/O handler delegates its port access to it. */
   protected readonly devicePath: DevicePath;
   /** Inside step(): a request forwarded without a VMM handler (PV console_io) is walked hop by hop. */
   private debuggerStepping = false;
-  private detached: DetachedHops | null = null;
+  /** A PV request's hops while the debugger steps through them (../io/detachedRequest.ts). */
+  private detached: DetachedRequest | null = null;
   /** Watches the guest's GDT/LDT pages (descriptorTracing.ts); armed once the guest was deprivileged. */
   protected readonly tableTracer: DescriptorTableTracer;
   private tracingArmed = false;
@@ -138,7 +115,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     if (!(machine.cpu instanceof Ia32CpuAdapter)) throw new TypeError('trap-and-emulate needs the IA-32 core (createPcMachine)');
     this.cpu = machine.cpu.core;
     this.guest = new CpuGuestAccess(this.cpu, machine.ports);
-    this.iretScanner = new IretScanner(this.cpu);
+    this.slicer = new KernelSlicer(new IretScanner(this.cpu), () => (this.guest.getSegmentBase(SegmentRegister.CS) + this.guest.getEip()) >>> 0);
     this.log = options.log ?? new TransitionLog();
     this.ledger = options.ledger ?? new CostLedger();
     const ram = machine.memory.ram;
@@ -254,9 +231,9 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       if (layer === 'guest-user') {
         this.userModeSeen = true;
       } else if (this.userModeSeen) {
-        limit = Math.min(limit, this.kernelSliceLimit());
+        limit = Math.min(limit, this.slicer.kernelSliceLimit());
       }
-      if (window) limit = Math.min(limit, this.interruptWindowSlice(layer));
+      if (window) limit = Math.min(limit, this.slicer.interruptWindowSlice(layer, this.virtualIfChangesWithoutExit()));
       const before = this.cpu.retired;
       const stop = this.machine.run(Math.max(1, limit));
       const ran = this.cpu.retired - before;
@@ -264,7 +241,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       if (this.cpu.s[CPL] === 3) this.userModeSeen = true; // entered ring 3 inside the slice (an IRET)
       remaining -= Math.max(ran, 1);
       if (stop.reason === 'cpu-event') {
-        this.kernelChunk = KERNEL_CHUNK_MIN;
+        this.slicer.reset();
         const problem = this.handlePending();
         if (problem !== undefined) return problem;
         continue;
@@ -283,25 +260,6 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   /**
-   * A kernel slice once the guest uses ring 3: up to and including the next IRET when the straight-line code
-   * at EIP reaches one (exact), else to the end of that block while the kernel has run few instructions since
-   * the last VMM entry, else growing chunks (long kernel stretches run at full speed, see KERNEL_CHUNK_MIN).
-   */
-  private kernelSliceLimit(): number {
-    if (this.kernelChunk <= KERNEL_SCAN_BUDGET) {
-      const scanned = this.iretScanner.scan((this.guest.getSegmentBase(SegmentRegister.CS) + this.guest.getEip()) >>> 0);
-      if (scanned !== 0) {
-        const count = Math.abs(scanned);
-        this.kernelChunk += count;
-        return count;
-      }
-    }
-    const chunk = this.kernelChunk;
-    this.kernelChunk = Math.min(this.kernelChunk * 2, KERNEL_CHUNK_MAX);
-    return chunk;
-  }
-
-  /**
    * Whether the guest can set its virtual IF without a VMM entry, so a pending virtual interrupt needs an
    * interrupt window. Under trap-and-emulate it cannot: at CPL 1 with IOPL 0, cli, sti and iret trap (#GP) and
    * POPF leaves IF unchanged (SDM Vol. 2B POPF; the lesson of popf-demo), at CPL 3 IF cannot change at all, and
@@ -310,19 +268,6 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
    */
   protected virtualIfChangesWithoutExit(): boolean {
     return false;
-  }
-
-  /**
-   * How far the guest may run while an interrupt waits for the virtual IF: one instruction when the guest can
-   * raise it silently; else, in the guest kernel, up to and including the next IRET or block end (a return to
-   * ring 3 — IRET or far RET, both block ends — makes the virtual IF the real IF = 1; after each such slice the
-   * run loop re-reads the virtual IF and injects); at CPL 3 nothing changes IF silently, so no limit.
-   */
-  private interruptWindowSlice(layer: Layer): number {
-    if (this.virtualIfChangesWithoutExit()) return 1;
-    if (layer === 'guest-user') return Number.POSITIVE_INFINITY;
-    const scanned = this.iretScanner.scan((this.guest.getSegmentBase(SegmentRegister.CS) + this.guest.getEip()) >>> 0);
-    return scanned === 0 ? 1 : Math.abs(scanned);
   }
 
   /** Instructions the next slice may run (a technique with its own timers stops the guest at their deadlines). */
@@ -362,9 +307,9 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
       if (problem !== undefined) return problem;
     }
     if (this.detached !== null) {
-      this.detached.chain.step();
-      if (this.detached.chain.finished) this.finishDetachedHops();
-      else this.layerStack.setHandler(this.detachedSnapshot());
+      this.detached.step();
+      if (this.detached.finished) this.finishDetachedHops();
+      else this.layerStack.setHandler(this.detached.snapshot());
       return { kind: 'step-done' };
     }
     this.debuggerStepping = true;
@@ -405,7 +350,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   }
 
   activeHandler(): HandlerExecutionState | undefined {
-    return this.detached !== null ? this.detachedSnapshot() : this.active?.execution.snapshot();
+    return this.detached !== null ? this.detached.snapshot() : this.active?.execution.snapshot();
   }
 
   virtualCpu(): VirtualCpuState {
@@ -683,28 +628,21 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
     if (this.debuggerStepping && this.active === null && this.detached === null) {
       const chain = this.devicePath.start(what, access);
       if (!chain.finished) {
-        const stepNames = ['forward the request along the device path', 'return to the guest'];
-        const caller: HandlerExecutionState = { handler: `forward ${what}`, layer: 'vmm', stepNames, nextStep: 0, executed: [{ index: 0, name: stepNames[0]! }] };
-        this.detached = { chain, tail: [], caller };
-        this.layerStack.setHandler(this.detachedSnapshot());
+        this.detached = new DetachedRequest(chain, what);
+        this.layerStack.setHandler(this.detached.snapshot());
         return;
       }
     }
     this.devicePath.runAll(what, access);
   }
 
-  private detachedSnapshot(): HandlerExecutionState | undefined {
-    return this.detached === null ? undefined : { ...this.detached.chain.snapshot(), caller: this.detached.caller };
-  }
-
   /** Runs what is left of detached hops, then what their caller recorded and charged meanwhile. */
   private finishDetachedHops(): void {
     const detached = this.detached;
     if (detached === null) return;
-    while (!detached.chain.finished) detached.chain.step();
-    this.detached = null;
+    this.detached = null; // the deferred records and charges run for real now
     this.layerStack.setHandler(undefined);
-    for (const deferred of detached.tail) deferred();
+    detached.finish();
   }
 
   protected rebuildShadowGdt(): void {
@@ -785,7 +723,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
 
   protected record(from: Layer, to: Layer, kind: TransitionKind, reason: string, costs: readonly CostParameter[], instruction: GuestInstruction | undefined, details: Record<string, string | number | boolean>): void {
     if (this.detached !== null) {
-      this.detached.tail.push(() => this.recordTransition(from, to, kind, reason, costs, instruction, details));
+      this.detached.defer(() => this.recordTransition(from, to, kind, reason, costs, instruction, details));
       return;
     }
     this.recordTransition(from, to, kind, reason, costs, instruction, details);
@@ -805,7 +743,7 @@ export class TrapAndEmulateEngine implements ExecutionEngine {
   /** Charges a handler step: to the ledger, and to virtual time (the guest sees time pass while the VMM works). */
   protected charge(layer: Layer, reason: string, parameter: CostParameter): void {
     if (this.detached !== null) {
-      this.detached.tail.push(() => this.charge(layer, reason, parameter));
+      this.detached.defer(() => this.charge(layer, reason, parameter));
       return;
     }
     const cycles = this.options.costModel.cycles(parameter);
