@@ -93,7 +93,6 @@ describe('debug adapter: virtualization-event filters under binary translation (
   it('a kernel with ring-3 code, system calls and the timer stops alike on every filter (minikernel.asm)', async () => {
     const stops = await sameStops(MINIKERNEL, [{ filterId: 'interrupt-injection' }, { filterId: 'trap-vector', condition: '0x80' }, { filterId: 'bt-translation', condition: 'iret' }], 30);
     assert.equal(stops.length, 30, 'minikernel keeps hitting filters');
-    if (process.env.SHOW_STOPS) console.log(stops.map((s) => `${s.text.slice(0, 90)} || ${s.registers.slice(0, 30)}`).join('\n'));
   });
 
   it('a condition filters the same stops on both paths (translations holding a rewritten instruction)', async () => {

@@ -4,7 +4,7 @@
 // btTranslate per guest instruction (costModel.ts).
 
 import { step, type HandlerDefinition } from '../handlerSteps';
-import type { TranslationWork } from './engine';
+import type { TranslationWork } from './tcEngine';
 
 export const TRANSLATION_STEPS = ['decode guest block', 'emit IDENT', 'rewrite sensitive and control-flow instructions', 'chain', 'enter TC'] as const;
 
