@@ -81,6 +81,8 @@ function before(a: VmmPosition, b: VmmPosition): boolean {
 export class VmmHistory {
   /** Engine state and transition count beside each machine checkpoint, by retired count. */
   private readonly engineStates = new Map<number, { readonly engine: EngineState; readonly transitions: number }>();
+  /** The oldest checkpoint count when engine states were last pruned (see saveEngineState). */
+  private oldestKept = 0;
   /** Transitions recorded since boot, restored on travel (the engine's log itself keeps growing). */
   private transitionCount = 0;
   /** True while a travel or scan replays recorded ground (the `trace` output stays quiet then). */
@@ -125,7 +127,15 @@ export class VmmHistory {
   }
 
   private saveEngineState(): void {
-    this.engineStates.set(this.runtime.retired(), { engine: copyEngineState(this.engine), transitions: this.transitionCount });
+    const engine = copyEngineState(this.engine);
+    this.engineStates.set(this.runtime.retired(), { engine, transitions: this.transitionCount });
+    this.history.chargeNewest(2 * JSON.stringify(engine).length); // the copy's size, roughly (UTF-16 JSON)
+    // Checkpoints the budget evicted take their engine states with them.
+    const oldest = this.history.oldest ?? 0;
+    if (oldest !== this.oldestKept) {
+      for (const count of this.engineStates.keys()) if (count < oldest) this.engineStates.delete(count);
+      this.oldestKept = oldest;
+    }
   }
 
   get oldest(): VmmPosition | undefined {

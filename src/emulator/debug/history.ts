@@ -42,8 +42,8 @@ interface Checkpoint {
   readonly finalStop: MachineStop | null;
   /** Pages that have a version recorded at this checkpoint. */
   readonly pages: number[];
-  /** Bytes this checkpoint costs beyond its pages. */
-  readonly overhead: number;
+  /** Bytes this checkpoint costs beyond its pages (including what the embedder keeps beside it: chargeNewest). */
+  overhead: number;
 }
 
 interface PageVersion {
@@ -92,6 +92,18 @@ export class ExecutionHistory {
 
   get newestCheckpoint(): number | undefined {
     return this.checkpoints[this.checkpoints.length - 1]?.count;
+  }
+
+  /**
+   * Counts `bytes` the embedder keeps beside the newest checkpoint (a VMM engine's state) against the budget;
+   * they are freed with the checkpoint.
+   */
+  chargeNewest(bytes: number): void {
+    const newest = this.checkpoints[this.checkpoints.length - 1];
+    if (newest === undefined || !(bytes > 0)) return;
+    newest.overhead += bytes;
+    this.totalBytes += bytes;
+    this.evict();
   }
 
   /** Instruction count of checkpoint `index` (0 = oldest), or undefined. */
