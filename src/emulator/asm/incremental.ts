@@ -4,7 +4,7 @@
 // changes preprocessor state. Anything else (directives, macro calls, line continuations, changed
 // %include files, added or removed lines) falls back to a full run. The result is identical either way.
 import type { SourceLine, Preprocessor } from './preprocessor';
-import { isStandardMacroDirective } from './preprocessor';
+import { isStandardMacroDirective } from './standardMacros';
 
 /** What a full preprocessor run left behind, kept with the document's session. */
 export interface PreprocessedDocument {

@@ -12,7 +12,6 @@ import { SourceLine } from './sourceFiles';
 import { standardMacroCost } from './standardMacros';
 
 export type { SourceLine } from './sourceFiles';
-export { isStandardMacroDirective } from './standardMacros';
 export type { PreprocessOptions } from './preprocessorDirectives';
 
 const MAX_MACRO_DEPTH = 200;
