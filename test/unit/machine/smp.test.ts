@@ -179,6 +179,28 @@ describe('multiprocessor machine', function () {
     assert.equal(machine.cpus[1]!.retired(), retiredAtSwitch, 'CPU 1 stopped at the first instruction of its turn');
   });
 
+  for (const [what, icr, detail] of [
+    ['an NMI IPI', '0x00044400', /NMI IPIs are not modelled/],
+    ['INIT to the bootstrap processor', '0x00044500', /INIT sent to the bootstrap processor/],
+  ] as const) {
+    it(`${what} ends the run with a reason`, () => {
+      const source = [
+        '%include "../include/multiboot.inc"', 'MULTIBOOT_HEADER', 'bits 32', '_start:',
+        `    mov dword [0xFEE00300], ${icr}`, '    mov eax, 1', '    hlt', 'MULTIBOOT_END',
+      ].join('\n');
+      const result = assemble({ path: join(dirname(SAMPLE), 'ipi.asm'), text: source }, {
+        format: 'bin', defines: { __OUTPUT_FORMAT__: 'bin' }, listing: false,
+        readFile: (path) => { try { return readFileSync(path, 'utf8'); } catch { return undefined; } },
+      });
+      assert.equal(result.ok, true, JSON.stringify(result.diagnostics.slice(0, 2)));
+      const { machine } = boot(result.output, 2);
+      const stop = runToEnd(machine);
+      assert.equal(stop.reason, 'shutdown');
+      assert.match(stop.detail, detail);
+      assert.equal(machine.cpu.summary().registers['eax'], 0x2badb002, 'the run stopped right after the ICR write');
+    });
+  }
+
   it('recipe validation: 1 to 8 vCPUs, and more than one needs local APICs', () => {
     assert.throws(() => createPcMachine(defaultRecipe({ vcpus: 9 })), /vcpus must be a whole number between 1 and 8/);
     assert.throws(() => createPcMachine(defaultRecipe({ vcpus: 0 })), /vcpus must be/);
