@@ -492,8 +492,9 @@ export class DebugRuntime implements ExpressionScope {
     return this.machine;
   }
 
+  /** Instructions retired since boot (all vCPUs together on a multiprocessor guest). */
   retired(): number {
-    return this.machine?.cpu.retired() ?? 0;
+    return this.machine?.retired() ?? 0;
   }
 
   // ---- commands ------------------------------------------------------------------------------------
