@@ -5,9 +5,13 @@ import { AsmError, evaluate, parseExpression, Value } from './expressions';
 import { tokenize } from './lexer';
 import { splitMacroArguments } from './macroText';
 
-/** The %if directives (with their negated forms); the captured part is the test's kind. */
-export const IF_DIRECTIVE = /^(if|ifn)(def|ndef|idn|idni|empty|num|str|id|macro|ctx)?$/;
-export const ELIF_DIRECTIVE = /^elif(n)?(def|ndef|idn|idni|empty|num|str|id|macro|ctx)?$/;
+/**
+ * The %if directives (with their negated forms); the captured part is the test's kind. `env`, `token`,
+ * `usable` and `using` are NASM 2.16 tests HyperStep does not evaluate: they open a conditional (so %endif
+ * still matches) and report that they are not supported.
+ */
+export const IF_DIRECTIVE = /^(if|ifn)(def|ndef|idn|idni|empty|num|str|id|macro|ctx|env|token|usable|using)?$/;
+export const ELIF_DIRECTIVE = /^elif(n)?(def|ndef|idn|idni|empty|num|str|id|macro|ctx|env|token|usable|using)?$/;
 /** A line continuing an open %if: %elif…, %else, %endif. */
 export const CONTINUES_CONDITIONAL = /^\s*%(?:elif[a-z]*|else|endif)\b/i;
 

@@ -19,6 +19,12 @@ export interface PreprocessOptions {
 /** Upper bound on preprocessed lines: %rep 1000000 of a macro calling a %rep cannot exhaust memory. */
 const MAX_OUTPUT_LINES = 1_000_000;
 
+/** NASM 2.16 preprocessor directives HyperStep does not implement (reported as such, not as unknown). */
+const UNSUPPORTED_DIRECTIVES = new Set([
+  'defstr', 'idefstr', 'deftok', 'ideftok', 'defalias', 'idefalias', 'undefalias', 'clear', 'use', 'stacksize',
+  'local', 'arg', 'pathsearch', 'ipathsearch', 'depend', 'aliases',
+]);
+
 /** The parameters of the macro call being expanded (NASM counts supplied defaults in %0 too). */
 export interface MacroFrame {
   params: string[];
@@ -97,7 +103,7 @@ export abstract class PreprocessorDirectives {
       isSingleLineMacro: (name) => this.macros.isSingleDefined(name),
       isMultiLineMacro: (name) => this.macros.isMultiLineDefined(name),
       contextName: this.contexts.topName,
-      unknownTest: (kind) => this.error(line.origin, `unknown preprocessor directive \`%if${kind}'`, column),
+      unknownTest: (kind) => this.error(line.origin, `\`%if${kind}' is not supported by HyperStep`, column),
     };
   }
 
@@ -182,7 +188,8 @@ export abstract class PreprocessorDirectives {
         return;
       }
       default:
-        this.error(line.origin, `unknown preprocessor directive \`%${directive}'`, column, column + directive.length + 1);
+        if (UNSUPPORTED_DIRECTIVES.has(directive)) this.error(line.origin, `\`%${directive}' is not supported by HyperStep`, column, column + directive.length + 1);
+        else this.error(line.origin, `unknown preprocessor directive \`%${directive}'`, column, column + directive.length + 1);
     }
   }
 

@@ -65,6 +65,17 @@ describe('assembler API', () => {
     assert.deepEqual(rows(ours.listing), expected);
   });
 
+  it('names the NASM directives it does not support, and keeps the %if nesting around them', () => {
+    const text = ['bits 32', '%ifenv HOME', 'db 1', '%elif 1', 'db 2', '%endif', '%defstr s abc', '%use altreg', 'db 3', '%bogus'].join('\n');
+    const r = assemble({ path: 'u.asm', text }, { format: 'bin' });
+    assert.deepEqual(r.diagnostics.map((d) => `${d.line}: ${d.message}`), [
+      "2: `%ifenv' is not supported by HyperStep",
+      "7: `%defstr' is not supported by HyperStep",
+      "8: `%use' is not supported by HyperStep",
+      "10: unknown preprocessor directive `%bogus'",
+    ]);
+  });
+
   it('gives 8- and 16-bit ELF relocations without a warning, as nasm 2.16.01 does', () => {
     const file = 'test/corpus/asm/elf_small_relocs.asm';
     const reference = runNasm(file, 'elf32');
