@@ -26,22 +26,12 @@ export interface CpuStartControl {
   unsupportedIpi(description: string): void;
 }
 
-/** One log entry per IPI sent, for the debugger's views and tests. */
-export interface IpiRecord {
-  readonly from: number;
-  readonly to: readonly number[];
-  readonly delivery: number;
-  readonly vector: number;
-}
-
 export class ApicBus implements MmioDevice, IpiRouter {
   readonly name = 'local APIC page';
   readonly mmioRanges: readonly AddressRange[] = [{ base: LAPIC_BASE, length: 0x1000 }];
   readonly apics: LocalApic[] = [];
   /** Index of the CPU that is executing (whose APIC the page shows). */
   current = 0;
-  /** Number of IPIs sent so far (by delivery mode), for statistics. */
-  ipiCount = 0;
   control: CpuStartControl | null = null;
 
   constructor(clock: VirtualClock, cpuCount: number, pic: InterruptLine | null) {
@@ -73,7 +63,6 @@ export class ApicBus implements MmioDevice, IpiRouter {
     const vector = icrLow & 0xff;
     let targets = this.destinations(source, icrLow, icrHigh);
     if (delivery === IcrDelivery.LOWEST && targets.length > 1) targets = [this.lowestPriority(targets)];
-    this.ipiCount++;
     switch (delivery) {
       case IcrDelivery.FIXED:
       case IcrDelivery.LOWEST:
