@@ -217,12 +217,24 @@ export class HandlerExecution<Context> {
     const base = {
       handler: this.definition.name,
       layer: this.definition.layer,
-      stepNames: this.definition.steps.map((step) => step.name),
+      stepNames: stepNamesOf(this.definition),
       nextStep: this.nextIndex,
       executed: [...this.executedSteps],
     };
     return this.finalOutcome === undefined ? base : { ...base, outcome: this.finalOutcome };
   }
+}
+
+/** Step names per handler definition, computed once (snapshots are taken at every step and VMM entry). */
+const stepNameCache = new WeakMap<HandlerDefinition<never>, readonly string[]>();
+function stepNamesOf<Context>(definition: HandlerDefinition<Context>): readonly string[] {
+  const key = definition as unknown as HandlerDefinition<never>;
+  let names = stepNameCache.get(key);
+  if (names === undefined) {
+    names = definition.steps.map((step) => step.name);
+    stepNameCache.set(key, names);
+  }
+  return names;
 }
 
 /** Builds a step (keeps handler tables short and readable). */

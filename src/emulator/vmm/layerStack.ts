@@ -98,6 +98,7 @@ export class LayerStack {
   /** Attaches (or updates) the running handler's progress on the top frame. */
   setHandler(handler: HandlerExecutionState | undefined): void {
     const top = this.frames[this.frames.length - 1]!;
+    if (handler === undefined && top.handler === undefined) return; // nothing to clear (the common case at full speed)
     const { handler: _previous, ...rest } = top;
     this.frames[this.frames.length - 1] = handler === undefined ? rest : { ...rest, handler };
   }

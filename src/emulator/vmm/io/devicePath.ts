@@ -8,7 +8,7 @@ import { ioPath, type PathHop } from '../architectures';
 import { HandlerExecution, type ExecutedStep, type HandlerDefinition, type HandlerExecutionState, type HandlerStep, type NestedRun, type StepResult } from '../handlerSteps';
 import type { Architecture } from '../layers';
 import type { LayerStack } from '../layerStack';
-import { ioPathPlan, type HopHandlerPlan } from './hopHandlers';
+import { ioPathPlan, type HopAction, type HopHandlerPlan } from './hopHandlers';
 
 /** How a chain reaches its engine: record a hop as a transition (charging its costs), and the layer stack. */
 export interface HopRecorder {
@@ -37,6 +37,42 @@ export class DevicePath {
   }
 }
 
+/** The hops and hop-handler definitions of one (architecture, access text): built once, shared by every chain. */
+interface PathTemplate {
+  readonly hops: readonly PathHop[];
+  readonly entry: readonly number[];
+  readonly definitions: readonly HandlerDefinition<HopChain>[];
+}
+
+/** Templates by "architecture|what"; the access texts a guest uses are few (cleared if a guest invents many). */
+const templates = new Map<string, PathTemplate>();
+const MAX_TEMPLATES = 256;
+
+function templateOf(architecture: Architecture, what: string): PathTemplate {
+  const key = `${architecture}|${what}`;
+  let template = templates.get(key);
+  if (template === undefined) {
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    const hops = ioPath(architecture, what);
+    const plan = ioPathPlan(architecture, what);
+    template = { hops, entry: plan.entry, definitions: plan.handlers.map((handler) => definitionOf(handler, hops)) };
+    templates.set(key, template);
+  }
+  return template;
+}
+
+/** A hop handler's steps: each runs its actions on the chain; it shows the cost parameter of its first hop. */
+function definitionOf(plan: HopHandlerPlan, hops: readonly PathHop[]): HandlerDefinition<HopChain> {
+  const steps = plan.steps.map((stepPlan): HandlerStep<HopChain> => {
+    const firstHop = stepPlan.actions.find((action): action is number => typeof action === 'number');
+    const cost = firstHop === undefined ? undefined : hops[firstHop]!.costs[0];
+    const actions = stepPlan.actions;
+    const run = (chain: HopChain): StepResult => chain.act(actions);
+    return cost === undefined ? { name: stepPlan.name, run } : { name: stepPlan.name, run, cost };
+  });
+  return { name: plan.name, layer: plan.layer, steps };
+}
+
 /**
  * One request's hop handlers in sequence. Hop costs are charged by the transitions the steps record (the
  * transition costs ioPath() always had, charged to the layer entered); a step shows the cost parameter of its
@@ -44,17 +80,17 @@ export class DevicePath {
  */
 export class HopChain implements NestedRun {
   private readonly hops: readonly PathHop[];
-  private readonly handlers: HandlerExecution<void>[];
+  private readonly handlers: HandlerExecution<HopChain>[];
   private current = 0;
   private performed: StepResult = undefined;
 
   constructor(architecture: Architecture, what: string, private readonly perform: () => StepResult, private readonly recorder: HopRecorder, caller?: HandlerExecutionState) {
-    this.hops = ioPath(architecture, what);
-    const plan = ioPathPlan(architecture, what);
+    const template = templateOf(architecture, what);
+    this.hops = template.hops;
     // The frame of the handler that forwards the request shows it waiting at its forwarding step.
     if (caller !== undefined) this.recorder.stack().setHandler(caller);
-    for (const hop of plan.entry) this.recorder.record(this.hops[hop]!);
-    this.handlers = plan.handlers.map((handler) => new HandlerExecution<void>(this.definition(handler), undefined));
+    for (const hop of template.entry) this.recorder.record(this.hops[hop]!);
+    this.handlers = template.definitions.map((definition) => new HandlerExecution<HopChain>(definition, this));
   }
 
   get finished(): boolean {
@@ -77,24 +113,16 @@ export class HopChain implements NestedRun {
     return (this.handlers[this.current] ?? this.handlers[this.handlers.length - 1]!).snapshot();
   }
 
-  private definition(plan: HopHandlerPlan): HandlerDefinition<void> {
-    const steps = plan.steps.map((stepPlan): HandlerStep<void> => {
-      const firstHop = stepPlan.actions.find((action): action is number => typeof action === 'number');
-      const cost = firstHop === undefined ? undefined : this.hops[firstHop]!.costs[0];
-      const run = (): StepResult => {
-        for (const action of stepPlan.actions) {
-          if (action === 'access') {
-            this.performed = this.perform();
-          } else {
-            // The frame this handler ran in stops showing its steps once the request moves on.
-            this.recorder.stack().setHandler(undefined);
-            this.recorder.record(this.hops[action]!);
-          }
-        }
-        return undefined;
-      };
-      return cost === undefined ? { name: stepPlan.name, run } : { name: stepPlan.name, run, cost };
-    });
-    return { name: plan.name, layer: plan.layer, steps };
+  /** One hop step's work: record hop `n` (the frame it leaves stops showing its steps) or perform the access. */
+  act(actions: readonly HopAction[]): StepResult {
+    for (const action of actions) {
+      if (action === 'access') {
+        this.performed = this.perform();
+      } else {
+        this.recorder.stack().setHandler(undefined);
+        this.recorder.record(this.hops[action]!);
+      }
+    }
+    return undefined;
   }
 }
