@@ -266,7 +266,7 @@ export class DebugRuntime implements ExpressionScope {
         return { reason: 'cpu-event', detail: 'the VMM entry held back by the debugger' };
       }
       if (this.deferEvents && this.vmmHit !== undefined) return { reason: 'watchpoint', detail: VMM_TRAP_MARKER };
-      const pc = this.regs.pc();
+      const pc = this.pc();
       if (this.debugLoop && pc !== this.skipBreakpointAt && this.breakpoints.isBreakpointAddress(pc)) {
         return { reason: 'breakpoint', detail: 'execution breakpoint' };
       }
@@ -299,7 +299,7 @@ export class DebugRuntime implements ExpressionScope {
     const watch = debug && (this.exceptionFilters.vmmEvents?.length ?? 0) > 0;
     if (watch) return DEFERRING_TECHNIQUES.has(engine.technique) ? this.runWatchedFast(engine, budget) : this.runWatched(engine, budget);
     this.debugLoop = debug;
-    this.skipBreakpointAt = this.regs.pc();
+    this.skipBreakpointAt = this.pc();
     try {
       return this.guestStopOf(engine.run(budget), budget);
     } finally {
@@ -319,7 +319,7 @@ export class DebugRuntime implements ExpressionScope {
     this.watchingVmmEvents = true;
     this.deferEvents = true;
     this.debugLoop = true;
-    this.skipBreakpointAt = this.regs.pc();
+    this.skipBreakpointAt = this.pc();
     try {
       let remaining = budget;
       while (remaining > 0) {
@@ -358,7 +358,7 @@ export class DebugRuntime implements ExpressionScope {
     try {
       for (let n = 0; n < budget; n++) {
         if (engine.activeHandler() === undefined) {
-          const pc = this.regs.pc();
+          const pc = this.pc();
           if (pc === this.resumeFrom) this.resumeFrom = -1;
           else if (this.breakpoints.isBreakpointAddress(pc)) return { reason: 'breakpoint', detail: 'execution breakpoint' };
           this.resumeFrom = -1;
