@@ -197,6 +197,9 @@ describe('debug adapter: stepping through the I/O hops of the management OS and 
       assert.match(out.body.description ?? '', /^Step out: "I\/O instruction \(reason 30\)" finished; the guest continues at /);
       const after = await stack(c);
       assert.ok(!after.some((f) => /^(host OS kernel|host user process): /.test(f.name)), after.map((f) => f.name).join('\n'));
+      // Back in the guest: the VMRESUME ends the handler's last step, so the top frame is the guest's .asm line.
+      assert.match(after[0]!.source?.path ?? '', /\.asm$/, after.map((f) => f.name).join('\n'));
+      assert.ok(!after.some((f) => f.presentationHint === 'label'), `no layer separator left:\n${after.map((f) => f.name).join('\n')}`);
     } finally {
       await h.close();
     }

@@ -239,8 +239,10 @@ export class HardwareAssistEngine implements ExecutionEngine {
     if (this.active !== null) {
       this.active.execution.step();
       this.layerStack.setHandler(this.active.execution.snapshot());
-      if (this.active.execution.finished) return this.finishHandler() ?? { kind: 'step-done' };
-      return { kind: 'step-done' };
+      if (!this.active.execution.finished) return { kind: 'step-done' };
+      // The handler's last step is its VMRESUME: enter the guest now, so the debugger sees the guest frame again
+      // (and the vm-entry transition) at the end of this step, as a run(1) replay of the same position does.
+      return this.finishHandler() ?? this.enterGuest() ?? { kind: 'step-done' };
     }
     if (!this.unit.nonRoot) {
       const problem = this.enterGuest();
