@@ -9,6 +9,7 @@
 // Several vCPUs: a step belongs to the vCPU focused when it began; the other vCPUs keep running their turns
 // (all-stop: everything stops when the step ends). A user breakpoint another vCPU hits meanwhile ends the step
 // there, on that vCPU, as in GDB.
+import { HYPERCALL_VECTOR, hypercallByName } from '../emulator/vmm/hypercalls';
 import type { DebugRuntime, ExitInfo, GuestStop, StopInfo, StopReason } from './runtime';
 
 export type JobResult = { readonly kind: 'stop'; readonly stop: StopInfo } | { readonly kind: 'ended'; readonly exit: ExitInfo };
@@ -25,6 +26,18 @@ const SINGLE_STEPS_PER_SLICE = 20_000;
 
 const CALLS = new Set(['call', 'int', 'int3', 'into', 'int1']);
 const RETURNS = new Set(['ret', 'retf', 'iret', 'iretd', 'iretw']);
+const PV_IRET = hypercallByName('iret')!.number;
+
+/**
+ * A software interrupt that never comes back to the instruction after it: the paravirtual `iret` hypercall
+ * (int 0x82 with EAX = 23) returns to the frame on the guest kernel stack, like IRET itself. Stepping over it
+ * is a plain step (the engine runs the whole hypercall as one guest instruction), not a run to pc + length.
+ */
+function isNonReturningInterrupt(runtime: DebugRuntime, text: string | undefined): boolean {
+  if (runtime.technique !== 'paravirtual' || text === undefined) return false;
+  const vector = /^int\s+(\S+)$/i.exec(text.trim())?.[1];
+  return vector !== undefined && Number(vector) === HYPERCALL_VECTOR && runtime.regs.read('eax') === PV_IRET;
+}
 
 function breakpointStop(runtime: DebugRuntime): JobResult | undefined {
   const decision = runtime.breakpoints.decide(runtime.pc(), (e) => runtime.evaluate(e));
@@ -91,7 +104,7 @@ export class StepJob implements Job {
       const insn = rt.instructionAt(pc);
       const mnemonic = insn?.mnemonic ?? '';
       const length = insn?.length ?? 0;
-      if (this.kind !== 'in' && CALLS.has(mnemonic)) {
+      if (this.kind !== 'in' && CALLS.has(mnemonic) && !isNonReturningInterrupt(rt, insn?.text)) {
         // Step over a call or software interrupt: run until it returns here.
         this.beginReturn((pc + length) >>> 0, rt.stackTop());
         continue;
