@@ -4,8 +4,8 @@
 // hypercalls and a VIRQ_TIMER event upcall restores exactly the registers each step had and traces nothing
 // again; stepping back from inside the upcall returns to the loop instruction before the delivery;
 // reverseContinue goes back over hypercalls and upcalls to the previous passes of a breakpoint; forward again
-// retraces the same states and the guest output is printed once. (Forward steps use step in: step over the
-// iret hypercall, an int 0x82 that never returns to the next instruction, does not end; see the report.)
+// retraces the same states and the guest output is printed once. (Forward steps use step in; step over the iret
+// hypercall is tested in test/unit/debug-adapter/pvStepOver.test.ts.)
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
