@@ -14,7 +14,7 @@ const args = process.argv.slice(2);
 const option = (name: string, fallback: string): string => (args.includes(name) ? args[args.indexOf(name) + 1]! : fallback);
 const STEPS = Number(option('--steps', '100'));
 const ITER = Number(option('--iter', '1500000'));
-const TECHNIQUES = option('--techniques', 'native,trap-and-emulate,hardware-assisted,paravirtual').split(',');
+const TECHNIQUES = option('--techniques', 'native,trap-and-emulate,binary-translation,hardware-assisted,paravirtual').split(',');
 const PROGRAM = join(__dirname, 'compute.asm');
 
 async function timed(client: InlineClient, command: string, body: unknown): Promise<{ ms: number; stop: DebugProtocol.StoppedEvent }> {
