@@ -1,9 +1,10 @@
 // Entry point of the extension-host test run in the web-worker extension host (extensionDevelopmentKind
 // = web): the browser bundle dist/web/extension.js must activate there with no Node API. Mocha is a Node
 // test runner, so this bundle carries a minimal sequential runner; any failed check rejects `run()`,
-// which VS Code reports as exit code 1. The views checks (views.ts) debug a guest on the inline adapter and open
-// the webviews.
+// which VS Code reports as exit code 1. The debug checks (debug.ts) stop on a breakpoint with the .asm opened;
+// the views checks (views.ts) debug a guest on the inline adapter and open the webviews.
 import * as vscode from 'vscode';
+import { debugChecks } from './debug';
 import { viewChecks } from './views';
 
 const EXTENSION_ID = 'hyperstep-edu.hyperstep';
@@ -79,6 +80,7 @@ const checks: [string, () => Promise<void>][] = [
     check(symbols.some((s) => s.name === '_start' && s.location.uri.path.endsWith('/hello.asm')), `workspace symbols: ${symbols.map((s) => s.name).join(', ')}`);
     console.log(`HYPERSTEP_LANGUAGE_SERVER host=web readyAfterMs=${Date.now() - started}`);
   }],
+  ...debugChecks(check, waitFor),
   ...viewChecks(EXTENSION_ID, check, waitFor),
 ];
 
