@@ -2,7 +2,9 @@
 // are each a DataPanel. It opens (or reveals) a single panel, loads media/<script>.js under the strict CSP,
 // posts `{ type: 'data', body }` whenever it fetched new data, and answers the page's messages: 'ready'
 // (page loaded: send the newest data), 'refresh', and 'open' (a click on an event: open the guest's line).
-// A page that never says 'ready' (the web host's first webview, see open()) is opened again once.
+// A page that never says 'ready' is opened again once: in code-server the first webview of a fresh browser
+// profile can stay on VS Code's webview loader (pre/index.html) because its service-worker handshake never
+// completes, in the Node and the web extension host alike; the next webview finds the worker registered.
 import * as vscode from 'vscode';
 import { webviewOptions, webviewPage } from './webviewHtml';
 
