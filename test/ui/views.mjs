@@ -121,7 +121,9 @@ async function main() {
     // The VMM activity view: time from the command to a drawn timeline and table.
     const commandAt = Date.now();
     await runCommand(page, 'HyperStep: Show VMM Activity');
-    const { frame: activity, element: activityFrame } = await webviewFrame(page, '#timeline');
+    // The drawn timeline marks the live page: a first webview that does not say 'ready' in time is reopened by the
+    // extension (dataPanel.ts), and a frame found before that is detached.
+    const { frame: activity, element: activityFrame } = await webviewFrame(page, '#timeline svg circle.event', 90_000);
     await activity.locator('#timeline svg circle.event').first().waitFor({ timeout: 60_000 });
     await activity.locator('#events tbody tr').first().waitFor({ timeout: 30_000 });
     const drawnMs = Date.now() - commandAt;

@@ -135,6 +135,8 @@ export class DataPanel<T> implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         this.pageReady = true;
+        // Data fetched before the page listened was not posted (post() waits for 'ready'): send the newest now.
+        if (this.latest !== undefined) this.post({ type: 'data', body: this.latest });
         break;
       case 'refresh':
         await this.refresh();

@@ -63,7 +63,9 @@ export function debugChecks(check: Assert, waitFor: WaitFor): Check[] {
         await within(10_000, 'continue', session.customRequest('continue', { threadId: 1 }));
         const stop = await waitFor('the stop on the breakpoint', async () => seen.find((m) => m.type === 'event' && m.event === 'stopped'), 30_000);
         check(stop.body?.['reason'] === 'breakpoint', `stopped for ${JSON.stringify(stop.body)}`);
-        const trace = await waitFor('the workbench\'s stackTrace', async () => seen.find((m) => m.type === 'response' && m.command === 'stackTrace'), 10_000);
+        // The workbench's stackTrace for THIS stop: one it asked for the entry stop may still be answered after the
+        // continue was sent, so only a response after the stopped event counts.
+        const trace = await waitFor('the workbench\'s stackTrace', async () => seen.slice(seen.indexOf(stop) + 1).find((m) => m.type === 'response' && m.command === 'stackTrace'), 10_000);
         const top = (trace.body?.['stackFrames'] as Frame[])[0]!;
         check(top.line === BREAKPOINT_LINE, `top frame at line ${top.line}`);
         check(top.source?.path !== undefined && vscode.Uri.parse(top.source.path).toString() === uri.toString(), `top frame source ${top.source?.path}, expected ${uri.toString()}`);
