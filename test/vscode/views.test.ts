@@ -53,7 +53,7 @@ class StopCounter implements vscode.Disposable {
 /** The page's own script ran and said 'ready' (media/common.js), so the webview really draws. */
 async function pageReady(panel: Panel<unknown>, viewType: string): Promise<void> {
   const started = Date.now();
-  await waitFor(`the ${viewType} page to say ready`, () => (panel.pageLoaded ? true : undefined), 20_000);
+  await waitFor(`the ${viewType} page to say ready`, () => (panel.pageLoaded ? true : undefined), 45_000);
   console.log(`      ${viewType} page ready after ${Date.now() - started} ms (reopened ${panel.pageReloads}×)`);
 }
 

@@ -2,7 +2,7 @@
 // are each a DataPanel. It opens (or reveals) a single panel, loads media/<script>.js under the strict CSP,
 // posts `{ type: 'data', body }` whenever it fetched new data, and answers the page's messages: 'ready'
 // (page loaded: send the newest data), 'refresh', and 'open' (a click on an event: open the guest's line).
-// A page that never says 'ready' is opened again once: in code-server the first webview of a fresh browser
+// A page that never says 'ready' is opened again (up to three times, 4 s apart): in code-server the first webview of a fresh browser
 // profile can stay on VS Code's webview loader (pre/index.html) because its service-worker handshake never
 // completes, in the Node and the web extension host alike; the next webview finds the worker registered.
 import * as vscode from 'vscode';
@@ -13,7 +13,7 @@ type PageMessage = { readonly type: 'ready' } | { readonly type: 'refresh' } | {
 
 /** How long a new page may take to say 'ready' before it is opened once more (its scripts load in well under a second). */
 const PAGE_READY_TIMEOUT_MS = 4000;
-const PAGE_READY_RETRIES = 1;
+const PAGE_READY_RETRIES = 3;
 
 export interface DataPanelSpec<T> {
   readonly viewType: string;

@@ -17,7 +17,7 @@ interface ViewsApi { readonly views: { readonly activity: Panel<ActivityBody>; r
 /** The page's own script ran and said 'ready' (media/common.js): the webview really draws in this host. */
 async function pageReady(panel: Panel<unknown>, viewType: string, waitFor: WaitFor): Promise<void> {
   const started = Date.now();
-  await waitFor(`the ${viewType} page to say ready`, async () => (panel.pageLoaded ? true : undefined), 20_000);
+  await waitFor(`the ${viewType} page to say ready`, async () => (panel.pageLoaded ? true : undefined), 45_000);
   console.log(`HYPERSTEP_WEB_PAGE_READY ${viewType} after ${Date.now() - started} ms (reopened ${panel.pageReloads}x)`);
 }
 
